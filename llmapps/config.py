@@ -1,0 +1,334 @@
+"""Settings: ``llmapps.toml`` + ``LLMAPPS_*`` environment variables + ``.env``.
+
+Why one module: every part of llmapps (model layer, server, applications) reads the same
+validated settings, and a bad file must fail in one place with one clear line that names the
+file, the line and the key. Secrets never live in the TOML file: they are read only from the
+process environment or a ``.env`` file and are never written back.
+
+Precedence (lowest to highest): built-in defaults, the TOML file, ``LLMAPPS_*`` variables.
+``LLMAPPS_SECTION__KEY=value`` sets ``[section] key``; ``LLMAPPS_KEY`` sets a top-level key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from llmapps.errors import LlmappsError
+
+CONFIG_FILENAME = "llmapps.toml"
+
+# Names that are secrets: read from the environment/.env only, always redacted.
+SECRET_NAMES = (
+    "OPENAI_API_KEY",
+    "OLLAMA_API_KEY",
+    "GITHUB_TOKEN",
+    "SMTP_PASSWORD",
+    "LLMAPPS_API_KEYS",
+    "WEATHER_API_KEY",
+    "DASHSCOPE_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "ZHIPUAI_API_KEY",
+)
+_SECRET_PATTERN = re.compile(r"(key|token|password|secret)", re.IGNORECASE)
+
+
+class ConfigError(LlmappsError):
+    """A configuration problem, phrased as one line that names the problem and the fix."""
+
+    exit_code = 2
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelsConfig(_Section):
+    """The model layer: default spec, aliases, network behaviour, the embedded runner."""
+
+    default: str = "local:smollm2"
+    embeddings: str | None = None  # spec for embeddings; None means "same as default"
+    aliases: dict[str, str] = Field(default_factory=dict)
+    timeout: float = 120.0  # seconds per request to a remote provider
+    max_retries: int = 3  # retries on 429 / 5xx / connection errors
+    keep_alive: float = 300.0  # seconds an idle local model stays loaded
+    n_ctx: int = 4096  # context window for local GGUF models
+    n_threads: int | None = None  # llama.cpp threads; None lets llama.cpp decide
+    gguf_dirs: list[str] = Field(default_factory=list)  # extra folders searched for *.gguf
+    ollama_base_url: str = "http://127.0.0.1:11434"
+    openai_base_url: str | None = None  # e.g. an Azure/OpenAI proxy; secrets stay in env
+
+
+class ServerConfig(_Section):
+    """``llmapps up`` / ``llmapps serve``: binding, auth, CORS, limits."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    cors_origins: list[str] = Field(default_factory=list)
+    require_api_key: bool = False  # when true, keys come from LLMAPPS_API_KEYS (comma list)
+    max_upload_mb: int = 50
+    max_loaded_models: int = 2
+    parallel_per_model: int = 1
+    queue_size: int = 16
+    default_keep_alive: str = "5m"
+
+
+class TranslateConfig(_Section):
+    """Translator defaults."""
+
+    target: str = "zh"
+    workers: int = 2
+    requests_per_second: float = 0.0  # 0 = unlimited
+    batch_chars: int = 1800
+    formats: list[str] = Field(default_factory=lambda: ["pdf", "md"])
+
+
+class SentinelConfig(_Section):
+    """Sentinel defaults. Tokens and passwords come from the environment only."""
+
+    github_api_url: str = "https://api.github.com"
+    hackernews_api_url: str = "https://hacker-news.firebaseio.com/v0"
+    concurrency: int = 8
+    language: str = "zh"
+    timezone: str = "UTC"
+    report_token_budget: int = 3000
+    smtp_host: str | None = None
+    smtp_port: int = 465
+    smtp_security: str = "ssl"  # ssl | starttls | none
+    smtp_user: str | None = None
+    smtp_from: str | None = None
+
+
+class ChatConfig(_Section):
+    """Chat defaults, including tool switches (dangerous tools are off by default)."""
+
+    memory: str = "window"  # full | window | summary
+    window_turns: int = 8
+    kb_threshold: float = 0.2
+    enable_web_fetch: bool = False
+    enable_code_interpreter: bool = False
+    code_timeout_s: float = 10.0
+    code_memory_mb: int = 256
+    weather_api_url: str | None = None
+    tools_dir: str | None = None
+    agent_max_steps: int = 6
+
+
+class Settings(_Section):
+    """Every setting llmapps reads. ``home`` is the data directory."""
+
+    home: Path = Field(default_factory=lambda: Path("~/.local/share/llmapps").expanduser())
+    log_prompts: bool = False
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    translate: TranslateConfig = Field(default_factory=TranslateConfig)
+    sentinel: SentinelConfig = Field(default_factory=SentinelConfig)
+    chat: ChatConfig = Field(default_factory=ChatConfig)
+    # Where the settings came from, for `config show`; not a user setting.
+    source_file: Path | None = Field(default=None, exclude=True)
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "llmapps.db"
+
+    def data_path(self, *parts: str) -> Path:
+        """A path under the data directory, created as a folder when it has no suffix."""
+        path = self.home.joinpath(*parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def redacted(self) -> dict[str, Any]:
+        """Effective settings plus the secrets that are set, with secret values hidden."""
+        data = json.loads(self.model_dump_json())
+        data["secrets"] = {
+            name: redact(value) for name in SECRET_NAMES if (value := secret(name)) is not None
+        }
+        return _redact_tree(data)
+
+
+def redact(value: str) -> str:
+    """Hide a secret but keep enough to recognise which one it is."""
+    if len(value) <= 8:
+        return "****"
+    return f"{value[:3]}…{value[-2:]}"
+
+
+def _redact_tree(node: Any, key: str = "") -> Any:
+    if isinstance(node, dict):
+        return {k: _redact_tree(v, k) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_redact_tree(v, key) for v in node]
+    if isinstance(node, str) and key and _SECRET_PATTERN.search(key) and key != "secrets":
+        return redact(node) if "…" not in node and node != "****" else node
+    return node
+
+
+def _dotenv_path() -> Path:
+    return Path(os.environ.get("LLMAPPS_DOTENV", ".env"))
+
+
+def _dotenv() -> dict[str, str]:
+    path = _dotenv_path()
+    if not path.is_file():
+        return {}
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def secret(name: str) -> str | None:
+    """A secret from the process environment, else from ``.env``; never from the TOML file."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    value = _dotenv().get(name)
+    return value or None
+
+
+def config_path() -> Path | None:
+    """The config file in force: ``$LLMAPPS_CONFIG``, else ``./llmapps.toml`` if present."""
+    explicit = os.environ.get("LLMAPPS_CONFIG") or _dotenv().get("LLMAPPS_CONFIG")
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found (check LLMAPPS_CONFIG)")
+        return path
+    local = Path(CONFIG_FILENAME)
+    return local if local.is_file() else None
+
+
+def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
+    """Best-effort line number of a dotted key path in TOML text (for error messages)."""
+    lines = text.splitlines()
+    section_start = 0
+    keys = [str(p) for p in loc if not isinstance(p, int)]
+    if len(keys) > 1:
+        header = re.compile(rf"^\s*\[\s*{re.escape('.'.join(keys[:-1]))}\s*\]")
+        for i, line in enumerate(lines):
+            if header.match(line):
+                section_start = i
+                break
+    leaf = re.compile(rf"^\s*[\"']?{re.escape(keys[-1])}[\"']?\s*=") if keys else None
+    if leaf is not None:
+        for i in range(section_start, len(lines)):
+            if leaf.match(lines[i]):
+                return i + 1
+    if len(keys) > 1:
+        return section_start + 1 if section_start or lines else None
+    return None
+
+
+def _env_overrides() -> dict[str, Any]:
+    """``LLMAPPS_A__B=v`` -> ``{"a": {"b": v}}``; values parsed as TOML scalars when possible."""
+    env = {**_dotenv(), **os.environ}
+    result: dict[str, Any] = {}
+    reserved = {"LLMAPPS_CONFIG", "LLMAPPS_API_KEYS", "LLMAPPS_DOTENV"}
+    for name, raw in env.items():
+        if not name.startswith("LLMAPPS_") or name in reserved:
+            continue
+        path = name[len("LLMAPPS_") :].lower().split("__")
+        if path == ["model"]:  # shortcut: LLMAPPS_MODEL sets the default model spec
+            path = ["models", "default"]
+        try:
+            value: Any = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        node = result
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return result
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _describe(err: dict[str, Any]) -> str:
+    key = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        return f"unknown key '{key}' (remove it or check the spelling)"
+    return f"key '{key}': {err['msg'].lower()} (got {err.get('input')!r})"
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read, merge and validate settings; raise :class:`ConfigError` with file:line on error."""
+    file = path if path is not None else config_path()
+    text = ""
+    data: dict[str, Any] = {}
+    if file is not None:
+        text = file.read_text(encoding="utf-8")
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            match = re.search(r"at line (\d+)", str(exc))
+            line = f":{match.group(1)}" if match else ""
+            raise ConfigError(f"{file}{line}: TOML syntax error: {exc}") from None
+        for name in SECRET_NAMES:
+            if _find_key(data, name.lower()) or _find_key(data, name):
+                raise ConfigError(
+                    f"{file}: '{name}' is a secret; remove it from the file and set it in the "
+                    "environment or .env"
+                )
+    env = _env_overrides()
+    merged = _merge(data, env)
+    home = os.environ.get("LLMAPPS_HOME") or _dotenv().get("LLMAPPS_HOME")
+    if home:
+        merged["home"] = home
+    try:
+        settings = Settings.model_validate(merged)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        in_file = _get(data, loc) is not _MISSING or err["type"] == "extra_forbidden"
+        where = str(file) if file is not None and in_file else "environment (LLMAPPS_*)"
+        line = _line_of(text, loc) if file is not None and in_file else None
+        where += f":{line}" if line else ""
+        raise ConfigError(f"{where}: {_describe(err)}") from None
+    settings.home = Path(settings.home).expanduser()
+    settings.source_file = file
+    return settings
+
+
+_MISSING = object()
+
+
+def _get(data: dict[str, Any], loc: tuple[Any, ...]) -> Any:
+    node: Any = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return _MISSING
+    return node
+
+
+def _find_key(node: Any, key: str) -> bool:
+    if isinstance(node, dict):
+        return any(k == key or _find_key(v, key) for k, v in node.items())
+    return False
+
+
+@lru_cache(maxsize=1)
+def _cached_settings(_key: str) -> Settings:
+    return load_settings()
+
+
+def get_settings() -> Settings:
+    """Process-wide settings, re-read when the config file, env or home changes."""
+    file = config_path()
+    stamp = file.stat().st_mtime_ns if file else 0
+    env_key = json.dumps(sorted((k, v) for k, v in os.environ.items() if k.startswith("LLMAPPS_")))
+    return _cached_settings(f"{file}:{stamp}:{env_key}")

@@ -1,0 +1,245 @@
+"""``ChatLlamaCpp``: our own small LangChain chat model over the embedded llama.cpp runner.
+
+Why our own: ``langchain-community`` is being retired, and we want the pool (load once,
+keep-alive, thread safety) and the GGUF's own chat template (llama-cpp-python reads
+``tokenizer.chat_template`` from the metadata when no ``chat_format`` is forced).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import ConfigDict, Field
+
+from llmapps.models.errors import ModelError
+from llmapps.models.local.pool import ModelPool, get_pool
+
+
+def to_openai_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
+    """LangChain messages -> the OpenAI-style dicts llama.cpp's chat templates expect."""
+    out: list[dict[str, Any]] = []
+    for msg in messages:
+        content = msg.content if isinstance(msg.content, str) else _flatten(msg.content)
+        if isinstance(msg, SystemMessage):
+            out.append({"role": "system", "content": content})
+        elif isinstance(msg, HumanMessage):
+            out.append({"role": "user", "content": content})
+        elif isinstance(msg, AIMessage):
+            out.append({"role": "assistant", "content": content})
+        elif isinstance(msg, ToolMessage):
+            # Small local models rarely know a "tool" role; present results as user text.
+            out.append(
+                {"role": "user", "content": f"Tool result ({msg.name or 'tool'}): {content}"}
+            )
+        elif isinstance(msg, ChatMessage):
+            out.append({"role": msg.role, "content": content})
+        else:
+            out.append({"role": "user", "content": content})
+    return out
+
+
+def _flatten(content: list[Any]) -> str:
+    parts = []
+    for item in content:
+        if isinstance(item, str):
+            parts.append(item)
+        elif isinstance(item, dict) and item.get("type") == "text":
+            parts.append(str(item.get("text", "")))
+    return "".join(parts)
+
+
+class ChatLlamaCpp(BaseChatModel):
+    """A chat model over a GGUF file run in-process by llama.cpp."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    model_path: Path
+    model_name: str = "smollm2"
+    temperature: float = 0.7
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.1
+    max_tokens: int | None = 512
+    stop: list[str] | None = None
+    seed: int | None = None
+    n_ctx: int = 4096
+    n_threads: int | None = None
+    keep_alive: float = 300.0
+    pool: ModelPool = Field(default_factory=get_pool, exclude=True)
+
+    @property
+    def _llm_type(self) -> str:
+        return "llmapps-llama-cpp"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_name": self.model_name, "model_path": str(self.model_path)}
+
+    def _params(self, stop: list[str] | None, **kwargs: Any) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "min_p": self.min_p,
+            "repeat_penalty": self.repeat_penalty,
+            "max_tokens": self.max_tokens,
+            "stop": stop or self.stop or [],
+        }
+        if self.seed is not None:
+            params["seed"] = self.seed
+        allowed = set(params) | {"seed", "response_format", "logit_bias", "presence_penalty"}
+        params.update({k: v for k, v in kwargs.items() if k in allowed and v is not None})
+        return params
+
+    def _use(self) -> Any:
+        return self.pool.use(
+            self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads, keep_alive=self.keep_alive
+        )
+
+    def _check_context(
+        self, llama: Any, messages: list[dict[str, Any]], max_tokens: int | None
+    ) -> int:
+        """Count prompt tokens and fail clearly instead of letting llama.cpp overflow."""
+        text = "".join(str(m.get("content", "")) for m in messages)
+        prompt_tokens = len(llama.tokenize(text.encode("utf-8"), add_bos=False)) + 4 * len(messages)
+        if prompt_tokens >= self.n_ctx:
+            raise ModelError(
+                f"prompt is {prompt_tokens} tokens but {self.model_name} holds {self.n_ctx}: "
+                "shorten the input or raise models.n_ctx"
+            )
+        return prompt_tokens
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        oa_messages = to_openai_messages(messages)
+        params = self._params(stop, **kwargs)
+        with self._use() as loaded:
+            self._check_context(loaded.llama, oa_messages, params.get("max_tokens"))
+            try:
+                result = loaded.llama.create_chat_completion(messages=oa_messages, **params)
+            except ValueError as exc:  # llama.cpp raises ValueError when the context overflows
+                raise ModelError(f"{self.model_name}: {exc}") from exc
+        choice = result["choices"][0]
+        usage = result.get("usage") or {}
+        message = AIMessage(
+            content=choice["message"].get("content") or "",
+            usage_metadata=UsageMetadata(
+                input_tokens=usage.get("prompt_tokens", 0),
+                output_tokens=usage.get("completion_tokens", 0),
+                total_tokens=usage.get("total_tokens", 0),
+            ),
+            response_metadata={
+                "finish_reason": choice.get("finish_reason"),
+                "model_name": self.model_name,
+            },
+        )
+        return ChatResult(
+            generations=[ChatGeneration(message=message)], llm_output={"token_usage": usage}
+        )
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        oa_messages = to_openai_messages(messages)
+        params = self._params(stop, **kwargs)
+        with self._use() as loaded:
+            llama = loaded.llama
+            prompt_tokens = self._check_context(llama, oa_messages, params.get("max_tokens"))
+            completion_tokens = 0
+            finish_reason = None
+            try:
+                stream = llama.create_chat_completion(messages=oa_messages, stream=True, **params)
+                for part in stream:
+                    choice = part["choices"][0]
+                    finish_reason = choice.get("finish_reason") or finish_reason
+                    text = choice.get("delta", {}).get("content") or ""
+                    if not text:
+                        continue
+                    completion_tokens += 1
+                    chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
+                    if run_manager:
+                        run_manager.on_llm_new_token(text, chunk=chunk)
+                    yield chunk
+            except ValueError as exc:
+                raise ModelError(f"{self.model_name}: {exc}") from exc
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(
+                content="",
+                usage_metadata=UsageMetadata(
+                    input_tokens=prompt_tokens,
+                    output_tokens=completion_tokens,
+                    total_tokens=prompt_tokens + completion_tokens,
+                ),
+                response_metadata={"finish_reason": finish_reason, "model_name": self.model_name},
+            )
+        )
+
+    def get_num_tokens(self, text: str) -> int:
+        """Exact token count with the model's own tokenizer (memory trimming relies on it)."""
+        with self._use() as loaded:
+            return len(loaded.llama.tokenize(text.encode("utf-8"), add_bos=False))
+
+
+class LlamaCppEmbeddings(Embeddings):
+    """Mean-pooled, L2-normalised embeddings from a GGUF model loaded in embedding mode."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        n_ctx: int = 2048,
+        keep_alive: float = 300.0,
+        pool: ModelPool | None = None,
+    ) -> None:
+        self.model_path = model_path
+        self.n_ctx = n_ctx
+        self.keep_alive = keep_alive
+        self.pool = pool or get_pool()
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        import numpy as np
+
+        vectors: list[list[float]] = []
+        with self.pool.use(
+            self.model_path, embedding=True, n_ctx=self.n_ctx, keep_alive=self.keep_alive
+        ) as m:
+            for text in texts:
+                raw = m.llama.embed(text or " ", truncate=True)
+                arr = np.asarray(raw, dtype="float32")
+                if arr.ndim == 2:  # per-token output: pool it ourselves
+                    arr = arr.mean(axis=0)
+                norm = float(np.linalg.norm(arr)) or 1.0
+                vectors.append((arr / norm).tolist())
+        return vectors
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._embed(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._embed([text])[0]

@@ -1,0 +1,1 @@
+"""One module per provider; each turns a :class:`ModelSpec` into LangChain objects."""

@@ -1,0 +1,1 @@
+"""The sentinel package (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""The translate package (see ARCHITECTURE.md)."""
