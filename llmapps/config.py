@@ -105,6 +105,15 @@ class SentinelConfig(_Section):
     smtp_security: str = "ssl"  # ssl | starttls | none
     smtp_user: str | None = None
     smtp_from: str | None = None
+    smtp_timeout: float = 30.0
+    rate_limit_max_wait: float = 60.0  # seconds a GitHub rate limit is waited out, else error
+    report_max_tokens: int = 512  # generation limit per model call in a report
+    hn_stories: int = 30  # stories per Hacker News list snapshot
+    hn_lists: list[str] = Field(default_factory=lambda: ["top"])  # top | best | new
+    delivery_attempts: int = 3  # immediate tries per delivery before it is queued for retry
+    delivery_backoff_s: float = 1.0
+    misfire_grace_s: int = 3600  # a run missed (daemon down) by less than this still runs once
+
 
 
 class ChatConfig(_Section):
