@@ -35,6 +35,10 @@ class LoadedModel:
     last_used: float = field(default_factory=time.monotonic)
     users: int = 0
     loaded_at: float = field(default_factory=time.time)
+    load_seconds: float = 0.0  # how long loading took (Ollama's load_duration)
+    name: str = ""  # the model name last used with it (for ``/api/ps``); "" if unnamed
+    lora_path: str | None = None
+    slot: int = 0  # >0: an extra copy so one model can serve requests in parallel
 
     @property
     def expires_at(self) -> float | None:
@@ -54,9 +58,15 @@ class ModelPool:
         self._reap_interval = reap_interval
         self._reaper: threading.Thread | None = None
 
+    def configure(self, *, max_loaded: int | None = None) -> None:
+        """Change limits at run time (the server applies ``server.max_loaded_models``)."""
+        if max_loaded is not None:
+            self.max_loaded = max(1, max_loaded)
+
     @staticmethod
-    def _key(path: Path, embedding: bool, n_ctx: int, lora: str | None) -> str:
-        return f"{path}|emb={int(embedding)}|ctx={n_ctx}|lora={lora or ''}"
+    def _key(path: Path, embedding: bool, n_ctx: int, lora: str | None, slot: int = 0) -> str:
+        key = f"{path}|emb={int(embedding)}|ctx={n_ctx}|lora={lora or ''}"
+        return f"{key}|slot={slot}" if slot else key
 
     def _load(
         self,
@@ -67,6 +77,7 @@ class ModelPool:
         n_threads: int | None,
         lora_path: str | None,
         keep_alive: float,
+        slot: int = 0,
     ) -> LoadedModel:
         import llama_cpp
 
@@ -82,18 +93,25 @@ class ModelPool:
             kwargs["lora_path"] = lora_path
         if embedding:
             kwargs["pooling_type"] = llama_cpp.LLAMA_POOLING_TYPE_MEAN
+        started = time.perf_counter()
         try:
             llama = llama_cpp.Llama(**kwargs)
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(f"cannot load GGUF {path}: {exc} (is it a valid GGUF file?)") from exc
+        size = path.stat().st_size
+        if lora_path and Path(lora_path).is_file():
+            size += Path(lora_path).stat().st_size
         return LoadedModel(
-            key=self._key(path, embedding, n_ctx, lora_path),
+            key=self._key(path, embedding, n_ctx, lora_path, slot),
             path=path,
             llama=llama,
             embedding=embedding,
             n_ctx=n_ctx,
-            size_bytes=path.stat().st_size,
+            size_bytes=size,
             keep_alive=keep_alive,
+            load_seconds=time.perf_counter() - started,
+            lora_path=lora_path,
+            slot=slot,
         )
 
     def get(
@@ -105,9 +123,15 @@ class ModelPool:
         n_threads: int | None = None,
         lora_path: str | None = None,
         keep_alive: float = 300.0,
+        name: str | None = None,
+        slot: int = 0,
     ) -> LoadedModel:
-        """The loaded model for these parameters, loading it (and evicting the LRU) if needed."""
-        key = self._key(path, embedding, n_ctx, lora_path)
+        """The loaded model for these parameters, loading it (and evicting the LRU) if needed.
+
+        ``keep_alive`` (seconds; < 0 never unload, 0 unload when idle) replaces the model's
+        current one, as a per-request ``keep_alive`` does in Ollama.
+        """
+        key = self._key(path, embedding, n_ctx, lora_path, slot)
         with self._lock:
             model = self._models.get(key)
             if model is None:
@@ -119,12 +143,28 @@ class ModelPool:
                     n_threads=n_threads,
                     lora_path=lora_path,
                     keep_alive=keep_alive,
+                    slot=slot,
                 )
                 self._models[key] = model
                 self._start_reaper()
             model.keep_alive = keep_alive
             model.last_used = time.monotonic()
+            if name:
+                model.name = name
             return model
+
+    def find(
+        self,
+        path: Path,
+        *,
+        embedding: bool = False,
+        n_ctx: int = 4096,
+        lora_path: str | None = None,
+        slot: int = 0,
+    ) -> LoadedModel | None:
+        """The loaded model for these parameters, or None (nothing is loaded)."""
+        with self._lock:
+            return self._models.get(self._key(path, embedding, n_ctx, lora_path, slot))
 
     @contextmanager
     def use(self, path: Path, **kwargs: Any) -> Iterator[LoadedModel]:
@@ -145,6 +185,20 @@ class ModelPool:
     def loaded(self) -> list[LoadedModel]:
         with self._lock:
             return list(self._models.values())
+
+    def expire(self, *, name: str | None = None, path: Path | None = None) -> int:
+        """Set keep-alive 0 on matching models: idle ones unload now, busy ones when done."""
+        with self._lock:
+            matches = [
+                m
+                for m in self._models.values()
+                if (name is None or m.name == name) and (path is None or m.path == path)
+            ]
+            for model in matches:
+                model.keep_alive = 0
+                if model.users == 0:
+                    self._unload(model.key)
+            return len(matches)
 
     def unload(self, path: Path | None = None) -> int:
         """Unload every idle model of ``path`` (or all idle models); returns how many."""
