@@ -1,0 +1,5 @@
+"""``python -m llmapps`` runs the CLI."""
+
+from llmapps.cli import main
+
+main()
