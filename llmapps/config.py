@@ -59,6 +59,8 @@ class ModelsConfig(_Section):
     aliases: dict[str, str] = Field(default_factory=dict)
     timeout: float = 120.0  # seconds per request to a remote provider
     max_retries: int = 3  # retries on 429 / 5xx / connection errors
+    retry_wait: float = 1.0  # first backoff in seconds (doubles each retry; Retry-After wins)
+    retry_max_wait: float = 30.0  # cap on one backoff wait
     keep_alive: float = 300.0  # seconds an idle local model stays loaded
     n_ctx: int = 4096  # context window for local GGUF models
     n_threads: int | None = None  # llama.cpp threads; None lets llama.cpp decide
@@ -115,12 +117,15 @@ class SentinelConfig(_Section):
     misfire_grace_s: int = 3600  # a run missed (daemon down) by less than this still runs once
 
 
-
 class ChatConfig(_Section):
     """Chat defaults, including tool switches (dangerous tools are off by default)."""
 
     memory: str = "window"  # full | window | summary
     window_turns: int = 8
+    persona: str = "assistant"  # default persona of new conversations
+    context_tokens: int = 8192  # context window assumed for remote models (local: models.n_ctx)
+    answer_tokens: int = 512  # tokens kept free for the answer when the model sets no max_tokens
+    kb_top_k: int = 4  # knowledge-base chunks given to the model per turn
     kb_threshold: float = 0.2
     enable_web_fetch: bool = False
     enable_code_interpreter: bool = False
@@ -129,6 +134,12 @@ class ChatConfig(_Section):
     weather_api_url: str | None = None
     tools_dir: str | None = None
     agent_max_steps: int = 6
+    kb_chunk_chars: int = 600  # chunk size in characters (Chinese and English alike)
+    kb_chunk_overlap: int = 100  # characters of trailing sentences repeated in the next chunk
+    kb_vectors: bool = True  # embed chunks when the embeddings model is available (hybrid)
+    sandbox_dir: str | None = None  # file tools' folder; default <home>/sandbox
+    fetch_allow_private: bool = False  # let fetch_url reach loopback/private addresses
+    fetch_max_chars: int = 8000  # page text returned by fetch_url
 
 
 class Settings(_Section):
@@ -283,8 +294,8 @@ def load_settings(path: Path | None = None) -> Settings:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             match = re.search(r"at line (\d+)", str(exc))
-            line = f":{match.group(1)}" if match else ""
-            raise ConfigError(f"{file}{line}: TOML syntax error: {exc}") from None
+            at = f":{match.group(1)}" if match else ""
+            raise ConfigError(f"{file}{at}: TOML syntax error: {exc}") from None
         for name in SECRET_NAMES:
             if _find_key(data, name.lower()) or _find_key(data, name):
                 raise ConfigError(
@@ -305,7 +316,7 @@ def load_settings(path: Path | None = None) -> Settings:
         where = str(file) if file is not None and in_file else "environment (LLMAPPS_*)"
         line = _line_of(text, loc) if file is not None and in_file else None
         where += f":{line}" if line else ""
-        raise ConfigError(f"{where}: {_describe(err)}") from None
+        raise ConfigError(f"{where}: {_describe(dict(err))}") from None
     settings.home = Path(settings.home).expanduser()
     settings.source_file = file
     return settings

@@ -7,6 +7,7 @@ keep-alive, thread safety) and the GGUF's own chat template (llama-cpp-python re
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,51 @@ def _flatten(content: list[Any]) -> str:
     return "".join(parts)
 
 
+_formatters: dict[tuple[int, str], Any] = {}
+_formatters_lock = threading.Lock()
+
+
+def _formatter(llama: Any) -> Any | None:
+    """The Jinja chat formatter built from the GGUF's own ``tokenizer.chat_template``.
+
+    llama-cpp-python uses the same template for generation when no ``chat_format`` is forced;
+    we rebuild it only to count prompt tokens exactly (streams report no usage).
+    """
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = (getattr(llama, "metadata", None) or {}).get("tokenizer.chat_template")
+    if not template:
+        return None
+    key = (id(llama), template)
+    with _formatters_lock:
+        formatter = _formatters.get(key)
+        if formatter is None:
+            eos_id, bos_id = llama.token_eos(), llama.token_bos()
+            formatter = Jinja2ChatFormatter(
+                template=template,
+                eos_token=llama._model.token_get_text(eos_id) if eos_id != -1 else "",
+                bos_token=llama._model.token_get_text(bos_id) if bos_id != -1 else "",
+                stop_token_ids=[eos_id],
+            )
+            _formatters.clear()  # keep one entry: the pool holds few models at a time
+            _formatters[key] = formatter
+        return formatter
+
+
+def count_prompt_tokens(llama: Any, messages: list[dict[str, Any]]) -> int:
+    """Tokens of the prompt exactly as the chat template renders it."""
+    formatter = _formatter(llama)
+    if formatter is None:
+        text = "".join(str(m.get("content", "")) for m in messages)
+        return len(llama.tokenize(text.encode("utf-8"), add_bos=True)) + 4 * len(messages)
+    rendered = formatter(messages=messages)
+    return len(
+        llama.tokenize(
+            rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
+        )
+    )
+
+
 class ChatLlamaCpp(BaseChatModel):
     """A chat model over a GGUF file run in-process by llama.cpp."""
 
@@ -116,9 +162,8 @@ class ChatLlamaCpp(BaseChatModel):
     def _check_context(
         self, llama: Any, messages: list[dict[str, Any]], max_tokens: int | None
     ) -> int:
-        """Count prompt tokens and fail clearly instead of letting llama.cpp overflow."""
-        text = "".join(str(m.get("content", "")) for m in messages)
-        prompt_tokens = len(llama.tokenize(text.encode("utf-8"), add_bos=False)) + 4 * len(messages)
+        """Count prompt tokens exactly and fail clearly instead of letting llama.cpp overflow."""
+        prompt_tokens = count_prompt_tokens(llama, messages)
         if prompt_tokens >= self.n_ctx:
             raise ModelError(
                 f"prompt is {prompt_tokens} tokens but {self.model_name} holds {self.n_ctx}: "
@@ -171,7 +216,7 @@ class ChatLlamaCpp(BaseChatModel):
         with self._use() as loaded:
             llama = loaded.llama
             prompt_tokens = self._check_context(llama, oa_messages, params.get("max_tokens"))
-            completion_tokens = 0
+            pieces: list[str] = []
             finish_reason = None
             try:
                 stream = llama.create_chat_completion(messages=oa_messages, stream=True, **params)
@@ -181,13 +226,15 @@ class ChatLlamaCpp(BaseChatModel):
                     text = choice.get("delta", {}).get("content") or ""
                     if not text:
                         continue
-                    completion_tokens += 1
+                    pieces.append(text)
                     chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
                     if run_manager:
                         run_manager.on_llm_new_token(text, chunk=chunk)
                     yield chunk
             except ValueError as exc:
                 raise ModelError(f"{self.model_name}: {exc}") from exc
+            answer = "".join(pieces).encode("utf-8")
+            completion_tokens = len(llama.tokenize(answer, add_bos=False)) if answer else 0
         yield ChatGenerationChunk(
             message=AIMessageChunk(
                 content="",

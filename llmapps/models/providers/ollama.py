@@ -1,33 +1,190 @@
 """``ollama:`` specs via ``langchain-ollama``.
 
-TODO(foundation): retries, clear errors for an unreachable host or unknown model.
+Why subclasses of ``ChatOllama`` / ``OllamaEmbeddings``: LangChain keeps streaming, tool
+calling and structured output; we add our retry policy (429 / 5xx / connection errors, with
+backoff; a stream is retried only before its first chunk), one-line errors naming the model and
+server (an unknown model says ``ollama pull``), and ``max_tokens`` mapped to ``num_predict``.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_ollama import ChatOllama, OllamaEmbeddings
+from ollama import ResponseError
+from pydantic import PrivateAttr
 
 from llmapps.config import Settings
+from llmapps.models.errors import (
+    ModelError,
+    RateLimitedError,
+    UnknownModelError,
+    UnreachableError,
+)
+from llmapps.models.retry import RetryPolicy
 from llmapps.models.spec import ModelSpec
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """429, 5xx and connection failures are retried; a read timeout is not."""
+    if isinstance(exc, ResponseError):
+        return exc.status_code == 429 or exc.status_code >= 500
+    if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
+        return True
+    # ollama's client turns httpx.ConnectError into the builtin ConnectionError.
+    return isinstance(exc, ConnectionError)
+
+
+def map_error(
+    exc: BaseException, *, spec: str, model: str, base_url: str, timeout: float, retries: int
+) -> BaseException | None:
+    """An Ollama client exception -> our one-line error naming the model, server and fix."""
+    if isinstance(exc, ModelError):
+        return None
+    if isinstance(exc, httpx.TimeoutException):
+        return UnreachableError(
+            f"{spec}: {base_url} did not answer within {timeout:g}s: check the Ollama server, "
+            "or raise models.timeout"
+        )
+    if isinstance(exc, httpx.TransportError | ConnectionError):
+        return UnreachableError(
+            f"{spec}: cannot reach Ollama at {base_url}: start it ('ollama serve') or fix "
+            "models.ollama_base_url / the @url in the spec"
+        )
+    if isinstance(exc, ResponseError):
+        detail = " ".join(str(exc.error).split())[:200]
+        if exc.status_code == 404:
+            return UnknownModelError(
+                f"unknown model '{model}' at {base_url} ({detail}): run 'ollama pull {model}' "
+                "or check the name with 'llmapps models list'"
+            )
+        if exc.status_code == 429:
+            return RateLimitedError(
+                f"{spec}: {base_url} is still rate limiting (HTTP 429) after {retries} retries: "
+                "wait and try again"
+            )
+        status = f"HTTP {exc.status_code}" if exc.status_code > 0 else "an error"
+        return ModelError(f"{spec}: {base_url} answered {status}: {detail}")
+    return None
+
+
+def make_policy(*, spec: str, model: str, base_url: str, settings: Settings) -> RetryPolicy:
+    """The retry policy (and error mapping) for one Ollama server."""
+    models = settings.models
+
+    def mapper(exc: BaseException) -> BaseException | None:
+        return map_error(
+            exc,
+            spec=spec,
+            model=model,
+            base_url=base_url,
+            timeout=models.timeout,
+            retries=models.max_retries,
+        )
+
+    return RetryPolicy(
+        retries=models.max_retries,
+        wait=models.retry_wait,
+        max_wait=models.retry_max_wait,
+        is_retryable=is_retryable,
+        map_error=mapper,
+    )
+
+
+class GuardedChatOllama(ChatOllama):
+    """``ChatOllama`` with our retries and errors."""
+
+    _policy: RetryPolicy | None = PrivateAttr(default=None)
+
+    @property
+    def policy(self) -> RetryPolicy:
+        if self._policy is None:
+            raise ModelError("internal: model built without a retry policy (use get_chat_model)")
+        return self._policy
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return self.policy.call(
+            lambda: super(GuardedChatOllama, self)._generate(
+                messages, stop=stop, run_manager=run_manager, **kwargs
+            )
+        )
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return await self.policy.acall(
+            lambda: super(GuardedChatOllama, self)._agenerate(
+                messages, stop=stop, run_manager=run_manager, **kwargs
+            )
+        )
+
+    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        return self.policy.stream(lambda: super(GuardedChatOllama, self)._stream(*args, **kwargs))
+
+    async def _astream(self, *args: Any, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+        async for chunk in self.policy.astream(
+            lambda: super(GuardedChatOllama, self)._astream(*args, **kwargs)
+        ):
+            yield chunk
+
+
+class GuardedOllamaEmbeddings(OllamaEmbeddings):
+    """``OllamaEmbeddings`` with our retries and errors."""
+
+    _policy: RetryPolicy | None = PrivateAttr(default=None)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        assert self._policy is not None
+        return self._policy.call(
+            lambda: super(GuardedOllamaEmbeddings, self).embed_documents(texts)
+        )
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
 
 
 def chat_model(spec: ModelSpec, settings: Settings, params: dict[str, Any]) -> BaseChatModel:
     mapped = dict(params)
     if "max_tokens" in mapped:
         mapped["num_predict"] = mapped.pop("max_tokens")
-    return ChatOllama(
+    base_url = spec.base_url or settings.models.ollama_base_url
+    model = GuardedChatOllama(
         model=spec.model,
-        base_url=spec.base_url or settings.models.ollama_base_url,
+        base_url=base_url,
         client_kwargs={"timeout": settings.models.timeout},
         **mapped,
     )
+    model._policy = make_policy(
+        spec=str(spec), model=spec.model, base_url=base_url, settings=settings
+    )
+    return model
 
 
 def embeddings(spec: ModelSpec, settings: Settings) -> Embeddings:
-    return OllamaEmbeddings(
-        model=spec.model, base_url=spec.base_url or settings.models.ollama_base_url
+    base_url = spec.base_url or settings.models.ollama_base_url
+    emb = GuardedOllamaEmbeddings(
+        model=spec.model,
+        base_url=base_url,
+        client_kwargs={"timeout": settings.models.timeout},
     )
+    emb._policy = make_policy(
+        spec=str(spec), model=spec.model, base_url=base_url, settings=settings
+    )
+    return emb

@@ -1,48 +1,243 @@
 """``openai:`` and ``openai-compatible:`` specs via ``langchain-openai``.
 
-TODO(foundation): retries with tenacity on 429/5xx/connection errors, clear errors, and
-``max_tokens`` (not ``max_completion_tokens``) for OpenAI-compatible servers.
+Why subclasses of ``ChatOpenAI`` / ``OpenAIEmbeddings``: they keep streaming, tool calling
+(``bind_tools``) and structured output exactly as LangChain does them, while we add the parts
+the issue asks for: our own retry policy (the SDK's retries are switched off so ours are the
+only ones), one-line errors naming the model and base URL, and ``max_tokens`` sent under that
+name to OpenAI-compatible servers (langchain-openai sends ``max_completion_tokens``, which
+ChatGLM3's api_server, older vLLM and others silently ignore).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import openai
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.embeddings import Embeddings
-from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI, OpenAIEmbeddings
-from pydantic import SecretStr
+from pydantic import PrivateAttr, SecretStr
 
 from llmapps.config import Settings, secret
-from llmapps.models.errors import MissingKeyError
+from llmapps.models.errors import (
+    AuthError,
+    MissingKeyError,
+    ModelError,
+    RateLimitedError,
+    UnknownModelError,
+    UnreachableError,
+)
+from llmapps.models.retry import RetryPolicy, parse_retry_after
 from llmapps.models.spec import ModelSpec
+
+OPENAI_URL = "https://api.openai.com/v1"
 
 
 def _api_key(spec: ModelSpec) -> str:
     key = secret("OPENAI_API_KEY")
     if spec.provider == "openai" and not key:
-        raise MissingKeyError("OPENAI_API_KEY is not set: export it or add it to .env")
+        raise MissingKeyError(
+            f"{spec}: OPENAI_API_KEY is not set: export it or add it to .env "
+            "(or use another model with -m / models.default)"
+        )
     return key or "not-needed"
 
 
+def _base_url(spec: ModelSpec, settings: Settings) -> str:
+    return spec.base_url or settings.models.openai_base_url or OPENAI_URL
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """429, 5xx and connection errors are retried; a read timeout is not (it already waited)."""
+    if isinstance(exc, openai.APITimeoutError):
+        return False
+    if isinstance(exc, openai.APIConnectionError):
+        return True
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code == 429 or exc.status_code >= 500
+    return False
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    return parse_retry_after(getattr(response, "headers", None))
+
+
+def map_error(
+    exc: BaseException, *, spec: str, model: str, base_url: str, timeout: float, retries: int
+) -> BaseException | None:
+    """An OpenAI SDK exception -> our one-line error naming the model, the URL and the fix."""
+    if isinstance(exc, ModelError):
+        return None
+    if isinstance(exc, openai.APITimeoutError):
+        return UnreachableError(
+            f"{spec}: {base_url} did not answer within {timeout:g}s: check the server, "
+            "or raise models.timeout"
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        return UnreachableError(
+            f"{spec}: cannot reach {base_url}: check that the server is running and the URL "
+            "in the spec or models.openai_base_url"
+        )
+    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        return AuthError(
+            f"{spec}: {base_url} rejected the API key (HTTP {exc.status_code}): "
+            "check OPENAI_API_KEY in the environment or .env"
+        )
+    if isinstance(exc, openai.NotFoundError):
+        return UnknownModelError(
+            f"unknown model '{model}' at {base_url} (HTTP 404): check the model name "
+            "(see the server's /models) or the base URL"
+        )
+    if isinstance(exc, openai.RateLimitError):
+        return RateLimitedError(
+            f"{spec}: {base_url} is still rate limiting (HTTP 429) after {retries} retries: "
+            "wait and try again, or raise models.max_retries"
+        )
+    if isinstance(exc, openai.APIStatusError):
+        detail = " ".join(str(exc.message or "").split())[:200]
+        extra = f" after {retries} retries" if exc.status_code >= 500 else ""
+        return ModelError(f"{spec}: {base_url} answered HTTP {exc.status_code}{extra}: {detail}")
+    return None
+
+
+def make_policy(*, spec: str, model: str, base_url: str, settings: Settings) -> RetryPolicy:
+    """The retry policy (and error mapping) for one OpenAI-style endpoint."""
+    models = settings.models
+
+    def mapper(exc: BaseException) -> BaseException | None:
+        return map_error(
+            exc,
+            spec=spec,
+            model=model,
+            base_url=base_url,
+            timeout=models.timeout,
+            retries=models.max_retries,
+        )
+
+    return RetryPolicy(
+        retries=models.max_retries,
+        wait=models.retry_wait,
+        max_wait=models.retry_max_wait,
+        is_retryable=is_retryable,
+        map_error=mapper,
+        retry_after=_retry_after,
+    )
+
+
+class GuardedChatOpenAI(ChatOpenAI):
+    """``ChatOpenAI`` with our retries, our errors and a choice of the max-tokens field."""
+
+    legacy_max_tokens: bool = False  # send ``max_tokens`` instead of ``max_completion_tokens``
+    _policy: RetryPolicy | None = PrivateAttr(default=None)
+
+    def _get_request_payload(
+        self,
+        input_: LanguageModelInput,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = super()._get_request_payload(input_, stop=stop, **kwargs)
+        if self.legacy_max_tokens and "max_completion_tokens" in payload:
+            payload["max_tokens"] = payload.pop("max_completion_tokens")
+        return payload
+
+    @property
+    def policy(self) -> RetryPolicy:
+        if self._policy is None:
+            raise ModelError("internal: model built without a retry policy (use get_chat_model)")
+        return self._policy
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return self.policy.call(
+            lambda: super(GuardedChatOpenAI, self)._generate(
+                messages, stop=stop, run_manager=run_manager, **kwargs
+            )
+        )
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return await self.policy.acall(
+            lambda: super(GuardedChatOpenAI, self)._agenerate(
+                messages, stop=stop, run_manager=run_manager, **kwargs
+            )
+        )
+
+    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        return self.policy.stream(lambda: super(GuardedChatOpenAI, self)._stream(*args, **kwargs))
+
+    async def _astream(self, *args: Any, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+        async for chunk in self.policy.astream(
+            lambda: super(GuardedChatOpenAI, self)._astream(*args, **kwargs)
+        ):
+            yield chunk
+
+
+class GuardedOpenAIEmbeddings(OpenAIEmbeddings):
+    """``OpenAIEmbeddings`` with our retries and errors."""
+
+    _policy: RetryPolicy | None = PrivateAttr(default=None)
+
+    def embed_documents(
+        self, texts: list[str], chunk_size: int | None = None, **kwargs: Any
+    ) -> list[list[float]]:
+        assert self._policy is not None
+        return self._policy.call(
+            lambda: super(GuardedOpenAIEmbeddings, self).embed_documents(
+                texts, chunk_size, **kwargs
+            )
+        )
+
+    def embed_query(self, text: str, **kwargs: Any) -> list[float]:
+        return self.embed_documents([text], **kwargs)[0]
+
+
 def chat_model(spec: ModelSpec, settings: Settings, params: dict[str, Any]) -> BaseChatModel:
-    return ChatOpenAI(
+    base_url = _base_url(spec, settings)
+    model = GuardedChatOpenAI(
         model=spec.model,
-        base_url=spec.base_url or settings.models.openai_base_url,
+        base_url=base_url,
         api_key=SecretStr(_api_key(spec)),
         timeout=settings.models.timeout,
-        max_retries=settings.models.max_retries,
+        max_retries=0,  # ours are the only retries
         streaming=False,
+        stream_usage=True,
+        legacy_max_tokens=spec.provider == "openai-compatible",
         **params,
     )
+    model._policy = make_policy(
+        spec=str(spec), model=spec.model, base_url=base_url, settings=settings
+    )
+    return model
 
 
 def embeddings(spec: ModelSpec, settings: Settings) -> Embeddings:
-    return OpenAIEmbeddings(
+    base_url = _base_url(spec, settings)
+    emb = GuardedOpenAIEmbeddings(
         model=spec.model,
-        base_url=spec.base_url or settings.models.openai_base_url,
+        base_url=base_url,
         api_key=SecretStr(_api_key(spec)),
         timeout=settings.models.timeout,
-        max_retries=settings.models.max_retries,
+        max_retries=0,
         check_embedding_ctx_length=False,
     )
+    emb._policy = make_policy(
+        spec=str(spec), model=spec.model, base_url=base_url, settings=settings
+    )
+    return emb
