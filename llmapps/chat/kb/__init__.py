@@ -8,8 +8,8 @@ normalised to 0..1 so a threshold can turn weak retrieval into "I don't know".
 
 from __future__ import annotations
 
-from llmapps.chat.kb.types import Hit, KnowledgeBaseError, KbInfo, FileInfo
 from llmapps.chat.kb.manager import (
+    AddReport,
     add_paths,
     create_kb,
     delete_kb,
@@ -19,8 +19,10 @@ from llmapps.chat.kb.manager import (
     remove_file,
     search,
 )
+from llmapps.chat.kb.types import FileInfo, Hit, KbInfo, KnowledgeBaseError
 
 __all__ = [
+    "AddReport",
     "FileInfo",
     "Hit",
     "KbInfo",
