@@ -216,7 +216,6 @@ def chat_model(spec: ModelSpec, settings: Settings, params: dict[str, Any]) -> B
         api_key=SecretStr(_api_key(spec)),
         timeout=settings.models.timeout,
         max_retries=0,  # ours are the only retries
-        streaming=False,
         stream_usage=True,
         legacy_max_tokens=spec.provider == "openai-compatible",
         **params,
