@@ -1,7 +1,203 @@
-"""HTTP endpoints of the chat area (filled in by its issue)."""
+"""HTTP endpoints of the chat area: conversations, streamed messages, personas.
+
+Streaming answers are NDJSON (one event object per line, ``application/x-ndjson``) or, when
+the client asks for ``text/event-stream`` (``Accept`` header or ``?format=sse``), Server-Sent
+Events with the same objects as ``data:``. Validation errors (unknown conversation, empty
+message, persona needing a knowledge base) are answered with a JSON error and a 4xx status
+before any streaming starts; errors during the answer arrive as an ``error`` event.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from collections.abc import Iterator
+from typing import Any, Literal
 
-router = APIRouter()
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict
+
+from llmapps.chat.service import ChatService, Turn, get_service
+from llmapps.config import Settings, get_settings
+
+router = APIRouter(prefix="/chat", tags=["chat"])
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConversationIn(_Body):
+    title: str = ""
+    persona: str | None = None
+    model: str | None = None
+    kb: str | None = None
+    memory: Literal["full", "window", "summary"] | None = None
+    tools: list[str] | None = None
+
+
+class ConversationPatch(_Body):
+    title: str | None = None
+    persona: str | None = None
+    model: str | None = None
+    kb: str | None = None
+    memory: Literal["full", "window", "summary", ""] | None = None
+    tools: list[str] | None = None
+
+
+class MessageIn(_Body):
+    content: str
+    stream: bool = True
+    persona: str | None = None
+    model: str | None = None
+    kb: str | None = None
+
+
+class EditIn(_Body):
+    content: str
+    stream: bool = True
+
+
+class RegenerateIn(_Body):
+    stream: bool = True
+
+
+def _service(request: Request) -> ChatService:
+    settings: Settings = getattr(request.app.state, "settings", None) or get_settings()
+    return get_service(settings)
+
+
+def _respond(request: Request, turn: Turn, stream: bool) -> Response:
+    if not stream:
+        events = [e.to_dict() for e in turn]
+        done = next((e for e in reversed(events) if e["type"] == "done"), {})
+        errors = [e["message"] for e in events if e["type"] == "error"]
+        citations = next((e["citations"] for e in events if e["type"] == "citations"), [])
+        tool_events = [e for e in events if e["type"] in ("tool_call", "tool_result")]
+        body = {**done, "citations": citations, "tool_events": tool_events, "errors": errors}
+        return JSONResponse(body, status_code=200 if not errors else 502)
+    sse = request.query_params.get("format") == "sse" or "text/event-stream" in request.headers.get(
+        "accept", ""
+    )
+
+    def lines() -> Iterator[str]:
+        for event in turn.threaded():
+            payload = json.dumps(event.to_dict(), ensure_ascii=False)
+            yield f"event: {event.kind}\ndata: {payload}\n\n" if sse else payload + "\n"
+
+    media = "text/event-stream" if sse else "application/x-ndjson"
+    return StreamingResponse(
+        lines(), media_type=media, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
+
+
+# conversations ---------------------------------------------------------------------------------
+@router.get("/conversations")
+def list_conversations(request: Request, q: str | None = None, limit: int = 200) -> Any:
+    """All conversations, newest first; with ``q``, those whose title or messages match."""
+    service = _service(request)
+    if q:
+        return service.store.search(q, limit=limit)
+    return [c.to_dict() for c in service.store.all(limit=limit)]
+
+
+@router.post("/conversations", status_code=201)
+def create_conversation(request: Request, body: ConversationIn) -> dict[str, Any]:
+    return _service(request).new_conversation(**body.model_dump()).to_dict()
+
+
+@router.get("/conversations/{conversation_id}")
+def get_conversation(request: Request, conversation_id: int) -> dict[str, Any]:
+    return _service(request).store.export_json(conversation_id)
+
+
+@router.patch("/conversations/{conversation_id}")
+def update_conversation(
+    request: Request, conversation_id: int, body: ConversationPatch
+) -> dict[str, Any]:
+    service = _service(request)
+    data = body.model_dump()
+    title = data.pop("title")
+    if title is not None:
+        service.store.rename(conversation_id, title)
+    return service.configure(conversation_id, **data).to_dict()
+
+
+@router.delete("/conversations/{conversation_id}", status_code=204)
+def delete_conversation(request: Request, conversation_id: int) -> Response:
+    _service(request).store.delete(conversation_id)
+    return Response(status_code=204)
+
+
+@router.get("/conversations/{conversation_id}/export")
+def export_conversation(
+    request: Request,
+    conversation_id: int,
+    format: Literal["md", "json"] = Query("md"),
+) -> Response:
+    store = _service(request).store
+    name = f"conversation-{conversation_id}.{format}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if format == "json":
+        return JSONResponse(store.export_json(conversation_id), headers=headers)
+    return PlainTextResponse(
+        store.export_markdown(conversation_id), media_type="text/markdown", headers=headers
+    )
+
+
+@router.post("/conversations/{conversation_id}/messages")
+def post_message(request: Request, conversation_id: int, body: MessageIn) -> Response:
+    """Send a message and stream the answer (NDJSON, or SSE when asked for)."""
+    turn = _service(request).send(
+        conversation_id, body.content, persona=body.persona, model=body.model, kb=body.kb
+    )
+    return _respond(request, turn, body.stream)
+
+
+@router.post("/conversations/{conversation_id}/regenerate")
+def regenerate(
+    request: Request, conversation_id: int, body: RegenerateIn | None = None
+) -> Response:
+    turn = _service(request).regenerate(conversation_id)
+    return _respond(request, turn, body.stream if body else True)
+
+
+@router.post("/conversations/{conversation_id}/edit")
+def edit_last(request: Request, conversation_id: int, body: EditIn) -> Response:
+    """Replace the last user message and answer it again."""
+    turn = _service(request).edit_last(conversation_id, body.content)
+    return _respond(request, turn, body.stream)
+
+
+@router.post("/conversations/{conversation_id}/stop")
+def stop(request: Request, conversation_id: int) -> dict[str, Any]:
+    service = _service(request)
+    service.store.get(conversation_id)
+    return {"stopped": service.stop(conversation_id)}
+
+
+# personas ------------------------------------------------------------------------------------
+@router.get("/personas")
+def list_personas(request: Request) -> list[dict[str, Any]]:
+    return [p.to_dict() for p in _service(request).personas.all()]
+
+
+@router.get("/personas/{name}")
+def get_persona(request: Request, name: str) -> dict[str, Any]:
+    return _service(request).personas.get(name).to_dict()
+
+
+@router.post("/personas", status_code=201)
+def create_persona(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+    return _service(request).personas.create(body).to_dict()
+
+
+@router.put("/personas/{name}")
+def update_persona(request: Request, name: str, body: dict[str, Any]) -> dict[str, Any]:
+    return _service(request).personas.update(name, body).to_dict()
+
+
+@router.delete("/personas/{name}", status_code=204)
+def delete_persona(request: Request, name: str) -> Response:
+    _service(request).personas.delete(name)
+    return Response(status_code=204)
