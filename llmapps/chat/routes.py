@@ -70,9 +70,11 @@ def _service(request: Request) -> ChatService:
 def _respond(request: Request, turn: Turn, stream: bool) -> Response:
     if not stream:
         events = [e.to_dict() for e in turn]
-        done = next((e for e in reversed(events) if e["type"] == "done"), {})
+        done: dict[str, Any] = next((e for e in reversed(events) if e["type"] == "done"), {})
         errors = [e["message"] for e in events if e["type"] == "error"]
-        citations = next((e["citations"] for e in events if e["type"] == "citations"), [])
+        citations: list[Any] = next(
+            (e["citations"] for e in events if e["type"] == "citations"), []
+        )
         tool_events = [e for e in events if e["type"] in ("tool_call", "tool_result")]
         body = {**done, "citations": citations, "tool_events": tool_events, "errors": errors}
         return JSONResponse(body, status_code=200 if not errors else 502)
