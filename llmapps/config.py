@@ -81,6 +81,7 @@ class ServerConfig(_Section):
     parallel_per_model: int = 1
     queue_size: int = 16
     default_keep_alive: str = "5m"
+    max_body_mb: float = 10.0  # JSON request bodies of /v1 and /api (413 above it)
 
 
 class TranslateConfig(_Section):
@@ -91,6 +92,13 @@ class TranslateConfig(_Section):
     requests_per_second: float = 0.0  # 0 = unlimited
     batch_chars: int = 1800
     formats: list[str] = Field(default_factory=lambda: ["pdf", "md"])
+    model: str | None = None  # model spec for translations; None means models.default
+    batch_items: int = 8  # most blocks per model call
+    max_tokens: int | None = 2048  # answer budget per call
+    retries: int = 3  # attempts per call (exponential backoff between them)
+    retry_wait_s: float = 1.0
+    bilingual_layout: str = "side"  # side | alternate
+    font_path: str | None = None  # a TTF/TTC to embed instead of the packaged CJK font
 
 
 class SentinelConfig(_Section):

@@ -1,0 +1,210 @@
+"""The translation chain: ``prompt | model``, a numbered batch in, parsed translations out.
+
+Why numbered batches: one call for several blocks saves most of the per-call overhead (system
+prompt, context, latency). Models do not always keep the structure, so the answer is parsed
+leniently (``[1]``, ``1.``, ``**1)**``...) and, when the numbers still do not match, the batch
+falls back to one call per block, whose answer needs no numbering. Reasoning models' hidden
+``<think>…</think>`` output is stripped first.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.prompts import ChatPromptTemplate
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from llmapps.models.errors import AuthError, MissingKeyError, SpecError, UnknownModelError
+from llmapps.translate.glossary import Glossary
+from llmapps.translate.language import language_name
+from llmapps.translate.progress import Tracker
+
+PROMPT_VERSION = "1"
+
+SYSTEM = (
+    "You are a professional translator. Translate the user's text from {source} into "
+    "{target}.{style} Keep numbers, names, URLs, code, formulas and Markdown syntax unchanged. "
+    "Translate everything else; do not explain, do not add notes.{glossary}"
+)
+BATCH_HUMAN = (
+    "Document title: {title}\n"
+    "Previous paragraph (context only, do not translate it): {previous}\n\n"
+    "Translate each of the {count} numbered items below. Answer with exactly {count} items in "
+    "the same format: a line with the item number in brackets, then its translation.\n\n"
+    "{items}"
+)
+SINGLE_HUMAN = (
+    "Document title: {title}\n"
+    "Previous paragraph (context only, do not translate it): {previous}\n\n"
+    "Translate this text and answer with the translation only:\n\n{text}"
+)
+
+_THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
+_MARKER = re.compile(
+    r"^[ \t]*(?:\*\*|#+\s*)?[\[(【]?(\d{1,3})[\])】.:：)]?(?:\*\*)?(?:[ \t]+|$)", re.MULTILINE
+)
+_NON_RETRYABLE = (AuthError, MissingKeyError, SpecError, UnknownModelError)
+
+
+class BatchParseError(ValueError):
+    """The model's answer did not keep the numbered structure."""
+
+
+def strip_reasoning(text: str) -> str:
+    return _THINK.sub("", text).strip()
+
+
+def format_items(texts: Sequence[str]) -> str:
+    return "\n\n".join(f"[{i}]\n{text}" for i, text in enumerate(texts, start=1))
+
+
+def parse_numbered(answer: str, count: int) -> list[str]:
+    """Split a numbered answer into ``count`` translations, or raise :class:`BatchParseError`."""
+    text = strip_reasoning(answer)
+    matches = list(_MARKER.finditer(text))
+    # Keep only markers that count up 1, 2, 3... (numbers inside a translation are skipped).
+    picked = []
+    expected = 1
+    for match in matches:
+        if int(match.group(1)) == expected:
+            picked.append(match)
+            expected += 1
+    if len(picked) != count:
+        raise BatchParseError(f"expected {count} numbered items, found {len(picked)}")
+    items = []
+    for i, match in enumerate(picked):
+        end = picked[i + 1].start() if i + 1 < len(picked) else len(text)
+        item = text[match.end() : end].strip()
+        if not item:
+            raise BatchParseError(f"item {i + 1} is empty")
+        items.append(item)
+    return items
+
+
+def parse_single(answer: str) -> str:
+    text = strip_reasoning(answer)
+    text = re.sub(r"^\s*\[1\]\s*", "", text)
+    text = re.sub(r"^\s*(translation|译文|翻译)\s*[:：]\s*", "", text, flags=re.IGNORECASE)
+    return text.strip()
+
+
+class RateLimiter:
+    """At most ``rate`` calls per second across all worker threads (0 = unlimited)."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+@dataclass
+class ChainSettings:
+    source: str
+    target: str
+    style: str = ""
+    title: str = ""
+    retries: int = 3
+    retry_wait: float = 1.0
+
+
+class BatchTranslator:
+    """Translates batches of texts with one model; counts calls and tokens in a tracker."""
+
+    def __init__(
+        self,
+        model: BaseChatModel,
+        options: ChainSettings,
+        glossary: Glossary,
+        tracker: Tracker,
+        limiter: RateLimiter,
+    ) -> None:
+        self.model = model
+        self.options = options
+        self.glossary = glossary
+        self.tracker = tracker
+        self.limiter = limiter
+        self.batch_prompt = ChatPromptTemplate.from_messages(
+            [("system", SYSTEM), ("human", BATCH_HUMAN)]
+        )
+        self.single_prompt = ChatPromptTemplate.from_messages(
+            [("system", SYSTEM), ("human", SINGLE_HUMAN)]
+        )
+        self.batch_chain = self.batch_prompt | model
+        self.single_chain = self.single_prompt | model
+
+    def _common(self, texts: Sequence[str], previous: str) -> dict[str, str]:
+        terms = self.glossary.relevant("\n".join(texts))
+        glossary = (
+            "\nUse this glossary (source -> required translation):\n" + terms.prompt_lines()
+            if terms
+            else ""
+        )
+        style = f" Write in a {self.options.style} style." if self.options.style else ""
+        return {
+            "source": language_name(self.options.source),
+            "target": language_name(self.options.target),
+            "style": style,
+            "glossary": glossary,
+            "title": self.options.title or "(none)",
+            "previous": (previous or "(none)")[:600],
+        }
+
+    def _invoke(self, chain: object, variables: dict[str, str]) -> str:
+        def call() -> AIMessage:
+            self.limiter.wait()
+            started = time.monotonic()
+            try:
+                return chain.invoke(variables)  # type: ignore[attr-defined,no-any-return]
+            finally:
+                self.tracker.add(model_seconds=time.monotonic() - started)
+
+        retrying = Retrying(
+            stop=stop_after_attempt(max(1, self.options.retries)),
+            wait=wait_exponential(multiplier=self.options.retry_wait, max=30),
+            retry=retry_if_exception(lambda exc: not isinstance(exc, _NON_RETRYABLE)),
+            reraise=True,
+        )
+        message = retrying(call)
+        content = message.content if isinstance(message.content, str) else str(message.content)
+        usage = getattr(message, "usage_metadata", None) or {}
+        tokens = (
+            int(usage.get("total_tokens") or 0)
+            or (sum(len(v) for v in variables.values()) + len(content)) // 4
+        )
+        self.tracker.add(model_calls=1, tokens=tokens)
+        return content
+
+    def translate(self, texts: Sequence[str], previous: str = "") -> list[str]:
+        """Translations of ``texts`` in order (batch call, else one call per text)."""
+        if len(texts) > 1:
+            variables = self._common(texts, previous)
+            variables.update(count=str(len(texts)), items=format_items(texts))
+            answer = self._invoke(self.batch_chain, variables)
+            try:
+                return parse_numbered(answer, len(texts))
+            except BatchParseError:
+                self.tracker.add(fallback_calls=1)
+        results = []
+        for text in texts:
+            variables = self._common([text], previous)
+            variables["text"] = text
+            translated = parse_single(self._invoke(self.single_chain, variables))
+            results.append(translated or text)
+            previous = text
+        return results

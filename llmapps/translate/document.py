@@ -1,0 +1,73 @@
+"""The document model every parser produces and every writer consumes.
+
+Why one neutral model: PDF, Markdown and plain text all become pages of blocks, so batching,
+caching and the translation chain never care where a block came from; writers read the same
+blocks back (with ``translation`` filled in) and each keeps what its format can keep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Block kinds. "keep" blocks are never sent to the model (formulas, code, URLs, numbers).
+HEADING = "heading"
+PARAGRAPH = "paragraph"
+LIST_ITEM = "list_item"
+TABLE_CELL = "table_cell"
+CODE = "code"
+KEEP = "keep"
+
+BBox = tuple[float, float, float, float]  # x0, top, x1, bottom in points, origin top-left
+
+
+@dataclass
+class Block:
+    """One unit of text translated as a whole (a paragraph, a heading, a table cell)."""
+
+    text: str
+    kind: str = PARAGRAPH
+    page: int = 1  # 1-based page number
+    bbox: BBox | None = None
+    font: str = ""
+    size: float = 0.0
+    bold: bool = False
+    keep: bool = False  # deliberately left as is (code, URL, numbers, formula, target script)
+    keep_reason: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)  # level, list marker, table/row/col...
+    translation: str | None = None
+
+    @property
+    def output(self) -> str:
+        """What writers print: the translation, or the source when kept/untranslated."""
+        if self.keep or not self.translation:
+            return self.text
+        return self.translation
+
+
+@dataclass
+class Page:
+    number: int  # 1-based
+    width: float = 0.0
+    height: float = 0.0
+    blocks: list[Block] = field(default_factory=list)
+    image_count: int = 0
+    scanned: bool = False  # images but no text layer: cannot be translated without OCR
+
+
+@dataclass
+class Document:
+    path: Path
+    kind: str  # "pdf" | "md" | "txt"
+    pages: list[Page] = field(default_factory=list)
+    title: str = ""
+    page_count: int = 0  # pages in the file (before any page range)
+
+    @property
+    def blocks(self) -> list[Block]:
+        return [b for p in self.pages for b in p.blocks]
+
+    @property
+    def scanned_pages(self) -> list[int]:
+        return [p.number for p in self.pages if p.scanned]

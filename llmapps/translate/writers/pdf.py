@@ -1,0 +1,208 @@
+"""Layout-preserving PDF: original text removed, translations drawn into the same boxes.
+
+Why edit the content stream instead of painting white boxes: a white box would also hide
+images, rules and table lines under the text, and the source text would still be there for
+copy/search. We walk each page's content stream with pypdf, track where every text-showing
+operator starts (CTM and text matrix), and drop the ones that start inside a block being
+replaced; images, vector graphics and kept text stay untouched. The translations are then
+drawn by reportlab on an overlay page (our CJK TrueType font, embedded as a subset) and
+merged onto the original page, so page size and everything else are kept.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pypdf import PageObject, PdfReader, PdfWriter, Transformation
+from pypdf.generic import ContentStream
+from reportlab.pdfgen import canvas
+
+from llmapps.translate.document import BBox, Block, Document, Page
+from llmapps.translate.fonts import register_font
+from llmapps.translate.writers.layout import fit
+
+Matrix = tuple[float, float, float, float, float, float]
+_IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+_SHOW_OPS = {b"Tj", b"TJ", b"'", b'"'}
+
+
+def _mul(m1: Matrix, m2: Matrix) -> Matrix:
+    """m1 then m2 (PDF row-vector convention)."""
+    a1, b1, c1, d1, e1, f1 = m1
+    a2, b2, c2, d2, e2, f2 = m2
+    return (
+        a1 * a2 + b1 * c2,
+        a1 * b2 + b1 * d2,
+        c1 * a2 + d1 * c2,
+        c1 * b2 + d1 * d2,
+        e1 * a2 + f1 * c2 + e2,
+        e1 * b2 + f1 * d2 + f2,
+    )
+
+
+def _point(m: Matrix, x: float, y: float) -> tuple[float, float]:
+    a, b, c, d, e, f = m
+    return a * x + c * y + e, b * x + d * y + f
+
+
+def open_reader(path: Path, password: str | None) -> PdfReader:
+    reader = PdfReader(str(path))
+    if reader.is_encrypted:
+        reader.decrypt(password or "")
+    return reader
+
+
+def remove_text(page: PageObject, reader: Any, boxes: list[BBox], margin: float = 2.0) -> int:
+    """Drop text-showing operators that start inside ``boxes`` (top-left coords); count them."""
+    if not boxes:
+        return 0
+    contents = page.get_contents()
+    if contents is None:
+        return 0
+    stream = ContentStream(contents, reader)
+    mb = page.mediabox
+    left, top_edge = float(mb.left), float(mb.top)
+    ctm: Matrix = _IDENTITY
+    stack: list[Matrix] = []
+    tm: Matrix = _IDENTITY
+    tlm: Matrix = _IDENTITY
+    leading = 0.0
+    rise = 0.0
+    removed = 0
+    kept_ops: list[tuple[Any, bytes]] = []
+
+    def inside() -> bool:
+        x, y = _point(_mul(_mul((1, 0, 0, 1, 0, rise), tm), ctm), 0.0, 0.0)
+        px, py = x - left, top_edge - y
+        return any(
+            b[0] - margin <= px <= b[2] + margin and b[1] - margin <= py <= b[3] + margin
+            for b in boxes
+        )
+
+    def next_line() -> None:
+        nonlocal tlm, tm
+        tlm = _mul((1, 0, 0, 1, 0, -leading), tlm)
+        tm = tlm
+
+    for operands, op in stream.operations:
+        if op == b"q":
+            stack.append(ctm)
+        elif op == b"Q":
+            ctm = stack.pop() if stack else _IDENTITY
+        elif op == b"cm" and len(operands) == 6:
+            ctm = _mul(tuple(float(v) for v in operands), ctm)  # type: ignore[arg-type]
+        elif op == b"BT":
+            tm = tlm = _IDENTITY
+        elif op in (b"Td", b"TD") and len(operands) == 2:
+            tx, ty = float(operands[0]), float(operands[1])
+            if op == b"TD":
+                leading = -ty
+            tlm = _mul((1, 0, 0, 1, tx, ty), tlm)
+            tm = tlm
+        elif op == b"Tm" and len(operands) == 6:
+            tlm = tm = tuple(float(v) for v in operands)  # type: ignore[assignment]
+        elif op == b"TL" and operands:
+            leading = float(operands[0])
+        elif op == b"Ts" and operands:
+            rise = float(operands[0])
+        elif op == b"T*":
+            next_line()
+        if op in _SHOW_OPS:
+            if op in (b"'", b'"'):
+                next_line()
+            if inside():
+                removed += 1
+                if op in (b"'", b'"'):
+                    kept_ops.append(([], b"T*"))  # keep the line move, drop the glyphs
+                continue
+        kept_ops.append((operands, op))
+    if removed:
+        stream.operations = kept_ops
+        page.replace_contents(stream)
+    return removed
+
+
+def draw_blocks(page: Page, blocks: Iterable[Block], font: str) -> bytes:
+    """A one-page PDF (same size as ``page``) with each block's output fitted in its box."""
+    buffer = io.BytesIO()
+    c = canvas.Canvas(buffer, pagesize=(page.width, page.height))
+    for block in blocks:
+        if block.bbox is None:
+            continue
+        x0, top, x1, bottom = block.bbox
+        x0, x1 = max(0.0, x0), min(page.width, x1)
+        top, bottom = max(0.0, top), min(page.height, bottom)
+        width = max(x1 - x0, 10.0)
+        height = max(bottom - top, 1.0)
+        size = block.size or 10.0
+        fitted = fit(block.output, font, size, width, height)
+        if fitted.height() > height + 0.5:
+            # Even the smallest size does not fit: use the free page space below the box.
+            room = page.height - top - 2.0
+            fitted = fit(block.output, font, size, width, max(room, height))
+            limit = max(1, int((room - fitted.size) // fitted.leading) + 1)
+            fitted.lines = fitted.lines[:limit]
+        c.setFont(font, fitted.size)
+        baseline = page.height - top - fitted.size * 0.88
+        for line in fitted.lines:
+            if baseline < 0:
+                break
+            c.drawString(x0, baseline, line)
+            baseline -= fitted.leading
+    c.showPage()
+    c.save()
+    return buffer.getvalue()
+
+
+def translated_pdf(
+    doc: Document, password: str | None = None, font_path: str | None = None
+) -> bytes:
+    """The layout-preserving translated PDF of the selected pages, as bytes."""
+    font = register_font(font_path)
+    reader = open_reader(doc.path, password)
+    writer = PdfWriter()
+    for page in doc.pages:
+        writer.add_page(reader.pages[page.number - 1])
+        target = writer.pages[-1]
+        replaced = [b for b in page.blocks if not b.keep and b.translation and b.bbox]
+        remove_text(target, writer, [b.bbox for b in replaced if b.bbox])
+        if replaced:
+            overlay = PdfReader(io.BytesIO(draw_blocks(page, replaced, font))).pages[0]
+            mb = target.mediabox
+            target.merge_transformed_page(
+                overlay, Transformation().translate(float(mb.left), float(mb.bottom))
+            )
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def bilingual_pdf(
+    doc: Document, translated: bytes, layout: str = "side", password: str | None = None
+) -> bytes:
+    """Original and translated pages side by side (``side``) or one after the other."""
+    original = open_reader(doc.path, password)
+    translation = PdfReader(io.BytesIO(translated))
+    writer = PdfWriter()
+    for index, page in enumerate(doc.pages):
+        src = original.pages[page.number - 1]
+        dst = translation.pages[index]
+        if layout == "alternate":
+            writer.add_page(src)
+            writer.add_page(dst)
+            continue
+        mb = src.mediabox
+        width, height = float(mb.width), float(mb.height)
+        sheet = PageObject.create_blank_page(width=2 * width, height=height)
+        shift = Transformation().translate(-float(mb.left), -float(mb.bottom))
+        sheet.merge_transformed_page(src, shift)
+        sheet.merge_transformed_page(
+            dst, Transformation().translate(width - float(mb.left), -float(mb.bottom))
+        )
+        writer.add_page(sheet)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()

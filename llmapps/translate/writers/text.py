@@ -1,0 +1,87 @@
+"""Markdown and plain-text writers (from any source format).
+
+Markdown keeps headings (``#`` by level), list items (their marker and indent), pipe tables
+(cells regrouped by table/row/column) and code blocks as they were; text writes one
+paragraph per block separated by blank lines, with a page marker between PDF pages.
+"""
+
+from __future__ import annotations
+
+from llmapps.translate.document import CODE, HEADING, LIST_ITEM, TABLE_CELL, Block, Document
+
+
+def _table(cells: list[Block]) -> list[str]:
+    rows: dict[int, dict[int, str]] = {}
+    for cell in cells:
+        rows.setdefault(int(cell.meta.get("row", 0)), {})[int(cell.meta.get("col", 0))] = (
+            cell.output.replace("\n", " ").replace("|", "\\|")
+        )
+    ncols = max((max(r) + 1 for r in rows.values() if r), default=1)
+    lines = []
+    for i, index in enumerate(sorted(rows)):
+        row = rows[index]
+        lines.append("| " + " | ".join(row.get(c, "") for c in range(ncols)) + " |")
+        if i == 0:
+            lines.append("|" + "|".join([" --- "] * ncols) + "|")
+    return lines
+
+
+def _groups(blocks: list[Block]) -> list[list[Block]]:
+    """Consecutive table cells of one table form one group; every other block is alone."""
+    groups: list[list[Block]] = []
+    for block in blocks:
+        if (
+            block.kind == TABLE_CELL
+            and groups
+            and groups[-1][0].kind == TABLE_CELL
+            and groups[-1][0].meta.get("table") == block.meta.get("table")
+        ):
+            groups[-1].append(block)
+        else:
+            groups.append([block])
+    return groups
+
+
+def to_markdown(doc: Document) -> str:
+    parts: list[str] = []
+    for page in doc.pages:
+        if doc.kind == "pdf" and len(doc.pages) > 1:
+            parts.append(f"<!-- page {page.number} -->")
+        if page.scanned:
+            parts.append(f"<!-- page {page.number}: scanned image, no text layer -->")
+        for group in _groups(page.blocks):
+            first = group[0]
+            if first.kind == TABLE_CELL:
+                parts.append("\n".join(_table(group)))
+            elif first.kind == HEADING:
+                level = int(first.meta.get("level", 2))
+                parts.append("#" * level + " " + first.output)
+            elif first.kind == LIST_ITEM:
+                marker = str(first.meta.get("marker", ""))
+                text = first.output
+                if marker:
+                    parts.append(f"{first.meta.get('indent', '')}{marker} {text}")
+                else:
+                    parts.append(text if text.lstrip()[:1] in "-*•0123456789" else f"- {text}")
+            elif first.kind == CODE:
+                parts.append(first.text)
+            else:
+                parts.append(first.output)
+    out = "\n\n".join(parts) + "\n"
+    # Consecutive list items read better without blank lines between them.
+    return out
+
+
+def to_text(doc: Document) -> str:
+    parts: list[str] = []
+    for page in doc.pages:
+        if doc.kind == "pdf" and len(doc.pages) > 1:
+            parts.append(f"--- page {page.number} ---")
+        if page.scanned:
+            parts.append(f"[page {page.number}: scanned image, no text layer]")
+        for group in _groups(page.blocks):
+            if group[0].kind == TABLE_CELL:
+                parts.append("\n".join(_table(group)))
+            else:
+                parts.append(group[0].output)
+    return "\n\n".join(parts) + "\n"
