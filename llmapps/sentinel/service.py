@@ -1,0 +1,339 @@
+"""The functions the CLI, the web tab and the HTTP routes call (one function per action).
+
+Why one module: "generate a report now" must behave the same whether it comes from
+``llmapps sentinel report``, the Sentinel tab or ``POST /sentinel/reports``; the shells only
+parse input and present what these functions return.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from llmapps.config import Settings
+from llmapps.sentinel import subscriptions as subs
+from llmapps.sentinel.activity import Activity, record_activity
+from llmapps.sentinel.errors import SubscriptionError
+from llmapps.sentinel.notifiers import Delivery, deliver, retry_failed
+from llmapps.sentinel.prompts import TEXT
+from llmapps.sentinel.reports import ModelFactory, Report, get_report, list_reports, make_report
+from llmapps.sentinel.sources import hackernews
+from llmapps.sentinel.sources.git import fetch_git
+from llmapps.sentinel.sources.github import fetch_repo_sync
+from llmapps.sentinel.subscriptions import Subscription
+from llmapps.sentinel.timeutil import parse_time, utcnow
+
+log = logging.getLogger("llmapps.sentinel")
+Progress = Callable[[str], None]
+
+__all__ = [
+    "RunOutcome",
+    "add_subscription",
+    "due_subscriptions",
+    "edit_subscription",
+    "generate_report",
+    "get_report",
+    "hn_report",
+    "hn_snapshot",
+    "list_reports",
+    "list_subscriptions",
+    "remove_subscription",
+    "retry_failed",
+    "run_due",
+    "run_subscription",
+]
+
+
+# -- subscriptions ------------------------------------------------------------------------
+def add_subscription(settings: Settings, target: str, **options: Any) -> Subscription:
+    return subs.add(settings, target, **options)
+
+
+def list_subscriptions(settings: Settings) -> list[Subscription]:
+    return subs.list_all(settings)
+
+
+def remove_subscription(settings: Settings, ref: int | str) -> Subscription:
+    return subs.remove(settings, ref)
+
+
+def edit_subscription(settings: Settings, ref: int | str, **options: Any) -> Subscription:
+    return subs.edit(settings, ref, **options)
+
+
+# -- models -------------------------------------------------------------------------------
+def model_factory(
+    settings: Settings, spec: str | None, chat_model: BaseChatModel | None = None
+) -> tuple[ModelFactory, str]:
+    """A lazy model (built only when a window has activity) and its display name."""
+    if chat_model is not None:
+        name = str(getattr(chat_model, "model_name", None) or type(chat_model).__name__)
+        return (lambda: chat_model), name
+    from llmapps.models import get_chat_model, resolve_spec
+
+    name = str(resolve_spec(spec, settings))
+
+    def build() -> BaseChatModel:
+        return get_chat_model(
+            spec,
+            app="sentinel",
+            settings=settings,
+            max_tokens=settings.sentinel.report_max_tokens,
+            temperature=0.2,
+        )
+
+    return build, name
+
+
+# -- fetching -----------------------------------------------------------------------------
+def fetch_activity(
+    settings: Settings, kind: str, target: str, since: datetime, until: datetime
+) -> Activity:
+    """One source's activity for ``[since, until)``, recorded in SQLite."""
+    if kind == "github":
+        activity = fetch_repo_sync(settings, target, since, until)
+    elif kind == "git":
+        activity = fetch_git(target, since, until)
+    else:
+        raise SubscriptionError(
+            f"'{target}' is not a repository: use 'sentinel hn' for Hacker News"
+        )
+    record_activity(settings, activity)
+    return activity
+
+
+def resolve_window(
+    *,
+    days: float | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    now: datetime | None = None,
+) -> tuple[datetime, datetime]:
+    """``--days N`` or ``--since DATE [--until DATE]`` -> ``[since, until)`` in UTC."""
+    end = now or utcnow()
+    try:
+        until_dt = parse_time(until) if until else end
+        since_dt = parse_time(since) if since else None
+    except ValueError as exc:
+        raise SubscriptionError(
+            f"bad date ({exc}): use YYYY-MM-DD or an ISO time like 2026-11-20T08:00:00Z"
+        ) from None
+    assert until_dt is not None
+    if since_dt is None:
+        if days is not None and days <= 0:
+            raise SubscriptionError(f"--days must be positive (got {days})")
+        since_dt = until_dt - timedelta(days=days if days is not None else 1)
+    if since_dt >= until_dt:
+        raise SubscriptionError("the window is empty: --since must be before --until")
+    return since_dt, until_dt
+
+
+def _repo_title(lang: str, target: str, since: datetime, until: datetime) -> str:
+    return TEXT[lang]["repo_title"].format(
+        target=target, start=f"{since:%Y-%m-%d}", end=f"{until:%Y-%m-%d}"
+    )
+
+
+# -- reports ------------------------------------------------------------------------------
+def generate_report(
+    settings: Settings,
+    target: str,
+    *,
+    days: float | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    model: str | None = None,
+    lang: str | None = None,
+    chat_model: BaseChatModel | None = None,
+    on_progress: Progress | None = None,
+) -> Report:
+    """A report on a repository (GitHub ``owner/repo`` or a local git path) for a window.
+
+    Ad-hoc: the subscription (if any) gives language and model defaults but its remembered
+    window is left alone; scheduled runs use :func:`run_subscription`.
+    """
+    kind, name = subs.parse_target(target)
+    if kind == "hn":
+        return hn_report(
+            settings, hours=(days or 1) * 24, model=model, lang=lang, chat_model=chat_model
+        )
+    sub = subs.find(settings, name)
+    language = subs.check_language(lang or (sub.language if sub else settings.sentinel.language))
+    start, end = resolve_window(days=days, since=since, until=until)
+    if on_progress:
+        on_progress(f"fetching {name}")
+    activity = fetch_activity(settings, kind, name, start, end)
+    factory, model_name = model_factory(settings, model or (sub.model if sub else None), chat_model)
+    return make_report(
+        settings,
+        activity,
+        report_type=kind,
+        lang=language,
+        title=_repo_title(language, name, start, end),
+        model_factory=factory,
+        model_name=model_name,
+        subscription_id=sub.id if sub else None,
+        on_progress=on_progress,
+    )
+
+
+def hn_snapshot(settings: Settings) -> int:
+    """Store one snapshot of the configured Hacker News lists; returns the number of stories."""
+    return sum(len(v) for v in hackernews.take_snapshot(settings).values())
+
+
+def hn_report(
+    settings: Settings,
+    *,
+    hours: float | None = None,
+    daily: bool = False,
+    model: str | None = None,
+    lang: str | None = None,
+    chat_model: BaseChatModel | None = None,
+    since: datetime | None = None,
+    subscription_id: int | None = None,
+    on_progress: Progress | None = None,
+) -> Report:
+    """Take a snapshot now, then digest the stories seen in the last ``hours`` (or 24 h)."""
+    language = subs.check_language(lang or settings.sentinel.language)
+    if on_progress:
+        on_progress("reading Hacker News")
+    hackernews.take_snapshot(settings)
+    span = 24.0 if daily else (hours or 1.0)
+    start, end = hackernews.last_hours(span)
+    if since is not None:
+        start = since
+    items = hackernews.trends(settings, start, end)
+    activity = Activity(subs.HN_TARGET, "hackernews", start, end, items)
+    factory, model_name = model_factory(settings, model, chat_model)
+    t = TEXT[language]
+    title = (
+        t["hn_daily_title"].format(end=f"{end:%Y-%m-%d}")
+        if daily
+        else t["hn_title"].format(hours=f"{span:g}", end=f"{end:%Y-%m-%d %H:%M} UTC")
+    )
+    return make_report(
+        settings,
+        activity,
+        report_type="hn-daily" if daily else "hn",
+        lang=language,
+        title=title,
+        model_factory=factory,
+        model_name=model_name,
+        subscription_id=subscription_id,
+        on_progress=on_progress,
+    )
+
+
+def history(settings: Settings, target: str | None = None) -> list[Report]:
+    name = None
+    if target:
+        try:
+            name = subs.parse_target(target)[1]
+        except SubscriptionError:
+            name = target
+    return list_reports(settings, name)
+
+
+# -- scheduled runs -----------------------------------------------------------------------
+@dataclass
+class RunOutcome:
+    subscription: Subscription
+    report: Report | None = None
+    deliveries: list[Delivery] = field(default_factory=list)
+    error: str | None = None
+
+
+def run_subscription(
+    settings: Settings,
+    ref: int | str | Subscription,
+    *,
+    chat_model: BaseChatModel | None = None,
+    now: datetime | None = None,
+) -> RunOutcome:
+    """One scheduled run: the new window since the last run, a report, deliveries.
+
+    The window end is remembered only when the report is stored, so a failed run is retried
+    over the same window next time. Errors are returned in the outcome (and logged), never
+    raised: one subscription's failure must not stop the others.
+    """
+    sub = ref if isinstance(ref, Subscription) else subs.get(settings, ref)
+    since, until = subs.next_window(sub, now)
+    outcome = RunOutcome(sub)
+    try:
+        if sub.kind == "hn":
+            report = hn_report(
+                settings,
+                daily=True,
+                model=sub.model,
+                lang=sub.language,
+                chat_model=chat_model,
+                since=since,
+                subscription_id=sub.id,
+            )
+            until = parse_time(report.window_end) or until
+        else:
+            activity = fetch_activity(settings, sub.kind, sub.target, since, until)
+            factory, model_name = model_factory(settings, sub.model, chat_model)
+            report = make_report(
+                settings,
+                activity,
+                report_type=sub.kind,
+                lang=sub.language,
+                title=_repo_title(sub.language, sub.target, since, until),
+                model_factory=factory,
+                model_name=model_name,
+                subscription_id=sub.id,
+            )
+        outcome.report = report
+        subs.mark_run(settings, sub.id, window_end=until, status=f"ok: report {report.id}")
+        log.info(
+            "subscription %s (%s): report %s, %s items",
+            sub.id,
+            sub.target,
+            report.id,
+            report.item_count,
+        )
+    except Exception as exc:  # recorded and returned: the scheduler keeps going
+        outcome.error = str(exc) or type(exc).__name__
+        subs.mark_run(settings, sub.id, window_end=None, status=f"error: {outcome.error}")
+        log.error("subscription %s (%s) failed: %s", sub.id, sub.target, outcome.error)
+        return outcome
+    if sub.emails or sub.webhooks:
+        outcome.deliveries = deliver(settings, report, sub.emails, sub.webhooks)
+    return outcome
+
+
+def is_due(sub: Subscription, now: datetime | None = None) -> bool:
+    """True when never run, or when the schedule fired since the last run."""
+    now = now or utcnow()
+    last = parse_time(sub.last_run_at)
+    if last is None:
+        return True
+    nxt = sub.trigger().get_next_fire_time(None, last + timedelta(microseconds=1))
+    return nxt is not None and nxt <= now
+
+
+def due_subscriptions(
+    settings: Settings, now: datetime | None = None, *, everything: bool = False
+) -> list[Subscription]:
+    active = subs.list_all(settings, enabled_only=True)
+    if everything:
+        return active
+    return [sub for sub in active if is_due(sub, now)]
+
+
+def run_due(
+    settings: Settings, *, everything: bool = False, chat_model: BaseChatModel | None = None
+) -> list[RunOutcome]:
+    """``run-now``: retry failed deliveries, then run every due subscription once."""
+    retry_failed(settings)
+    return [
+        run_subscription(settings, sub, chat_model=chat_model)
+        for sub in due_subscriptions(settings, everything=everything)
+    ]

@@ -1,0 +1,1 @@
+"""Sources: GitHub (REST v3), Hacker News (Firebase API) and local git repositories."""
