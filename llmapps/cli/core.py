@@ -1,10 +1,14 @@
-"""Core commands: ``up``, ``ask``, ``config``, ``logs``."""
+"""Core commands: ``up``, ``ask``, ``config show|check``, ``logs``."""
 
 from __future__ import annotations
 
-import typer
+import json
 
-from llmapps.cli.common import console, handle_errors, read_text_arg, settings
+import typer
+from rich import box
+from rich.table import Table
+
+from llmapps.cli.common import console, fail, handle_errors, read_text_arg, settings
 
 config_app = typer.Typer(help="Show and check the configuration.", no_args_is_help=True)
 
@@ -12,6 +16,7 @@ config_app = typer.Typer(help="Show and check the configuration.", no_args_is_he
 def register(app: typer.Typer) -> None:
     app.command("up")(up)
     app.command("ask")(ask)
+    app.command("logs")(logs)
     app.add_typer(config_app, name="config")
 
 
@@ -55,5 +60,117 @@ def ask(
     messages: list[BaseMessage] = [SystemMessage(system)] if system else []
     messages.append(HumanMessage(text))
     for chunk in chat.stream(messages):
-        console.out(chunk.text, end="", highlight=False)
+        if chunk.text:
+            console.out(chunk.text, end="", highlight=False)
+            console.file.flush()
     console.out("")
+
+
+@config_app.command("show")
+@handle_errors
+def config_show(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of TOML-like text."),
+) -> None:
+    """Print the effective settings (file + LLMAPPS_* env + .env), secrets redacted."""
+    cfg = settings()
+    data = cfg.redacted()
+    source = str(cfg.source_file) if cfg.source_file else "none (defaults + environment)"
+    if as_json:
+        console.print_json(json.dumps({"config_file": source, **data}, ensure_ascii=False))
+        return
+    console.print(f"# config file: {source}", highlight=False)
+    console.out(_as_toml(data), highlight=False)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _as_toml(data: dict[str, object], prefix: str = "") -> str:
+    """Settings as TOML-looking text (values that are unset show as comments)."""
+    lines: list[str] = []
+    tables: list[tuple[str, dict[str, object]]] = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            tables.append((f"{prefix}{key}", value))
+        elif value is None:
+            lines.append(f"# {key} = (unset)")
+        else:
+            lines.append(f"{key} = {_toml_value(value)}")
+    for name, table in tables:
+        body = _as_toml(table, f"{name}.")
+        lines.append(f"\n[{name}]" + (f"\n{body}" if body.strip() else ""))
+    return "\n".join(line for line in lines)
+
+
+@config_app.command("check")
+@handle_errors
+def config_check() -> None:
+    """Validate the config file and try each configured model with a tiny request."""
+    from llmapps.models.check import check_data_dir, check_models
+
+    cfg = settings()  # a bad file exits here with file:line: key
+    source = str(cfg.source_file) if cfg.source_file else "no llmapps.toml (defaults)"
+    console.print(f"config: {source} [green]valid[/]", highlight=False)
+    results = [check_data_dir(cfg)]
+    with console.status("trying each configured model…"):
+        results += check_models(cfg)
+    for result in results:
+        mark = "[green]ok  [/]" if result.ok else "[bold red]FAIL[/]"
+        console.print(
+            f"{mark} {result.role:<14} {result.spec}  {result.message}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise fail(f"{len(failed)} problem(s) found: see the FAIL lines above")
+    console.print("all checks passed")
+
+
+@handle_errors
+def logs(
+    n: int = typer.Option(20, "-n", help="How many of the newest calls to list."),
+    app_name: str | None = typer.Option(None, "--app", help="Only calls made by this app."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (one object)."),
+) -> None:
+    """List recent model calls with their tokens, latency and errors, and the totals."""
+    from llmapps.models.calllog import call_totals, recent_calls
+
+    cfg = settings()
+    rows = recent_calls(cfg, limit=n, app=app_name)
+    totals = call_totals(cfg, app=app_name)
+    if as_json:
+        console.print_json(json.dumps({"calls": rows, "totals": totals}, ensure_ascii=False))
+        return
+    table = Table(title="model calls, newest first (full errors: --json)", box=box.SIMPLE)
+    table.add_column("time (UTC)", no_wrap=True)
+    table.add_column("app", no_wrap=True)
+    table.add_column("model", overflow="fold", min_width=14)
+    for column in ("in", "out", "ms"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("error", no_wrap=True, overflow="ellipsis", max_width=24)
+    for row in rows:
+        table.add_row(
+            str(row["started_at"]).replace("T", " ")[5:19],
+            row["app"],
+            row["spec"],
+            "" if row["prompt_tokens"] is None else str(row["prompt_tokens"]),
+            "" if row["completion_tokens"] is None else str(row["completion_tokens"]),
+            "" if row["latency_ms"] is None else str(row["latency_ms"]),
+            (row["error"] or "").removeprefix(f"{row['spec']}: "),
+        )
+    console.print(table)
+    scope = f"app {app_name}" if app_name else "all apps"
+    console.print(
+        f"totals ({scope}): {totals.get('calls', 0)} calls, {totals.get('errors', 0)} errors, "
+        f"{totals.get('prompt_tokens', 0)} prompt + {totals.get('completion_tokens', 0)} "
+        "completion tokens",
+        highlight=False,
+    )

@@ -212,4 +212,4 @@ def call_totals(settings: Settings, *, app: str | None = None) -> dict[str, int]
         f" COALESCE(SUM(completion_tokens), 0) AS completion_tokens FROM model_calls {where}",
         params,
     )
-    return {k: int(row[k]) for k in row} if row else {}
+    return {k: int(row[k]) for k in row.keys()} if row else {}  # noqa: SIM118 (sqlite3.Row)
