@@ -79,7 +79,7 @@ class TranslateResult:
         return self.document.scanned_pages
 
 
-def _fingerprint(path: Path, options: TranslateOptions) -> str:
+def fingerprint(path: Path, options: TranslateOptions) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -141,12 +141,12 @@ def translate_file(
         raise TranslateError(f"{path}: file not found: check the path")
     db = get_db(settings)
     jobs = JobStore(db)
-    fingerprint = _fingerprint(path, options)
+    fp = fingerprint(path, options)
     if job_id is not None and jobs.get(job_id) is None:
-        jobs.create(str(path), options.public(), fingerprint, job_id=job_id)
+        jobs.create(str(path), options.public(), fp, job_id=job_id)
     elif job_id is None:
-        existing = jobs.find_unfinished(fingerprint)
-        job_id = (existing or jobs.create(str(path), options.public(), fingerprint)).id
+        existing = jobs.find_unfinished(fp)
+        job_id = (existing or jobs.create(str(path), options.public(), fp)).id
     tracker = Tracker(progress)
     last_saved = [0.0]
 

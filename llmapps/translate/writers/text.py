@@ -7,6 +7,8 @@ paragraph per block separated by blank lines, with a page marker between PDF pag
 
 from __future__ import annotations
 
+import re
+
 from llmapps.translate.document import CODE, HEADING, LIST_ITEM, TABLE_CELL, Block, Document
 
 
@@ -67,9 +69,22 @@ def to_markdown(doc: Document) -> str:
                 parts.append(first.text)
             else:
                 parts.append(first.output)
-    out = "\n\n".join(parts) + "\n"
-    # Consecutive list items read better without blank lines between them.
-    return out
+    return _join(parts)
+
+
+def _join(parts: list[str]) -> str:
+    """Blank lines between blocks, but consecutive list items stay a tight list."""
+    out = ""
+    for i, part in enumerate(parts):
+        if i:
+            tight = _is_item(parts[i - 1]) and _is_item(part)
+            out += "\n" if tight else "\n\n"
+        out += part
+    return out + "\n"
+
+
+def _is_item(part: str) -> bool:
+    return bool(re.match(r"^\s*([-*+•]|\d+[.)])\s", part))
 
 
 def to_text(doc: Document) -> str:
