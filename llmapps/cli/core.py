@@ -44,25 +44,25 @@ def ask(
     model: str | None = typer.Option(None, "-m", "--model", help="Model spec or alias."),
     system: str | None = typer.Option(None, "--system", "-s", help="System prompt."),
     temperature: float | None = typer.Option(None, "--temperature", "-t"),
+    top_p: float | None = typer.Option(None, "--top-p"),
     max_tokens: int | None = typer.Option(None, "--max-tokens"),
 ) -> None:
     """Ask a model once and stream the answer to the terminal."""
-    from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+    from llmapps.models.ask import stream_answer
 
-    from llmapps.models import get_chat_model
-
-    text = read_text_arg(prompt).strip()
-    if not text:
-        raise typer.BadParameter("the prompt is empty")
-    chat = get_chat_model(
-        model, app="ask", settings=settings(), temperature=temperature, max_tokens=max_tokens
-    )
-    messages: list[BaseMessage] = [SystemMessage(system)] if system else []
-    messages.append(HumanMessage(text))
-    for chunk in chat.stream(messages):
-        if chunk.text:
-            console.out(chunk.text, end="", highlight=False)
-            console.file.flush()
+    text = read_text_arg(prompt)
+    for piece in stream_answer(
+        text,
+        spec=model,
+        system=system,
+        temperature=temperature,
+        top_p=top_p,
+        max_tokens=max_tokens,
+        app="ask",
+        settings=settings(),
+    ):
+        console.out(piece, end="", highlight=False)
+        console.file.flush()
     console.out("")
 
 
