@@ -29,6 +29,9 @@ def create_app(settings: Settings | None = None, *, ui: bool = True) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(title="llmapps", version=__version__)
     app.state.settings = settings
+    from llmapps.serve.auth import install as install_api_security
+
+    install_api_security(app, settings)  # optional API keys + CORS for /v1 and /api
 
     @app.exception_handler(LlmappsError)
     async def _user_error(_request: Request, exc: LlmappsError) -> JSONResponse:

@@ -1,0 +1,566 @@
+"""The generation core both APIs share: prompt building, limits, grammar, tools, timings.
+
+Why one synchronous generator: llama.cpp blocks, so the server runs :func:`generate` in a
+worker thread and relays its events; the ``llmapps run`` REPL calls it directly. The prompt is
+built here (the model's Go ``TEMPLATE`` when it has one, else the GGUF's own chat template, the
+one llama.cpp's ``create_chat_completion`` uses) and tokenized once, so a prompt longer than
+``num_ctx`` is an error, or truncated only when the request asks for it, never silently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from llmapps.config import Settings
+from llmapps.models.errors import ModelError
+from llmapps.models.local.pool import LoadedModel, ModelPool, get_pool
+from llmapps.serve.errors import BadRequestError, ContextOverflowError
+from llmapps.serve.gotemplate import render_template
+from llmapps.serve.options import GenOptions, base_options
+from llmapps.serve.registry import ModelRecord
+
+CHATML = (
+    "{{ range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}"
+    "<|im_start|>assistant\n"
+)
+
+
+@dataclass
+class GenRequest:
+    """One generation: either chat ``messages`` or a ``prompt`` (``raw`` skips templates)."""
+
+    model: ModelRecord
+    options: GenOptions
+    messages: list[dict[str, Any]] | None = None
+    prompt: str | None = None
+    system: str | None = None  # /api/generate's system override
+    template: str | None = None  # /api/generate's template override
+    raw: bool = False
+    format: Any = None  # None | "json" | a JSON schema dict
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: Any = None  # None/"auto" | "none" | "required" | {"function": {"name": …}}
+    keep_alive: float = 300.0
+    truncate: bool = False
+    logit_bias: dict[int, float] | None = None
+    buffer: bool = False  # set when tools are active: the answer is parsed before it is sent
+
+
+@dataclass
+class ToolCall:
+    name: str
+    arguments: dict[str, Any]
+    id: str = field(default_factory=lambda: f"call_{uuid.uuid4().hex[:24]}")
+
+
+@dataclass
+class GenResult:
+    """The finished generation with Ollama's counters (durations in nanoseconds)."""
+
+    text: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    finish_reason: str = "stop"  # stop | length | tool_calls | cancelled
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    load_ns: int = 0
+    prompt_eval_ns: int = 0
+    eval_ns: int = 0
+    total_ns: int = 0
+    truncated: bool = False
+
+
+class Runner:
+    """Runs generations and embeddings on the shared :class:`ModelPool`."""
+
+    def __init__(self, settings: Settings, pool: ModelPool | None = None) -> None:
+        self.settings = settings
+        self.pool = pool or get_pool()
+        self.pool.configure(max_loaded=settings.server.max_loaded_models)
+
+    # -- loading ---------------------------------------------------------------------------
+    def _use_kwargs(self, record: ModelRecord, n_ctx: int, keep_alive: float, slot: int) -> dict:
+        return {
+            "n_ctx": n_ctx,
+            "n_threads": self.settings.models.n_threads,
+            "lora_path": str(record.adapters[0]) if record.adapters else None,
+            "keep_alive": keep_alive,
+            "name": record.name,
+            "slot": slot,
+        }
+
+    def load(self, record: ModelRecord, n_ctx: int, keep_alive: float) -> float:
+        """Load (or refresh the keep-alive of) a model; returns seconds spent loading."""
+        kwargs = self._use_kwargs(record, n_ctx, keep_alive, 0)
+        before = self.pool.find(record.path, n_ctx=n_ctx, lora_path=kwargs["lora_path"])
+        with self.pool.use(record.path, **kwargs) as loaded:
+            return 0.0 if before is not None else loaded.load_seconds
+
+    # -- generation ------------------------------------------------------------------------
+    def generate(
+        self, req: GenRequest, cancel: threading.Event | None = None, slot: int = 0
+    ) -> Iterator[str | GenResult]:
+        """Yield text pieces, then one :class:`GenResult` (always last)."""
+        started = time.perf_counter()
+        cancel = cancel or threading.Event()
+        opts = req.options
+        kwargs = self._use_kwargs(req.model, opts.num_ctx, req.keep_alive, slot)
+        before = self.pool.find(
+            req.model.path, n_ctx=opts.num_ctx, lora_path=kwargs["lora_path"], slot=slot
+        )
+        result = GenResult()
+        with self.pool.use(req.model.path, **kwargs) as loaded:
+            result.load_ns = 0 if before is not None else int(loaded.load_seconds * 1e9)
+            tokens, stops, result.truncated = self._prompt_tokens(loaded, req)
+            result.prompt_tokens = len(tokens)
+            grammar = self._grammar(req)
+            buffer = req.buffer or _tools_active(req)
+            llama = loaded.llama
+            llama.last_n_tokens_size = max(0, opts.repeat_last_n)
+            eval_start = time.perf_counter()
+            first_token_at: float | None = None
+            pieces: list[str] = []
+            try:
+                stream = llama.create_completion(
+                    prompt=tokens,
+                    max_tokens=opts.num_predict if opts.num_predict > 0 else -1,
+                    temperature=opts.temperature,
+                    top_p=opts.top_p,
+                    min_p=opts.min_p,
+                    top_k=opts.top_k,
+                    repeat_penalty=opts.repeat_penalty,
+                    presence_penalty=opts.presence_penalty,
+                    frequency_penalty=opts.frequency_penalty,
+                    stop=[*opts.stop, *stops],
+                    seed=opts.seed,
+                    grammar=grammar,
+                    logit_bias=req.logit_bias,
+                    stream=True,
+                )
+                for part in stream:
+                    if first_token_at is None:
+                        first_token_at = time.perf_counter()
+                    choice = part["choices"][0]
+                    text = choice.get("text") or ""
+                    if choice.get("finish_reason"):
+                        result.finish_reason = choice["finish_reason"]
+                    if text:
+                        pieces.append(text)
+                        if not buffer:
+                            yield text
+                    if cancel.is_set():
+                        stream.close()  # stops llama.cpp at the next token boundary
+                        result.finish_reason = "cancelled"
+                        break
+            except ValueError as exc:
+                raise ModelError(f"{req.model.name}: {exc}") from exc
+            finished = time.perf_counter()
+            result.text = "".join(pieces)
+            if result.text:
+                result.completion_tokens = len(
+                    llama.tokenize(result.text.encode("utf-8"), add_bos=False, special=True)
+                )
+        first = first_token_at or finished
+        result.prompt_eval_ns = int((first - eval_start) * 1e9)
+        result.eval_ns = int((finished - first) * 1e9)
+        if _tools_active(req):
+            result.tool_calls = parse_tool_calls(result.text, req.tools or [])
+            if result.tool_calls:
+                result.finish_reason = "tool_calls"
+                result.text = ""
+        if buffer and result.text:
+            yield result.text
+        result.total_ns = int((time.perf_counter() - started) * 1e9)
+        yield result
+
+    def _prompt_tokens(self, loaded: LoadedModel, req: GenRequest) -> tuple[list[int], list, bool]:
+        """Tokenized prompt, extra stop strings, and whether it was truncated on request."""
+        llama = loaded.llama
+        n_ctx = req.options.num_ctx
+        messages = self._messages(req) if req.messages is not None else None
+        truncated = False
+        while True:
+            text, stops, add_bos = self._render(llama, req, messages)
+            tokens = llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+            if len(tokens) < n_ctx:
+                return tokens, stops, truncated
+            if not req.truncate:
+                raise ContextOverflowError(
+                    f"prompt is {len(tokens)} tokens but {req.model.name} holds num_ctx "
+                    f"{n_ctx}: shorten it, raise num_ctx, or ask for truncation "
+                    "(truncate: true / options.truncate)",
+                    param="messages" if messages is not None else "prompt",
+                )
+            truncated = True
+            droppable = [i for i, m in enumerate(messages or []) if m["role"] != "system"][:-1]
+            if messages is not None and droppable:
+                del messages[droppable[0]]  # drop the oldest turn and try again
+                continue
+            keep = max(1, n_ctx // 2)
+            return tokens[-keep:], stops, truncated  # keep the end of a single long prompt
+
+    def _messages(self, req: GenRequest) -> list[dict[str, Any]]:
+        """Request messages with the model's SYSTEM and MESSAGE history, tool schemas added."""
+        model = req.model.modelfile
+        incoming = [_normalize_message(m) for m in req.messages or []]
+        messages = [dict(m) for m in model.messages] + incoming
+        has_system = any(m["role"] == "system" for m in messages)
+        if not has_system and model.system:
+            messages.insert(0, {"role": "system", "content": model.system})
+        if _tools_active(req):
+            instruction = tools_instruction(req.tools or [], req.tool_choice)
+            if messages and messages[0]["role"] == "system":
+                messages[0] = {
+                    "role": "system",
+                    "content": f"{messages[0]['content']}\n\n{instruction}",
+                }
+            else:
+                messages.insert(0, {"role": "system", "content": instruction})
+        return messages
+
+    def _render(
+        self, llama: Any, req: GenRequest, messages: list[dict[str, Any]] | None
+    ) -> tuple[str, list[str], bool]:
+        template = req.template if req.template is not None else req.model.modelfile.template
+        if messages is None:  # a plain prompt (/api/generate, /v1/completions)
+            if req.raw:
+                return req.prompt or "", [], True
+            system = req.system if req.system is not None else req.model.modelfile.system
+            if template is not None:
+                data = {
+                    "System": system or "",
+                    "Prompt": req.prompt or "",
+                    "Response": "",
+                    "Messages": _go_messages(
+                        ([{"role": "system", "content": system}] if system else [])
+                        + [{"role": "user", "content": req.prompt or ""}]
+                    ),
+                }
+                return render_template(template, data), [], True
+            messages = ([{"role": "system", "content": system}] if system else []) + [
+                {"role": "user", "content": req.prompt or ""}
+            ]
+        if template is not None:
+            return _render_go_chat(template, messages, req.tools), [], True
+        formatter = _gguf_formatter(llama)
+        if formatter is None:
+            return _render_go_chat(CHATML, messages, None), ["<|im_end|>"], True
+        result = formatter(messages=[_plain_message(m) for m in messages])
+        stop = result.stop if isinstance(result.stop, list) else [result.stop]
+        return result.prompt, [s for s in stop if s], not result.added_special
+
+    def _grammar(self, req: GenRequest) -> Any:
+        schema: Any = None
+        if _tools_active(req) and _forced_tools(req):
+            schema = tool_call_schema(_forced_tools(req))
+        elif req.format == "json":
+            return _grammar_from("json", None)
+        elif isinstance(req.format, dict):
+            schema = req.format
+        if schema is None:
+            return None
+        return _grammar_from("schema", json.dumps(schema, sort_keys=True))
+
+    # -- embeddings ------------------------------------------------------------------------
+    def embed(
+        self,
+        record: ModelRecord,
+        texts: list[str],
+        *,
+        n_ctx: int,
+        keep_alive: float,
+        truncate: bool = False,
+    ) -> tuple[list[list[float]], int, GenResult]:
+        """L2-normalised, mean-pooled vectors, the token count, and timings."""
+        started = time.perf_counter()
+        kwargs = self._use_kwargs(record, n_ctx, keep_alive, 0)
+        kwargs.pop("slot")
+        before = self.pool.find(record.path, embedding=True, n_ctx=n_ctx)
+        stats = GenResult()
+        with self.pool.use(record.path, embedding=True, **kwargs) as loaded:
+            stats.load_ns = 0 if before is not None else int(loaded.load_seconds * 1e9)
+            llama = loaded.llama
+            total = 0
+            limit = min(n_ctx, llama.n_batch)
+            for i, text in enumerate(texts):
+                count = len(llama.tokenize(text.encode("utf-8"), add_bos=True))
+                if count > limit and not truncate:
+                    raise ContextOverflowError(
+                        f"input {i} is {count} tokens but the embedding model takes {limit}: "
+                        "shorten it or pass truncate: true",
+                        param="input",
+                    )
+                total += min(count, limit)
+            vectors: list[list[float]] = []
+            for text in texts:
+                raw = llama.embed(text or " ", normalize=False, truncate=True)
+                vectors.append(_normalize(raw))
+        stats.prompt_tokens = total
+        stats.total_ns = int((time.perf_counter() - started) * 1e9)
+        return vectors, total, stats
+
+
+def _normalize(raw: Any) -> list[float]:
+    import numpy as np
+
+    arr = np.asarray(raw, dtype="float32")
+    if arr.ndim == 2:
+        arr = arr.mean(axis=0)
+    norm = float(np.linalg.norm(arr)) or 1.0
+    return [float(x) for x in arr / norm]
+
+
+def _normalize_message(msg: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI/Ollama message -> {role, content}; tool calls and tool results become text."""
+    role = str(msg.get("role") or "user")
+    content = msg.get("content")
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if isinstance(part, dict) and part.get("type") == "text":
+                texts.append(str(part.get("text", "")))
+            elif isinstance(part, str):
+                texts.append(part)
+            else:
+                raise BadRequestError(
+                    "only text content is supported by local models (remove images/audio parts)",
+                    param="messages",
+                )
+        content = "".join(texts)
+    if msg.get("images"):
+        raise BadRequestError(
+            "images are not supported by this model (it is text-only)", param="messages"
+        )
+    content = "" if content is None else str(content)
+    calls = msg.get("tool_calls") or []
+    if role == "assistant" and calls:
+        rendered = []
+        for call in calls:
+            fn = call.get("function") or {}
+            args = fn.get("arguments")
+            if isinstance(args, str):
+                with contextlib.suppress(json.JSONDecodeError):
+                    args = json.loads(args)
+            rendered.append(json.dumps({"name": fn.get("name"), "arguments": args}))
+        content = (content + "\n" if content else "") + "\n".join(rendered)
+    if role == "tool":
+        name = msg.get("tool_name") or msg.get("name") or "tool"
+        return {"role": "user", "content": f"Tool result ({name}): {content}"}
+    return {"role": role, "content": content}
+
+
+def _plain_message(msg: dict[str, Any]) -> dict[str, Any]:
+    return {"role": msg["role"], "content": msg["content"]}
+
+
+def _go_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"Role": m["role"], "Content": m["content"]} for m in messages]
+
+
+def _render_go_chat(
+    template: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
+) -> str:
+    """Render a Go template for a chat: with ``.Messages`` at once, else turn by turn."""
+    system = "\n".join(m["content"] for m in messages if m["role"] == "system")
+    turns = [m for m in messages if m["role"] != "system"]
+    if ".Messages" in template:
+        data = {
+            "System": system,
+            "Messages": _go_messages(messages),
+            "Tools": tools or [],
+            "Prompt": turns[-1]["content"] if turns and turns[-1]["role"] == "user" else "",
+            "Response": "",
+        }
+        return render_template(template, data)
+    # Legacy templates see one (system, prompt, response) turn at a time, like Ollama renders.
+    out: list[str] = []
+    pending_prompt = ""
+    first = True
+    for msg in turns:
+        if msg["role"] == "user":
+            if pending_prompt:
+                out.append(_turn(template, system if first else "", pending_prompt, ""))
+                first = False
+            pending_prompt = msg["content"]
+        elif msg["role"] == "assistant":
+            out.append(_turn(template, system if first else "", pending_prompt, msg["content"]))
+            first = False
+            pending_prompt = ""
+    out.append(_turn(template, system if first else "", pending_prompt, ""))
+    return "".join(out)
+
+
+def _turn(template: str, system: str, prompt: str, response: str) -> str:
+    marker = "\x00RESPONSE\x00"
+    data = {"System": system, "Prompt": prompt, "Response": response or marker, "Messages": []}
+    text = render_template(template, data)
+    if response:
+        return text
+    # Like Ollama: the open turn ends where ``{{ .Response }}`` stands, so the model writes it.
+    return text.split(marker, 1)[0]
+
+
+@lru_cache(maxsize=8)
+def _formatter_for(template: str, eos: str, bos: str) -> Any:
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    return Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+
+
+def _gguf_formatter(llama: Any) -> Any:
+    """The GGUF's own chat template, as llama.cpp's ``create_chat_completion`` would use it."""
+    template = (llama.metadata or {}).get("tokenizer.chat_template")
+    if not template:
+        return None
+    eos_id, bos_id = llama.token_eos(), llama.token_bos()
+    eos = llama._model.token_get_text(eos_id) if eos_id != -1 else ""
+    bos = llama._model.token_get_text(bos_id) if bos_id != -1 else ""
+    return _formatter_for(template, eos, bos)
+
+
+@lru_cache(maxsize=32)
+def _grammar_from(kind: str, schema: str | None) -> Any:
+    from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
+
+    if kind == "json" or schema is None:
+        return LlamaGrammar.from_string(JSON_GBNF, verbose=False)
+    try:
+        return LlamaGrammar.from_json_schema(schema, verbose=False)
+    except Exception as exc:
+        raise BadRequestError(
+            f"cannot turn the JSON schema into a grammar: {exc} (simplify the schema)",
+            param="format",
+        ) from exc
+
+
+# -- tools -------------------------------------------------------------------------------------
+def _tool_fn(tool: dict[str, Any]) -> dict[str, Any]:
+    return tool.get("function") or tool
+
+
+def _tools_active(req: GenRequest) -> bool:
+    return bool(req.tools) and req.tool_choice != "none" and req.messages is not None
+
+
+def _forced_tools(req: GenRequest) -> list[dict[str, Any]]:
+    """Tools the answer must call (tool_choice required or a named function), else []."""
+    choice = req.tool_choice
+    tools = req.tools or []
+    if choice == "required":
+        return tools
+    if isinstance(choice, dict):
+        name = (choice.get("function") or {}).get("name") or choice.get("name")
+        chosen = [t for t in tools if _tool_fn(t).get("name") == name]
+        if not chosen:
+            raise BadRequestError(
+                f"tool_choice names '{name}' but no tool of that name was given",
+                param="tool_choice",
+            )
+        return chosen
+    return []
+
+
+def tools_instruction(tools: list[dict[str, Any]], tool_choice: Any) -> str:
+    """System text that teaches a model without native tool calling our JSON call format."""
+    specs = [
+        {
+            "name": _tool_fn(t).get("name"),
+            "description": _tool_fn(t).get("description", ""),
+            "parameters": _tool_fn(t).get("parameters") or {},
+        }
+        for t in tools
+    ]
+    text = (
+        "You can call these tools:\n"
+        + json.dumps(specs, ensure_ascii=False)
+        + '\nTo call a tool, reply with only a JSON object {"name": "<tool name>", '
+        '"arguments": {...}} and nothing else.'
+    )
+    if tool_choice == "required" or isinstance(tool_choice, dict):
+        return text + " You must call a tool now."
+    return text + " If no tool is needed, answer normally."
+
+
+def tool_call_schema(tools: list[dict[str, Any]]) -> dict[str, Any]:
+    """JSON schema of one call to any of ``tools`` (for a grammar that forces a call)."""
+    options = []
+    for tool in tools:
+        fn = _tool_fn(tool)
+        params = fn.get("parameters") or {"type": "object"}
+        options.append(
+            {
+                "type": "object",
+                "properties": {"name": {"enum": [fn.get("name")]}, "arguments": params},
+                "required": ["name", "arguments"],
+            }
+        )
+    return options[0] if len(options) == 1 else {"anyOf": options}
+
+
+_JSON_BLOCK = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+
+
+def parse_tool_calls(text: str, tools: list[dict[str, Any]]) -> list[ToolCall]:
+    """Find JSON tool calls (``{"name", "arguments"}``) for known tools in the model output."""
+    names = {_tool_fn(t).get("name") for t in tools}
+    candidates = [m.group(1) for m in _JSON_BLOCK.finditer(text)] + [text.strip()]
+    start = text.find("{")
+    if start >= 0:
+        candidates.append(text[start : text.rfind("}") + 1])
+    for candidate in candidates:
+        try:
+            data = json.loads(candidate)
+        except (json.JSONDecodeError, ValueError):
+            continue
+        items = data if isinstance(data, list) else [data]
+        calls = []
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            if isinstance(item.get("function"), dict):
+                item = item["function"]
+            name = item.get("name") or item.get("tool")
+            args = item.get("arguments", item.get("parameters", {}))
+            if isinstance(args, str):
+                try:
+                    args = json.loads(args)
+                except json.JSONDecodeError:
+                    args = {"input": args}
+            if name in names and isinstance(args, dict):
+                calls.append(ToolCall(name=str(name), arguments=args))
+        if calls:
+            return calls
+    return []
+
+
+def model_options(record: ModelRecord, settings: Settings) -> GenOptions:
+    """The model's effective options before a request's own ones."""
+    return base_options(record.parameters, settings.models.n_ctx)
+
+
+def gguf_metadata(path: Path) -> dict[str, Any]:
+    """GGUF metadata (architecture, sizes, chat template) read without loading the weights."""
+    return dict(_metadata(str(path), path.stat().st_mtime_ns if path.is_file() else 0))
+
+
+@lru_cache(maxsize=16)
+def _metadata(path: str, _mtime: int) -> dict[str, Any]:
+    import llama_cpp
+
+    try:
+        llama = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
+    except (ValueError, RuntimeError, OSError):
+        return {}
+    data = dict(llama.metadata or {})
+    close = getattr(llama, "close", None)
+    if callable(close):
+        close()
+    return data

@@ -1,0 +1,184 @@
+"""HTTP plumbing both APIs share: bounded JSON bodies, the runtime, errors, disconnects.
+
+Why we read bodies ourselves: FastAPI would answer malformed JSON with its own 422 shape;
+OpenAI and Ollama clients expect a 400 in their own error shape, and a body over the limit
+must be refused (413) before it is read whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+from collections.abc import AsyncGenerator, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+
+from llmapps.config import Settings, get_settings
+from llmapps.errors import LlmappsError
+from llmapps.serve.engine import GenRequest, GenResult, Runner
+from llmapps.serve.errors import BadRequestError, BusyError, PayloadTooLargeError, ServeError
+from llmapps.serve.registry import ModelRecord, Registry
+from llmapps.serve.scheduler import Scheduler, Ticket
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class Runtime:
+    """Everything a request handler needs; one per app (created on first request)."""
+
+    settings: Settings
+    registry: Registry
+    runner: Runner
+    scheduler: Scheduler
+
+    def queue_key(self, record: ModelRecord, n_ctx: int, embedding: bool = False) -> str:
+        adapter = str(record.adapters[0]) if record.adapters else ""
+        return f"{record.path}|{adapter}|{n_ctx}|{int(embedding)}"
+
+
+_runtime_lock = threading.Lock()
+
+
+def runtime(request: Request) -> Runtime:
+    state = request.app.state
+    with _runtime_lock:
+        rt = getattr(state, "serve_runtime", None)
+        if rt is None:
+            settings = getattr(state, "settings", None) or get_settings()
+            rt = Runtime(
+                settings=settings,
+                registry=Registry(settings),
+                runner=Runner(settings),
+                scheduler=Scheduler(settings.server.parallel_per_model, settings.server.queue_size),
+            )
+            state.serve_runtime = rt
+    return rt
+
+
+async def read_json(request: Request, limit_mb: float) -> dict[str, Any]:
+    """The request's JSON object; 413 over ``limit_mb``, 400 when malformed or not an object."""
+    limit = int(limit_mb * 1024 * 1024)
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        raise PayloadTooLargeError(
+            f"request body is {int(length)} bytes, over the {limit_mb:g} MB limit "
+            "(send less or raise server.max_body_mb)"
+        )
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLargeError(
+                f"request body is over the {limit_mb:g} MB limit (send less or raise "
+                "server.max_body_mb)"
+            )
+    if not body.strip():
+        raise BadRequestError("the request body is empty: send a JSON object")
+    try:
+        data = json.loads(bytes(body))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequestError(f"malformed JSON in request body: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadRequestError("the request body must be a JSON object")
+    return data
+
+
+def validate(model: type[M], data: dict[str, Any]) -> M:
+    """Pydantic validation with a one-line 400 naming the field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        raise BadRequestError(f"'{where}': {err['msg']}", param=where) from None
+
+
+def openai_error(exc: Exception) -> JSONResponse:
+    """OpenAI's error JSON ``{"error": {"message", "type", "param", "code"}}``."""
+    status, body, headers = _error_parts(exc)
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def ollama_error(exc: Exception) -> JSONResponse:
+    """Ollama's error JSON ``{"error": "message"}``."""
+    status, body, headers = _error_parts(exc)
+    return JSONResponse({"error": body["message"]}, status_code=status, headers=headers)
+
+
+def _error_parts(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
+    headers: dict[str, str] = {}
+    if isinstance(exc, ServeError):
+        status, kind, code, param = exc.status_code, exc.kind, exc.code, exc.param
+        if isinstance(exc, BusyError):
+            headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, LlmappsError):
+        status, param = exc.status_code, None
+        kind = "invalid_request_error" if status < 500 else "server_error"
+        code = {404: "model_not_found", 401: "invalid_api_key"}.get(status)
+    else:
+        status, kind, code, param = 500, "server_error", None, None
+    message = str(exc) or exc.__class__.__name__
+    return status, {"message": message, "type": kind, "param": param, "code": code}, headers
+
+
+def error_payload(exc: Exception) -> dict[str, Any]:
+    return _error_parts(exc)[1]
+
+
+async def start_stream(
+    rt: Runtime, ticket: Ticket, req: GenRequest
+) -> tuple[Any, AsyncGenerator[str | GenResult, None]]:
+    """Start a generation and wait for its first event (errors surface before any header)."""
+
+    def work(cancel: threading.Event, slot: int) -> Iterator[str | GenResult]:
+        return rt.runner.generate(req, cancel, slot)
+
+    events = rt.scheduler.run_stream(ticket, work)
+    try:
+        first = await events.__anext__()
+    except StopAsyncIteration:  # pragma: no cover - generate always yields a result
+        raise BadRequestError("the model produced nothing") from None
+    except BaseException:
+        await events.aclose()
+        raise
+    return first, events
+
+
+async def collect(rt: Runtime, ticket: Ticket, req: GenRequest, request: Request) -> GenResult:
+    """Run a non-streamed generation; stop it if the client disconnects meanwhile."""
+
+    def work(cancel: threading.Event, slot: int) -> Iterator[str | GenResult]:
+        return rt.runner.generate(req, cancel, slot)
+
+    events = rt.scheduler.run_stream(ticket, work)
+    result: GenResult | None = None
+
+    async def consume() -> None:
+        nonlocal result
+        async for item in events:
+            if isinstance(item, GenResult):
+                result = item
+
+    task = asyncio.ensure_future(consume())
+    try:
+        while not task.done():
+            done, _ = await asyncio.wait({task}, timeout=0.5)
+            if not done and await request.is_disconnected():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                raise BadRequestError("the client disconnected before the answer was ready")
+        await task
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if result is None:  # pragma: no cover - generate always ends with a result
+        raise BadRequestError("the model produced no result")
+    return result

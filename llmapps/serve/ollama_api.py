@@ -1,0 +1,557 @@
+"""The Ollama-compatible API: ``/api/generate``, ``/api/chat``, model management, embeddings.
+
+Why the same engine: ``/api/chat`` and ``/v1/chat/completions`` share prompt building, limits
+and tool calling; this module only speaks Ollama's wire format (NDJSON streams that end with
+``done: true`` and the timing counters, ``{"error": "..."}`` errors).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from llmapps import __version__
+from llmapps.serve.api_types import (
+    OllamaChatRequest,
+    OllamaCopyRequest,
+    OllamaCreateRequest,
+    OllamaEmbeddingsRequest,
+    OllamaEmbedRequest,
+    OllamaGenerateRequest,
+    OllamaModelRef,
+)
+from llmapps.serve.engine import GenRequest, GenResult, gguf_metadata, model_options
+from llmapps.serve.errors import BadRequestError, OfflineError
+from llmapps.serve.http import (
+    Runtime,
+    collect,
+    error_payload,
+    ollama_error,
+    read_json,
+    runtime,
+    start_stream,
+    validate,
+)
+from llmapps.serve.modelfile import Modelfile, convert_parameter, parse_modelfile
+from llmapps.serve.options import parse_keep_alive
+from llmapps.serve.registry import ModelRecord, full_name
+
+router = APIRouter(prefix="/api", tags=["ollama"])
+
+# The Ollama API version we follow; clients that check a minimum version accept it.
+OLLAMA_COMPAT_VERSION = "0.12.0"
+NDJSON = "application/x-ndjson"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _keep_alive(rt: Runtime, value: Any) -> float:
+    return parse_keep_alive(value, parse_keep_alive(rt.settings.server.default_keep_alive))
+
+
+def _format(value: Any) -> Any:
+    if value in (None, ""):
+        return None
+    if value == "json" or isinstance(value, dict):
+        return value
+    raise BadRequestError("format must be 'json' or a JSON schema object", param="format")
+
+
+def _stats(result: GenResult) -> dict[str, Any]:
+    return {
+        "done_reason": "stop"
+        if result.finish_reason in ("tool_calls", "cancelled")
+        else (result.finish_reason),
+        "total_duration": result.total_ns,
+        "load_duration": result.load_ns,
+        "prompt_eval_count": result.prompt_tokens,
+        "prompt_eval_duration": result.prompt_eval_ns,
+        "eval_count": result.completion_tokens,
+        "eval_duration": result.eval_ns,
+    }
+
+
+def _tool_calls(result: GenResult) -> list[dict[str, Any]]:
+    return [{"function": {"name": c.name, "arguments": c.arguments}} for c in result.tool_calls]
+
+
+async def _chain(first: Any, events: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    yield first
+    async for item in events:
+        yield item
+
+
+def _line(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False) + "\n"
+
+
+async def _ndjson(events: AsyncIterator[Any], render: Any) -> AsyncIterator[str]:
+    try:
+        async for item in events:
+            yield _line(render(item))
+    except Exception as exc:
+        yield _line({"error": error_payload(exc)["message"]})
+    finally:
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def _options(rt: Runtime, record: ModelRecord, options: dict[str, Any] | None) -> Any:
+    opts = model_options(record, rt.settings)
+    opts.apply({k: v for k, v in (options or {}).items() if k != "truncate"}, "options")
+    return opts
+
+
+def _truncate(flag: bool, options: dict[str, Any] | None) -> bool:
+    return bool(flag or (options or {}).get("truncate"))
+
+
+async def _load_only(rt: Runtime, record: ModelRecord, n_ctx: int, keep: float) -> float:
+    """Ollama loads (or with keep_alive 0 unloads) a model on an empty prompt."""
+    if keep == 0:
+        await run_in_threadpool(lambda: rt.runner.pool.expire(name=record.name))
+        return 0.0
+    return await run_in_threadpool(rt.runner.load, record, n_ctx, keep)
+
+
+@router.post("/chat")
+async def chat(request: Request) -> Response:
+    try:
+        rt = runtime(request)
+        body = validate(OllamaChatRequest, await read_json(request, rt.settings.server.max_body_mb))
+        record = await run_in_threadpool(rt.registry.get, body.model)
+        opts = _options(rt, record, body.options)
+        keep = _keep_alive(rt, body.keep_alive)
+        if not body.messages:
+            await _load_only(rt, record, opts.num_ctx, keep)
+            return JSONResponse(
+                {
+                    "model": body.model,
+                    "created_at": _now(),
+                    "message": {"role": "assistant", "content": ""},
+                    "done_reason": "unload" if keep == 0 else "load",
+                    "done": True,
+                }
+            )
+        req = GenRequest(
+            model=record,
+            options=opts,
+            messages=body.messages,
+            format=_format(body.format),
+            tools=body.tools,
+            tool_choice="auto" if body.tools else None,
+            keep_alive=keep,
+            truncate=_truncate(body.truncate, body.options),
+        )
+        ticket = rt.scheduler.reserve(rt.queue_key(record, opts.num_ctx))
+
+        def render(item: Any) -> dict[str, Any]:
+            base = {"model": body.model, "created_at": _now()}
+            if isinstance(item, GenResult):
+                message: dict[str, Any] = {"role": "assistant", "content": ""}
+                if item.tool_calls:
+                    message["tool_calls"] = _tool_calls(item)
+                return {**base, "message": message, "done": True, **_stats(item)}
+            return {**base, "message": {"role": "assistant", "content": item}, "done": False}
+
+        if body.stream:
+            first, events = await start_stream(rt, ticket, req)
+            return StreamingResponse(_ndjson(_chain(first, events), render), media_type=NDJSON)
+        result = await collect(rt, ticket, req, request)
+        message: dict[str, Any] = {"role": "assistant", "content": result.text}
+        if result.tool_calls:
+            message["tool_calls"] = _tool_calls(result)
+        return JSONResponse(
+            {
+                "model": body.model,
+                "created_at": _now(),
+                "message": message,
+                "done": True,
+                **_stats(result),
+            }
+        )
+    except Exception as exc:
+        return ollama_error(exc)
+
+
+@router.post("/generate")
+async def generate(request: Request) -> Response:
+    try:
+        rt = runtime(request)
+        body = validate(
+            OllamaGenerateRequest, await read_json(request, rt.settings.server.max_body_mb)
+        )
+        if body.images:
+            raise BadRequestError("images are not supported by this model", param="images")
+        if body.suffix:
+            raise BadRequestError("suffix (fill-in-the-middle) is not supported", param="suffix")
+        record = await run_in_threadpool(rt.registry.get, body.model)
+        opts = _options(rt, record, body.options)
+        keep = _keep_alive(rt, body.keep_alive)
+        if not body.prompt:
+            await _load_only(rt, record, opts.num_ctx, keep)
+            return JSONResponse(
+                {
+                    "model": body.model,
+                    "created_at": _now(),
+                    "response": "",
+                    "done": True,
+                    "done_reason": "unload" if keep == 0 else "load",
+                }
+            )
+        req = GenRequest(
+            model=record,
+            options=opts,
+            prompt=body.prompt,
+            system=body.system,
+            template=body.template or None,
+            raw=body.raw,
+            format=_format(body.format),
+            keep_alive=keep,
+            truncate=_truncate(body.truncate, body.options),
+        )
+        ticket = rt.scheduler.reserve(rt.queue_key(record, opts.num_ctx))
+
+        def render(item: Any) -> dict[str, Any]:
+            base = {"model": body.model, "created_at": _now()}
+            if isinstance(item, GenResult):
+                return {**base, "response": "", "done": True, **_stats(item)}
+            return {**base, "response": item, "done": False}
+
+        if body.stream:
+            first, events = await start_stream(rt, ticket, req)
+            return StreamingResponse(_ndjson(_chain(first, events), render), media_type=NDJSON)
+        result = await collect(rt, ticket, req, request)
+        return JSONResponse(
+            {
+                "model": body.model,
+                "created_at": _now(),
+                "response": result.text,
+                "done": True,
+                **_stats(result),
+            }
+        )
+    except Exception as exc:
+        return ollama_error(exc)
+
+
+def _details(record: ModelRecord) -> dict[str, Any]:
+    meta = gguf_metadata(record.path)
+    arch = meta.get("general.architecture", "")
+    size_label = meta.get("general.size_label", "")
+    file_type = meta.get("general.file_type", "")
+    quant = {"0": "F32", "1": "F16", "2": "Q4_0", "3": "Q4_1", "7": "Q8_0", "15": "Q4_K_M"}
+    return {
+        "parent_model": record.parent or "",
+        "format": "gguf",
+        "family": arch,
+        "families": [arch] if arch else None,
+        "parameter_size": size_label,
+        "quantization_level": quant.get(str(file_type), str(file_type)),
+    }
+
+
+def _modified(record: ModelRecord) -> str:
+    return record.created_at or _now()
+
+
+@router.get("/tags")
+async def tags(request: Request) -> Response:
+    try:
+        rt = runtime(request)
+
+        def build() -> list[dict[str, Any]]:
+            return [
+                {
+                    "name": r.name,
+                    "model": r.name,
+                    "modified_at": _modified(r),
+                    "size": r.size,
+                    "digest": r.digest,
+                    "details": _details(r),
+                }
+                for r in rt.registry.list()
+            ]
+
+        return JSONResponse({"models": await run_in_threadpool(build)})
+    except Exception as exc:
+        return ollama_error(exc)
+
+
+def parameters_text(record: ModelRecord) -> str:
+    """PARAMETER lines as Ollama's ``/api/show`` prints them (``name  value``)."""
+    lines = []
+    for name, value in record.parameters.items():
+        for item in value if isinstance(value, list) else [value]:
+            shown = json.dumps(item) if name == "stop" else str(item)
+            lines.append(f"{name:<30} {shown}")
+    return "\n".join(lines)
+
+
+def show_info(record: ModelRecord) -> dict[str, Any]:
+    """What ``/api/show`` and ``llmapps models show`` present."""
+    meta = gguf_metadata(record.path)
+    mf = record.modelfile
+    info = {k: v for k, v in meta.items() if not k.startswith("tokenizer.ggml.")}
+    return {
+        "modelfile": f"# Modelfile of {record.name}\n" + mf.render(),
+        "parameters": parameters_text(record),
+        "template": mf.template if mf.template is not None else "",
+        "system": mf.system or "",
+        "license": "\n".join(mf.license),
+        "details": _details(record),
+        "model_info": info,
+        "messages": mf.messages,
+        "capabilities": ["completion", "tools", "embedding"],
+        "modified_at": _modified(record),
+    }
+
+
+@router.post("/show")
+async def show(request: Request) -> Response:
+    try:
+        rt = runtime(request)
+        body = validate(OllamaModelRef, await read_json(request, rt.settings.server.max_body_mb))
+        record = await run_in_threadpool(rt.registry.get, body.ref())
+        return JSONResponse(await run_in_threadpool(show_info, record))
+    except Exception as exc:
+        return ollama_error(exc)
+
+
+def ps_entries(rt: Runtime) -> list[dict[str, Any]]:
+    """Loaded models for ``/api/ps`` and ``llmapps models ps``."""
+    out = []
+    for loaded in rt.runner.pool.loaded():
+        name = loaded.name or f"{loaded.path.stem}:latest"
+        expires = loaded.expires_at
+        out.append(
+            {
+                "name": name,
+                "model": name,
+                "size": loaded.size_bytes,
+                "size_vram": 0,
+                "digest": "",
+                "details": {"format": "gguf", "family": "", "parameter_size": ""},
+                "expires_at": (
+                    datetime.fromtimestamp(expires, UTC).isoformat().replace("+00:00", "Z")
+                    if expires is not None
+                    else "2318-01-01T00:00:00Z"  # "forever", as Ollama shows it
+                ),
+                "context_length": loaded.n_ctx,
+                "embedding": loaded.embedding,
+            }
+        )
+    return out
+
+
+@router.get("/ps")
+async def ps(request: Request) -> Response:
+    try:
+        return JSONResponse({"models": ps_entries(runtime(request))})
+    except Exception as exc:
+        return ollama_error(exc)
+
+
+def modelfile_from_create(body: OllamaCreateRequest) -> Modelfile:
+    """The JSON fields of ``/api/create`` (or the legacy ``modelfile`` text) as a Modelfile."""
+    if body.files:
+        raise BadRequestError(
+            "'files' (uploaded blobs) is not supported: use 'from' with a GGUF path on the "
+            "server, a model name, or 'smollm2'",
+            param="files",
+        )
+    if body.quantize:
+        raise BadRequestError("quantize is not supported (quantize the GGUF beforehand)")
+    if body.modelfile:
+        mf = parse_modelfile(body.modelfile)
+    elif body.path:
+        path = Path(body.path).expanduser()
+        if not path.is_file():
+            raise BadRequestError(f"Modelfile not found: {path}", param="path")
+        mf = parse_modelfile(path.read_text(encoding="utf-8"))
+    else:
+        mf = Modelfile()
+    if body.from_:
+        mf.from_ = body.from_
+    if not mf.from_:
+        raise BadRequestError("'from' is required (a model name, 'smollm2' or a GGUF path)")
+    if body.system is not None:
+        mf.system = body.system
+    if body.template is not None:
+        mf.template = body.template
+    if body.license is not None:
+        mf.license = [body.license] if isinstance(body.license, str) else list(body.license)
+    if body.parameters:
+        for key, value in body.parameters.items():
+            mf.parameters[key.lower()] = convert_parameter(key, value, "parameters: ")
+    if body.messages is not None:
+        mf.messages = [
+            {"role": str(m.get("role", "user")), "content": str(m.get("content", ""))}
+            for m in body.messages
+        ]
+    if body.adapters:
+        mf.adapters = list(body.adapters.values())
+    return mf
+
+
+@router.post("/create")
+async def create(request: Request) -> Response:
+    try:
+        rt = runtime(request)
+        body = validate(
+            OllamaCreateRequest, await read_json(request, rt.settings.server.max_body_mb)
+        )
+        name = body.model or body.name
+        if not name:
+            raise BadRequestError("'model' (the new model's name) is required", param="model")
+        mf = modelfile_from_create(body)
+        await run_in_threadpool(rt.registry.create, name, mf, Path.cwd())
+        steps = ["parsing modelfile", "using existing layers", "writing manifest", "success"]
+        if body.stream:
+
+            def lines() -> Iterator[str]:
+                for step in steps:
+                    yield _line({"status": step})
+
+            return StreamingResponse(lines(), media_type=NDJSON)
+        return JSONResponse({"status": "success"})
+    except Exception as exc:
+        return ollama_error(exc)
+
+
+@router.post("/copy")
+async def copy(request: Request) -> Response:
+    try:
+        rt = runtime(request)
+        body = validate(OllamaCopyRequest, await read_json(request, rt.settings.server.max_body_mb))
+        await run_in_threadpool(rt.registry.copy, body.source, body.destination)
+        return Response(status_code=200)
+    except Exception as exc:
+        return ollama_error(exc)
+
+
+@router.delete("/delete")
+async def delete(request: Request) -> Response:
+    try:
+        rt = runtime(request)
+        body = validate(OllamaModelRef, await read_json(request, rt.settings.server.max_body_mb))
+        name = full_name(body.ref())
+        await run_in_threadpool(rt.registry.delete, name)
+        await run_in_threadpool(lambda: rt.runner.pool.expire(name=name))
+        return Response(status_code=200)
+    except Exception as exc:
+        return ollama_error(exc)
+
+
+@router.post("/pull")
+async def pull(request: Request) -> Response:
+    """Import a local GGUF (``model`` is a path); remote pulls are refused: we are offline."""
+    try:
+        rt = runtime(request)
+        body = validate(OllamaModelRef, await read_json(request, rt.settings.server.max_body_mb))
+        ref = body.ref()
+        path = Path(ref).expanduser()
+        if ref.endswith(".gguf") or path.is_file():
+            if not path.is_file():
+                raise BadRequestError(f"GGUF file not found: {path}", param="model")
+            name = path.stem.lower().replace(" ", "-")
+            await run_in_threadpool(rt.registry.create, name, Modelfile(from_=str(path)))
+        elif not await run_in_threadpool(rt.registry.exists, ref):
+            raise OfflineError(
+                f"cannot pull '{ref}': pulling from the internet is not available on this "
+                'offline server; import a local GGUF with /api/pull {"model": "/path/x.gguf"} '
+                "or 'llmapps models create NAME -f Modelfile'"
+            )
+        statuses = ["pulling manifest", "verifying sha256 digest", "success"]
+        if body.stream:
+            return StreamingResponse(
+                iter([_line({"status": s}) for s in statuses]), media_type=NDJSON
+            )
+        return JSONResponse({"status": "success"})
+    except Exception as exc:
+        return ollama_error(exc)
+
+
+async def _embed(
+    rt: Runtime,
+    model: str,
+    texts: list[str],
+    truncate: bool,
+    keep_raw: Any,
+    options: dict[str, Any] | None,
+) -> tuple[list[list[float]], int, GenResult]:
+    record = await run_in_threadpool(rt.registry.get, model)
+    opts = _options(rt, record, options)
+    keep = _keep_alive(rt, keep_raw)
+    ticket = rt.scheduler.reserve(rt.queue_key(record, opts.num_ctx, embedding=True))
+    await ticket.acquire()
+    try:
+        return await run_in_threadpool(
+            lambda: rt.runner.embed(
+                record, texts, n_ctx=opts.num_ctx, keep_alive=keep, truncate=truncate
+            )
+        )
+    finally:
+        ticket.release()
+
+
+@router.post("/embed")
+async def embed(request: Request) -> Response:
+    try:
+        rt = runtime(request)
+        body = validate(
+            OllamaEmbedRequest, await read_json(request, rt.settings.server.max_body_mb)
+        )
+        texts = [body.input] if isinstance(body.input, str) else list(body.input)
+        vectors, count, stats = await _embed(
+            rt,
+            body.model,
+            texts,
+            _truncate(body.truncate, body.options),
+            body.keep_alive,
+            body.options,
+        )
+        if body.dimensions:
+            vectors = [v[: body.dimensions] for v in vectors]
+        return JSONResponse(
+            {
+                "model": body.model,
+                "embeddings": vectors,
+                "total_duration": stats.total_ns,
+                "load_duration": stats.load_ns,
+                "prompt_eval_count": count,
+            }
+        )
+    except Exception as exc:
+        return ollama_error(exc)
+
+
+@router.post("/embeddings")
+async def embeddings(request: Request) -> Response:
+    """The legacy single-prompt endpoint (``{"embedding": [...]}``)."""
+    try:
+        rt = runtime(request)
+        body = validate(
+            OllamaEmbeddingsRequest, await read_json(request, rt.settings.server.max_body_mb)
+        )
+        vectors, _count, _stats = await _embed(
+            rt, body.model, [body.prompt], False, body.keep_alive, body.options
+        )
+        return JSONResponse({"embedding": vectors[0]})
+    except Exception as exc:
+        return ollama_error(exc)
+
+
+@router.get("/version")
+async def version() -> dict[str, str]:
+    return {"version": OLLAMA_COMPAT_VERSION, "llmapps": __version__}
