@@ -25,12 +25,12 @@ def parse_pages(spec: str | None, total: int) -> list[int]:
             raise TranslateError(
                 f"bad page range '{part}': use numbers like 1-3,7,10- (pages start at 1)"
             ) from None
-        if lo < 1 or hi < lo:
-            raise TranslateError(f"bad page range '{part}': pages start at 1 and ranges go up")
         if lo > total:
             raise TranslateError(
                 f"page range '{part}' is past the end: the document has {total} page(s)"
             )
+        if lo < 1 or hi < lo:
+            raise TranslateError(f"bad page range '{part}': pages start at 1 and ranges go up")
         selected.update(range(lo, min(hi, total) + 1))
     if not selected:
         raise TranslateError(f"page range '{spec}' selects no page: use e.g. 1-3,7,10-")

@@ -14,7 +14,7 @@ from llmapps.translate.language import in_target_script
 
 _URL = re.compile(r"^\s*(?:https?://|www\.|mailto:)\S+\s*$", re.IGNORECASE)
 _EMAIL = re.compile(r"^\s*[\w.+-]+@[\w-]+(\.[\w-]+)+\s*$")
-_NUMBERS = re.compile(r"^[\s\d.,:;%+\-–—/()\[\]$€£¥#*=<>×x·]*$")
+_NUMBERS = re.compile(r"^[\s\d.,:;%+\-–—/()\[\]$€£¥#*=<>×·]*$")
 _MATH_CHARS = set("=+−-×÷*/^_<>≤≥≈≠∑∫∏√∞∂∆∇±·()[]{}|αβγδεθλμπσφωΩ∈∉⊂⊆∪∩→⇒⇔")
 _WORD = re.compile(r"[A-Za-z]{3,}")
 _CJK_END = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]$")
