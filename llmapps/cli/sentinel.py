@@ -1,9 +1,264 @@
-"""CLI commands of the sentinel area (filled in by its issue)."""
+"""``llmapps sentinel``: subscriptions, reports, Hacker News digests, the daemon.
+
+Each command parses its options, calls one function of :mod:`llmapps.sentinel.service` and
+prints the result; errors are one red line and a non-zero exit (``handle_errors``).
+"""
 
 from __future__ import annotations
 
 import typer
+from rich.table import Table
+
+from llmapps.cli.common import console, handle_errors, settings
+
+sentinel_app = typer.Typer(
+    help="Watch GitHub repositories, local git repositories and Hacker News; write reports.",
+    no_args_is_help=True,
+)
+
+EVERY_HELP = "daily | weekly | hourly | an interval like 30m | a cron expression ('0 8 * * 1-5')."
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app."""
+    app.add_typer(sentinel_app, name="sentinel")
+
+
+def _subs_table(rows: list) -> Table:  # type: ignore[type-arg]
+    table = Table("id", "kind", "target", "schedule", "tz", "lang", "to", "webhooks", "last run")
+    for s in rows:
+        table.add_row(
+            str(s.id),
+            s.kind,
+            s.target,
+            f"{s.schedule} {s.at_time or ''}".strip(),
+            s.timezone,
+            s.language,
+            ", ".join(s.emails),
+            ", ".join(h["format"] for h in s.webhooks),
+            f"{s.last_run_at or '-'} {s.last_status or ''}".strip(),
+        )
+    return table
+
+
+@sentinel_app.command("add")
+@handle_errors
+def add(
+    target: str = typer.Argument(..., help="owner/repo, a local git path (or git:/path), or hn."),
+    every: str = typer.Option("daily", "--every", help=EVERY_HELP),
+    at: str | None = typer.Option(None, "--at", help="Time of day HH:MM (daily/weekly)."),
+    tz: str | None = typer.Option(None, "--tz", help="Time zone, e.g. Asia/Shanghai."),
+    lang: str | None = typer.Option(None, "--lang", help="Report language: zh | en."),
+    to: list[str] = typer.Option([], "--to", help="Email recipient (repeatable)."),
+    webhook: list[str] = typer.Option([], "--webhook", help="Webhook URL (repeatable)."),
+    webhook_format: str | None = typer.Option(
+        None, "--webhook-format", help="json | slack | feishu | dingtalk | wecom (default: guess)."
+    ),
+    model: str | None = typer.Option(None, "-m", "--model", help="Model spec for its reports."),
+) -> None:
+    """Subscribe to a repository or Hacker News."""
+    from llmapps.sentinel.service import add_subscription
+
+    sub = add_subscription(
+        settings(),
+        target,
+        every=every,
+        at=at,
+        tz=tz,
+        lang=lang,
+        emails=to,
+        webhooks=webhook,
+        webhook_format=webhook_format,
+        model=model,
+    )
+    console.print(f"subscribed [bold]{sub.target}[/] (id {sub.id}, {sub.schedule}, {sub.timezone})")
+
+
+@sentinel_app.command("list")
+@handle_errors
+def list_cmd() -> None:
+    """List subscriptions."""
+    from llmapps.sentinel.service import list_subscriptions
+
+    rows = list_subscriptions(settings())
+    if not rows:
+        console.print("no subscriptions yet: add one with 'llmapps sentinel add owner/repo'")
+        return
+    console.print(_subs_table(rows))
+
+
+@sentinel_app.command("remove")
+@handle_errors
+def remove(ref: str = typer.Argument(..., help="Subscription id or target.")) -> None:
+    """Remove a subscription (its reports stay in the history)."""
+    from llmapps.sentinel.service import remove_subscription
+
+    sub = remove_subscription(settings(), ref)
+    console.print(f"removed subscription {sub.id} ({sub.target})")
+
+
+@sentinel_app.command("edit")
+@handle_errors
+def edit(
+    ref: str = typer.Argument(..., help="Subscription id or target."),
+    every: str | None = typer.Option(None, "--every", help=EVERY_HELP),
+    at: str | None = typer.Option(None, "--at"),
+    tz: str | None = typer.Option(None, "--tz"),
+    lang: str | None = typer.Option(None, "--lang"),
+    to: list[str] | None = typer.Option(None, "--to", help="Replaces the recipients."),
+    webhook: list[str] | None = typer.Option(None, "--webhook", help="Replaces the webhooks."),
+    webhook_format: str | None = typer.Option(None, "--webhook-format"),
+    model: str | None = typer.Option(None, "-m", "--model"),
+    enable: bool | None = typer.Option(None, "--enable/--disable"),
+) -> None:
+    """Change a subscription; only the given options change."""
+    from llmapps.sentinel.service import edit_subscription
+
+    sub = edit_subscription(
+        settings(),
+        ref,
+        every=every,
+        at=at,
+        tz=tz,
+        lang=lang,
+        emails=to or None,
+        webhooks=webhook or None,
+        webhook_format=webhook_format,
+        model=model,
+        enabled=enable,
+    )
+    console.print(_subs_table([sub]))
+
+
+@sentinel_app.command("report")
+@handle_errors
+def report(
+    target: str = typer.Argument(..., help="owner/repo or a local git path."),
+    days: float | None = typer.Option(None, "--days", help="Window: the last N days (default 1)."),
+    since: str | None = typer.Option(None, "--since", help="Window start (YYYY-MM-DD or ISO)."),
+    until: str | None = typer.Option(None, "--until", help="Window end (default now)."),
+    model: str | None = typer.Option(None, "-m", "--model", help="Model spec or alias."),
+    lang: str | None = typer.Option(None, "--lang", help="zh | en."),
+) -> None:
+    """Write a report on a repository now and print it."""
+    from llmapps.sentinel.service import generate_report
+
+    cfg = settings()
+    with console.status("working…") as status:
+        result = generate_report(
+            cfg,
+            target,
+            days=days,
+            since=since,
+            until=until,
+            model=model,
+            lang=lang,
+            on_progress=lambda msg: status.update(msg),
+        )
+    console.print(result.markdown, markup=False, highlight=False)
+    console.print(f"[dim]report {result.id} v{result.version}: {result.path}[/]")
+
+
+@sentinel_app.command("hn")
+@handle_errors
+def hn(
+    hours: float | None = typer.Option(None, "--hours", help="Digest of the last N hours."),
+    daily: bool = typer.Option(False, "--daily", help="Daily trends from the hourly snapshots."),
+    model: str | None = typer.Option(None, "-m", "--model"),
+    lang: str | None = typer.Option(None, "--lang"),
+) -> None:
+    """Hacker News digest (a snapshot is taken now)."""
+    from llmapps.sentinel.service import hn_report
+
+    with console.status("reading Hacker News…") as status:
+        result = hn_report(
+            settings(),
+            hours=hours,
+            daily=daily,
+            model=model,
+            lang=lang,
+            on_progress=lambda msg: status.update(msg),
+        )
+    console.print(result.markdown, markup=False, highlight=False)
+    console.print(f"[dim]report {result.id}: {result.path}[/]")
+
+
+@sentinel_app.command("history")
+@handle_errors
+def history(target: str | None = typer.Argument(None, help="Only this target.")) -> None:
+    """List stored reports, newest first."""
+    from llmapps.sentinel.service import history as list_history
+
+    rows = list_history(settings(), target)
+    if not rows:
+        console.print("no reports yet: write one with 'llmapps sentinel report owner/repo'")
+        return
+    table = Table("id", "target", "type", "window", "v", "items", "model", "created")
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            r.target,
+            r.report_type,
+            f"{r.window_start} → {r.window_end}",
+            str(r.version),
+            str(r.item_count),
+            r.model or "-",
+            r.created_at,
+        )
+    console.print(table)
+
+
+@sentinel_app.command("show")
+@handle_errors
+def show(
+    report_id: int = typer.Argument(..., help="Report id (see history)."),
+    raw: bool = typer.Option(False, "--raw", help="Print the raw activity JSON instead."),
+) -> None:
+    """Print a stored report."""
+    from pathlib import Path
+
+    from llmapps.sentinel.service import get_report
+
+    result = get_report(settings(), report_id)
+    text = Path(result.raw_path).read_text(encoding="utf-8") if raw else result.markdown
+    console.print(text, markup=False, highlight=False)
+
+
+@sentinel_app.command("run-now")
+@handle_errors
+def run_now(
+    all_: bool = typer.Option(False, "--all", help="Run every subscription, due or not."),
+) -> None:
+    """Run every due subscription once (and retry failed deliveries)."""
+    from llmapps.sentinel.service import run_due
+
+    outcomes = run_due(settings(), everything=all_)
+    if not outcomes:
+        console.print("nothing is due")
+    failed = 0
+    for o in outcomes:
+        if o.error:
+            failed += 1
+            console.print(f"[red]✗[/] {o.subscription.target}: {o.error}", highlight=False)
+        elif o.report is not None:
+            sent = ", ".join(f"{d.channel}:{d.status}" for d in o.deliveries) or "no delivery"
+            console.print(
+                f"[green]✓[/] {o.subscription.target}: report {o.report.id} "
+                f"({o.report.item_count} items; {sent})",
+                highlight=False,
+            )
+    if failed:
+        raise typer.Exit(1)
+
+
+@sentinel_app.command("daemon")
+@handle_errors
+def daemon() -> None:
+    """Run the scheduler until SIGTERM/Ctrl+C (logs in <data dir>/logs/sentinel.log)."""
+    from llmapps.sentinel.scheduler import Daemon, setup_logging
+
+    cfg = settings()
+    log_path = setup_logging(cfg)
+    console.print(f"sentinel daemon running; logs: {log_path}  (Ctrl+C to stop)")
+    Daemon(cfg).run_forever()
+    console.print("sentinel daemon stopped")

@@ -1,0 +1,145 @@
+"""Sentinel fixtures: loopback GitHub / Hacker News emulators, fake and real chat models."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from pytest_httpserver import HTTPServer
+from tests.sentinel.sentinel_emulator import GitHubEmulator, HackerNewsEmulator
+from werkzeug import Request, Response
+
+from llmapps.config import Settings, get_settings
+
+
+@pytest.fixture
+def github(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> GitHubEmulator:
+    """A GitHub emulator on the loopback server; ``sentinel.github_api_url`` points at it."""
+    emu = GitHubEmulator()
+    base = httpserver.url_for("").rstrip("/")
+
+    def handler(request: Request) -> Response:
+        url = request.path + (f"?{request.query_string.decode()}" if request.query_string else "")
+        status, headers, body = emu.handle(request.method, url, dict(request.headers), base)
+        return Response(body, status=status, headers=headers)
+
+    httpserver.expect_request(re.compile(r"^/repos/.*")).respond_with_handler(handler)
+    monkeypatch.setenv("LLMAPPS_SENTINEL__GITHUB_API_URL", base)
+    monkeypatch.setenv("LLMAPPS_SENTINEL__RATE_LIMIT_MAX_WAIT", "5")
+    return emu
+
+
+@pytest.fixture
+def hn(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> HackerNewsEmulator:
+    emu = HackerNewsEmulator()
+
+    def handler(request: Request) -> Response:
+        import json
+
+        status, data = emu.handle(request.path)
+        return Response(json.dumps(data), status=status, content_type="application/json")
+
+    httpserver.expect_request(re.compile(r"^/v0/.*")).respond_with_handler(handler)
+    monkeypatch.setenv("LLMAPPS_SENTINEL__HACKERNEWS_API_URL", httpserver.url_for("/v0"))
+    return emu
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Settings read after the emulator fixtures set their URLs (request them first)."""
+    return get_settings()
+
+
+class CountingFakeModel(FakeListChatModel):
+    """FakeListChatModel that remembers every prompt it was given."""
+
+    prompts: list[str] = []
+
+    def _call(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any) -> str:
+        self.prompts.append("\n".join(str(m.content) for m in messages))
+        return super()._call(messages, stop, run_manager, **kw)
+
+
+@pytest.fixture
+def fake_model() -> CountingFakeModel:
+    return CountingFakeModel(
+        responses=["- Summary bullet one about #101\n- Summary bullet two"], prompts=[]
+    )
+
+
+WINDOW_START = datetime(2026, 11, 1, tzinfo=UTC)
+WINDOW_END = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    """A real git repository with dated commits: 3 inside the test window, 2 outside."""
+    repo = tmp_path / "localrepo"
+    repo.mkdir()
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_SYSTEM": "/dev/null"}
+
+    def git(*args: str, when: datetime | None = None) -> None:
+        extra = {}
+        if when is not None:
+            stamp = when.strftime("%Y-%m-%dT%H:%M:%S+0000")
+            extra = {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
+        subprocess.run(["git", *args], cwd=repo, env={**env, **extra}, check=True,
+                       capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("config", "user.name", "Dana Dev")
+    git("config", "user.email", "dana@example.com")
+    git("remote", "add", "origin", "git@github.com:acme/localrepo.git")
+    commits = [
+        ("chore: initial import", WINDOW_START - timedelta(days=3)),
+        ("feat: add export command", WINDOW_START + timedelta(hours=2)),
+        ("fix: crash on empty input", WINDOW_START + timedelta(hours=5)),
+        ("docs: explain the config file", WINDOW_START + timedelta(hours=9)),
+        ("feat: later work", WINDOW_END + timedelta(hours=1)),
+    ]
+    for i, (message, when) in enumerate(commits):
+        (repo / f"file{i}.txt").write_text(message)
+        git("add", ".")
+        git("commit", "-q", "-m", message, when=when)
+    return repo
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Any]:
+    """A real SMTP server (aiosmtpd) on a free loopback port, collecting messages."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    class Collector(Message):
+        def __init__(self) -> None:
+            super().__init__()
+            self.messages: list[Any] = []
+            self.envelopes: list[list[str]] = []
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            self.envelopes.append(list(envelope.rcpt_tos))
+            return await super().handle_DATA(server, session, envelope)
+
+        def handle_message(self, message: Any) -> None:
+            self.messages.append(message)
+
+    handler = Collector()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    controller.collector = handler  # type: ignore[attr-defined]
+    yield controller
+    controller.stop()
