@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from tests.translate.translate_pdfs import make_rich_pdf, make_scanned_pdf, make_simple_pdf
 
 SAMPLE_MD = """# User Guide

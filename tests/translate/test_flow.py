@@ -78,8 +78,8 @@ def test_layout_pdf_keeps_layout_and_replaces_text(rich_pdf: Path) -> None:
             for ch in dp.chars:
                 cx = (ch["x0"] + ch["x1"]) / 2
                 cy = (ch["top"] + ch["bottom"]) / 2
-                assert 0 <= ch["x0"] and ch["x1"] <= dp.width
-                assert 0 <= ch["top"] and ch["bottom"] <= dp.height
+                assert ch["x0"] >= 0 and ch["x1"] <= dp.width
+                assert ch["top"] >= 0 and ch["bottom"] <= dp.height
                 owner = [
                     b
                     for b in boxes
