@@ -1,0 +1,60 @@
+"""Fixtures for the model server tests: a live server on loopback with the bundled model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from llmapps.config import get_settings
+from llmapps.models.local.pool import get_pool
+
+
+@pytest.fixture(autouse=True)
+def clean_pool() -> Iterator[None]:
+    """Each test starts and ends with no model loaded (the pool is process-wide)."""
+    pool = get_pool()
+    pool.unload()
+    yield
+    pool.unload()
+
+
+@pytest.fixture
+def start_server(live_server: Callable[..., Any]) -> Callable[..., Any]:
+    """``start_server()`` runs the standalone server app (``llmapps serve``) on 127.0.0.1."""
+
+    def start() -> Any:
+        from llmapps.app import create_app
+        from llmapps.serve.routes import root_router
+
+        app = create_app(get_settings(), ui=False)
+        app.include_router(root_router)
+        return live_server(app)
+
+    return start
+
+
+@pytest.fixture
+def server(start_server: Callable[..., Any]) -> Any:
+    return start_server()
+
+
+@pytest.fixture
+def weather_tool() -> dict[str, Any]:
+    """An OpenAI-style function tool used by the tool-calling tests."""
+    return dict(WEATHER_TOOL)
+
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather of a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
