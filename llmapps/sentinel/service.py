@@ -134,8 +134,10 @@ def resolve_window(
 
 
 def _repo_title(lang: str, target: str, since: datetime, until: datetime) -> str:
+    """Titles name a local repository by its folder (paths make poor email subjects)."""
+    name = f"{target.rstrip('/').rsplit('/', 1)[-1]} (git)" if target.startswith("/") else target
     return TEXT[lang]["repo_title"].format(
-        target=target, start=f"{since:%Y-%m-%d}", end=f"{until:%Y-%m-%d}"
+        target=name, start=f"{since:%Y-%m-%d}", end=f"{until:%Y-%m-%d}"
     )
 
 

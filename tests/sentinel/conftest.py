@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from pytest_httpserver import HTTPServer
-from tests.sentinel.sentinel_emulator import GitHubEmulator, HackerNewsEmulator
 from werkzeug import Request, Response
 
 from llmapps.config import Settings, get_settings
+from tests.sentinel.sentinel_emulator import GitHubEmulator, HackerNewsEmulator
 
 
 @pytest.fixture
@@ -91,8 +91,9 @@ def git_repo(tmp_path: Path) -> Path:
         if when is not None:
             stamp = when.strftime("%Y-%m-%dT%H:%M:%S+0000")
             extra = {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
-        subprocess.run(["git", *args], cwd=repo, env={**env, **extra}, check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["git", *args], cwd=repo, env={**env, **extra}, check=True, capture_output=True
+        )
 
     git("init", "-q", "-b", "main")
     git("config", "user.name", "Dana Dev")
@@ -121,21 +122,24 @@ def free_port() -> int:
 @pytest.fixture
 def smtp_server() -> Iterator[Any]:
     """A real SMTP server (aiosmtpd) on a free loopback port, collecting messages."""
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Message
+    import email
+    import email.policy
 
-    class Collector(Message):
+    from aiosmtpd.controller import Controller
+
+    class Collector:
+        """Keeps every envelope's recipients and the parsed message (modern email policy)."""
+
         def __init__(self) -> None:
-            super().__init__()
             self.messages: list[Any] = []
             self.envelopes: list[list[str]] = []
 
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             self.envelopes.append(list(envelope.rcpt_tos))
-            return await super().handle_DATA(server, session, envelope)
-
-        def handle_message(self, message: Any) -> None:
-            self.messages.append(message)
+            self.messages.append(
+                email.message_from_bytes(envelope.content, policy=email.policy.default)
+            )
+            return "250 Message accepted for delivery"
 
     handler = Collector()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())

@@ -79,8 +79,15 @@ class RepoData:
 
     # -- builders (times are datetimes; everything else has GitHub's shape) -------------------
     def add_pr(
-        self, number: int, title: str, *, merged: datetime | None, updated: datetime,
-        created: datetime | None = None, labels: tuple[str, ...] = (), author: str = "alice",
+        self,
+        number: int,
+        title: str,
+        *,
+        merged: datetime | None,
+        updated: datetime,
+        created: datetime | None = None,
+        labels: tuple[str, ...] = (),
+        author: str = "alice",
         body: str = "",
     ) -> None:
         created = created or updated - timedelta(days=2)
@@ -121,8 +128,15 @@ class RepoData:
         )
 
     def _issue_base(
-        self, number: int, title: str, author: str, created: datetime, updated: datetime,
-        closed: datetime | None, labels: tuple[str, ...], body: str,
+        self,
+        number: int,
+        title: str,
+        author: str,
+        created: datetime,
+        updated: datetime,
+        closed: datetime | None,
+        labels: tuple[str, ...],
+        body: str,
     ) -> dict[str, Any]:
         return {
             "url": f"https://api.github.com/repos/{self.full_name}/issues/{number}",
@@ -143,9 +157,17 @@ class RepoData:
         }
 
     def add_issue(
-        self, number: int, title: str, *, created: datetime, updated: datetime | None = None,
-        closed: datetime | None = None, comments: int = 0, labels: tuple[str, ...] = (),
-        author: str = "bob", body: str = "",
+        self,
+        number: int,
+        title: str,
+        *,
+        created: datetime,
+        updated: datetime | None = None,
+        closed: datetime | None = None,
+        comments: int = 0,
+        labels: tuple[str, ...] = (),
+        author: str = "bob",
+        body: str = "",
     ) -> None:
         updated = updated or closed or created
         issue = self._issue_base(number, title, author, created, updated, closed, labels, body)
@@ -166,10 +188,16 @@ class RepoData:
                 "sha": sha,
                 "node_id": "C_kwDO",
                 "commit": {
-                    "author": {"name": author.title(), "email": f"{author}@example.com",
-                               "date": ts(when)},
-                    "committer": {"name": "GitHub", "email": "noreply@github.com",
-                                  "date": ts(when)},
+                    "author": {
+                        "name": author.title(),
+                        "email": f"{author}@example.com",
+                        "date": ts(when),
+                    },
+                    "committer": {
+                        "name": "GitHub",
+                        "email": "noreply@github.com",
+                        "date": ts(when),
+                    },
                     "message": message,
                     "tree": {"sha": "e" * 40},
                     "comment_count": 0,
@@ -184,7 +212,12 @@ class RepoData:
         return sha
 
     def add_release(
-        self, tag: str, name: str, published: datetime | None, *, body: str = "",
+        self,
+        tag: str,
+        name: str,
+        published: datetime | None,
+        *,
+        body: str = "",
         prerelease: bool = False,
     ) -> None:
         self.releases.append(
@@ -235,8 +268,9 @@ class GitHubEmulator:
     ) -> tuple[int, dict[str, str], bytes]:
         if self.latency:
             time.sleep(self.latency)
-        status, out_headers, body = self._handle(method, url, {k.lower(): v for k, v in
-                                                               headers.items()}, base)
+        status, out_headers, body = self._handle(
+            method, url, {k.lower(): v for k, v in headers.items()}, base
+        )
         with self._lock:
             self.log.append((url, status))
         return status, out_headers, body
@@ -299,9 +333,10 @@ class GitHubEmulator:
         kind = rest[0]
         if kind == "pulls":
             items = [p for p in repo.pulls if query.get("state", "open") in (p["state"], "all")]
-            items.sort(key=lambda p: p["updated_at" if query.get("sort") == "updated"
-                                       else "created_at"],
-                       reverse=query.get("direction", "desc") == "desc")
+            items.sort(
+                key=lambda p: p["updated_at" if query.get("sort") == "updated" else "created_at"],
+                reverse=query.get("direction", "desc") == "desc",
+            )
         elif kind == "issues":
             items = [i for i in repo.issues if query.get("state", "open") in (i["state"], "all")]
             if "since" in query:
@@ -314,11 +349,17 @@ class GitHubEmulator:
                 return self._error(404, f"No commit found for SHA: {query.get('sha')}")
             items = list(repo.commits)
             if "since" in query:
-                items = [c for c in items
-                         if _parse(c["commit"]["committer"]["date"]) >= _parse(query["since"])]
+                items = [
+                    c
+                    for c in items
+                    if _parse(c["commit"]["committer"]["date"]) >= _parse(query["since"])
+                ]
             if "until" in query:
-                items = [c for c in items
-                         if _parse(c["commit"]["committer"]["date"]) <= _parse(query["until"])]
+                items = [
+                    c
+                    for c in items
+                    if _parse(c["commit"]["committer"]["date"]) <= _parse(query["until"])
+                ]
             items.sort(key=lambda c: c["commit"]["committer"]["date"], reverse=True)
         elif kind == "releases":
             items = sorted(repo.releases, key=lambda r: r["created_at"], reverse=True)
@@ -339,7 +380,11 @@ class GitHubEmulator:
         return self._json(200, data, {"ETag": etag, **(extra or {})})
 
     def _page(
-        self, items: list[Any], path: str, query: dict[str, str], base: str,
+        self,
+        items: list[Any],
+        path: str,
+        query: dict[str, str],
+        base: str,
         headers: dict[str, str],
     ) -> tuple[int, dict[str, str], bytes]:
         per_page = min(100, int(query.get("per_page", 30)))
@@ -367,8 +412,15 @@ class HackerNewsEmulator:
         self.lists: dict[str, list[int]] = {"topstories": [], "beststories": [], "newstories": []}
 
     def add_story(
-        self, item_id: int, title: str, *, score: int, comments: int, by: str = "pg",
-        url: str | None = "auto", when: datetime | None = None,
+        self,
+        item_id: int,
+        title: str,
+        *,
+        score: int,
+        comments: int,
+        by: str = "pg",
+        url: str | None = "auto",
+        when: datetime | None = None,
     ) -> None:
         story: dict[str, Any] = {
             "by": by,

@@ -6,11 +6,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.sentinel.sentinel_emulator import GitHubEmulator
 
 from llmapps.config import Settings
 from llmapps.sentinel.errors import GitHubAuthError, RateLimitError, RepoNotFoundError
 from llmapps.sentinel.sources.github import GitHubClient, fetch_many, fetch_repo_sync
+from tests.sentinel.sentinel_emulator import GitHubEmulator
 
 SINCE = datetime(2026, 11, 1, tzinfo=UTC)
 UNTIL = datetime(2026, 11, 2, tzinfo=UTC)
@@ -19,19 +19,24 @@ UNTIL = datetime(2026, 11, 2, tzinfo=UTC)
 def populate(emu: GitHubEmulator, name: str = "acme/rocket") -> dict[str, set[str]]:
     """A busy repository; returns the keys a correct fetch must find in [SINCE, UNTIL)."""
     repo = emu.repo(name, default_branch="develop")
-    expected: dict[str, set[str]] = {k: set() for k in ("pr", "opened", "closed", "commit",
-                                                         "release")}
+    expected: dict[str, set[str]] = {
+        k: set() for k in ("pr", "opened", "closed", "commit", "release")
+    }
     # 260 closed PRs updated inside the window (3 pages): every 3rd merged inside the window,
     # every 3rd merged BEFORE the window (but updated inside it), the rest closed unmerged.
     for n in range(1, 261):
         updated = SINCE + timedelta(minutes=5 * n)
         if n % 3 == 0:
-            repo.add_pr(n, f"feat: feature {n}", merged=updated - timedelta(minutes=1),
-                        updated=updated, labels=("enhancement",))
+            repo.add_pr(
+                n,
+                f"feat: feature {n}",
+                merged=updated - timedelta(minutes=1),
+                updated=updated,
+                labels=("enhancement",),
+            )
             expected["pr"].add(str(n))
         elif n % 3 == 1:
-            repo.add_pr(n, f"fix: old merge {n}", merged=SINCE - timedelta(days=3),
-                        updated=updated)
+            repo.add_pr(n, f"fix: old merge {n}", merged=SINCE - timedelta(days=3), updated=updated)
         else:
             repo.add_pr(n, f"closed unmerged {n}", merged=None, updated=updated)
     # 150 PRs last touched long before the window: the client must stop paginating early.
@@ -41,11 +46,13 @@ def populate(emu: GitHubEmulator, name: str = "acme/rocket") -> dict[str, set[st
     # Issues: opened in window, closed in window (opened before), opened+closed, outside.
     repo.add_issue(301, "Crash on start", created=SINCE + timedelta(hours=1), comments=14)
     expected["opened"].add("301")
-    repo.add_issue(302, "Docs typo", created=SINCE - timedelta(days=5),
-                   closed=SINCE + timedelta(hours=3))
+    repo.add_issue(
+        302, "Docs typo", created=SINCE - timedelta(days=5), closed=SINCE + timedelta(hours=3)
+    )
     expected["closed"].add("302")
-    repo.add_issue(303, "Flaky test", created=SINCE + timedelta(hours=2),
-                   closed=SINCE + timedelta(hours=4))
+    repo.add_issue(
+        303, "Flaky test", created=SINCE + timedelta(hours=2), closed=SINCE + timedelta(hours=4)
+    )
     expected["opened"].add("303")
     expected["closed"].add("303")
     repo.add_issue(304, "Too old", created=SINCE - timedelta(days=9))
@@ -71,8 +78,9 @@ def keys(activity, kind: str) -> set[str]:  # type: ignore[no-untyped-def]
     return {i.key for i in activity.items if i.kind == kind}
 
 
-def test_window_is_exact_and_pagination_stops_early(github: GitHubEmulator,
-                                                     settings: Settings) -> None:
+def test_window_is_exact_and_pagination_stops_early(
+    github: GitHubEmulator, settings: Settings
+) -> None:
     expected = populate(github)
     activity = fetch_repo_sync(settings, "acme/rocket", SINCE, UNTIL)
     assert keys(activity, "pr") == expected["pr"]
@@ -134,9 +142,7 @@ def test_short_rate_limit_is_waited_out(github: GitHubEmulator, settings: Settin
     assert github.count(403) >= 1
 
 
-def test_long_rate_limit_reports_the_reset_time(
-    github: GitHubEmulator, settings: Settings
-) -> None:
+def test_long_rate_limit_reports_the_reset_time(github: GitHubEmulator, settings: Settings) -> None:
     populate(github)
     github.limit_now(3600)
     with pytest.raises(RateLimitError, match=r"rate limit exhausted until \d{4}-\d\d-\d\dT"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -115,7 +115,8 @@ def take_snapshot(settings: Settings, lists: list[str] | None = None) -> dict[st
         return dict(zip(names, fetched, strict=True))
 
     result = asyncio.run(run())
-    taken = iso(utcnow())
+    # Microseconds keep two snapshots within one second apart.
+    taken = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%S.%f}Z"
     db = sentinel_db(settings)
     with db.transaction() as conn:
         for name, stories in result.items():
