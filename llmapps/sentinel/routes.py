@@ -1,7 +1,132 @@
-"""HTTP endpoints of the sentinel area (filled in by its issue)."""
+"""HTTP endpoints of Sentinel under ``/sentinel`` (the same service functions as CLI and UI).
+
+Handlers are plain ``def``: FastAPI runs them in its thread pool, where the service may call
+``asyncio.run`` for concurrent fetching and a local model may take its time.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from pathlib import Path
+from typing import Any
 
-router = APIRouter()
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from llmapps.config import Settings, get_settings
+from llmapps.sentinel import service
+
+router = APIRouter(prefix="/sentinel", tags=["sentinel"])
+
+
+def _settings(request: Request) -> Settings:
+    return getattr(request.app.state, "settings", None) or get_settings()
+
+
+class SubscriptionIn(BaseModel):
+    target: str = Field(description="owner/repo, a local git path, or hn")
+    every: str = "daily"
+    at: str | None = None
+    tz: str | None = None
+    lang: str | None = None
+    emails: list[str] = Field(default_factory=list)
+    webhooks: list[str] = Field(default_factory=list)
+    webhook_format: str | None = None
+    model: str | None = None
+
+
+class SubscriptionPatch(BaseModel):
+    every: str | None = None
+    at: str | None = None
+    tz: str | None = None
+    lang: str | None = None
+    emails: list[str] | None = None
+    webhooks: list[str] | None = None
+    webhook_format: str | None = None
+    model: str | None = None
+    enabled: bool | None = None
+
+
+class ReportIn(BaseModel):
+    target: str
+    days: float | None = None
+    since: str | None = None
+    until: str | None = None
+    model: str | None = None
+    lang: str | None = None
+
+
+class HackerNewsIn(BaseModel):
+    hours: float | None = None
+    daily: bool = False
+    model: str | None = None
+    lang: str | None = None
+
+
+@router.get("/subscriptions")
+def list_subscriptions(request: Request) -> list[dict[str, Any]]:
+    return [s.to_dict() for s in service.list_subscriptions(_settings(request))]
+
+
+@router.post("/subscriptions", status_code=201)
+def add_subscription(body: SubscriptionIn, request: Request) -> dict[str, Any]:
+    data = body.model_dump()
+    target = data.pop("target")
+    return service.add_subscription(_settings(request), target, **data).to_dict()
+
+
+@router.patch("/subscriptions/{ref:path}")
+def edit_subscription(ref: str, body: SubscriptionPatch, request: Request) -> dict[str, Any]:
+    return service.edit_subscription(_settings(request), ref, **body.model_dump()).to_dict()
+
+
+@router.delete("/subscriptions/{ref:path}")
+def remove_subscription(ref: str, request: Request) -> dict[str, Any]:
+    return service.remove_subscription(_settings(request), ref).to_dict()
+
+
+@router.post("/reports", status_code=201)
+def create_report(body: ReportIn, request: Request) -> dict[str, Any]:
+    data = body.model_dump()
+    target = data.pop("target")
+    return service.generate_report(_settings(request), target, **data).to_dict()
+
+
+@router.get("/reports")
+def list_reports(request: Request, target: str | None = None) -> list[dict[str, Any]]:
+    rows = service.history(_settings(request), target)
+    return [{k: v for k, v in r.to_dict().items() if k != "markdown"} for r in rows]
+
+
+@router.get("/reports/{report_id}")
+def get_report(report_id: int, request: Request) -> dict[str, Any]:
+    return service.get_report(_settings(request), report_id).to_dict()
+
+
+@router.get("/reports/{report_id}/download")
+def download_report(report_id: int, request: Request, raw: bool = False) -> FileResponse:
+    """The Markdown file, or with ``?raw=true`` the raw activity JSON exported beside it."""
+    report = service.get_report(_settings(request), report_id)
+    path = Path(report.raw_path if raw else report.path)
+    media = "application/json" if raw else "text/markdown; charset=utf-8"
+    return FileResponse(path, media_type=media, filename=path.name)
+
+
+@router.post("/hn", status_code=201)
+def hacker_news(body: HackerNewsIn, request: Request) -> dict[str, Any]:
+    return service.hn_report(_settings(request), **body.model_dump()).to_dict()
+
+
+@router.post("/run-now")
+def run_now(request: Request, all: bool = False) -> list[dict[str, Any]]:
+    outcomes = service.run_due(_settings(request), everything=all)
+    return [
+        {
+            "subscription": o.subscription.id,
+            "target": o.subscription.target,
+            "report": o.report.id if o.report else None,
+            "error": o.error,
+            "deliveries": [d.to_dict() for d in o.deliveries],
+        }
+        for o in outcomes
+    ]
