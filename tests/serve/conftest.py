@@ -30,7 +30,9 @@ def start_server(live_server: Callable[..., Any]) -> Callable[..., Any]:
 
         app = create_app(get_settings(), ui=False)
         app.include_router(root_router)
-        return live_server(app)
+        running = live_server(app)
+        running.app = app  # tests read app.state.serve_runtime (scheduler counters)
+        return running
 
     return start
 
@@ -44,6 +46,24 @@ def server(start_server: Callable[..., Any]) -> Any:
 def weather_tool() -> dict[str, Any]:
     """An OpenAI-style function tool used by the tool-calling tests."""
     return dict(WEATHER_TOOL)
+
+
+@pytest.fixture
+def eos_bias() -> Callable[[], dict[str, int]]:
+    """logit_bias banning the bundled model's end tokens, so a generation runs long."""
+
+    def make() -> dict[str, int]:
+        import llama_cpp
+
+        from llmapps.models.local.discovery import bundled_model_path
+
+        vocab = llama_cpp.Llama(
+            model_path=str(bundled_model_path()), vocab_only=True, verbose=False
+        )
+        ids = {vocab.token_eos(), *vocab.tokenize(b"<|im_end|>", add_bos=False, special=True)}
+        return {str(i): -100 for i in ids}
+
+    return make
 
 
 WEATHER_TOOL = {
