@@ -34,6 +34,15 @@ def _kb_names(settings: Settings) -> list[str]:
         return []
 
 
+def _tool_names(settings: Settings) -> list[str]:
+    try:
+        from llmapps.chat.tools import build_tools
+
+        return [t.name for t in build_tools(settings)] + ["kb_search"]
+    except (ImportError, LlmappsError):
+        return []
+
+
 def _conversation_choices(service: ChatService, query: str = "") -> list[tuple[str, int]]:
     if query.strip():
         convs = [hit["conversation"] for hit in service.store.search(query.strip())]
@@ -135,6 +144,11 @@ def build(settings: Settings) -> None:
                     label="Memory 记忆",
                     elem_id="chat-memory",
                 )
+            tools = gr.CheckboxGroup(
+                _tool_names(settings),
+                label="Tools 工具 (agent mode 智能体模式 when any is ticked)",
+                elem_id="chat-tools",
+            )
             chatbot = gr.Chatbot(elem_id="chat-chatbot", height=460, label="Chat 对话")
             citations = gr.Markdown(elem_id="chat-citations")
             status = gr.Markdown(elem_id="chat-status")
@@ -197,13 +211,18 @@ def build(settings: Settings) -> None:
             choices = gr.update()
 
     def _opts(
-        persona_v: str | None, model_v: str | None, kb_v: str | None, memory_v: str | None
+        persona_v: str | None,
+        model_v: str | None,
+        kb_v: str | None,
+        memory_v: str | None,
+        tools_v: list[str] | None,
     ) -> dict[str, Any]:
         return {
             "persona": persona_v or None,
             "model": (model_v or "").strip(),
             "kb": "" if not kb_v or kb_v == NO_KB else kb_v,
             "memory": memory_v or None,
+            "tools": list(tools_v or []),
         }
 
     def on_send(
@@ -213,9 +232,11 @@ def build(settings: Settings) -> None:
         model_v: str | None,
         kb_v: str | None,
         memory_v: str | None,
+        tools_v: list[str] | None,
     ) -> Iterator[Outputs]:
         try:
-            turn = service.send(cid, text or "", **_opts(persona_v, model_v, kb_v, memory_v))
+            opts = _opts(persona_v, model_v, kb_v, memory_v, tools_v)
+            turn = service.send(cid, text or "", **opts)
         except LlmappsError as exc:
             raise gr.Error(str(exc)) from None
         for outputs in stream(turn):
@@ -248,7 +269,7 @@ def build(settings: Settings) -> None:
 
     def on_select(cid: int | None) -> Outputs:
         if cid is None:
-            return [], "", "", None, gr.update(), gr.update(), gr.update(), gr.update()
+            return [], "", "", None, *(gr.update() for _ in pickers)
         try:
             conv = service.store.get(int(cid))
         except LlmappsError as exc:
@@ -264,6 +285,7 @@ def build(settings: Settings) -> None:
             gr.update(value=conv.model),
             gr.update(value=conv.kb or NO_KB),
             gr.update(value=conv.memory or settings.chat.memory),
+            gr.update(value=conv.tools or []),
         )
 
     def on_new() -> Outputs:
@@ -303,7 +325,7 @@ def build(settings: Settings) -> None:
             path.write_text(service.store.export_markdown(cid), encoding="utf-8")
         return str(path)
 
-    pickers = [persona, model, kb, memory]
+    pickers = [persona, model, kb, memory, tools]
     turn_outputs = [chatbot, citations, status, conv_id, conversations, message]
     send_event = send_btn.click(
         on_send, [message, conv_id, *pickers], turn_outputs, concurrency_limit=4

@@ -41,3 +41,47 @@ def test_chat_tab_send_stream_list_regenerate(browser_page: Any, live_server: An
     assert first not in bot.inner_text()
     stored = get_service(settings).store.messages(1)
     assert [m.content for m in stored] == ["Hello from the browser", "A regenerated answer."]
+
+
+def test_chat_tab_citations_and_tool_calls(
+    browser_page: Any, live_server: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmapps.chat.kb import add_paths, create_kb
+
+    monkeypatch.setenv("LLMAPPS_CHAT__KB_VECTORS", "false")
+    settings = get_settings()
+    doc = tmp_path / "policy.md"
+    doc.write_text("# Returns\n\nOpened boxes can be returned within 30 days.\n", encoding="utf-8")
+    create_kb("shop", settings=settings)
+    add_paths("shop", [doc], settings=settings)
+    model = FakeListChatModel(
+        responses=[
+            "Within 30 days [1].",
+            'Action: calculator\nAction Input: {"expression": "6*7"}',
+            "Final Answer: It is 42.",
+        ]
+    )
+    get_service(settings).model_factory = lambda spec, params: model
+    server = live_server(create_app(settings))
+    page = browser_page
+    page.goto(server.url)
+    page.get_by_role("tab", name="Chat 对话").click()
+    page.locator("#chat-kb input").click()
+    page.get_by_role("option", name="shop").click()
+    page.locator("#chat-input textarea").fill("Can opened boxes be returned?")
+    page.locator("#chat-send").click()
+    page.locator("#chat-citations").get_by_text("policy.md").wait_for(timeout=30_000)
+    assert "Returns" in page.locator("#chat-citations").inner_text()
+    page.locator("#chat-chatbot").get_by_text("Within 30 days [1].").wait_for(timeout=30_000)
+    # agent mode: detach the KB, tick the calculator
+    page.locator("#chat-kb input").click()
+    page.get_by_role("option", name="(none 无)").click()
+    page.locator("#chat-tools").get_by_label("calculator").check()
+    page.locator("#chat-input textarea").fill("what is 6*7?")
+    page.locator("#chat-send").click()
+    bot = page.locator("#chat-chatbot")
+    bot.get_by_text("It is 42.").wait_for(timeout=30_000)
+    assert "calculator" in bot.inner_text()
+    stored = get_service(settings).store.messages(1)
+    assert stored[-1].tool_events[0]["name"] == "calculator"
+    assert stored[1].citations[0]["source"] == "policy.md"
