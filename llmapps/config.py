@@ -231,25 +231,37 @@ def config_path() -> Path | None:
     return local if local.is_file() else None
 
 
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_ASSIGN = re.compile(r"^\s*([\"']?[A-Za-z0-9_\-.]+[\"']?)\s*=")
+
+
 def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
-    """Best-effort line number of a dotted key path in TOML text (for error messages)."""
-    lines = text.splitlines()
-    section_start = 0
+    """Line number of a dotted key path in TOML text (for error messages), else None.
+
+    Tracks the current ``[table]`` so a key is found in its own section, not in a later one
+    with the same leaf name; a bad or unknown table points at its header.
+    """
     keys = [str(p) for p in loc if not isinstance(p, int)]
-    if len(keys) > 1:
-        header = re.compile(rf"^\s*\[\s*{re.escape('.'.join(keys[:-1]))}\s*\]")
-        for i, line in enumerate(lines):
-            if header.match(line):
-                section_start = i
-                break
-    leaf = re.compile(rf"^\s*[\"']?{re.escape(keys[-1])}[\"']?\s*=") if keys else None
-    if leaf is not None:
-        for i in range(section_start, len(lines)):
-            if leaf.match(lines[i]):
-                return i + 1
-    if len(keys) > 1:
-        return section_start + 1 if section_start or lines else None
-    return None
+    if not keys:
+        return None
+    wanted = ".".join(keys)
+    current = ""
+    parent_line: int | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            current = header.group(1).replace('"', "").replace("'", "").replace(" ", "")
+            if current == wanted:
+                return number
+            if current == ".".join(keys[:-1]):
+                parent_line = number
+            continue
+        assign = _ASSIGN.match(line)
+        if assign:
+            key = assign.group(1).replace('"', "").replace("'", "")
+            if (f"{current}.{key}" if current else key) == wanted:
+                return number
+    return parent_line
 
 
 def _env_overrides() -> dict[str, Any]:
@@ -288,7 +300,8 @@ def _describe(err: dict[str, Any]) -> str:
     key = ".".join(str(p) for p in err["loc"])
     if err["type"] == "extra_forbidden":
         return f"unknown key '{key}' (remove it or check the spelling)"
-    return f"key '{key}': {err['msg'].lower()} (got {err.get('input')!r})"
+    msg = str(err["msg"])
+    return f"key '{key}': {msg[:1].lower() + msg[1:]} (got {err.get('input')!r})"
 
 
 def load_settings(path: Path | None = None) -> Settings:

@@ -41,6 +41,15 @@ def test_unknown_key_names_file_line_and_key() -> None:
     assert str(info.value).startswith("llmapps.toml:5: unknown key 'models.defualt_x'")
 
 
+def test_unknown_section_and_key_in_the_right_section() -> None:
+    _write('[modles]\ndefault = "x"\n')
+    with pytest.raises(ConfigError, match=r"^llmapps\.toml:1: unknown key 'modles'"):
+        load_settings()
+    _write("[server]\nport = 8001\n\n[models]\nport = 1\n")
+    with pytest.raises(ConfigError, match=r"^llmapps\.toml:5: unknown key 'models\.port'"):
+        load_settings()
+
+
 def test_wrong_type_names_file_line_and_key() -> None:
     _write('[server]\nhost = "127.0.0.1"\nport = "eighty"\n')
     with pytest.raises(ConfigError) as info:
