@@ -373,3 +373,34 @@ def test_ollama_embeddings(httpserver: HTTPServer, fast_settings: Callable[..., 
     assert emb.embed_documents(["a", "b"]) == [[0.5, 0.5], [1.0, 0.0]]
     assert emb.embed_query("a") == [0.5, 0.5]
     assert _bodies(httpserver)[0]["input"] == ["a", "b"]
+
+
+def test_ollama_tool_calls(httpserver: HTTPServer, fast_settings: Callable[..., Settings]) -> None:
+    settings = fast_settings()
+    reply = {
+        "model": "qwen2.5:7b",
+        "created_at": "2026-01-01T00:00:00Z",
+        "message": {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"function": {"name": "add", "arguments": {"a": 2, "b": 3}}}],
+        },
+        "done": True,
+        "done_reason": "stop",
+        "prompt_eval_count": 30,
+        "eval_count": 9,
+    }
+    httpserver.expect_request("/api/chat").respond_with_data(
+        json.dumps(reply) + "\n", content_type="application/x-ndjson"
+    )
+
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    model = get_chat_model(_ollama(httpserver), settings=settings)
+    message = model.bind_tools([add]).invoke("2+3?")
+    assert message.tool_calls[0]["name"] == "add"
+    assert message.tool_calls[0]["args"] == {"a": 2, "b": 3}
+    assert _bodies(httpserver)[0]["tools"][0]["function"]["name"] == "add"
