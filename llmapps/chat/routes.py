@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
 from llmapps.chat.service import ChatService, Turn, get_service
 from llmapps.config import Settings, get_settings
+from llmapps.errors import LlmappsError
 
 router = APIRouter(prefix="/chat", tags=["chat"])
 
@@ -203,3 +207,98 @@ def update_persona(request: Request, name: str, body: dict[str, Any]) -> dict[st
 def delete_persona(request: Request, name: str) -> Response:
     _service(request).personas.delete(name)
     return Response(status_code=204)
+
+
+# knowledge bases (thin HTTP over llmapps.chat.kb) --------------------------------------------
+class KbIn(_Body):
+    name: str
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = getattr(request.app.state, "settings", None) or get_settings()
+    return settings
+
+
+@router.get("/kbs")
+def list_knowledge_bases(request: Request) -> list[dict[str, Any]]:
+    from llmapps.chat.kb import kb_info, list_kbs
+
+    settings = _settings(request)
+    return [asdict(kb_info(name, settings=settings)) for name in list_kbs(settings)]
+
+
+@router.post("/kbs", status_code=201)
+def create_knowledge_base(request: Request, body: KbIn) -> dict[str, Any]:
+    from llmapps.chat.kb import create_kb
+
+    return asdict(create_kb(body.name, settings=_settings(request)))
+
+
+@router.get("/kbs/{name}")
+def get_knowledge_base(request: Request, name: str) -> dict[str, Any]:
+    from llmapps.chat.kb import kb_info
+
+    return asdict(kb_info(name, settings=_settings(request)))
+
+
+@router.get("/kbs/{name}/search")
+def search_knowledge_base(request: Request, name: str, q: str, k: int = 4) -> list[dict[str, Any]]:
+    """Ranked chunks with source file, page/section and score (threshold applied)."""
+    from llmapps.chat.kb import search
+
+    return [asdict(hit) for hit in search(name, q, k, settings=_settings(request))]
+
+
+@router.post("/kbs/{name}/files")
+async def upload_to_knowledge_base(
+    request: Request, name: str, files: list[UploadFile]
+) -> dict[str, Any]:
+    """Upload files into a knowledge base (each at most ``server.max_upload_mb``).
+
+    Files are kept under the data directory (``kb_uploads/NAME/``, base names only, so an
+    upload can never write elsewhere) because a rebuild reads them again.
+    """
+    from llmapps.chat.kb import add_paths, kb_info
+
+    settings = _settings(request)
+    kb_info(name, settings=settings)  # 404 before reading any upload
+    limit = settings.server.max_upload_mb * 1024 * 1024
+    folder = settings.data_path("kb_uploads", _safe_name(name), "x").parent
+    saved: list[Path] = []
+    for upload in files:
+        filename = _safe_name(upload.filename or "")
+        target = folder / filename
+        size = 0
+        partial = target.with_name(target.name + ".part")
+        with partial.open("wb") as out:
+            while chunk := await upload.read(1024 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    out.close()
+                    partial.unlink(missing_ok=True)
+                    raise UploadTooLarge(
+                        f"{filename} is larger than {settings.server.max_upload_mb} MB: "
+                        "split it or raise server.max_upload_mb"
+                    )
+                out.write(chunk)
+        partial.replace(target)
+        saved.append(target)
+    report = await run_in_threadpool(add_paths, name, saved, settings=settings)
+    return {
+        "added": report.added,
+        "unchanged": report.unchanged,
+        "failed": [{"file": f, "error": e} for f, e in report.failed],
+        "chunks": report.chunks,
+    }
+
+
+class UploadTooLarge(LlmappsError):
+    status_code = 413
+
+
+def _safe_name(name: str) -> str:
+    """A bare file name: no folders, no leading dots (uploads stay inside their folder)."""
+    base = Path(name.replace("\\", "/")).name.strip().lstrip(".")
+    if not base:
+        raise LlmappsError(f"bad file name {name!r}: give the upload a plain file name")
+    return base

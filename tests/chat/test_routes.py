@@ -131,3 +131,40 @@ def test_persona_crud_over_http(live_server: Any) -> None:
         assert client.delete("/chat/personas/brief").status_code == 204
         assert client.get("/chat/personas/brief").status_code == 404
         assert client.delete("/chat/personas/coder").status_code == 400
+
+
+def test_knowledge_base_endpoints_upload_search_and_limits(
+    live_server: Any, monkeypatch: Any, isolated_home: Any
+) -> None:
+    monkeypatch.setenv("LLMAPPS_CHAT__KB_VECTORS", "false")
+    monkeypatch.setenv("LLMAPPS_SERVER__MAX_UPLOAD_MB", "1")
+    url = _server(live_server, "Within 30 days [1].")
+    doc = b"# Returns\n\nOpened boxes can be returned within 30 days.\n"
+    with httpx.Client(base_url=url, timeout=60) as client:
+        assert client.post("/chat/kbs", json={"name": "shop"}).status_code == 201
+        up = client.post(
+            "/chat/kbs/shop/files",
+            files=[("files", ("../../escape/policy.md", doc, "text/markdown"))],
+        )
+        assert up.status_code == 200, up.text
+        assert up.json()["chunks"] >= 1
+        assert (isolated_home / "kb_uploads" / "shop" / "policy.md").read_bytes() == doc
+        assert not (isolated_home.parent / "escape").exists()
+        big = client.post(
+            "/chat/kbs/shop/files", files=[("files", ("big.txt", b"x" * (1024 * 1024 + 10)))]
+        )
+        assert big.status_code == 413 and "max_upload_mb" in big.json()["error"]["message"]
+        assert not (isolated_home / "kb_uploads" / "shop" / "big.txt").exists()
+        hits = client.get("/chat/kbs/shop/search", params={"q": "return opened boxes"}).json()
+        assert hits[0]["source"] == "policy.md" and hits[0]["location"] == "Returns"
+        assert [k["name"] for k in client.get("/chat/kbs").json()] == ["shop"]
+        assert client.get("/chat/kbs/nope").status_code == 404
+        cid = client.post("/chat/conversations", json={"kb": "shop"}).json()["id"]
+        answer = client.post(
+            f"/chat/conversations/{cid}/messages",
+            json={"content": "Can opened boxes be returned?", "stream": False},
+        ).json()
+        assert answer["citations"][0]["source"] == "policy.md"
+        assert answer["content"] == "Within 30 days [1]."
+        stored = client.get(f"/chat/conversations/{cid}").json()["messages"][-1]
+        assert stored["citations"][0]["location"] == "Returns"
