@@ -145,6 +145,7 @@ class ChatConfig(_Section):
     kb_chunk_chars: int = 600  # chunk size in characters (Chinese and English alike)
     kb_chunk_overlap: int = 100  # characters of trailing sentences repeated in the next chunk
     kb_vectors: bool = True  # embed chunks when the embeddings model is available (hybrid)
+    kb_vector_trust: float = 0.2  # weight of a vector-only match vs the threshold (0..1)
     sandbox_dir: str | None = None  # file tools' folder; default <home>/sandbox
     fetch_allow_private: bool = False  # let fetch_url reach loopback/private addresses
     fetch_max_chars: int = 8000  # page text returned by fetch_url

@@ -549,8 +549,9 @@ def search(
 
     ``mode``: ``auto`` (hybrid when the KB has vectors, else BM25), ``bm25``, ``vector`` or
     ``hybrid``. Hybrid ranks by reciprocal rank fusion of both lists; its score is the fused
-    rank score (1 = first in both lists) times the best absolute relevance either method saw,
-    so an unrelated question scores low even though something always ranks first. Hits below
+    rank score (1 = first in both lists) times the best absolute relevance either method saw
+    (a vector match counts ``chat.kb_vector_trust`` times its relevance), so an unrelated
+    question scores low even though something always ranks first. Hits below
     ``threshold`` (default ``chat.kb_threshold``; pass 0 to keep all) are dropped: an empty
     list means "the knowledge base does not know".
     """
@@ -560,6 +561,9 @@ def search(
     if k < 1:
         raise KnowledgeBaseError(f"k must be at least 1 (got {k})")
     threshold = settings.chat.kb_threshold if threshold is None else threshold
+    # How far a vector match alone may vouch for an answer: small embedding models rate
+    # unrelated texts as similar, so by default lexical evidence (BM25) carries the threshold.
+    trust = settings.chat.kb_vector_trust
     db = _db(settings)
     row = _row(db, kb)
     folder = _folder(settings, row["id"])
@@ -592,13 +596,14 @@ def search(
             for rank, chunk_id in enumerate(ranking, start=1):
                 fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank)
         best = 2.0 / (RRF_K + 1)
-        confidence = max(lexical[0][1], semantic[0][2])
+        confidence = max(lexical[0][1], trust * semantic[0][2])
         scored = sorted(
             ((c, min(1.0, s / best) * confidence) for c, s in fused.items()),
             key=lambda item: -item[1],
         )
-    elif semantic:
-        scored = [(c, rel) for c, _, rel in semantic]
+    elif semantic:  # vectors alone: trusted fully only when asked for (mode="vector")
+        weight = 1.0 if mode == "vector" else trust
+        scored = [(c, weight * rel) for c, _, rel in semantic]
     else:
         scored = lexical
     scored = [(c, s) for c, s in scored if s >= threshold][:k]

@@ -2,9 +2,9 @@
 
 Why flat: exact inner product over normalised vectors is cosine similarity, needs no
 training, and is fast enough for 100k chunks on a CPU; the chunk id of each row lives in a
-``.npy`` beside it. The mean similarity of random chunk pairs (``baseline``) is kept to turn a
-cosine into a 0..1 relevance: small embedding models put every text at a high cosine of every
-other, so "0.7" only means something relative to what unrelated chunks score.
+``.npy`` beside it. The 90th percentile similarity of random chunk pairs (``baseline``) is
+kept to turn a cosine into a 0..1 relevance: small embedding models put every text at a high
+cosine of every other, so "0.7" only means something relative to what unrelated chunks score.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class VectorIndex:
         keep = a != b
         va = self.index.reconstruct_batch(a[keep])
         vb = self.index.reconstruct_batch(b[keep])
-        return float(np.clip(np.mean(np.sum(va * vb, axis=1)), 0.0, 0.95))
+        return float(np.clip(np.percentile(np.sum(va * vb, axis=1), 90), 0.0, 0.95))
 
     def vectors(self) -> np.ndarray:
         if not len(self.chunk_ids):
