@@ -21,8 +21,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response, Streami
 from pydantic import BaseModel, ConfigDict
 
 from llmapps.chat.service import ChatService, Turn, get_service
+from llmapps.chat.uploads import limit_bytes, safe_name, too_large, upload_folder
 from llmapps.config import Settings, get_settings
-from llmapps.errors import LlmappsError
 
 router = APIRouter(prefix="/chat", tags=["chat"])
 
@@ -262,25 +262,23 @@ async def upload_to_knowledge_base(
 
     settings = _settings(request)
     kb_info(name, settings=settings)  # 404 before reading any upload
-    limit = settings.server.max_upload_mb * 1024 * 1024
-    folder = settings.data_path("kb_uploads", _safe_name(name), "x").parent
+    folder = upload_folder(settings, name)
     saved: list[Path] = []
     for upload in files:
-        filename = _safe_name(upload.filename or "")
+        filename = safe_name(upload.filename or "")
         target = folder / filename
-        size = 0
         partial = target.with_name(target.name + ".part")
-        with partial.open("wb") as out:
-            while chunk := await upload.read(1024 * 1024):
-                size += len(chunk)
-                if size > limit:
-                    out.close()
-                    partial.unlink(missing_ok=True)
-                    raise UploadTooLarge(
-                        f"{filename} is larger than {settings.server.max_upload_mb} MB: "
-                        "split it or raise server.max_upload_mb"
-                    )
-                out.write(chunk)
+        size = 0
+        try:
+            with partial.open("wb") as out:
+                while chunk := await upload.read(1024 * 1024):
+                    size += len(chunk)
+                    if size > limit_bytes(settings):
+                        raise too_large(settings, filename)
+                    out.write(chunk)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         partial.replace(target)
         saved.append(target)
     report = await run_in_threadpool(add_paths, name, saved, settings=settings)
@@ -290,15 +288,3 @@ async def upload_to_knowledge_base(
         "failed": [{"file": f, "error": e} for f, e in report.failed],
         "chunks": report.chunks,
     }
-
-
-class UploadTooLarge(LlmappsError):
-    status_code = 413
-
-
-def _safe_name(name: str) -> str:
-    """A bare file name: no folders, no leading dots (uploads stay inside their folder)."""
-    base = Path(name.replace("\\", "/")).name.strip().lstrip(".")
-    if not base:
-        raise LlmappsError(f"bad file name {name!r}: give the upload a plain file name")
-    return base

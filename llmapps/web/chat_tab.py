@@ -120,6 +120,15 @@ def build(settings: Settings) -> None:
                 export_fmt = gr.Radio(["md", "json"], value="md", label="Format 格式")
                 export_btn = gr.Button("Export 导出", size="sm", elem_id="chat-export")
                 export_file = gr.File(label="Export file", elem_id="chat-export-file")
+            with gr.Accordion("Knowledge base files 知识库文件", open=False):
+                kb_name = gr.Textbox(label="Knowledge base 知识库名称", elem_id="chat-kb-name")
+                kb_files = gr.File(
+                    file_count="multiple",
+                    label="PDF / Markdown / text / DOCX / Q&A",
+                    elem_id="chat-kb-files",
+                )
+                kb_add_btn = gr.Button("Add 添加", size="sm", elem_id="chat-kb-add")
+                kb_result = gr.Markdown(elem_id="chat-kb-result")
         with gr.Column(scale=3):
             with gr.Row():
                 persona = gr.Dropdown(
@@ -325,6 +334,22 @@ def build(settings: Settings) -> None:
             path.write_text(service.store.export_markdown(cid), encoding="utf-8")
         return str(path)
 
+    def on_kb_add(name: str, files: list[str] | None) -> Outputs:
+        from llmapps.chat.uploads import add_uploaded_files
+
+        name = (name or "").strip()
+        if not name:
+            raise gr.Error("give the knowledge base a name 请输入知识库名称")
+        try:
+            report = add_uploaded_files(name, [Path(f) for f in files or []], settings=settings)
+        except LlmappsError as exc:
+            raise gr.Error(str(exc)) from None
+        lines = [f"**{name}**: {report['chunks']} chunks 片段"]
+        lines += [f"- added 已添加: {f}" for f in report["added"]]
+        lines += [f"- unchanged 未变: {f}" for f in report["unchanged"]]
+        lines += [f"- ❌ {f['file']}: {f['error']}" for f in report["failed"]]
+        return "\n".join(lines), gr.update(choices=[NO_KB, *_kb_names(settings)], value=name)
+
     pickers = [persona, model, kb, memory, tools]
     turn_outputs = [chatbot, citations, status, conv_id, conversations, message]
     send_event = send_btn.click(
@@ -340,5 +365,6 @@ def build(settings: Settings) -> None:
     search.submit(on_refresh, [search], [conversations, persona, kb])
     rename_btn.click(on_rename, [conv_id, rename_box], [conversations, rename_box])
     delete_btn.click(on_delete, [conv_id], [conversations, chatbot, citations, conv_id])
+    kb_add_btn.click(on_kb_add, [kb_name, kb_files], [kb_result, kb])
     export_btn.click(on_export, [conv_id, export_fmt], [export_file])
     del send_event

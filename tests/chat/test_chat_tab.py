@@ -46,14 +46,10 @@ def test_chat_tab_send_stream_list_regenerate(browser_page: Any, live_server: An
 def test_chat_tab_citations_and_tool_calls(
     browser_page: Any, live_server: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from llmapps.chat.kb import add_paths, create_kb
-
     monkeypatch.setenv("LLMAPPS_CHAT__KB_VECTORS", "false")
     settings = get_settings()
     doc = tmp_path / "policy.md"
     doc.write_text("# Returns\n\nOpened boxes can be returned within 30 days.\n", encoding="utf-8")
-    create_kb("shop", settings=settings)
-    add_paths("shop", [doc], settings=settings)
     model = FakeListChatModel(
         responses=[
             "Within 30 days [1].",
@@ -66,8 +62,13 @@ def test_chat_tab_citations_and_tool_calls(
     page = browser_page
     page.goto(server.url)
     page.get_by_role("tab", name="Chat 对话").click()
-    page.locator("#chat-kb input").click()
-    page.get_by_role("option", name="shop").click()
+    # upload a file into a new knowledge base; the picker then attaches it
+    page.get_by_text("Knowledge base files 知识库文件").click()
+    page.locator("#chat-kb-name textarea").fill("shop")
+    page.locator("#chat-kb-files input[type=file]").set_input_files(str(doc))
+    page.wait_for_timeout(1000)
+    page.locator("#chat-kb-add").click()
+    page.locator("#chat-kb-result").get_by_text("policy.md").wait_for(timeout=30_000)
     page.locator("#chat-input textarea").fill("Can opened boxes be returned?")
     page.locator("#chat-send").click()
     page.locator("#chat-citations").get_by_text("policy.md").wait_for(timeout=30_000)
@@ -85,3 +86,4 @@ def test_chat_tab_citations_and_tool_calls(
     stored = get_service(settings).store.messages(1)
     assert stored[-1].tool_events[0]["name"] == "calculator"
     assert stored[1].citations[0]["source"] == "policy.md"
+    assert (settings.home / "kb_uploads" / "shop" / "policy.md").is_file()
