@@ -1,11 +1,265 @@
-"""The sentinel_tab tab (filled in by its issue)."""
+"""The Sentinel tab: manage subscriptions, generate a report now, browse history, HN digest.
+
+Every handler collects the form, calls one function of :mod:`llmapps.sentinel.service` and
+shows the result; errors are one line in the status area, never a traceback.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import gradio as gr
 
 from llmapps.config import Settings
+from llmapps.errors import LlmappsError
+
+SUB_COLUMNS = ["id", "kind", "target", "schedule", "tz", "lang", "emails", "webhooks", "last run"]
+HISTORY_COLUMNS = ["id", "target", "type", "window start", "window end", "v", "items", "model"]
+EVERY_CHOICES = ["daily", "weekly", "hourly", "30m", "0 8 * * 1-5"]
+
+
+def _error(exc: Exception) -> str:
+    if isinstance(exc, LlmappsError):
+        return f"❌ {exc}"
+    return f"❌ {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+
+
+def subscription_rows(settings: Settings) -> list[list[Any]]:
+    from llmapps.sentinel.service import list_subscriptions
+
+    return [
+        [
+            s.id,
+            s.kind,
+            s.target,
+            f"{s.schedule} {s.at_time or ''}".strip(),
+            s.timezone,
+            s.language,
+            ", ".join(s.emails),
+            ", ".join(h["format"] for h in s.webhooks),
+            f"{s.last_run_at or '-'} {s.last_status or ''}".strip(),
+        ]
+        for s in list_subscriptions(settings)
+    ]
+
+
+def history_rows(settings: Settings, target: str = "") -> list[list[Any]]:
+    from llmapps.sentinel.service import history
+
+    return [
+        [
+            r.id,
+            r.target,
+            r.report_type,
+            r.window_start,
+            r.window_end,
+            r.version,
+            r.item_count,
+            r.model or "-",
+        ]
+        for r in history(settings, target.strip() or None)
+    ]
+
+
+def _split(text: str) -> list[str]:
+    return [part for part in text.replace(";", ",").replace(" ", ",").split(",") if part]
 
 
 def build(settings: Settings) -> None:
-    gr.Markdown("Not available yet.")
+    from llmapps.sentinel import service
+
+    def add(
+        target: str, every: str, at: str, tz: str, lang: str, emails: str, hooks: str, fmt: str
+    ) -> tuple[str, Any]:
+        try:
+            sub = service.add_subscription(
+                settings,
+                target.strip(),
+                every=every.strip() or "daily",
+                at=at.strip() or None,
+                tz=tz.strip() or None,
+                lang=lang,
+                emails=_split(emails),
+                webhooks=_split(hooks),
+                webhook_format=None if fmt == "auto" else fmt,
+            )
+        except Exception as exc:
+            return _error(exc), gr.update()
+        return f"✅ subscribed {sub.target} (id {sub.id})", subscription_rows(settings)
+
+    def remove(ref: str) -> tuple[str, Any]:
+        try:
+            sub = service.remove_subscription(settings, ref.strip())
+        except Exception as exc:
+            return _error(exc), gr.update()
+        return f"✅ removed {sub.target}", subscription_rows(settings)
+
+    def generate(
+        target: str,
+        days: float,
+        since: str,
+        model: str,
+        lang: str,
+        progress: gr.Progress = gr.Progress(),
+    ) -> tuple[str, str, Any, Any]:
+        if not target.strip():
+            return (
+                "⚠️ enter a repository (owner/repo or a git path) / 请输入仓库",
+                "",
+                None,
+                gr.update(),
+            )
+        progress(0.1, desc="fetching / 获取中")
+        try:
+            report = service.generate_report(
+                settings,
+                target.strip(),
+                days=float(days) if not since.strip() else None,
+                since=since.strip() or None,
+                model=model.strip() or None,
+                lang=lang,
+                on_progress=lambda msg: progress(0.5, desc=msg),
+            )
+        except Exception as exc:
+            return _error(exc), "", None, gr.update()
+        status = f"✅ report {report.id} (v{report.version}, {report.item_count} items)"
+        return status, report.markdown, [report.path, report.raw_path], history_rows(settings)
+
+    def show(report_id: float | None) -> tuple[str, str, Any]:
+        if not report_id:
+            return "⚠️ pick a report id from the table / 请输入报告编号", "", None
+        try:
+            report = service.get_report(settings, int(report_id))
+        except Exception as exc:
+            return _error(exc), "", None
+        return f"✅ {report.title}", report.markdown, [report.path, report.raw_path]
+
+    def hacker_news(hours: float, daily: bool, model: str, lang: str) -> tuple[str, str, Any]:
+        try:
+            report = service.hn_report(
+                settings, hours=float(hours), daily=daily, model=model.strip() or None, lang=lang
+            )
+        except Exception as exc:
+            return _error(exc), "", gr.update()
+        return f"✅ report {report.id}", report.markdown, history_rows(settings)
+
+    lang_default = settings.sentinel.language
+    with gr.Tab("Subscriptions 订阅"):
+        with gr.Row():
+            target = gr.Textbox(
+                label="Repository 仓库 (owner/repo, git path, hn)", elem_id="sentinel-sub-target"
+            )
+            every = gr.Dropdown(
+                EVERY_CHOICES,
+                value="daily",
+                allow_custom_value=True,
+                label="Every 频率",
+                elem_id="sentinel-sub-every",
+            )
+            at = gr.Textbox(value="08:00", label="At 时间 (HH:MM)", elem_id="sentinel-sub-at")
+            tz = gr.Textbox(
+                value=settings.sentinel.timezone, label="Time zone 时区", elem_id="sentinel-sub-tz"
+            )
+            lang = gr.Radio(
+                ["zh", "en"], value=lang_default, label="Language 语言", elem_id="sentinel-sub-lang"
+            )
+        with gr.Row():
+            emails = gr.Textbox(
+                label="Email to 邮件收件人 (comma separated)", elem_id="sentinel-sub-emails"
+            )
+            hooks = gr.Textbox(label="Webhook URLs", elem_id="sentinel-sub-webhooks")
+            fmt = gr.Dropdown(
+                ["auto", "json", "slack", "feishu", "dingtalk", "wecom"],
+                value="auto",
+                label="Webhook format 格式",
+                elem_id="sentinel-sub-format",
+            )
+        with gr.Row():
+            add_btn = gr.Button("Subscribe 订阅", variant="primary", elem_id="sentinel-sub-add")
+            remove_ref = gr.Textbox(
+                label="Id or target to remove 要删除的编号", elem_id="sentinel-sub-remove-ref"
+            )
+            remove_btn = gr.Button("Remove 删除", elem_id="sentinel-sub-remove")
+        sub_status = gr.Markdown(elem_id="sentinel-sub-status")
+        subs_table = gr.Dataframe(
+            value=subscription_rows(settings),
+            headers=SUB_COLUMNS,
+            interactive=False,
+            elem_id="sentinel-subs",
+        )
+    with gr.Tab("Report now 立即生成"):
+        with gr.Row():
+            rep_target = gr.Textbox(
+                label="Repository 仓库 (owner/repo or git path)", elem_id="sentinel-report-target"
+            )
+            rep_days = gr.Number(
+                value=1, label="Days 天数", minimum=0.01, elem_id="sentinel-report-days"
+            )
+            rep_since = gr.Textbox(
+                label="Since 起始日期 (optional, YYYY-MM-DD)", elem_id="sentinel-report-since"
+            )
+            rep_model = gr.Textbox(
+                label="Model 模型 (spec, empty = default)", elem_id="sentinel-report-model"
+            )
+            rep_lang = gr.Radio(
+                ["zh", "en"],
+                value=lang_default,
+                label="Language 语言",
+                elem_id="sentinel-report-lang",
+            )
+        rep_btn = gr.Button(
+            "Generate now 立即生成", variant="primary", elem_id="sentinel-report-go"
+        )
+        rep_status = gr.Markdown(elem_id="sentinel-report-status")
+        rep_output = gr.Markdown(elem_id="sentinel-report-output")
+        rep_files = gr.File(
+            label="Download 下载 (.md + raw .json)",
+            file_count="multiple",
+            elem_id="sentinel-report-files",
+        )
+    with gr.Tab("History 历史"):
+        with gr.Row():
+            hist_filter = gr.Textbox(label="Target filter 仓库筛选", elem_id="sentinel-hist-filter")
+            hist_refresh = gr.Button("Refresh 刷新", elem_id="sentinel-hist-refresh")
+        hist_table = gr.Dataframe(
+            value=history_rows(settings),
+            headers=HISTORY_COLUMNS,
+            interactive=False,
+            elem_id="sentinel-history",
+        )
+        with gr.Row():
+            hist_id = gr.Number(label="Report id 报告编号", precision=0, elem_id="sentinel-hist-id")
+            hist_show = gr.Button("Show 查看", elem_id="sentinel-hist-show")
+        hist_status = gr.Markdown(elem_id="sentinel-hist-status")
+        hist_output = gr.Markdown(elem_id="sentinel-hist-output")
+        hist_files = gr.File(
+            label="Download 下载", file_count="multiple", elem_id="sentinel-hist-files"
+        )
+    with gr.Tab("Hacker News"):
+        with gr.Row():
+            hn_hours = gr.Number(
+                value=6, label="Last hours 最近小时数", minimum=0.1, elem_id="sentinel-hn-hours"
+            )
+            hn_daily = gr.Checkbox(label="Daily trends 每日趋势", elem_id="sentinel-hn-daily")
+            hn_model = gr.Textbox(label="Model 模型", elem_id="sentinel-hn-model")
+            hn_lang = gr.Radio(
+                ["zh", "en"], value=lang_default, label="Language 语言", elem_id="sentinel-hn-lang"
+            )
+        hn_btn = gr.Button("Digest now 生成摘要", variant="primary", elem_id="sentinel-hn-go")
+        hn_status = gr.Markdown(elem_id="sentinel-hn-status")
+        hn_output = gr.Markdown(elem_id="sentinel-hn-output")
+
+    add_btn.click(add, [target, every, at, tz, lang, emails, hooks, fmt], [sub_status, subs_table])
+    remove_btn.click(remove, [remove_ref], [sub_status, subs_table])
+    rep_btn.click(
+        generate,
+        [rep_target, rep_days, rep_since, rep_model, rep_lang],
+        [rep_status, rep_output, rep_files, hist_table],
+    )
+    refresh: Callable[[str], list[list[Any]]] = lambda text: history_rows(settings, text)  # noqa: E731
+    hist_refresh.click(refresh, [hist_filter], [hist_table])
+    hist_show.click(show, [hist_id], [hist_status, hist_output, hist_files])
+    hn_btn.click(
+        hacker_news, [hn_hours, hn_daily, hn_model, hn_lang], [hn_status, hn_output, hist_table]
+    )

@@ -1,0 +1,63 @@
+"""The Sentinel tab in headless Chromium: subscribe, generate a report now, see the history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from llmapps.config import get_settings
+from tests.sentinel.sentinel_emulator import GitHubEmulator
+
+
+def field(page: Any, elem_id: str) -> Any:
+    return page.locator(f"#{elem_id}").locator("textarea, input").first
+
+
+@pytest.mark.browser
+@pytest.mark.model
+def test_tab_subscribe_generate_and_browse(
+    github: GitHubEmulator, browser_page: Any, live_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from llmapps.app import create_app
+
+    monkeypatch.setenv("LLMAPPS_SENTINEL__REPORT_MAX_TOKENS", "24")
+    settings = get_settings()
+    now = datetime.now(UTC)
+    repo = github.repo("acme/rocket")
+    repo.add_pr(7, "feat: add plugin API", merged=now - timedelta(hours=2),
+                updated=now - timedelta(hours=2))
+    repo.add_issue(8, "Crash on start", created=now - timedelta(hours=3), comments=5)
+    server = live_server(create_app(settings))
+    page = browser_page
+    page.goto(server.url)
+    page.get_by_role("tab", name="Sentinel 哨兵").click()
+
+    field(page, "sentinel-sub-target").fill("acme/rocket")
+    field(page, "sentinel-sub-emails").fill("pm@example.com")
+    page.locator("#sentinel-sub-add").click()
+    page.locator("#sentinel-sub-status").get_by_text("subscribed acme/rocket").wait_for()
+    expect(page.locator("#sentinel-subs")).to_contain_text("pm@example.com")
+
+    page.get_by_role("tab", name="Report now 立即生成").click()
+    field(page, "sentinel-report-target").fill("acme/rocket")
+    page.locator("#sentinel-report-lang").get_by_text("en", exact=True).click()
+    page.locator("#sentinel-report-go").click()
+    page.locator("#sentinel-report-status").get_by_text("✅ report").wait_for(timeout=240_000)
+    output = page.locator("#sentinel-report-output")
+    assert output.get_by_role("heading", name="New features").is_visible()
+    link = output.get_by_role("link", name="#7")
+    assert link.get_attribute("href") == "https://github.com/acme/rocket/pull/7"
+    assert output.get_by_role("link", name="#8").get_attribute("href") == (
+        "https://github.com/acme/rocket/issues/8"
+    )
+    expect(page.locator("#sentinel-report-files")).to_contain_text(".md")
+
+    page.get_by_role("tab", name="History 历史").click()
+    expect(page.locator("#sentinel-history")).to_contain_text("acme/rocket")
+    field(page, "sentinel-hist-id").fill("1")
+    page.locator("#sentinel-hist-show").click()
+    page.locator("#sentinel-hist-output").get_by_role("link", name="#7").wait_for()
