@@ -16,7 +16,7 @@ def settings(isolated_home: Path) -> Settings:
 
 @pytest.fixture
 def enable(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """``enable(key=value, …)`` sets ``[chat]`` keys through LLMAPPS_CHAT__* and returns settings."""
+    """``enable(key=value, …)`` sets ``[chat]`` keys via LLMAPPS_CHAT__* and returns settings."""
 
     def apply(**values: object) -> Settings:
         for key, value in values.items():

@@ -64,9 +64,9 @@ def test_tools_by_default_and_switches(settings: Settings, enable) -> None:  # t
         "weather",
     ]
     assert "kb_search" in [t.name for t in build_tools(settings, kb="docs")]
-    with pytest.raises(ToolError, match="set chat.enable_web_fetch = true"):
+    with pytest.raises(ToolError, match=r"set chat\.enable_web_fetch = true"):
         build_tools(settings, names=["fetch_url"])
-    with pytest.raises(ToolError, match="set chat.enable_code_interpreter = true"):
+    with pytest.raises(ToolError, match=r"set chat\.enable_code_interpreter = true"):
         build_tools(settings, names=["python"])
     with pytest.raises(ToolError, match="unknown tool 'shell'"):
         build_tools(settings, names=["shell"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from pathlib import Path
@@ -43,10 +44,8 @@ def test_network_is_blocked_even_to_loopback(on: Settings) -> None:
     accepted: list[object] = []
 
     def accept() -> None:
-        try:
+        with contextlib.suppress(OSError):
             accepted.append(server.accept())
-        except OSError:
-            pass
 
     thread = threading.Thread(target=accept)
     thread.start()
@@ -55,7 +54,10 @@ def test_network_is_blocked_even_to_loopback(on: Settings) -> None:
         f"s = socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
         "print('CONNECTED')\n"
     )
-    raw = f"import _socket\ns = _socket.socket()\ns.connect(('127.0.0.1', {port}))\nprint('CONNECTED')"
+    raw = (
+        f"import _socket\ns = _socket.socket()\ns.connect(('127.0.0.1', {port}))\n"
+        "print('CONNECTED')"
+    )
     results = [run_python(code, on), run_python(raw, on)]
     thread.join()
     server.close()
