@@ -14,10 +14,12 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import Runnable
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from llmapps.models.errors import AuthError, MissingKeyError, SpecError, UnknownModelError
@@ -121,6 +123,7 @@ class ChainSettings:
     title: str = ""
     retries: int = 3
     retry_wait: float = 1.0
+    max_tokens: int | None = None
 
 
 class BatchTranslator:
@@ -145,8 +148,6 @@ class BatchTranslator:
         self.single_prompt = ChatPromptTemplate.from_messages(
             [("system", SYSTEM), ("human", SINGLE_HUMAN)]
         )
-        self.batch_chain = self.batch_prompt | model
-        self.single_chain = self.single_prompt | model
 
     def _common(self, texts: Sequence[str], previous: str) -> dict[str, str]:
         terms = self.glossary.relevant("\n".join(texts))
@@ -165,12 +166,28 @@ class BatchTranslator:
             "previous": (previous or "(none)")[:600],
         }
 
-    def _invoke(self, chain: object, variables: dict[str, str]) -> str:
+    def _budget(self, texts: Sequence[str]) -> Runnable[Any, Any]:
+        """The model with an answer budget sized to the input, so a looping model stops early.
+
+        A translation is rarely more than ~1 token per source character (CJK output of Latin
+        input is far shorter), plus the numbering; ``max_tokens`` stays the upper bound.
+        """
+        if self.options.max_tokens is None or "max_tokens" not in type(self.model).model_fields:
+            return self.model
+        chars = sum(len(t) for t in texts)
+        budget = min(self.options.max_tokens, 32 + 8 * len(texts) + chars)
+        return self.model.bind(max_tokens=budget)
+
+    def _invoke(
+        self, prompt: ChatPromptTemplate, texts: Sequence[str], variables: dict[str, str]
+    ) -> str:
+        chain = prompt | self._budget(texts)
+
         def call() -> AIMessage:
             self.limiter.wait()
             started = time.monotonic()
             try:
-                return chain.invoke(variables)  # type: ignore[attr-defined,no-any-return]
+                return chain.invoke(variables)  # type: ignore[return-value]
             finally:
                 self.tracker.add(model_seconds=time.monotonic() - started)
 
@@ -195,7 +212,7 @@ class BatchTranslator:
         if len(texts) > 1:
             variables = self._common(texts, previous)
             variables.update(count=str(len(texts)), items=format_items(texts))
-            answer = self._invoke(self.batch_chain, variables)
+            answer = self._invoke(self.batch_prompt, texts, variables)
             try:
                 return parse_numbered(answer, len(texts))
             except BatchParseError:
@@ -204,7 +221,7 @@ class BatchTranslator:
         for text in texts:
             variables = self._common([text], previous)
             variables["text"] = text
-            translated = parse_single(self._invoke(self.single_chain, variables))
+            translated = parse_single(self._invoke(self.single_prompt, [text], variables))
             results.append(translated or text)
             previous = text
         return results

@@ -262,7 +262,8 @@ def _run(
                 app="translate",
                 settings=settings,
                 max_tokens=options.max_tokens or cfg.max_tokens,
-                temperature=0.2,
+                temperature=0.0,  # translations should be repeatable (and cacheable)
+                seed=0,
             )
         translated = _translate(
             todo,
@@ -333,6 +334,7 @@ def _translate(
             title=title,
             retries=cfg.retries,
             retry_wait=cfg.retry_wait_s,
+            max_tokens=options.max_tokens or cfg.max_tokens,
         ),
         glossary,
         tracker,
