@@ -11,7 +11,8 @@ set by ``/stop``, the Stop button or Ctrl-C) or a closed connection keeps the pa
 with status ``stopped``, so nothing the user saw is lost and ``regenerate`` can replace it.
 
 Why not ``RunnableWithMessageHistory`` for the turn: it stores the exchange only when a run
-ends normally, which loses stopped answers, and cannot attach citations. The turn uses LCEL
+ends normally, which loses stopped answers, cannot attach citations, and is deprecated in
+langchain-core 1.x. The turn uses LCEL
 (``prompt | model``) over the messages our memory strategy chose; the SQLite-backed
 ``SQLiteChatMessageHistory`` is there for anyone composing their own chains.
 """

@@ -103,3 +103,31 @@ def test_sqlite_history_is_a_langchain_chat_history() -> None:
     assert ConversationStore(get_settings()).messages(conv.id)[1].content == "hello!"
     history.clear()
     assert history.messages == []
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_runnable_with_message_history_over_sqlite() -> None:
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+    from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+    from langchain_core.runnables.history import RunnableWithMessageHistory
+
+    store = ConversationStore(get_settings())
+    conv = store.create()
+    prompt = ChatPromptTemplate.from_messages(
+        [MessagesPlaceholder("history"), ("human", "{question}")]
+    )
+    chain = RunnableWithMessageHistory(
+        prompt | FakeListChatModel(responses=["first", "second"]),
+        lambda session_id: store.history(int(session_id)),
+        input_messages_key="question",
+        history_messages_key="history",
+    )
+    config = {"configurable": {"session_id": str(conv.id)}}
+    chain.invoke({"question": "one"}, config=config)  # type: ignore[arg-type]
+    chain.invoke({"question": "two"}, config=config)  # type: ignore[arg-type]
+    assert [(m.role, m.content) for m in store.messages(conv.id)] == [
+        ("user", "one"),
+        ("assistant", "first"),
+        ("user", "two"),
+        ("assistant", "second"),
+    ]
