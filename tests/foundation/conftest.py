@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
 
 from llmapps.config import Settings, load_settings
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -98,3 +102,9 @@ def ollama_ndjson(pieces: list[str], model: str = "m", usage: tuple[int, int] = 
         }
     )
     return "".join(json.dumps(line) + "\n" for line in lines)
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` in a fresh thread: Playwright's sync API keeps a loop running in ours."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from llmapps.cli import app as cli_app
 from llmapps.config import ConfigError, load_settings
 from llmapps.models.calllog import attach_call_logger, call_totals, recent_calls
-from tests.foundation.conftest import ollama_ndjson
+from tests.foundation.conftest import ollama_ndjson, run_async
 
 runner = CliRunner()
 
@@ -231,7 +231,6 @@ def test_call_log_rows_without_and_with_prompt_text(monkeypatch: pytest.MonkeyPa
 
 
 def test_call_log_records_errors_and_async() -> None:
-    import asyncio
 
     settings = load_settings()
     failing = GenericFakeChatModel(messages=iter([]))  # raises StopIteration-based error
@@ -241,7 +240,7 @@ def test_call_log_records_errors_and_async() -> None:
     assert recent_calls(settings)[0]["error"]
 
     model = attach_call_logger(_fake("async ok"), app="other", spec="fake:2", settings=settings)
-    assert asyncio.run(model.ainvoke("y")).content == "async ok"
+    assert run_async(model.ainvoke("y")).content == "async ok"
     row = recent_calls(settings, app="other")[0]
     assert row["completion_tokens"] == 4
     totals = call_totals(settings)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from llmapps.models import (
     get_embeddings,
 )
 from llmapps.models.calllog import recent_calls
-from tests.foundation.conftest import ollama_ndjson, openai_completion, openai_sse
+from tests.foundation.conftest import ollama_ndjson, openai_completion, openai_sse, run_async
 
 SSE = "text/event-stream"
 
@@ -261,7 +260,7 @@ def test_async_stream_and_tool_calls(
         assert all(isinstance(p, AIMessageChunk) for p in parts)
         return "".join(p.text for p in parts)
 
-    assert asyncio.run(collect()) == "async"
+    assert run_async(collect()) == "async"
 
 
 def test_openai_embeddings(httpserver: HTTPServer, fast_settings: Callable[..., Settings]) -> None:
@@ -372,7 +371,9 @@ def test_ollama_embeddings(httpserver: HTTPServer, fast_settings: Callable[..., 
     emb = get_embeddings(_ollama(httpserver, "nomic-embed-text"), settings=settings)
     assert emb.embed_documents(["a", "b"]) == [[0.5, 0.5], [1.0, 0.0]]
     assert emb.embed_query("a") == [0.5, 0.5]
+    assert run_async(emb.aembed_query("a")) == [0.5, 0.5]
     assert _bodies(httpserver)[0]["input"] == ["a", "b"]
+    assert len(httpserver.log) == 3
 
 
 def test_ollama_tool_calls(httpserver: HTTPServer, fast_settings: Callable[..., Settings]) -> None:

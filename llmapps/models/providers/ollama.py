@@ -159,6 +159,15 @@ class GuardedOllamaEmbeddings(OllamaEmbeddings):
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
 
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        assert self._policy is not None
+        return await self._policy.acall(
+            lambda: super(GuardedOllamaEmbeddings, self).aembed_documents(texts)
+        )
+
+    async def aembed_query(self, text: str) -> list[float]:
+        return (await self.aembed_documents([text]))[0]
+
 
 def chat_model(spec: ModelSpec, settings: Settings, params: dict[str, Any]) -> BaseChatModel:
     mapped = dict(params)

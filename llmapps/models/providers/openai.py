@@ -207,6 +207,19 @@ class GuardedOpenAIEmbeddings(OpenAIEmbeddings):
     def embed_query(self, text: str, **kwargs: Any) -> list[float]:
         return self.embed_documents([text], **kwargs)[0]
 
+    async def aembed_documents(
+        self, texts: list[str], chunk_size: int | None = None, **kwargs: Any
+    ) -> list[list[float]]:
+        assert self._policy is not None
+        return await self._policy.acall(
+            lambda: super(GuardedOpenAIEmbeddings, self).aembed_documents(
+                texts, chunk_size, **kwargs
+            )
+        )
+
+    async def aembed_query(self, text: str, **kwargs: Any) -> list[float]:
+        return (await self.aembed_documents([text], **kwargs))[0]
+
 
 def chat_model(spec: ModelSpec, settings: Settings, params: dict[str, Any]) -> BaseChatModel:
     base_url = _base_url(spec, settings)
