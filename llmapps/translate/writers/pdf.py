@@ -20,7 +20,7 @@ from pypdf import PageObject, PdfReader, PdfWriter, Transformation
 from pypdf.generic import ContentStream
 from reportlab.pdfgen import canvas
 
-from llmapps.translate.document import BBox, Block, Document, Page
+from llmapps.translate.document import TABLE_CELL, BBox, Block, Document, Page
 from llmapps.translate.fonts import register_font
 from llmapps.translate.writers.layout import fit
 
@@ -145,13 +145,25 @@ def draw_blocks(page: Page, blocks: Iterable[Block], font: str) -> bytes:
             fitted = fit(block.output, font, size, width, max(room, height))
             limit = max(1, int((room - fitted.size) // fitted.leading) + 1)
             fitted.lines = fitted.lines[:limit]
-        c.setFont(font, fitted.size)
+        text = c.beginText()
+        text.setFont(font, fitted.size)
+        # One font file for everything: fake bold by stroking the glyph outlines too. The
+        # render mode outlives BT/ET, so it is set inside q/Q, which restores it afterwards.
+        c.saveState()
+        if block.bold:
+            text.setTextRenderMode(2)
+            c.setLineWidth(fitted.size * 0.035)
         baseline = page.height - top - fitted.size * 0.88
+        if block.kind == TABLE_CELL and fitted.height() < height:
+            baseline -= (height - fitted.height()) / 2  # cells: centred vertically
         for line in fitted.lines:
             if baseline < 0:
                 break
-            c.drawString(x0, baseline, line)
+            text.setTextOrigin(x0, baseline)
+            text.textOut(line)
             baseline -= fitted.leading
+        c.drawText(text)
+        c.restoreState()
     c.showPage()
     c.save()
     return buffer.getvalue()
