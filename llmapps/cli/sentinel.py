@@ -155,7 +155,7 @@ def report(
             lang=lang,
             on_progress=lambda msg: status.update(msg),
         )
-    console.print(result.markdown, markup=False, highlight=False)
+    console.print(result.markdown, markup=False, highlight=False, soft_wrap=True)
     console.print(f"[dim]report {result.id} v{result.version}: {result.path}[/]")
 
 
@@ -179,7 +179,7 @@ def hn(
             lang=lang,
             on_progress=lambda msg: status.update(msg),
         )
-    console.print(result.markdown, markup=False, highlight=False)
+    console.print(result.markdown, markup=False, highlight=False, soft_wrap=True)
     console.print(f"[dim]report {result.id}: {result.path}[/]")
 
 
@@ -221,7 +221,7 @@ def show(
 
     result = get_report(settings(), report_id)
     text = Path(result.raw_path).read_text(encoding="utf-8") if raw else result.markdown
-    console.print(text, markup=False, highlight=False)
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 @sentinel_app.command("run-now")

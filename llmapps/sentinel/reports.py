@@ -100,7 +100,8 @@ def _link(text: str, url: str | None) -> str:
 def item_line(item: ActivityItem, lang: str) -> str:
     """One Markdown bullet with the item's link (every item in a report has one)."""
     t = TEXT[lang]
-    who = f" — @{item.author}" if item.author else ""
+    at = "" if item.extra.get("local") else "@"  # git author names are not GitHub logins
+    who = f" — {at}{item.author}" if item.author else ""
     if item.kind == "pr":
         return f"- {_link('#' + item.key, item.url)} {item.title}{who}"
     if item.kind in ("issue_opened", "issue_closed"):

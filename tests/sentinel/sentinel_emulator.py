@@ -53,6 +53,7 @@ class RepoData:
     commits: list[dict[str, Any]] = field(default_factory=list)
     releases: list[dict[str, Any]] = field(default_factory=list)
     private: bool = False
+    pushed_at: str = field(default_factory=lambda: ts(datetime.now(UTC)))
 
     @property
     def html_url(self) -> str:
@@ -74,7 +75,7 @@ class RepoData:
             "default_branch": self.default_branch,
             "stargazers_count": 1234,
             "open_issues_count": 12,
-            "pushed_at": ts(datetime.now(UTC)),
+            "pushed_at": self.pushed_at,
         }
 
     # -- builders (times are datetimes; everything else has GitHub's shape) -------------------
@@ -377,7 +378,8 @@ class GitHubEmulator:
         etag = self._etag(body)
         if headers.get("if-none-match") == etag:
             return 304, {"ETag": etag, **self._rate_headers(), **(extra or {})}, b""
-        return self._json(200, data, {"ETag": etag, **(extra or {})})
+        out = {"Content-Type": "application/json; charset=utf-8", **self._rate_headers()}
+        return 200, {**out, "ETag": etag, **(extra or {})}, body
 
     def _page(
         self,

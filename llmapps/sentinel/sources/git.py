@@ -99,7 +99,7 @@ def fetch_git(path: str, since: datetime, until: datetime) -> Activity:
                     author=author,
                     occurred_at=iso(parse_time(when)),  # type: ignore[arg-type]
                     body=body.strip()[:600],
-                    extra={"sha": sha[:7]},
+                    extra={"sha": sha[:7], "local": True},
                 )
             )
     items.sort(key=lambda item: item.occurred_at)
