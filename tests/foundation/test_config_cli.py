@@ -259,3 +259,13 @@ def test_logs_command_lists_calls_and_totals() -> None:
     data = json.loads(runner.invoke(cli_app, ["logs", "-n", "1", "--json"]).output)
     assert len(data["calls"]) == 1
     assert data["totals"]["calls"] == 3 and data["totals"]["prompt_tokens"] == 33
+
+
+def test_models_list_includes_server_created_models() -> None:
+    from llmapps.serve.registry import Registry
+
+    Registry(load_settings()).create("pirate", "FROM smollm2\nSYSTEM You are a pirate.\n")
+    result = runner.invoke(cli_app, ["models", "list", "--json", "--no-ollama"])
+    assert result.exit_code == 0, result.output
+    served = json.loads(result.output)["server_models"]
+    assert [m["name"] for m in served] == ["pirate:latest"]
