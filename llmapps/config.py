@@ -29,6 +29,7 @@ CONFIG_FILENAME = "llmapps.toml"
 # Names that are secrets: read from the environment/.env only, always redacted.
 SECRET_NAMES = (
     "OPENAI_API_KEY",
+    "OPENAI_COMPATIBLE_API_KEY",
     "OLLAMA_API_KEY",
     "GITHUB_TOKEN",
     "SMTP_PASSWORD",

@@ -80,6 +80,20 @@ def test_openai_sends_max_completion_tokens_and_key(
     assert body["max_completion_tokens"] == 9
 
 
+def test_compatible_server_never_gets_the_openai_key(
+    httpserver: HTTPServer, fast_settings: Callable[..., Settings]
+) -> None:
+    settings = fast_settings(OPENAI_API_KEY="sk-openai-private-123")
+    httpserver.expect_request("/v1/chat/completions").respond_with_json(openai_completion("x"))
+    get_chat_model(_compat(httpserver), settings=settings).invoke("hi")
+    sent = httpserver.log[0][0].headers.get("Authorization")
+    assert "sk-openai-private" not in sent
+
+    settings = fast_settings(OPENAI_COMPATIBLE_API_KEY="glm-key-456789")
+    get_chat_model(_compat(httpserver), settings=settings).invoke("hi")
+    assert httpserver.log[1][0].headers.get("Authorization") == "Bearer glm-key-456789"
+
+
 def test_429_then_success_honours_retry_after(
     httpserver: HTTPServer, fast_settings: Callable[..., Settings]
 ) -> None:

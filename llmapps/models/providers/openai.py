@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
 import openai
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.embeddings import Embeddings
@@ -37,14 +38,39 @@ from llmapps.models.spec import ModelSpec
 OPENAI_URL = "https://api.openai.com/v1"
 
 
+# OpenAI-compatible hosts whose keys have a well-known variable of their own.
+HOST_KEYS = {
+    "deepseek.com": "DEEPSEEK_API_KEY",
+    "dashscope.aliyuncs.com": "DASHSCOPE_API_KEY",
+    "bigmodel.cn": "ZHIPUAI_API_KEY",
+}
+COMPATIBLE_KEY = "OPENAI_COMPATIBLE_API_KEY"
+
+
+def key_name(spec: ModelSpec) -> str:
+    """Which secret authenticates ``spec``.
+
+    Never ``OPENAI_API_KEY`` for an ``openai-compatible:`` server: the user's OpenAI key must
+    not be sent to a third-party host just because it speaks the same protocol.
+    """
+    if spec.provider == "openai":
+        return "OPENAI_API_KEY"
+    host = httpx.URL(spec.base_url or "").host
+    for domain, name in HOST_KEYS.items():
+        if (host == domain or host.endswith("." + domain)) and secret(name):
+            return name
+    return COMPATIBLE_KEY
+
+
 def _api_key(spec: ModelSpec) -> str:
-    key = secret("OPENAI_API_KEY")
+    name = key_name(spec)
+    key = secret(name)
     if spec.provider == "openai" and not key:
         raise MissingKeyError(
             f"{spec}: OPENAI_API_KEY is not set: export it or add it to .env "
             "(or use another model with -m / models.default)"
         )
-    return key or "not-needed"
+    return key or "not-needed"  # local OpenAI-compatible servers usually need no key
 
 
 def _base_url(spec: ModelSpec, settings: Settings) -> str:
@@ -68,7 +94,14 @@ def _retry_after(exc: BaseException) -> float | None:
 
 
 def map_error(
-    exc: BaseException, *, spec: str, model: str, base_url: str, timeout: float, retries: int
+    exc: BaseException,
+    *,
+    spec: str,
+    model: str,
+    base_url: str,
+    timeout: float,
+    retries: int,
+    key: str = "OPENAI_API_KEY",
 ) -> BaseException | None:
     """An OpenAI SDK exception -> our one-line error naming the model, the URL and the fix."""
     if isinstance(exc, ModelError):
@@ -86,7 +119,7 @@ def map_error(
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
         return AuthError(
             f"{spec}: {base_url} rejected the API key (HTTP {exc.status_code}): "
-            "check OPENAI_API_KEY in the environment or .env"
+            f"check {key} in the environment or .env"
         )
     if isinstance(exc, openai.NotFoundError):
         return UnknownModelError(
@@ -105,7 +138,9 @@ def map_error(
     return None
 
 
-def make_policy(*, spec: str, model: str, base_url: str, settings: Settings) -> RetryPolicy:
+def make_policy(
+    *, spec: str, model: str, base_url: str, settings: Settings, key: str = "OPENAI_API_KEY"
+) -> RetryPolicy:
     """The retry policy (and error mapping) for one OpenAI-style endpoint."""
     models = settings.models
 
@@ -117,6 +152,7 @@ def make_policy(*, spec: str, model: str, base_url: str, settings: Settings) -> 
             base_url=base_url,
             timeout=models.timeout,
             retries=models.max_retries,
+            key=key,
         )
 
     return RetryPolicy(
@@ -234,7 +270,7 @@ def chat_model(spec: ModelSpec, settings: Settings, params: dict[str, Any]) -> B
         **params,
     )
     model._policy = make_policy(
-        spec=str(spec), model=spec.model, base_url=base_url, settings=settings
+        spec=str(spec), model=spec.model, base_url=base_url, settings=settings, key=key_name(spec)
     )
     return model
 
@@ -250,6 +286,6 @@ def embeddings(spec: ModelSpec, settings: Settings) -> Embeddings:
         check_embedding_ctx_length=False,
     )
     emb._policy = make_policy(
-        spec=str(spec), model=spec.model, base_url=base_url, settings=settings
+        spec=str(spec), model=spec.model, base_url=base_url, settings=settings, key=key_name(spec)
     )
     return emb
