@@ -21,7 +21,7 @@ from langchain_ollama import ChatOllama, OllamaEmbeddings
 from ollama import ResponseError
 from pydantic import PrivateAttr
 
-from llmapps.config import Settings
+from llmapps.config import Settings, secret
 from llmapps.models.errors import (
     ModelError,
     RateLimitedError,
@@ -169,6 +169,15 @@ class GuardedOllamaEmbeddings(OllamaEmbeddings):
         return (await self.aembed_documents([text]))[0]
 
 
+def _client_kwargs(settings: Settings) -> dict[str, Any]:
+    """httpx options: our timeout, and ``OLLAMA_API_KEY`` as a bearer token when it is set."""
+    kwargs: dict[str, Any] = {"timeout": settings.models.timeout}
+    key = secret("OLLAMA_API_KEY")
+    if key:
+        kwargs["headers"] = {"Authorization": f"Bearer {key}"}
+    return kwargs
+
+
 def chat_model(spec: ModelSpec, settings: Settings, params: dict[str, Any]) -> BaseChatModel:
     mapped = dict(params)
     if "max_tokens" in mapped:
@@ -177,7 +186,7 @@ def chat_model(spec: ModelSpec, settings: Settings, params: dict[str, Any]) -> B
     model = GuardedChatOllama(
         model=spec.model,
         base_url=base_url,
-        client_kwargs={"timeout": settings.models.timeout},
+        client_kwargs=_client_kwargs(settings),
         **mapped,
     )
     model._policy = make_policy(
@@ -191,7 +200,7 @@ def embeddings(spec: ModelSpec, settings: Settings) -> Embeddings:
     emb = GuardedOllamaEmbeddings(
         model=spec.model,
         base_url=base_url,
-        client_kwargs={"timeout": settings.models.timeout},
+        client_kwargs=_client_kwargs(settings),
     )
     emb._policy = make_policy(
         spec=str(spec), model=spec.model, base_url=base_url, settings=settings
