@@ -153,3 +153,20 @@ def get_result(job_id: str, fmt: str, request: Request) -> FileResponse:
     if path.endswith(".md"):
         media = "text/markdown; charset=utf-8"
     return FileResponse(path, media_type=media, filename=Path(path).name)
+
+
+@router.post("/jobs/{job_id}/resume", status_code=202)
+def resume_job(job_id: str, request: Request, password: str | None = Form(None)) -> JSONResponse:
+    """Restart an interrupted job; finished batches come from the cache."""
+    settings = _settings(request)
+    record = JobStore(get_db(settings)).get(job_id)
+    if record is None:
+        raise JobNotFoundError(
+            f"no translation job {job_id}: check the id from POST /translate/jobs"
+        )
+    if record.status == "done":
+        return JSONResponse({"id": job_id, "status": "done"}, status_code=200)
+    started = start_job(job_id, settings, password)
+    return JSONResponse(
+        {"id": job_id, "status": "queued" if started else "running"}, status_code=202
+    )

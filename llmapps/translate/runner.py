@@ -31,6 +31,8 @@ def start_job(job_id: str, settings: Settings, password: str | None = None) -> b
         _running.add(job_id)
         if password:
             _passwords[job_id] = password
+    # Visible at once: a GET right after a (re)start must not see the old "interrupted".
+    JobStore(get_db(settings)).update(job_id, status="queued")
     thread = threading.Thread(
         target=_run, args=(job_id, settings), name=f"translate-job-{job_id}", daemon=True
     )

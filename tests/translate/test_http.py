@@ -98,3 +98,24 @@ def test_unfinished_job_resumes_after_restart(live_server: Any, tmp_path: Path) 
         assert data["status"] == "done", data
         text = client.get("/translate/jobs/left1/result/txt")
         assert text.status_code == 200 and text.text.strip()
+
+
+@pytest.mark.model
+def test_resume_endpoint(live_server: Any, tmp_path: Path) -> None:
+    settings = get_settings()
+    server = live_server(create_app(settings, ui=False))
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        assert client.get("/translate/jobs/none").status_code == 404  # first use: no resumes
+        doc = tmp_path / "w.md"
+        doc.write_text(DOC, encoding="utf-8")
+        options = TranslateOptions(target="zh", formats=["md"], output_dir=str(tmp_path / "o"))
+        jobs = JobStore(get_db(settings))
+        jobs.create(str(doc), options.public(), fingerprint(doc, options), job_id="stopped1")
+        jobs.update("stopped1", status="interrupted", error="model unreachable")
+        assert client.get("/translate/jobs/stopped1").json()["status"] == "interrupted"
+        assert client.get("/translate/jobs/stopped1/result/md").status_code == 409
+        response = client.post("/translate/jobs/stopped1/resume")
+        assert response.status_code == 202
+        data = _wait_done(client, "stopped1")
+        assert data["status"] == "done" and data["error"] is None
+        assert client.get("/translate/jobs/stopped1/result/md").status_code == 200
