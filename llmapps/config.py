@@ -117,6 +117,7 @@ class SentinelConfig(_Section):
     smtp_user: str | None = None
     smtp_from: str | None = None
     smtp_timeout: float = 30.0
+    smtp_ca_file: str | None = None  # CA bundle for a private mail server's certificate
     rate_limit_max_wait: float = 60.0  # seconds a GitHub rate limit is waited out, else error
     report_max_tokens: int = 512  # generation limit per model call in a report
     hn_stories: int = 30  # stories per Hacker News list snapshot

@@ -6,10 +6,15 @@ prints the result; errors are one red line and a non-zero exit (``handle_errors`
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.table import Table
 
 from llmapps.cli.common import console, handle_errors, settings
+
+if TYPE_CHECKING:
+    from llmapps.sentinel.subscriptions import Subscription
 
 sentinel_app = typer.Typer(
     help="Watch GitHub repositories, local git repositories and Hacker News; write reports.",
@@ -24,7 +29,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(sentinel_app, name="sentinel")
 
 
-def _subs_table(rows: list) -> Table:  # type: ignore[type-arg]
+def _subs_table(rows: list[Subscription]) -> Table:
     table = Table("id", "kind", "target", "schedule", "tz", "lang", "to", "webhooks", "last run")
     for s in rows:
         table.add_row(

@@ -61,7 +61,7 @@ def settings() -> Settings:
 class CountingFakeModel(FakeListChatModel):
     """FakeListChatModel that remembers every prompt it was given."""
 
-    prompts: list[str] = []
+    prompts: list[str] = []  # noqa: RUF012 - a pydantic field, copied per instance
 
     def _call(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any) -> str:
         self.prompts.append("\n".join(str(m.content) for m in messages))

@@ -312,9 +312,9 @@ class GitHubEmulator:
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         if method != "GET":
             return self._error(404, "Not Found")
-        if self.token is not None and headers.get("authorization") != f"Bearer {self.token}":
-            if "authorization" in headers:
-                return self._error(401, "Bad credentials")
+        auth = headers.get("authorization")
+        if self.token is not None and auth is not None and auth != f"Bearer {self.token}":
+            return self._error(401, "Bad credentials")
         if time.time() < self.rate_limited_until:
             return self._error(
                 403,

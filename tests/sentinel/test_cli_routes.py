@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -36,24 +35,44 @@ def cli(*args: str) -> tuple[int, str]:
 
 
 def test_subscription_lifecycle_on_the_command_line(git_repo: Path) -> None:
-    code, out = cli("add", "langchain-ai/langchain", "--every", "weekly", "--at", "09:30",
-                    "--tz", "Asia/Shanghai", "--lang", "en", "--to", "a@example.com",
-                    "--to", "b@example.com", "--webhook", "https://open.feishu.cn/hook/x")
+    code, out = cli(
+        "add",
+        "langchain-ai/langchain",
+        "--every",
+        "weekly",
+        "--at",
+        "09:30",
+        "--tz",
+        "Asia/Shanghai",
+        "--lang",
+        "en",
+        "--to",
+        "a@example.com",
+        "--to",
+        "b@example.com",
+        "--webhook",
+        "https://open.feishu.cn/hook/x",
+    )
     assert code == 0, out
     assert "langchain-ai/langchain" in out
     code, out = cli("add", f"git:{git_repo}", "--every", "0 8 * * 1-5")
     assert code == 0, out
     code, out = cli("list")
     assert code == 0 and "Asia/Shanghai" in out and "feishu" in out and "localrepo" in out
-    code, out = cli("edit", "langchain-ai/langchain", "--every", "daily", "--lang", "zh",
-                    "--disable")
+    code, out = cli(
+        "edit", "langchain-ai/langchain", "--every", "daily", "--lang", "zh", "--disable"
+    )
     assert code == 0, out
     from llmapps.config import get_settings
     from llmapps.sentinel.subscriptions import get
 
     sub = get(get_settings(), "langchain-ai/langchain")
     assert (sub.schedule, sub.language, sub.enabled, sub.emails) == (
-        "daily", "zh", False, ["a@example.com", "b@example.com"])
+        "daily",
+        "zh",
+        False,
+        ["a@example.com", "b@example.com"],
+    )
     code, out = cli("remove", "langchain-ai/langchain")
     assert code == 0 and "removed" in out
 
@@ -79,12 +98,14 @@ def test_bad_input_is_one_line_with_the_fix() -> None:
 
 def test_report_history_show_for_an_empty_window(github: GitHubEmulator) -> None:
     github.repo("acme/quiet")
-    code, out = cli("report", "acme/quiet", "--since", "2026-11-01", "--until", "2026-11-02",
-                    "--lang", "en")
+    code, out = cli(
+        "report", "acme/quiet", "--since", "2026-11-01", "--until", "2026-11-02", "--lang", "en"
+    )
     assert code == 0, out
     assert "Nothing happened" in out
-    code, out = cli("report", "acme/quiet", "--since", "2026-11-01", "--until", "2026-11-02",
-                    "--lang", "en")
+    code, out = cli(
+        "report", "acme/quiet", "--since", "2026-11-01", "--until", "2026-11-02", "--lang", "en"
+    )
     code, out = cli("history", "acme/quiet")
     assert code == 0 and out.count("acme/quiet") == 2
     code, out = cli("show", "2")
@@ -106,8 +127,10 @@ def test_http_endpoints(github: GitHubEmulator, settings: Settings, git_repo: Pa
     repo = github.repo("acme/rocket")
     repo.add_release("v1.0.0", "One", WINDOW_START - timedelta(days=3))
     client = TestClient(create_app(settings, ui=False))
-    resp = client.post("/sentinel/subscriptions", json={"target": "acme/rocket", "lang": "en",
-                                                        "webhooks": ["https://hooks.slack.com/x"]})
+    resp = client.post(
+        "/sentinel/subscriptions",
+        json={"target": "acme/rocket", "lang": "en", "webhooks": ["https://hooks.slack.com/x"]},
+    )
     assert resp.status_code == 201, resp.text
     sub = resp.json()
     assert sub["webhooks"] == [{"url": "https://hooks.slack.com/x", "format": "slack"}]
@@ -115,9 +138,14 @@ def test_http_endpoints(github: GitHubEmulator, settings: Settings, git_repo: Pa
     resp = client.patch("/sentinel/subscriptions/acme/rocket", json={"every": "hourly"})
     assert resp.status_code == 200 and resp.json()["schedule"] == "hourly"
     assert [s["target"] for s in client.get("/sentinel/subscriptions").json()] == ["acme/rocket"]
-    resp = client.post("/sentinel/reports", json={
-        "target": "acme/rocket", "since": WINDOW_START.isoformat(),
-        "until": WINDOW_END.isoformat()})
+    resp = client.post(
+        "/sentinel/reports",
+        json={
+            "target": "acme/rocket",
+            "since": WINDOW_START.isoformat(),
+            "until": WINDOW_END.isoformat(),
+        },
+    )
     assert resp.status_code == 201, resp.text
     report = resp.json()
     assert "Nothing happened" in report["markdown"] and report["subscription_id"] == sub["id"]

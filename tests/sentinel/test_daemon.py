@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import os
 import pickle
 import signal
@@ -34,8 +35,8 @@ def wait_for(check: Callable[[], bool], timeout: float = 30.0) -> None:
 
 def reports_of(settings: Settings, sub_id: int) -> list[dict[str, str]]:
     rows = sentinel_db(settings).query(
-        "SELECT window_start, window_end FROM sentinel_reports WHERE subscription_id=? "
-        "ORDER BY id", (sub_id,)
+        "SELECT window_start, window_end FROM sentinel_reports WHERE subscription_id=? ORDER BY id",
+        (sub_id,),
     )
     return [dict(r) for r in rows]
 
@@ -54,7 +55,7 @@ def test_two_schedules_one_failing_the_other_keeps_running(
         daemon.stop()
     reports = reports_of(settings, good.id)
     # each run covers exactly the new window: no gap, no overlap
-    for before, after in zip(reports, reports[1:], strict=False):
+    for before, after in itertools.pairwise(reports):
         assert after["window_start"] == before["window_end"]
     assert "404" in (get(settings, bad.id).last_status or "")
     assert reports_of(settings, bad.id) == []
@@ -110,7 +111,10 @@ def test_sigterm_shuts_the_daemon_down_cleanly(
     sub = service.add_subscription(settings, str(git_repo), every="1s")
     proc = subprocess.Popen(
         [sys.executable, "-m", "llmapps", "sentinel", "daemon"],
-        env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         wait_for(lambda: len(reports_of(settings, sub.id)) >= 2, timeout=60)

@@ -19,13 +19,24 @@ def test_report_written_by_the_embedded_model(
     settings = get_settings()
     now = datetime.now(UTC)
     repo = github.repo("acme/rocket")
-    repo.add_pr(11, "feat: add a plugin API", merged=now - timedelta(hours=3),
-                updated=now - timedelta(hours=3), body="Plugins can now hook into the loader.")
-    repo.add_pr(12, "fix: memory leak in the cache", merged=now - timedelta(hours=2),
-                updated=now - timedelta(hours=2), labels=("bug",))
+    repo.add_pr(
+        11,
+        "feat: add a plugin API",
+        merged=now - timedelta(hours=3),
+        updated=now - timedelta(hours=3),
+        body="Plugins can now hook into the loader.",
+    )
+    repo.add_pr(
+        12,
+        "fix: memory leak in the cache",
+        merged=now - timedelta(hours=2),
+        updated=now - timedelta(hours=2),
+        labels=("bug",),
+    )
     repo.add_release("v1.4.0", "Rocket 1.4", now - timedelta(hours=1))
-    report = service.generate_report(settings, "acme/rocket", days=1, lang="en",
-                                     model="local:smollm2")
+    report = service.generate_report(
+        settings, "acme/rocket", days=1, lang="en", model="local:smollm2"
+    )
     md = report.markdown
     assert report.model == "local:smollm2" and report.item_count == 3
     summary = md.split("## Summary")[1].split("## ")[0].strip()

@@ -127,7 +127,7 @@ def test_bad_token_is_a_clear_error(
     populate(github)
     github.token = "ghp_right"
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_wrong")
-    with pytest.raises(GitHubAuthError, match="401.*GITHUB_TOKEN"):
+    with pytest.raises(GitHubAuthError, match=r"401.*GITHUB_TOKEN"):
         fetch_repo_sync(settings, "acme/rocket", SINCE, UNTIL)
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_right")
     github.repos["acme/rocket"].private = True

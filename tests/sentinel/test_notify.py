@@ -16,7 +16,10 @@ from llmapps.sentinel.notifiers.email import send_email
 from llmapps.sentinel.reports import Report, get_report
 from tests.sentinel.conftest import WINDOW_END, WINDOW_START, CountingFakeModel
 
-REPORT_MD = "# acme/rocket: activity report\n\n## Fixes\n\n- [#7](https://github.com/acme/rocket/pull/7) fix: a <b>bold</b> bug\n"
+REPORT_MD = (
+    "# acme/rocket: activity report\n\n## Fixes\n\n"
+    "- [#7](https://github.com/acme/rocket/pull/7) fix: a <b>bold</b> bug\n"
+)
 
 
 @pytest.fixture
@@ -84,7 +87,7 @@ def test_smtp_login_uses_the_password_from_the_environment(
         monkeypatch.setenv("SMTP_PASSWORD", "wrong")
         from llmapps.sentinel.errors import DeliveryError
 
-        with pytest.raises(DeliveryError, match="SMTP login failed.*SMTP_PASSWORD"):
+        with pytest.raises(DeliveryError, match=r"SMTP login failed.*SMTP_PASSWORD"):
             send_email(get_settings(), ["x@example.com"], "s", "body")
         monkeypatch.setenv("SMTP_PASSWORD", "s3cret")
         send_email(get_settings(), ["x@example.com"], "s", "body")
@@ -225,3 +228,53 @@ def test_scheduled_run_delivers_to_email_and_webhook(
     )
     assert again.report is not None and again.report.window_start == stored.window_end
     assert again.report.item_count == 1  # only "feat: later work"
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_email_over_tls_verifies_the_server_certificate(
+    security: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Implicit TLS (SMTPS) and STARTTLS against aiosmtpd with a certificate made here."""
+    import ssl
+    import subprocess
+
+    from aiosmtpd.controller import Controller
+
+    from llmapps.sentinel.errors import DeliveryError
+    from tests.sentinel.conftest import free_port
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    received: list[list[str]] = []
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            received.append(list(envelope.rcpt_tos))
+            return "250 OK"
+
+    port = free_port()
+    if security == "ssl":
+        controller = Controller(Handler(), hostname="127.0.0.1", port=port,
+                                ssl_context=server_ctx)
+    else:
+        controller = Controller(Handler(), hostname="127.0.0.1", port=port,
+                                tls_context=server_ctx, require_starttls=True)
+    controller.start()
+    try:
+        for k, v in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
+                     "SMTP_SECURITY": security}.items():
+            monkeypatch.setenv(f"LLMAPPS_SENTINEL__{k}", v)
+        with pytest.raises(DeliveryError, match="cannot send email"):  # unknown CA: refused
+            send_email(get_settings(), ["a@example.com"], "s", "body")
+        monkeypatch.setenv("LLMAPPS_SENTINEL__SMTP_CA_FILE", str(cert))
+        send_email(get_settings(), ["a@example.com", "b@example.com"], "s", "body")
+        assert received == [["a@example.com", "b@example.com"]]
+    finally:
+        controller.stop()

@@ -19,7 +19,9 @@ def field(page: Any, elem_id: str) -> Any:
 @pytest.mark.browser
 @pytest.mark.model
 def test_tab_subscribe_generate_and_browse(
-    github: GitHubEmulator, browser_page: Any, live_server: Any,
+    github: GitHubEmulator,
+    browser_page: Any,
+    live_server: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from llmapps.app import create_app
@@ -28,8 +30,9 @@ def test_tab_subscribe_generate_and_browse(
     settings = get_settings()
     now = datetime.now(UTC)
     repo = github.repo("acme/rocket")
-    repo.add_pr(7, "feat: add plugin API", merged=now - timedelta(hours=2),
-                updated=now - timedelta(hours=2))
+    repo.add_pr(
+        7, "feat: add plugin API", merged=now - timedelta(hours=2), updated=now - timedelta(hours=2)
+    )
     repo.add_issue(8, "Crash on start", created=now - timedelta(hours=3), comments=5)
     server = live_server(create_app(settings))
     page = browser_page

@@ -58,6 +58,12 @@ def send_email(settings: Settings, recipients: list[str], subject: str, markdown
     msg = build_message(sender, recipients, subject, markdown)
     password = secret("SMTP_PASSWORD")
     security = cfg.smtp_security.lower()
+    if security not in ("ssl", "starttls", "none"):
+        raise DeliveryError(
+            f"unknown sentinel.smtp_security '{cfg.smtp_security}': use ssl, starttls or none"
+        )
+    # Certificates are always verified; a private CA is trusted through smtp_ca_file.
+    context = ssl.create_default_context(cafile=cfg.smtp_ca_file or None)
     try:
         smtp: smtplib.SMTP
         if security == "ssl":
@@ -65,14 +71,14 @@ def send_email(settings: Settings, recipients: list[str], subject: str, markdown
                 cfg.smtp_host,
                 cfg.smtp_port,
                 timeout=cfg.smtp_timeout,
-                context=ssl.create_default_context(),
+                context=context,
             )
         else:
             smtp = smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=cfg.smtp_timeout)
         with smtp:
             smtp.ehlo()
             if security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=context)
                 smtp.ehlo()
             if cfg.smtp_user:
                 if not password:
