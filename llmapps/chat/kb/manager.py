@@ -544,6 +544,7 @@ def search(
     settings: Settings | None = None,
     threshold: float | None = None,
     mode: str = "auto",
+    query_vector: np.ndarray | None = None,
 ) -> list[Hit]:
     """The ``k`` best chunks for ``query``, best first, with scores normalised to 0..1.
 
@@ -553,7 +554,8 @@ def search(
     (a vector match counts ``chat.kb_vector_trust`` times its relevance), so an unrelated
     question scores low even though something always ranks first. Hits below
     ``threshold`` (default ``chat.kb_threshold``; pass 0 to keep all) are dropped: an empty
-    list means "the knowledge base does not know".
+    list means "the knowledge base does not know". ``query_vector``: the query's embedding
+    when the caller already has it (batch evaluation, benchmarks), else it is computed.
     """
     settings = settings or get_settings()
     if mode not in {"auto", "bm25", "vector", "hybrid"}:
@@ -579,8 +581,11 @@ def search(
     if mode in {"auto", "vector", "hybrid"}:
         vec_index = vectors.load_cached(folder)
         if vec_index is not None and row["embed_spec"]:
-            embedder = _Embedder(settings, row["embed_spec"])
-            qvec = embedder.embed_query(query)
+            qvec = (
+                vectors.normalise(query_vector)
+                if query_vector is not None
+                else _Embedder(settings, row["embed_spec"]).embed_query(query)
+            )
             if qvec is not None and qvec.shape[1] == vec_index.dim:
                 semantic = vec_index.search(qvec, pool)
         elif mode == "vector":
