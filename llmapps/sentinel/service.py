@@ -7,6 +7,7 @@ parse input and present what these functions return.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from llmapps.sentinel.prompts import TEXT
 from llmapps.sentinel.reports import ModelFactory, Report, get_report, list_reports, make_report
 from llmapps.sentinel.sources import hackernews
 from llmapps.sentinel.sources.git import fetch_git
-from llmapps.sentinel.sources.github import fetch_repo_sync
+from llmapps.sentinel.sources.github import GitHubClient, fetch_repo_sync
 from llmapps.sentinel.subscriptions import Subscription
 from llmapps.sentinel.timeutil import parse_time, utcnow
 
@@ -257,8 +258,12 @@ def run_subscription(
     *,
     chat_model: BaseChatModel | None = None,
     now: datetime | None = None,
+    prefetched: Activity | Exception | None = None,
 ) -> RunOutcome:
     """One scheduled run: the new window since the last run, a report, deliveries.
+
+    ``prefetched`` is this window's activity (or the error) when :func:`run_due` fetched
+    several GitHub repositories at once.
 
     The window end is remembered only when the report is stored, so a failed run is retried
     over the same window next time. Errors are returned in the outcome (and logged), never
@@ -280,7 +285,14 @@ def run_subscription(
             )
             until = parse_time(report.window_end) or until
         else:
-            activity = fetch_activity(settings, sub.kind, sub.target, since, until)
+            if isinstance(prefetched, Exception):
+                raise prefetched
+            if prefetched is not None:
+                activity = prefetched
+                since, until = activity.since, activity.until
+                record_activity(settings, activity)
+            else:
+                activity = fetch_activity(settings, sub.kind, sub.target, since, until)
             factory, model_name = model_factory(settings, sub.model, chat_model)
             report = make_report(
                 settings,
@@ -312,10 +324,10 @@ def run_subscription(
 
 
 def is_due(sub: Subscription, now: datetime | None = None) -> bool:
-    """True when never run, or when the schedule fired since the last run."""
+    """True when never run, when the last run failed, or when the schedule fired since."""
     now = now or utcnow()
     last = parse_time(sub.last_run_at)
-    if last is None:
+    if last is None or (sub.last_status or "").startswith("error"):
         return True
     nxt = sub.trigger().get_next_fire_time(None, last + timedelta(microseconds=1))
     return nxt is not None and nxt <= now
@@ -333,9 +345,41 @@ def due_subscriptions(
 def run_due(
     settings: Settings, *, everything: bool = False, chat_model: BaseChatModel | None = None
 ) -> list[RunOutcome]:
-    """``run-now``: retry failed deliveries, then run every due subscription once."""
+    """``run-now``: retry failed deliveries, then run every due subscription once.
+
+    The GitHub windows of all due subscriptions are fetched concurrently first (bounded by
+    ``sentinel.concurrency``); reports are then written one after the other.
+    """
     retry_failed(settings)
+    due = due_subscriptions(settings, everything=everything)
+    now = utcnow()
+    fetched = prefetch_github(settings, [s for s in due if s.kind == "github"], now)
     return [
-        run_subscription(settings, sub, chat_model=chat_model)
-        for sub in due_subscriptions(settings, everything=everything)
+        run_subscription(
+            settings, sub, chat_model=chat_model, now=now, prefetched=fetched.get(sub.id)
+        )
+        for sub in due
     ]
+
+
+def prefetch_github(
+    settings: Settings, due: list[Subscription], now: datetime
+) -> dict[int, Activity | Exception]:
+    """Each subscription's new window, fetched concurrently; errors kept per subscription."""
+    if not due:
+        return {}
+
+    async def run() -> dict[int, Activity | Exception]:
+        async with GitHubClient.from_settings(settings) as client:
+
+            async def one(sub: Subscription) -> Activity | Exception:
+                since, until = subs.next_window(sub, now)
+                try:
+                    return await client.fetch_repo(sub.target, since, until)
+                except Exception as exc:  # reported by run_subscription for this one only
+                    return exc
+
+            results = await asyncio.gather(*(one(sub) for sub in due))
+        return {sub.id: result for sub, result in zip(due, results, strict=True)}
+
+    return asyncio.run(run())

@@ -115,17 +115,15 @@ def make_trigger(schedule: str, at_time: str | None, tz: str) -> BaseTrigger:
         return IntervalTrigger(timezone=zone, **{_UNITS[match.group(2)]: amount})
     fields = schedule.split()
     try:
-        if len(fields) == 5:
-            return CronTrigger.from_crontab(schedule, timezone=zone)
-        if len(fields) == 6:
-            sec, mins, hrs, day, month, dow = fields
+        if len(fields) in (5, 6):
+            sec, mins, hrs, day, month, dow = fields if len(fields) == 6 else ["0", *fields]
             return CronTrigger(
                 second=sec,
                 minute=mins,
                 hour=hrs,
                 day=day,
                 month=month,
-                day_of_week=dow,
+                day_of_week=crontab_dow(dow),
                 timezone=zone,
             )
     except ValueError as exc:
@@ -134,6 +132,32 @@ def make_trigger(schedule: str, at_time: str | None, tz: str) -> BaseTrigger:
         f"bad schedule '{schedule}': use daily, weekly, hourly, an interval like 30m, or a cron "
         "expression like '0 8 * * 1-5'"
     )
+
+
+_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def crontab_dow(field: str) -> str:
+    """Crontab day-of-week numbers (0 or 7 = Sunday) -> names APScheduler reads correctly.
+
+    APScheduler 3 numbers days from Monday = 0, so ``1-5`` passed through unchanged would mean
+    Tuesday to Saturday; names remove the ambiguity. Named days and ``*`` pass through.
+    """
+    if not re.search(r"\d", field) or field.startswith("*"):
+        return field
+    names: list[str] = []
+    for part in field.split(","):
+        match = re.fullmatch(r"(\d)(?:-(\d))?(?:/(\d+))?", part.strip())
+        if not match:
+            raise SubscriptionError(f"bad day-of-week '{field}': use 0-7, names, ranges or *")
+        first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+        step = int(match.group(3) or 1)
+        if first > 7 or last > 7 or first > last:
+            raise SubscriptionError(f"bad day-of-week '{field}': days are 0-7 (0 and 7 = Sunday)")
+        for day in range(first, last + 1, step):
+            if _DAYS[day % 7] not in names:
+                names.append(_DAYS[day % 7])
+    return ",".join(names)
 
 
 def default_window(schedule: str) -> timedelta:

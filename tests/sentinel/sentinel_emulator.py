@@ -250,6 +250,7 @@ class GitHubEmulator:
         self.log: list[tuple[str, int]] = []  # (path?query, status)
         self.rate_limit_for: float | None = None  # seconds: answer 403 until then
         self.rate_limited_until = 0.0
+        self.secondary_until = 0.0  # 429 + Retry-After (GitHub's secondary rate limit)
         self.remaining = 5000
         self._lock = threading.Lock()
 
@@ -315,6 +316,11 @@ class GitHubEmulator:
         auth = headers.get("authorization")
         if self.token is not None and auth is not None and auth != f"Bearer {self.token}":
             return self._error(401, "Bad credentials")
+        if time.time() < self.secondary_until:
+            status, out, body = self._error(
+                429, "You have exceeded a secondary rate limit. Please wait a few minutes."
+            )
+            return status, {**out, "Retry-After": "1"}, body
         if time.time() < self.rate_limited_until:
             return self._error(
                 403,

@@ -189,3 +189,16 @@ def test_enterprise_base_url(github: GitHubEmulator, httpserver, monkeypatch) ->
     monkeypatch.setenv("LLMAPPS_SENTINEL__GITHUB_API_URL", base)
     activity = fetch_repo_sync(get_settings(), "corp/app", SINCE, UNTIL)
     assert keys(activity, "release") == {"v1"}
+
+
+def test_secondary_rate_limit_honours_retry_after(
+    github: GitHubEmulator, settings: Settings
+) -> None:
+    import time
+
+    populate(github)
+    github.secondary_until = time.time() + 0.8
+    started = time.monotonic()
+    activity = fetch_repo_sync(settings, "acme/rocket", SINCE, UNTIL)
+    assert activity.items and github.count(429) >= 1
+    assert time.monotonic() - started >= 0.9  # waited the Retry-After second

@@ -245,31 +245,54 @@ def test_email_over_tls_verifies_the_server_certificate(
 
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-         "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
     )
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_ctx.load_cert_chain(cert, key)
     received: list[list[str]] = []
 
     class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             received.append(list(envelope.rcpt_tos))
             return "250 OK"
 
     port = free_port()
     if security == "ssl":
-        controller = Controller(Handler(), hostname="127.0.0.1", port=port,
-                                ssl_context=server_ctx)
+        controller = Controller(Handler(), hostname="127.0.0.1", port=port, ssl_context=server_ctx)
     else:
-        controller = Controller(Handler(), hostname="127.0.0.1", port=port,
-                                tls_context=server_ctx, require_starttls=True)
+        controller = Controller(
+            Handler(),
+            hostname="127.0.0.1",
+            port=port,
+            tls_context=server_ctx,
+            require_starttls=True,
+        )
     controller.start()
     try:
-        for k, v in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
-                     "SMTP_SECURITY": security}.items():
+        for k, v in {
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(port),
+            "SMTP_SECURITY": security,
+        }.items():
             monkeypatch.setenv(f"LLMAPPS_SENTINEL__{k}", v)
         with pytest.raises(DeliveryError, match="cannot send email"):  # unknown CA: refused
             send_email(get_settings(), ["a@example.com"], "s", "body")
