@@ -190,14 +190,15 @@ def run(
         for prompt in PROMPTS:
             for name, fn in sides.items():
                 ttft, total, chunks = fn(prompt)
-                results[name].append((ttft, chunks / total))
+                # Generation speed after the first token; TTFT is reported on its own.
+                results[name].append((ttft, (chunks - 1) / max(total - ttft, 1e-9)))
 
     def med(name: str, i: int) -> float:
         return statistics.median(r[i] for r in results[name])
 
-    print(f"{'side (1 client)':<24}{'tokens/s':>10}{'TTFT ms':>10}")
+    print(f"{'side (1 client)':<24}{'decode tok/s':>13}{'TTFT ms':>10}")
     for name in sides:
-        print(f"{name:<24}{med(name, 1):>10.1f}{med(name, 0) * 1000:>10.1f}")
+        print(f"{name:<24}{med(name, 1):>13.1f}{med(name, 0) * 1000:>10.1f}")
 
     def concurrent(url: str, clients: int) -> tuple[float, float]:
         """Aggregate streamed chunks/s and median TTFT; a failed request is reported."""
@@ -227,18 +228,36 @@ def run(
         wall = time.perf_counter() - start
         return sum(produced) / wall, statistics.median(ttfts) if ttfts else float("nan")
 
+    # Alternate the two servers and keep each one's best of ``--rounds`` tries: other load on
+    # a shared machine only ever slows a try down, so the best try is the steadiest figure.
     conc: dict[tuple[str, int], tuple[float, float]] = {}
     for clients in (1, 4):
-        for name, url in (("llmapps serve", ours_url), ("llama_cpp.server", theirs_url)):
-            conc[(name, clients)] = concurrent(url, clients)
+        for _ in range(args.rounds):
+            for name, url in (("llmapps serve", ours_url), ("llama_cpp.server", theirs_url)):
+                tps, ttft = concurrent(url, clients)
+                best = conc.get((name, clients))
+                if best is None or tps > best[0]:
+                    conc[(name, clients)] = (tps, min(ttft, best[1]) if best else ttft)
+                elif ttft < best[1]:
+                    conc[(name, clients)] = (best[0], ttft)
     print(f"{'server':<20}{'clients':>8}{'agg tok/s':>11}{'TTFT ms (median)':>18}")
     for (name, clients), (tps, ttft) in conc.items():
         print(f"{name:<20}{clients:>8}{tps:>11.1f}{ttft * 1000:>18.1f}")
 
-    ratio_a = med("llmapps serve", 1) / med("in-process llama_cpp", 1)
+    # Each request of ours ran right after the same prompt in-process: pair them.
+    best_ratio = max(r[1] for r in results["llmapps serve"]) / max(
+        r[1] for r in results["in-process llama_cpp"]
+    )
+    pairs = [
+        o[1] / d[1]
+        for o, d in zip(results["llmapps serve"], results["in-process llama_cpp"], strict=True)
+    ]
+    ratio_a = statistics.median(pairs)
     print()
     print(
-        f"(a) llmapps serve / in-process tokens/s: {ratio_a:.3f} (target >= 0.95); "
+        f"(a) llmapps serve / in-process tokens/s (median of {len(pairs)} pairs): "
+        f"{ratio_a:.3f} (target >= 0.95); best-run ratio "
+        f"{best_ratio:.3f}; "
         f"TTFT {med('llmapps serve', 0) * 1000:.1f} ms vs "
         f"{med('in-process llama_cpp', 0) * 1000:.1f} ms"
     )

@@ -244,3 +244,30 @@ def test_context_overflow_is_an_error_unless_truncation_is_asked(server: Any) ->
     assert oerr.value.status_code == 400
     out = cl.chat(model="tiny", messages=history, options={"truncate": True, "num_predict": 3})
     assert out.done and out.prompt_eval_count and out.prompt_eval_count < 128
+
+
+@pytest.mark.model
+def test_parallel_per_model_runs_two_copies(
+    monkeypatch: pytest.MonkeyPatch, start_server: Any
+) -> None:
+    monkeypatch.setenv("LLMAPPS_SERVER__PARALLEL_PER_MODEL", "2")
+    monkeypatch.setenv("LLMAPPS_SERVER__QUEUE_SIZE", "0")
+    server = start_server()
+    body = {"model": "smollm2", "messages": [LONG], "max_tokens": 24, "stream": True}
+    url = server.url + "/v1/chat/completions"
+    with (
+        httpx.Client(timeout=60) as c1,
+        httpx.Client(timeout=60) as c2,
+        c1.stream("POST", url, json=body) as s1,
+    ):
+        next(s1.iter_lines())
+        with c2.stream("POST", url, json=body) as s2:
+            assert s2.status_code == 200  # a second place, not a 503
+            scheduler = server.app.state.serve_runtime.scheduler
+            assert max(q["active"] for q in scheduler.snapshot().values()) == 2
+            third = httpx.post(url, json=body, timeout=30)
+            assert third.status_code == 503
+            assert [line for line in s2.iter_lines() if line][-1] == "data: [DONE]"
+        assert [line for line in s1.iter_lines() if line][-1] == "data: [DONE]"
+    slots = list(ollama.Client(host=server.url).ps().models)
+    assert len(slots) == 2 and {m.model for m in slots} == {"smollm2:latest"}
