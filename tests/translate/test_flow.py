@@ -258,3 +258,16 @@ def test_errors_are_one_line(tmp_path: Path, rich_pdf: Path) -> None:
         run(rich_pdf, EchoTranslator(), formats=["docx"])
     with pytest.raises(TranslateError, match="target language"):
         translate_file(rich_pdf, TranslateOptions(target=""), model=EchoTranslator())
+
+
+def test_text_inside_form_xobject_is_replaced(tmp_path: Path) -> None:
+    from tests.translate.translate_pdfs import make_form_pdf
+
+    pdf = make_form_pdf(tmp_path / "form.pdf")
+    result = run(pdf, EchoTranslator(), formats=["pdf"])
+    with pdfplumber.open(result.outputs["pdf"]) as out:
+        page = out.pages[0]
+        helvetica = [c for c in page.chars if "Helvetica" in c["fontname"]]
+        assert helvetica == []  # both the page's and the form's source text are gone
+        text = page.extract_text().replace(" ", "")
+    assert "译Quarterlyreport" in text and "译Salesgrew" in text

@@ -145,3 +145,17 @@ def make_scanned_pdf(path: Path) -> Path:
     c.showPage()
     c.save()
     return path
+
+
+def make_form_pdf(path: Path) -> Path:
+    """Text drawn inside a Form XObject (as some generators do for headers) plus page text."""
+    c = canvas.Canvas(str(path), pagesize=letter)
+    c.beginForm("header")
+    c.setFont("Helvetica", 12)
+    c.drawString(72, 720, "Quarterly report of the northern office")
+    c.endForm()
+    c.doForm("header")
+    _draw_lines(c, 72, 650, 400, "Sales grew in every region this quarter.", 11)
+    c.showPage()
+    c.save()
+    return path

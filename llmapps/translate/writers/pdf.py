@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pypdf import PageObject, PdfReader, PdfWriter, Transformation
-from pypdf.generic import ContentStream
+from pypdf.generic import ContentStream, DecodedStreamObject, NameObject
 from reportlab.pdfgen import canvas
 
 from llmapps.translate.document import TABLE_CELL, BBox, Block, Document, Page
@@ -56,7 +56,10 @@ def open_reader(path: Path, password: str | None) -> PdfReader:
 
 
 def remove_text(page: PageObject, reader: Any, boxes: list[BBox], margin: float = 2.0) -> int:
-    """Drop text-showing operators that start inside ``boxes`` (top-left coords); count them."""
+    """Drop text-showing operators that start inside ``boxes`` (top-left coords); count them.
+
+    Form XObjects drawn by the page (``Do``) are filtered too, with their matrix applied.
+    """
     if not boxes:
         return 0
     contents = page.get_contents()
@@ -64,8 +67,32 @@ def remove_text(page: PageObject, reader: Any, boxes: list[BBox], margin: float 
         return 0
     stream = ContentStream(contents, reader)
     mb = page.mediabox
-    left, top_edge = float(mb.left), float(mb.top)
-    ctm: Matrix = _IDENTITY
+    geometry = _Geometry(boxes, margin, float(mb.left), float(mb.top), reader)
+    removed = _filter(stream, page.get("/Resources"), _IDENTITY, geometry, 0)
+    if removed:
+        page.replace_contents(stream)
+    return removed
+
+
+class _Geometry:
+    def __init__(
+        self, boxes: list[BBox], margin: float, left: float, top: float, reader: Any
+    ) -> None:
+        self.boxes, self.margin, self.left, self.top, self.reader = (
+            boxes,
+            margin,
+            left,
+            top,
+            reader,
+        )
+
+    def inside(self, x: float, y: float) -> bool:
+        px, py = x - self.left, self.top - y
+        m = self.margin
+        return any(b[0] - m <= px <= b[2] + m and b[1] - m <= py <= b[3] + m for b in self.boxes)
+
+
+def _filter(stream: ContentStream, resources: Any, ctm: Matrix, geo: _Geometry, depth: int) -> int:
     stack: list[Matrix] = []
     tm: Matrix = _IDENTITY
     tlm: Matrix = _IDENTITY
@@ -73,14 +100,6 @@ def remove_text(page: PageObject, reader: Any, boxes: list[BBox], margin: float 
     rise = 0.0
     removed = 0
     kept_ops: list[tuple[Any, bytes]] = []
-
-    def inside() -> bool:
-        x, y = _point(_mul(_mul((1, 0, 0, 1, 0, rise), tm), ctm), 0.0, 0.0)
-        px, py = x - left, top_edge - y
-        return any(
-            b[0] - margin <= px <= b[2] + margin and b[1] - margin <= py <= b[3] + margin
-            for b in boxes
-        )
 
     def next_line() -> None:
         nonlocal tlm, tm
@@ -91,7 +110,7 @@ def remove_text(page: PageObject, reader: Any, boxes: list[BBox], margin: float 
         if op == b"q":
             stack.append(ctm)
         elif op == b"Q":
-            ctm = stack.pop() if stack else _IDENTITY
+            ctm = stack.pop() if stack else ctm
         elif op == b"cm" and len(operands) == 6:
             ctm = _mul(tuple(float(v) for v in operands), ctm)  # type: ignore[arg-type]
         elif op == b"BT":
@@ -110,10 +129,13 @@ def remove_text(page: PageObject, reader: Any, boxes: list[BBox], margin: float 
             rise = float(operands[0])
         elif op == b"T*":
             next_line()
+        elif op == b"Do" and operands and depth < 8:
+            removed += _filter_form(operands[0], resources, ctm, geo, depth)
         if op in _SHOW_OPS:
             if op in (b"'", b'"'):
                 next_line()
-            if inside():
+            x, y = _point(_mul(_mul((1, 0, 0, 1, 0, rise), tm), ctm), 0.0, 0.0)
+            if geo.inside(x, y):
                 removed += 1
                 if op in (b"'", b'"'):
                     kept_ops.append(([], b"T*"))  # keep the line move, drop the glyphs
@@ -121,7 +143,31 @@ def remove_text(page: PageObject, reader: Any, boxes: list[BBox], margin: float 
         kept_ops.append((operands, op))
     if removed:
         stream.operations = kept_ops
-        page.replace_contents(stream)
+    return removed
+
+
+def _filter_form(name: Any, resources: Any, ctm: Matrix, geo: _Geometry, depth: int) -> int:
+    """Filter the text of a Form XObject in place (its /Matrix maps form space to the page)."""
+    if resources is None:
+        return 0
+    xobjects = resources.get_object().get("/XObject")
+    if xobjects is None or name not in xobjects.get_object():
+        return 0
+    form = xobjects.get_object()[name].get_object()
+    if form.get("/Subtype") != "/Form":
+        return 0
+    matrix = tuple(float(v) for v in form.get("/Matrix", _IDENTITY))
+    sub = ContentStream(form, geo.reader)
+    removed = _filter(sub, form.get("/Resources") or resources, _mul(matrix, ctm), geo, depth + 1)  # type: ignore[arg-type]
+    if removed:
+        # Re-encode as FlateDecode (pypdf only rewrites Flate streams; forms may use others).
+        data = sub.get_data()
+        form[NameObject("/Filter")] = NameObject("/FlateDecode")
+        form.pop(NameObject("/DecodeParms"), None)
+        decoded = DecodedStreamObject()
+        decoded.set_data(data)
+        form.decoded_self = decoded
+        form.set_data(data)
     return removed
 
 
