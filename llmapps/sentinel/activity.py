@@ -71,13 +71,13 @@ class Activity:
 
 
 def record_activity(settings: Settings, activity: Activity) -> int:
-    """Upsert the items into ``sentinel_activity``; returns how many were new."""
+    """Upsert the items into ``sentinel_activity`` (one row per item); returns how many new."""
     db = sentinel_db(settings)
     now = iso(utcnow())
-    new = 0
+    before = _count(db, activity.target)
     with db.transaction() as conn:
         for item in activity.items:
-            cur = conn.execute(
+            conn.execute(
                 "INSERT INTO sentinel_activity(target, kind, item_key, title, url, author, "
                 "occurred_at, data, first_seen_at) VALUES (?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT(target, kind, item_key) DO UPDATE SET title = excluded.title, "
@@ -94,8 +94,12 @@ def record_activity(settings: Settings, activity: Activity) -> int:
                     now,
                 ),
             )
-            new += 1 if cur.rowcount and cur.lastrowid else 0
-    return new
+    return _count(db, activity.target) - before
+
+
+def _count(db: Any, target: str) -> int:
+    row = db.query_one("SELECT COUNT(*) AS n FROM sentinel_activity WHERE target = ?", (target,))
+    return int(row["n"]) if row else 0
 
 
 def stored_activity(

@@ -153,6 +153,20 @@ def estimate_tokens(text: str) -> int:
     return cjk + (len(text) - cjk) // 4 + 1
 
 
+def effective_budget(settings: Settings, model_name: str | None) -> int:
+    """``report_token_budget``, capped for embedded models so prompt + answer fit ``n_ctx``.
+
+    Remote context windows are unknown here (and large); a local GGUF runs with
+    ``models.n_ctx``, so a chunk may use what is left after the answer and the prompt text,
+    with a margin for the rough token estimate.
+    """
+    budget = settings.sentinel.report_token_budget
+    if model_name and model_name.startswith("local:"):
+        room = settings.models.n_ctx - settings.sentinel.report_max_tokens - 400
+        budget = min(budget, int(room * 0.75))
+    return max(200, budget)
+
+
 def chunk_lines(lines: list[str], budget: int) -> list[list[str]]:
     """Split lines into consecutive chunks of at most ``budget`` estimated tokens."""
     chunks: list[list[str]] = [[]]
@@ -286,7 +300,7 @@ def make_report(
             target=activity.target,
             since=_fmt_time(activity.since),
             until=_fmt_time(activity.until),
-            token_budget=token_budget or settings.sentinel.report_token_budget,
+            token_budget=token_budget or effective_budget(settings, model_name),
             on_progress=on_progress,
         )
     markdown = build_markdown(

@@ -167,3 +167,33 @@ def test_classify_rules() -> None:
     assert classify(item("Handle nulls", ("bug",))) == "fixes"
     assert classify(item("Tidy up")) == "improvements"
     assert classify(item("Question", kind="issue_opened")) == "discussions"
+
+
+def test_budget_fits_the_embedded_model_context(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from llmapps.config import get_settings
+    from llmapps.sentinel.reports import effective_budget
+
+    monkeypatch.setenv("LLMAPPS_MODELS__N_CTX", "2048")
+    monkeypatch.setenv("LLMAPPS_SENTINEL__REPORT_MAX_TOKENS", "256")
+    settings = get_settings()
+    assert effective_budget(settings, "local:smollm2") == int((2048 - 256 - 400) * 0.75)
+    assert effective_budget(settings, "openai:gpt-4o-mini") == 3000
+
+
+def test_activity_is_recorded_once_per_item(
+    github: GitHubEmulator, settings: Settings, fake_model: CountingFakeModel
+) -> None:
+    from llmapps.sentinel.activity import stored_activity
+
+    t = WINDOW_START + timedelta(hours=1)
+    github.repo("acme/rocket").add_pr(5, "feat: x", merged=t, updated=t)
+    for _ in range(2):
+        service.generate_report(
+            settings,
+            "acme/rocket",
+            since=WINDOW_START.isoformat(),
+            until=WINDOW_END.isoformat(),
+            chat_model=fake_model,
+        )
+    items = stored_activity(settings, "acme/rocket", WINDOW_START, WINDOW_END)
+    assert [(i.kind, i.key, i.title) for i in items] == [("pr", "5", "feat: x")]
