@@ -62,6 +62,17 @@ def history_rows(settings: Settings, target: str = "") -> list[list[Any]]:
     ]
 
 
+def downloadable(paths: list[str]) -> list[str]:
+    """Copies of report files in the temp dir: Gradio only serves files from cwd or temp,
+    and the data directory is usually neither."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.mkdtemp(prefix="llmapps-sentinel-"))
+    return [str(shutil.copy2(path, folder / Path(path).name)) for path in paths]
+
+
 def _split(text: str) -> list[str]:
     return [part for part in text.replace(";", ",").replace(" ", ",").split(",") if part]
 
@@ -124,7 +135,8 @@ def build(settings: Settings) -> None:
         except Exception as exc:
             return _error(exc), "", None, gr.update()
         status = f"✅ report {report.id} (v{report.version}, {report.item_count} items)"
-        return status, report.markdown, [report.path, report.raw_path], history_rows(settings)
+        files = downloadable([report.path, report.raw_path])
+        return status, report.markdown, files, history_rows(settings)
 
     def show(report_id: float | None) -> tuple[str, str, Any]:
         if not report_id:
@@ -133,7 +145,7 @@ def build(settings: Settings) -> None:
             report = service.get_report(settings, int(report_id))
         except Exception as exc:
             return _error(exc), "", None
-        return f"✅ {report.title}", report.markdown, [report.path, report.raw_path]
+        return f"✅ {report.title}", report.markdown, downloadable([report.path, report.raw_path])
 
     def hacker_news(hours: float, daily: bool, model: str, lang: str) -> tuple[str, str, Any]:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 from playwright.sync_api import expect
@@ -58,6 +59,9 @@ def test_tab_subscribe_generate_and_browse(
         "https://github.com/acme/rocket/issues/8"
     )
     expect(page.locator("#sentinel-report-files")).to_contain_text(".md")
+    href = page.locator("#sentinel-report-files a[href*='.md']").first.get_attribute("href")
+    download = page.request.get(urljoin(server.url + "/", href))
+    assert download.ok and "(https://github.com/acme/rocket/pull/7)" in download.text()
 
     page.get_by_role("tab", name="History 历史").click()
     expect(page.locator("#sentinel-history")).to_contain_text("acme/rocket")
