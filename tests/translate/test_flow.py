@@ -271,3 +271,37 @@ def test_text_inside_form_xobject_is_replaced(tmp_path: Path) -> None:
         assert helvetica == []  # both the page's and the form's source text are gone
         text = page.extract_text().replace(" ", "")
     assert "译Quarterlyreport" in text and "译Salesgrew" in text
+
+
+def test_long_translation_is_shrunk_into_its_box(rich_pdf: Path) -> None:
+    wordy = EchoTranslator(prefix="这是一段比原文长得多的译文，" * 6)
+    result = run(rich_pdf, wordy, formats=["pdf"])
+    with pdfplumber.open(result.outputs["pdf"]) as out:
+        for dp, page in zip(out.pages, result.document.pages, strict=True):
+            ours = [c for c in dp.chars if "WenQuanYi" in c["fontname"]]
+            assert ours
+            for block in page.blocks:
+                if block.keep or block.bbox is None:
+                    continue
+                x0, top, x1, bottom = block.bbox
+                inside = [
+                    c
+                    for c in ours
+                    if x0 - 2 <= c["x0"]
+                    and c["x1"] <= x1 + 2
+                    and top - 2 <= c["top"]
+                    and c["bottom"] <= bottom + 2
+                ]
+                assert inside, block.text
+                # Shrunk: smaller than the source text, and never below the page.
+                assert max(c["size"] for c in inside) <= block.size + 0.01
+            assert all(c["bottom"] <= dp.height and c["x1"] <= dp.width for c in ours)
+        heading = next(b for b in result.document.pages[0].blocks if b.text == "Method")
+        sizes = [
+            c["size"]
+            for c in out.pages[0].chars
+            if "WenQuanYi" in c["fontname"]
+            and heading.bbox[1] - 2 <= c["top"] <= heading.bbox[3] + 2
+            and c["x0"] < heading.bbox[2] + 2
+        ]
+        assert sizes and max(sizes) < heading.size

@@ -171,6 +171,23 @@ def _filter_form(name: Any, resources: Any, ctm: Matrix, geo: _Geometry, depth: 
     return removed
 
 
+def _free_space(page: Page, block: Block, margin: float = 18.0) -> tuple[float, float]:
+    """How far right and how far down ``block`` may grow before another block or the margin."""
+    assert block.bbox is not None
+    x0, top, x1, bottom = block.bbox
+    right = page.width - margin
+    below = page.height - margin
+    for other in page.blocks:
+        if other is block or other.bbox is None:
+            continue
+        ox0, otop, ox1, obottom = other.bbox
+        if otop < bottom and obottom > top and ox0 >= x1 - 1:
+            right = min(right, ox0 - 4)  # a block beside it
+        if ox0 < x1 and ox1 > x0 and otop >= bottom - 1:
+            below = min(below, otop - 2)  # a block under it
+    return max(right, x1), max(below, bottom)
+
+
 def draw_blocks(page: Page, blocks: Iterable[Block], font: str) -> bytes:
     """A one-page PDF (same size as ``page``) with each block's output fitted in its box."""
     buffer = io.BytesIO()
@@ -185,12 +202,19 @@ def draw_blocks(page: Page, blocks: Iterable[Block], font: str) -> bytes:
         height = max(bottom - top, 1.0)
         size = block.size or 10.0
         fitted = fit(block.output, font, size, width, height)
-        if fitted.height() > height + 0.5:
-            # Even the smallest size does not fit: use the free page space below the box.
-            room = page.height - top - 2.0
-            fitted = fit(block.output, font, size, width, max(room, height))
-            limit = max(1, int((room - fitted.size) // fitted.leading) + 1)
-            fitted.lines = fitted.lines[:limit]
+        if fitted.height() > height + 0.5 or fitted.size < size * 0.7:
+            # Much smaller than the source, or overflowing even at the smallest size: grow
+            # the box into the free space to the right, then below (up to the next block or
+            # the page margin), never off the page.
+            right, below = _free_space(page, block)
+            wider = fit(block.output, font, size, max(width, right - x0), height)
+            if wider.size > fitted.size or wider.height() < fitted.height():
+                fitted, width = wider, max(width, right - x0)
+            if fitted.height() > height + 0.5:
+                room = max(height, below - top)
+                fitted = fit(block.output, font, min(size, fitted.size), width, room)
+                limit = max(1, int((room - fitted.size) // fitted.leading) + 1)
+                fitted.lines = fitted.lines[:limit]
         text = c.beginText()
         text.setFont(font, fitted.size)
         # One font file for everything: fake bold by stroking the glyph outlines too. The
