@@ -17,7 +17,9 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def translate(
         file: Path = typer.Argument(..., help="PDF, Markdown or text file to translate"),
-        to: str = typer.Option(None, "--to", "-t", help="target language, e.g. zh, en, ja"),
+        to: str = typer.Option(
+            None, "--to", "-t", help="target language, e.g. zh, en, ja (default: translate.target)"
+        ),
         source: str = typer.Option(None, "--from", "-f", help="source language (auto if omitted)"),
         model: str = typer.Option(None, "--model", "-m", help="model spec, e.g. local:smollm2"),
         formats: str = typer.Option(
