@@ -248,26 +248,32 @@ def test_context_overflow_is_an_error_unless_truncation_is_asked(server: Any) ->
 
 @pytest.mark.model
 def test_parallel_per_model_runs_two_copies(
-    monkeypatch: pytest.MonkeyPatch, start_server: Any
+    monkeypatch: pytest.MonkeyPatch, start_server: Any, eos_bias: Callable[[], dict[str, int]]
 ) -> None:
     monkeypatch.setenv("LLMAPPS_SERVER__PARALLEL_PER_MODEL", "2")
     monkeypatch.setenv("LLMAPPS_SERVER__QUEUE_SIZE", "0")
     server = start_server()
-    body = {"model": "smollm2", "messages": [LONG], "max_tokens": 24, "stream": True}
+    body = {
+        "model": "smollm2",
+        "messages": [LONG],
+        "max_tokens": 400,
+        "stream": True,
+        "logit_bias": eos_bias(),
+    }
     url = server.url + "/v1/chat/completions"
     with (
         httpx.Client(timeout=60) as c1,
         httpx.Client(timeout=60) as c2,
         c1.stream("POST", url, json=body) as s1,
+        c2.stream("POST", url, json=body) as s2,
     ):
-        next(s1.iter_lines())
-        with c2.stream("POST", url, json=body) as s2:
-            assert s2.status_code == 200  # a second place, not a 503
-            scheduler = server.app.state.serve_runtime.scheduler
-            assert max(q["active"] for q in scheduler.snapshot().values()) == 2
-            third = httpx.post(url, json=body, timeout=30)
-            assert third.status_code == 503
-            assert [line for line in s2.iter_lines() if line][-1] == "data: [DONE]"
-        assert [line for line in s1.iter_lines() if line][-1] == "data: [DONE]"
-    slots = list(ollama.Client(host=server.url).ps().models)
-    assert len(slots) == 2 and {m.model for m in slots} == {"smollm2:latest"}
+        assert s1.status_code == 200 and s2.status_code == 200  # two places, no 503
+        first, second = s1.iter_lines(), s2.iter_lines()
+        assert next(first).startswith("data: {") and next(second).startswith("data: {")
+        scheduler = server.app.state.serve_runtime.scheduler
+        assert max(q["active"] for q in scheduler.snapshot().values()) == 2
+        third = httpx.post(url, json=body, timeout=30)
+        assert third.status_code == 503
+        slots = list(ollama.Client(host=server.url).ps().models)
+        assert len(slots) == 2 and {m.model for m in slots} == {"smollm2:latest"}
+    assert _wait(lambda: all(q["active"] == 0 for q in scheduler.snapshot().values()))
