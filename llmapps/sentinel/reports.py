@@ -25,7 +25,7 @@ from llmapps.sentinel.activity import Activity, ActivityItem
 from llmapps.sentinel.errors import NotFoundError
 from llmapps.sentinel.prompts import TEXT, summary_prompt
 from llmapps.sentinel.store import sentinel_db
-from llmapps.sentinel.timeutil import iso, parse_time, utcnow
+from llmapps.sentinel.timeutil import iso, utcnow
 
 SECTIONS = ("breaking", "features", "improvements", "fixes", "releases", "discussions")
 _CONVENTIONAL = re.compile(r"^(\w+)(\([^)]*\))?(!)?:\s*")
@@ -414,13 +414,3 @@ def list_reports(settings: Settings, target: str | None = None, limit: int = 100
     else:
         rows = db.query("SELECT * FROM sentinel_reports ORDER BY id DESC LIMIT ?", (limit,))
     return [_report(r) for r in rows]
-
-
-def window_dates(since: datetime, until: datetime) -> tuple[str, str]:
-    return since.strftime("%Y-%m-%d"), until.strftime("%Y-%m-%d")
-
-
-def parse_window_value(value: str) -> datetime:
-    dt = parse_time(value)
-    assert dt is not None
-    return dt

@@ -128,3 +128,20 @@ def test_sigterm_shuts_the_daemon_down_cleanly(
     log = (isolated_home / "logs" / "sentinel.log").read_text()
     assert "sentinel daemon started" in log and "stopped cleanly" in log
     assert f"subscription {sub.id}" in log
+
+
+def test_editing_a_subscription_reschedules_the_running_daemon(
+    settings: Settings, git_repo: Path
+) -> None:
+    sub = service.add_subscription(settings, str(git_repo), every="1h")
+    daemon = Daemon(settings, sync_interval=0.5)
+    daemon.start()
+    try:
+        time.sleep(1.5)
+        assert reports_of(settings, sub.id) == []  # hourly: nothing yet
+        service.edit_subscription(settings, sub.id, every="1s")
+        wait_for(lambda: len(reports_of(settings, sub.id)) >= 2, timeout=20)
+        service.remove_subscription(settings, sub.id)
+        wait_for(lambda: daemon.scheduler.get_job(f"sub-{sub.id}") is None, timeout=10)
+    finally:
+        daemon.stop()

@@ -15,7 +15,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,7 +65,6 @@ class FetchStats:
     requests: int = 0
     not_modified: int = 0
     rate_limit_waits: int = 0
-    per_url: dict[str, int] = field(default_factory=dict)
 
 
 class GitHubClient:
@@ -133,7 +132,6 @@ class GitHubClient:
             try:
                 async with self._sem:
                     self.stats.requests += 1
-                    self.stats.per_url[url] = self.stats.per_url.get(url, 0) + 1
                     resp = await self._client.get(url, headers=headers)
             except httpx.TransportError as exc:
                 if attempt <= self.retries:
