@@ -42,11 +42,17 @@ def populate(emu: GitHubEmulator, repos: int) -> list[str]:
         repo = emu.repo(name)
         for n in range(1, 151):
             t = SINCE + timedelta(minutes=9 * n)
-            repo.add_pr(n, f"feat: change {n}", merged=t if n % 2 else None, updated=t,
-                        body="A realistic description of the change. " * 4)
+            repo.add_pr(
+                n,
+                f"feat: change {n}",
+                merged=t if n % 2 else None,
+                updated=t,
+                body="A realistic description of the change. " * 4,
+            )
         for n in range(200, 240):
-            repo.add_issue(n, f"Issue {n}", created=SINCE + timedelta(minutes=30 * (n - 200)),
-                           comments=n % 17)
+            repo.add_issue(
+                n, f"Issue {n}", created=SINCE + timedelta(minutes=30 * (n - 200)), comments=n % 17
+            )
         for n in range(60):
             repo.add_commit(f"fix: commit {n} in {name}", SINCE + timedelta(minutes=20 * n))
         for n in range(6):
@@ -59,7 +65,7 @@ def serve(emu: GitHubEmulator) -> tuple[ThreadingHTTPServer, str]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             status, headers, body = emu.handle("GET", self.path, dict(self.headers), base)
             self.send_response(status)
             for key, value in headers.items():
@@ -79,8 +85,9 @@ def serve(emu: GitHubEmulator) -> tuple[ThreadingHTTPServer, str]:
     return server, base
 
 
-def run(base: str, repos: list[str], *, concurrency: int, cache: object | None,
-        concurrent: bool) -> tuple[float, int, int, int]:
+def run(
+    base: str, repos: list[str], *, concurrency: int, cache: object | None, concurrent: bool
+) -> tuple[float, int, int, int]:
     """Seconds, requests, 304 answers, repositories that failed."""
     from llmapps.sentinel.sources.github import GitHubClient, fetch_many
 
@@ -104,7 +111,9 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument(
-        "--changed", type=float, default=0.2,
+        "--changed",
+        type=float,
+        default=0.2,
         help="share of repositories that get a new issue between the two conditional runs",
     )
     args = parser.parse_args()
@@ -117,20 +126,24 @@ def main() -> None:
     emu = GitHubEmulator(latency=args.latency_ms / 1000)
     repos = populate(emu, args.repos)
     server, base = serve(emu)
-    print(f"loopback GitHub at {base}: {len(repos)} repositories, "
-          f"{args.latency_ms:g} ms per request, concurrency {args.concurrency}")
+    print(
+        f"loopback GitHub at {base}: {len(repos)} repositories, "
+        f"{args.latency_ms:g} ms per request, concurrency {args.concurrency}"
+    )
 
     seq_s, seq_req, _, seq_fail = run(base, repos, concurrency=1, cache=None, concurrent=False)
-    con_s, con_req, _, con_fail = run(base, repos, concurrency=args.concurrency, cache=None,
-                                      concurrent=True)
+    con_s, con_req, _, con_fail = run(
+        base, repos, concurrency=args.concurrency, cache=None, concurrent=True
+    )
     assert seq_req == con_req and not seq_fail and not con_fail
     print(f"sequential : {seq_s:6.2f} s  ({seq_req} requests)")
     print(f"concurrent : {con_s:6.2f} s  ({con_req} requests)")
     print(f"ratio      : concurrent is {seq_s / con_s:.1f}x faster than sequential")
 
     cache = EtagCache(get_settings())
-    first_s, first_req, first_304, _ = run(base, repos, concurrency=args.concurrency,
-                                           cache=cache, concurrent=True)
+    first_s, first_req, first_304, _ = run(
+        base, repos, concurrency=args.concurrency, cache=cache, concurrent=True
+    )
     changed = repos[: int(len(repos) * args.changed)]
     for name in changed:  # new activity: these repositories' issue lists change
         emu.repos[name].add_issue(999, "New bug report", created=SINCE + timedelta(hours=20))
@@ -139,10 +152,14 @@ def main() -> None:
     )
     assert not second_fail
     print(f"conditional: run 1 {first_req} requests, {first_304} answered 304 ({first_s:.2f} s)")
-    print(f"conditional: run 2 {second_req} requests, {second_304} answered 304 "
-          f"({second_s:.2f} s); {len(changed)} of {len(repos)} repositories had new issues")
-    print(f"ratio      : {second_304 / second_req:.0%} of API calls on the second run were "
-          "304 Not Modified (free against GitHub's rate limit)")
+    print(
+        f"conditional: run 2 {second_req} requests, {second_304} answered 304 "
+        f"({second_s:.2f} s); {len(changed)} of {len(repos)} repositories had new issues"
+    )
+    print(
+        f"ratio      : {second_304 / second_req:.0%} of API calls on the second run were "
+        "304 Not Modified (free against GitHub's rate limit)"
+    )
     server.shutdown()
 
 
