@@ -28,6 +28,7 @@ HELP = """Commands 命令:
   /persona NAME        change persona 角色
   /model SPEC          change model (e.g. local:smollm2, openai:gpt-4o-mini) 模型
   /memory full|window|summary
+  /tools a,b | /tools off   agent mode with these tools 工具（智能体模式）
   /regen               regenerate the last answer 重新生成
   /edit TEXT           replace your last message and answer again 修改上一条
   /export PATH         write the conversation to PATH (.md or .json) 导出
@@ -73,12 +74,12 @@ def render(turn: Turn) -> bool:
                 text = text if len(text) <= 300 else text[:300] + "…"
                 console.print(f"[dim]← {escape(str(data.get('name')))}: {escape(text)}[/]")
             elif event.kind == "notice":
-                err_console.print(f"[yellow]note:[/] {escape(data['message'])}")
+                err_console.print(f"[yellow]note:[/] {escape(data['message'])}", soft_wrap=True)
             elif event.kind == "error":
                 ok = False
                 if started:
                     console.print()
-                err_console.print(f"[bold red]error:[/] {escape(data['message'])}")
+                err_console.print(f"[bold red]error:[/] {escape(data['message'])}", soft_wrap=True)
             elif event.kind == "done":
                 if started:
                     console.print()
@@ -168,7 +169,7 @@ def repl(service: ChatService, conversation: int | None, options: dict[str, Any]
             current = turn.conversation_id
             render(turn)
         except LlmappsError as exc:
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
 
 
 def _command(service: ChatService, line: str, current: int | None, options: dict[str, Any]) -> Any:
@@ -212,6 +213,17 @@ def _command(service: ChatService, line: str, current: int | None, options: dict
                 raise ChatError(f"unknown memory strategy '{value}' (use full, window or summary)")
         options[key] = value or None
         console.print(f"{key}: {escape(value or 'off')}")
+        return "keep"
+    if name == "/tools":
+        names = [] if arg in ("", "off", "none") else [t.strip() for t in arg.split(",")]
+        if names:
+            from llmapps.chat.tools import build_tools
+
+            build_tools(service.settings, kb=options.get("kb"), names=names)  # checks names
+        if current is not None:
+            service.configure(current, tools=names)
+        options["tools"] = names or None
+        console.print(f"tools: {', '.join(names) or 'off'}")
         return "keep"
     if name == "/regen":
         if current is None:

@@ -63,6 +63,7 @@ def test_repl_commands(tmp_path: Path) -> None:
             "/list",
             "/switch 1",
             "/kb nosuchkb",
+            "/tools teleport",
             "/frobnicate",
             "/exit",
         ]
@@ -82,6 +83,7 @@ def test_repl_commands(tmp_path: Path) -> None:
     assert "conversation 1: hello there" in output
     assert "knowledge base 'nosuchkb' not found" in output
     assert "unknown command /frobnicate" in output
+    assert "unknown tool 'teleport'" in output
     convs = get_service(get_settings()).store.all()
     assert len(convs) == 2 and convs[0].persona == "coder"  # persona kept for /new
 
