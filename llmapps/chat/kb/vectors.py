@@ -17,6 +17,10 @@ from pathlib import Path
 import numpy as np
 
 
+SMALL_INDEX = 50_000
+_DEFAULT_THREADS = max(1, os.cpu_count() or 1)
+
+
 def normalise(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     if vectors.ndim == 1:
@@ -60,6 +64,11 @@ class VectorIndex:
         """Top ``k`` ``(chunk_id, cosine, relevance 0..1)``, best first."""
         if not len(self.chunk_ids):
             return []
+        import faiss
+
+        # One query over a small index: OpenMP threads cost more than they save (and spin on
+        # a busy machine); large indexes are memory-bound scans that threads do help.
+        faiss.omp_set_num_threads(1 if len(self.chunk_ids) < SMALL_INDEX else _DEFAULT_THREADS)
         sims, rows = self.index.search(normalise(query), min(k, len(self.chunk_ids)))
         out = []
         for sim, row in zip(sims[0], rows[0], strict=True):
