@@ -305,6 +305,21 @@ def _react_messages(messages: list[BaseMessage], tools: list[BaseTool]) -> list[
     return out
 
 
+def _plain(
+    model: BaseChatModel, messages: list[BaseMessage], stop_event: threading.Event | None
+) -> Iterator[AgentEvent]:
+    text = ""
+    for chunk in model.stream(messages):
+        if _cancelled(stop_event):
+            yield AgentEvent("final", {"text": text, "steps": 1, "reason": "cancelled"})
+            return
+        piece = _text_of(chunk.content)
+        if piece:
+            text += piece
+            yield AgentEvent("token", {"text": piece})
+    yield AgentEvent("final", {"text": text, "steps": 1, "reason": "answer"})
+
+
 def _react(
     model: BaseChatModel,
     messages: list[BaseMessage],
@@ -312,9 +327,12 @@ def _react(
     max_steps: int,
     stop_event: threading.Event | None,
 ) -> Iterator[AgentEvent]:
+    if not tools:  # nothing to call: a plain streamed answer
+        yield from _plain(model, messages, stop_event)
+        return
     by_name = {t.name: t for t in tools}
     lower = {t.name.lower(): t.name for t in tools}
-    base = _react_messages(messages, tools) if tools else list(messages)
+    base = _react_messages(messages, tools)
     scratch: list[BaseMessage] = []
     for step in range(1, max_steps + 1):
         text = ""

@@ -127,6 +127,11 @@ def test_react_step_limit_unknown_tool_and_plain_answers(settings: Settings) -> 
     assert result.data["error"] is True and "unknown tool 'shell'" in result.data["content"]
     assert events[-1].data["text"] == "sorry"
 
+    no_tools = FakeListChatModel(responses=["Action: calculator\nAction Input: 1"])
+    events = list(run_agent(no_tools, [HumanMessage("x")], []))
+    assert [e.kind for e in events if e.kind != "token"] == ["final"]
+    assert events[-1].data["text"] == "Action: calculator\nAction Input: 1"
+
     plain = FakeListChatModel(responses=["Paris is the capital of France."])
     events = list(run_agent(plain, [HumanMessage("capital?")], _tools(settings)))
     assert [e.kind for e in events if e.kind != "token"] == ["final"]

@@ -4,7 +4,8 @@ Each run is a fresh ``python -I`` subprocess in an empty temporary folder. What 
 
 - limits (``resource.setrlimit`` in the child before exec): CPU seconds, address space
   (``chat.code_memory_mb``), file size (16 MB), open files, no core dumps, and
-  ``RLIMIT_NPROC`` so fork bombs stop quickly;
+  ``RLIMIT_NPROC`` (16 for ``nobody``; the user's current count + 16 otherwise; the kernel
+  does not limit root, where the audit hook below refuses forks) so fork bombs stop quickly;
 - a wall-clock timeout (``chat.code_timeout_s``): the whole process group is killed;
 - a new, empty network namespace (only a down loopback, so no connection to anything,
   127.0.0.1 included): ``unshare(CLONE_NEWNET)`` as root, an unprivileged user+network
@@ -110,16 +111,43 @@ class RunResult:
 
 
 def _libc() -> ctypes.CDLL | None:
-    try:
-        return ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return None
+    """libc, loaded in the parent: ``dlopen`` in a child forked from a threaded process can
+    deadlock on the loader lock, so the child only calls an already-resolved function."""
+    global _LIBC
+    if _LIBC is None:
+        try:
+            _LIBC = ctypes.CDLL(None, use_errno=True)
+            _ = _LIBC.unshare  # resolve the symbol now, not after fork
+        except (OSError, AttributeError):
+            return None
+    return _LIBC
+
+
+_LIBC: ctypes.CDLL | None = None
+
+
+def _user_processes() -> int:
+    """How many processes this user runs now (RLIMIT_NPROC counts them all)."""
+    uid = str(os.getuid())
+    count = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("Uid:"):
+                    count += line.split()[1] == uid
+                    break
+        except OSError:
+            continue
+    return count
 
 
 def _network_namespace_works() -> bool:
     """Probe once: can a child enter a new network namespace here?"""
     global _NS_OK
     if _NS_OK is None:
+        if _libc() is None:
+            _NS_OK = False
+            return False
         try:
             probe = subprocess.run(
                 [sys.executable, "-I", "-c", "pass"],
@@ -137,7 +165,7 @@ _NS_OK: bool | None = None
 
 
 def _enter_namespace() -> None:
-    libc = _libc()
+    libc = _LIBC
     if libc is None:
         raise OSError("no libc")
     flags = CLONE_NEWNET if os.geteuid() == 0 else CLONE_NEWNET | CLONE_NEWUSER
@@ -174,7 +202,7 @@ def _nobody_works() -> bool:
 _NOBODY_OK: bool | None = None
 
 
-def _limits(settings: Settings, isolate: bool, as_nobody: bool) -> None:
+def _limits(settings: Settings, isolate: bool, as_nobody: bool, nproc: int) -> None:
     """Runs in the child between fork and exec (keep it to plain system calls)."""
     if isolate:
         _enter_namespace()
@@ -185,7 +213,7 @@ def _limits(settings: Settings, isolate: bool, as_nobody: bool) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (16 << 20, 16 << 20))
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_NPROC, (16, 16))
+    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
     if as_nobody:
         _drop_to_nobody()
 
@@ -196,6 +224,9 @@ def run_python(code: str, settings: Settings) -> RunResult:
         return RunResult(None, "", f"code longer than {MAX_CODE} characters", False, 0.0, False)
     isolate = _network_namespace_works()
     as_nobody = _nobody_works()
+    # nobody (or root, whom the kernel does not limit) gets 16 processes; a normal user keeps
+    # what it runs now plus 16, since the limit counts every process of the user.
+    nproc = 16 if as_nobody or os.geteuid() == 0 else _user_processes() + 16
     folder = Path(tempfile.mkdtemp(prefix="llmapps-code-"))
     try:
         (folder / "main.py").write_text(code, encoding="utf-8")
@@ -210,6 +241,8 @@ def run_python(code: str, settings: Settings) -> RunResult:
             "LANG": "C.UTF-8",
             "PYTHONIOENCODING": "utf-8",
             "PYTHONDONTWRITEBYTECODE": "1",
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
         }
         start = time.monotonic()
         timed_out = False
@@ -221,7 +254,7 @@ def run_python(code: str, settings: Settings) -> RunResult:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
-                preexec_fn=lambda: _limits(settings, isolate, as_nobody),
+                preexec_fn=lambda: _limits(settings, isolate, as_nobody, nproc),
                 start_new_session=True,
                 close_fds=True,
             )
