@@ -17,7 +17,8 @@ pytestmark = pytest.mark.browser
 def test_chat_tab_send_stream_list_regenerate(browser_page: Any, live_server: Any) -> None:
     settings = get_settings()
     first = "The first streamed answer arrives one character at a time."
-    model = FakeListChatModel(responses=[first, "A regenerated answer."], sleep=0.03)
+    long_answer = "Counting slowly: " + " ".join(str(i) for i in range(400))
+    model = FakeListChatModel(responses=[first, "A regenerated answer.", long_answer], sleep=0.03)
     get_service(settings).model_factory = lambda spec, params: model
     server = live_server(create_app(settings))
     page = browser_page
@@ -41,6 +42,15 @@ def test_chat_tab_send_stream_list_regenerate(browser_page: Any, live_server: An
     assert first not in bot.inner_text()
     stored = get_service(settings).store.messages(1)
     assert [m.content for m in stored] == ["Hello from the browser", "A regenerated answer."]
+    # stop a long answer half way: the partial answer stays, marked as stopped
+    page.locator("#chat-input textarea").fill("count to four hundred")
+    page.locator("#chat-send").click()
+    bot.get_by_text("Counting slowly: 0 1 2").wait_for(timeout=30_000)
+    page.locator("#chat-stop").click()
+    bot.get_by_text("stopped 已停止").wait_for(timeout=30_000)
+    last = get_service(settings).store.messages(1)[-1]
+    assert last.status == "stopped" and last.content.startswith("Counting slowly: 0 1 2")
+    assert len(last.content) < len(long_answer)
 
 
 def test_chat_tab_citations_and_tool_calls(
