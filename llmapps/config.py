@@ -125,6 +125,9 @@ class SentinelConfig(_Section):
     delivery_attempts: int = 3  # immediate tries per delivery before it is queued for retry
     delivery_backoff_s: float = 1.0
     misfire_grace_s: int = 3600  # a run missed (daemon down) by less than this still runs once
+    # Folders under which local git repositories may be watched over HTTP (empty = none;
+    # the CLI, run by a local user, is not restricted).
+    git_roots: list[str] = Field(default_factory=list)
 
 
 class ChatConfig(_Section):
