@@ -79,3 +79,32 @@ def test_exact_token_trimming_with_a_small_context(monkeypatch: pytest.MonkeyPat
     # a message that cannot fit is refused with a clear error, not cut
     events = list(ChatService(settings, model_factory=lambda s, p: model).send(None, "sea " * 400))
     assert any(e.kind == "error" and "tokens" in e.data["message"] for e in events)
+
+
+def test_kb_turn_on_the_embedded_model_with_default_hybrid_retrieval(tmp_path: Any) -> None:
+    from llmapps.chat.kb import add_paths, create_kb
+
+    settings = get_settings()
+    doc = tmp_path / "policy.md"
+    doc.write_text(
+        "# Returns\n\nOpened boxes can be returned within 30 days for a full refund.\n\n"
+        "# Shipping\n\nOrders ship from Hangzhou within two working days.\n",
+        encoding="utf-8",
+    )
+    create_kb("shop", settings=settings)
+    add_paths("shop", [doc], settings=settings)  # embedded-model vectors + BM25
+    service = ChatService(settings)
+    service.personas.create({"name": "tiny", "max_tokens": 16, "temperature": 0.0})
+    events = list(
+        service.send(None, "Can opened boxes be returned for a refund?", persona="tiny", kb="shop")
+    )
+    cites = next(e for e in events if e.kind == "citations").data["citations"]
+    assert cites[0]["source"] == "policy.md" and cites[0]["location"] == "Returns"
+    done = events[-1].data
+    assert done["status"] == "complete" and done["content"].strip() and not done["refused"]
+    assert service.store.message(done["message_id"]).citations[0]["location"] == "Returns"
+    unrelated = list(
+        service.send(done["conversation_id"], "What is the airspeed of an unladen swallow?")
+    )
+    assert unrelated[-1].data["refused"] is True
+    assert unrelated[-1].data["content"].startswith("I don't know")
