@@ -154,11 +154,15 @@ def build_messages(
     summary: str = "",
     summary_upto: int = 0,
     sources: str = "",
+    extra_tokens: int = 0,
 ) -> MemoryResult:
-    """System prompt (+ summary, + sources) + chosen history + question, trimmed to fit."""
+    """System prompt (+ summary, + sources) + chosen history + question, trimmed to fit.
+
+    ``extra_tokens`` is room kept for text added later (the agent's tool descriptions).
+    """
     count = token_counter(model)
     n_ctx = context_window(model, settings)
-    reserve = answer_reserve(model, settings)
+    reserve = answer_reserve(model, settings) + extra_tokens
     budget = n_ctx - reserve - SAFETY_TOKENS
     if strategy == "summary":
         history = [m for m in history if m.id > summary_upto]

@@ -20,6 +20,7 @@ langchain-core 1.x. The turn uses LCEL
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import queue
 import threading
@@ -30,9 +31,15 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+from langchain_core.tools import BaseTool
 
 from llmapps.chat.conversations import Conversation, ConversationStore, Message
-from llmapps.chat.memory import ContextOverflowError, build_messages, update_summary
+from llmapps.chat.memory import (
+    ContextOverflowError,
+    build_messages,
+    token_counter,
+    update_summary,
+)
 from llmapps.chat.personas import Persona, PersonaStore
 from llmapps.config import Settings, get_settings
 from llmapps.errors import LlmappsError
@@ -395,6 +402,8 @@ class ChatService:
         if strategy == "summary":
             conv = update_summary(self.store, conv, history, plan.model, self.settings, window)
 
+        tools = self._tools(plan) if plan.tools else []
+        extra = _tools_tokens(plan.model, tools)
         while True:
             try:
                 memory = build_messages(
@@ -408,6 +417,7 @@ class ChatService:
                     summary=conv.summary,
                     summary_upto=conv.summary_upto,
                     sources=_sources_block(hits),
+                    extra_tokens=extra,
                 )
                 break
             except ContextOverflowError:
@@ -422,7 +432,7 @@ class ChatService:
             yield ChatEvent("citations", {"citations": hits})
 
         if plan.tools:
-            yield from self._agent(plan, memory.messages, stop, state)
+            yield from self._agent(plan, memory.messages, tools, stop, state)
             return
         prompt = ChatPromptTemplate.from_messages([MessagesPlaceholder("messages")])
         chain = prompt | plan.model
@@ -441,19 +451,23 @@ class ChatService:
             if close is not None:
                 close()
 
+    def _tools(self, plan: _Plan) -> list[BaseTool]:
+        try:
+            from llmapps.chat.tools import build_tools
+        except ImportError as exc:  # pragma: no cover - depends on the tools package
+            raise ChatError(f"agent mode is not available ({exc}): detach the tools") from None
+        return build_tools(self.settings, kb=plan.kb, names=plan.tools)
+
     def _agent(
         self,
         plan: _Plan,
         messages: list[BaseMessage],
+        tools: list[BaseTool],
         stop: threading.Event,
         state: _State,
     ) -> Iterator[ChatEvent]:
-        try:
-            from llmapps.chat.agent import run_agent
-            from llmapps.chat.tools import build_tools
-        except ImportError as exc:  # pragma: no cover - depends on the tools package
-            raise ChatError(f"agent mode is not available ({exc}): detach the tools") from None
-        tools = build_tools(self.settings, kb=plan.kb, names=plan.tools)
+        from llmapps.chat.agent import run_agent
+
         streamed = ""
         for event in run_agent(
             plan.model,
@@ -508,6 +522,15 @@ def _kb_module() -> Any:
             f"knowledge bases are not available ({exc}): detach the knowledge base"
         ) from None
     return kbmod
+
+
+def _tools_tokens(model: BaseChatModel, tools: list[BaseTool]) -> int:
+    """Room for what the agent adds: tool descriptions, the ReAct format and one observation."""
+    if not tools:
+        return 0
+    count = token_counter(model)
+    described = "\n".join(f"{t.name}: {t.description} {json.dumps(t.args)}" for t in tools)
+    return count(described) + 300
 
 
 def _sources_block(hits: list[dict[str, Any]]) -> str:
