@@ -108,3 +108,22 @@ def test_kb_turn_on_the_embedded_model_with_default_hybrid_retrieval(tmp_path: A
     )
     assert unrelated[-1].data["refused"] is True
     assert unrelated[-1].data["content"].startswith("I don't know")
+
+
+def test_agent_turn_on_the_embedded_model_ends_and_is_stored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LLMAPPS_CHAT__AGENT_MAX_STEPS", "2")
+    service = ChatService(get_settings())
+    service.personas.create({"name": "tiny", "max_tokens": 48, "temperature": 0.0})
+    events = list(
+        service.send(
+            None, "What is 12*12? Use the calculator.", persona="tiny", tools=["calculator"]
+        )
+    )
+    done = events[-1]
+    assert done.kind == "done" and done.data["status"] == "complete", events
+    stored = service.store.message(done.data["message_id"])
+    assert stored.content == done.data["content"] and stored.content.strip()
+    calls = [e for e in events if e.kind == "tool_call"]
+    assert [e["kind"] for e in stored.tool_events].count("tool_call") == len(calls)
