@@ -47,3 +47,10 @@ class DeliveryError(SentinelError):
     """A report could not be delivered (it is recorded and retried later)."""
 
     status_code = 502
+
+
+class ForbiddenError(SentinelError):
+    """An HTTP caller asked for something only a local user may do (a git path outside
+    ``sentinel.git_roots``)."""
+
+    status_code = 403

@@ -1,5 +1,8 @@
 """HTTP endpoints of Sentinel under ``/sentinel`` (the same service functions as CLI and UI).
 
+Over HTTP, local git paths are confined to ``sentinel.git_roots`` (the CLI is not): anyone who
+reaches the API must not read the history of any repository on the machine.
+
 Handlers are plain ``def``: FastAPI runs them in its thread pool, where the service may call
 ``asyncio.run`` for concurrent fetching and a local model may take its time.
 """
@@ -72,7 +75,11 @@ def list_subscriptions(request: Request) -> list[dict[str, Any]]:
 def add_subscription(body: SubscriptionIn, request: Request) -> dict[str, Any]:
     data = body.model_dump()
     target = data.pop("target")
-    return service.add_subscription(_settings(request), target, **data).to_dict()
+    settings = _settings(request)
+    # Over HTTP a local git path must lie under sentinel.git_roots (403 otherwise).
+    return service.add_subscription(
+        settings, target, git_roots=settings.sentinel.git_roots, **data
+    ).to_dict()
 
 
 @router.patch("/subscriptions/{ref:path}")
@@ -89,7 +96,10 @@ def remove_subscription(ref: str, request: Request) -> dict[str, Any]:
 def create_report(body: ReportIn, request: Request) -> dict[str, Any]:
     data = body.model_dump()
     target = data.pop("target")
-    return service.generate_report(_settings(request), target, **data).to_dict()
+    settings = _settings(request)
+    return service.generate_report(
+        settings, target, git_roots=settings.sentinel.git_roots, **data
+    ).to_dict()
 
 
 @router.get("/reports")

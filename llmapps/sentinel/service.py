@@ -154,13 +154,15 @@ def generate_report(
     lang: str | None = None,
     chat_model: BaseChatModel | None = None,
     on_progress: Progress | None = None,
+    git_roots: list[str] | None = None,
 ) -> Report:
     """A report on a repository (GitHub ``owner/repo`` or a local git path) for a window.
 
     Ad-hoc: the subscription (if any) gives language and model defaults but its remembered
-    window is left alone; scheduled runs use :func:`run_subscription`.
+    window is left alone; scheduled runs use :func:`run_subscription`. ``git_roots`` confines
+    local paths for HTTP callers (``None``: unrestricted, the CLI's local user).
     """
-    kind, name = subs.parse_target(target)
+    kind, name = subs.parse_target(target, git_roots=git_roots)
     if kind == "hn":
         return hn_report(
             settings, hours=(days or 1) * 24, model=model, lang=lang, chat_model=chat_model

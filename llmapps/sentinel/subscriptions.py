@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,7 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from llmapps.config import Settings
-from llmapps.sentinel.errors import NotFoundError, SubscriptionError
+from llmapps.sentinel.errors import ForbiddenError, NotFoundError, SubscriptionError
 from llmapps.sentinel.sources.git import check_git_repo
 from llmapps.sentinel.sources.github import check_repo_name
 from llmapps.sentinel.store import sentinel_db
@@ -63,21 +64,48 @@ class Subscription:
         return f"{self.schedule}|{self.at_time}|{self.timezone}"
 
 
-def parse_target(target: str) -> tuple[str, str]:
-    """``owner/repo`` -> github; ``hn``/``hackernews`` -> hn; a path or ``git:/path`` -> git."""
+def parse_target(target: str, *, git_roots: list[str] | None = None) -> tuple[str, str]:
+    """``owner/repo`` -> github; ``hn``/``hackernews`` -> hn; a path or ``git:/path`` -> git.
+
+    ``git_roots`` confines local paths (HTTP callers): ``None`` means unrestricted (the CLI's
+    local user), a list means the resolved path must lie under one of those folders. The check
+    runs before git touches the path, so a refused caller learns nothing about it.
+    """
     text = target.strip()
     if text.lower() in ("hn", "hackernews", "hacker-news"):
         return "hn", HN_TARGET
     if text.startswith(("git:", "/", "./", "../", "~")) or (
         "/" not in text and text not in ("",) and _looks_like_dir(text)
     ):
+        if git_roots is not None:
+            confine_git_path(text, git_roots)
         return "git", str(check_git_repo(text))
     return "github", check_repo_name(text)
 
 
-def _looks_like_dir(text: str) -> bool:
-    from pathlib import Path
+def confine_git_path(text: str, git_roots: list[str]) -> Path:
+    """The resolved path of a local git target if it lies under a root, else 403.
 
+    Resolving first (``..`` and symlinks followed, as git itself would) is what makes the check
+    sound: ``/srv/repos/../../etc`` or a symlink inside a root pointing outside both fail.
+    """
+    if not git_roots:
+        raise ForbiddenError(
+            "local git repositories are not allowed over HTTP: list their folders in "
+            "sentinel.git_roots (llmapps.toml or LLMAPPS_SENTINEL__GIT_ROOTS)"
+        )
+    path = Path(text.removeprefix("git:")).expanduser().resolve()
+    for root in git_roots:
+        base = Path(root).expanduser().resolve()
+        if path == base or path.is_relative_to(base):
+            return path
+    raise ForbiddenError(
+        f"'{text}' is outside sentinel.git_roots: over HTTP only repositories under those "
+        "folders may be watched (add its folder to sentinel.git_roots)"
+    )
+
+
+def _looks_like_dir(text: str) -> bool:
     return Path(text).expanduser().is_dir()
 
 
@@ -249,9 +277,13 @@ def add(
     webhooks: list[str] | None = None,
     webhook_format: str | None = None,
     model: str | None = None,
+    git_roots: list[str] | None = None,
 ) -> Subscription:
-    """Validate everything, then insert; a duplicate target is an error naming ``edit``."""
-    kind, name = parse_target(target)
+    """Validate everything, then insert; a duplicate target is an error naming ``edit``.
+
+    ``git_roots`` (HTTP callers) confines local git paths; see :func:`parse_target`.
+    """
+    kind, name = parse_target(target, git_roots=git_roots)
     tz = check_timezone(tz or settings.sentinel.timezone)
     at = at or "08:00"
     make_trigger(every, at, tz)
@@ -291,8 +323,12 @@ def get(settings: Settings, ref: int | str) -> Subscription:
     if row is None:
         text = str(ref).strip()
         candidates = {text, text.removeprefix("git:")}
-        with contextlib.suppress(SubscriptionError):
-            candidates.add(parse_target(text)[1])
+        if text.startswith(("git:", "/", "./", "../", "~")):
+            # Resolved without running git: a lookup must not probe arbitrary paths.
+            candidates.add(str(Path(text.removeprefix("git:")).expanduser().resolve()))
+        else:
+            with contextlib.suppress(SubscriptionError):
+                candidates.add(parse_target(text)[1])
         for name in candidates:
             row = db.query_one("SELECT * FROM sentinel_subscriptions WHERE target = ?", (name,))
             if row is not None:

@@ -1,7 +1,8 @@
 """The Sentinel tab: manage subscriptions, generate a report now, browse history, HN digest.
 
 Every handler collects the form, calls one function of :mod:`llmapps.sentinel.service` and
-shows the result; errors are one line in the status area, never a traceback.
+shows the result; errors are one line in the status area, never a traceback. The tab is
+served over HTTP like the API, so local git paths are confined to ``sentinel.git_roots`` here too.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ def build(settings: Settings) -> None:
                 emails=_split(emails),
                 webhooks=_split(hooks),
                 webhook_format=None if fmt == "auto" else fmt,
+                git_roots=settings.sentinel.git_roots,
             )
         except Exception as exc:
             return _error(exc), gr.update()
@@ -131,6 +133,7 @@ def build(settings: Settings) -> None:
                 model=model.strip() or None,
                 lang=lang,
                 on_progress=lambda msg: progress(0.5, desc=msg),
+                git_roots=settings.sentinel.git_roots,
             )
         except Exception as exc:
             return _error(exc), "", None, gr.update()
