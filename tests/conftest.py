@@ -111,8 +111,10 @@ def chromium_path() -> str:
     raise RuntimeError("Chromium not found: run 'make test' (installs Debian's chromium) first")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium per test module: Playwright's sync API keeps an event loop running while
+    it is started, which would break later tests that call ``asyncio.run``."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
