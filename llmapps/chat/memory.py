@@ -57,7 +57,7 @@ class MemoryResult:
 
 
 def context_window(model: BaseChatModel, settings: Settings) -> int:
-    n_ctx = getattr(model, "n_ctx", None)
+    n_ctx = getattr(model, "n_ctx", None) or getattr(model, "num_ctx", None)  # llama.cpp, Ollama
     return int(n_ctx) if isinstance(n_ctx, int) and n_ctx > 0 else settings.chat.context_tokens
 
 
