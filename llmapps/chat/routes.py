@@ -75,13 +75,15 @@ def _respond(request: Request, turn: Turn, stream: bool) -> Response:
     if not stream:
         events = [e.to_dict() for e in turn]
         done: dict[str, Any] = next((e for e in reversed(events) if e["type"] == "done"), {})
-        errors = [e["message"] for e in events if e["type"] == "error"]
+        failures = [e for e in events if e["type"] == "error"]
+        errors = [e["message"] for e in failures]
         citations: list[Any] = next(
             (e["citations"] for e in events if e["type"] == "citations"), []
         )
         tool_events = [e for e in events if e["type"] in ("tool_call", "tool_result")]
         body = {**done, "citations": citations, "tool_events": tool_events, "errors": errors}
-        return JSONResponse(body, status_code=200 if not errors else 502)
+        status = int(failures[0].get("status_code") or 502) if failures else 200
+        return JSONResponse(body, status_code=status)
     sse = request.query_params.get("format") == "sse" or "text/event-stream" in request.headers.get(
         "accept", ""
     )

@@ -65,7 +65,7 @@ class ChatEvent:
 
     kinds: ``start`` {conversation_id, user_message_id, title}; ``notice`` {message};
     ``citations`` {citations}; ``token`` {text}; ``tool_call`` {id, name, args, step};
-    ``tool_result`` {id, name, content, error, step}; ``error`` {message};
+    ``tool_result`` {id, name, content, error, step}; ``error`` {message, status_code};
     ``done`` {conversation_id, message_id, status, content, refused, dropped}.
     """
 
@@ -339,11 +339,13 @@ class ChatService:
                 raise
             except LlmappsError as exc:
                 state.status = "error"
-                yield ChatEvent("error", {"message": str(exc)})
+                yield ChatEvent("error", {"message": str(exc), "status_code": exc.status_code})
             except Exception as exc:  # shown to the user, logged for us
                 log.exception("chat turn failed")
                 state.status = "error"
-                yield ChatEvent("error", {"message": f"{type(exc).__name__}: {exc}"})
+                yield ChatEvent(
+                    "error", {"message": f"{type(exc).__name__}: {exc}", "status_code": 500}
+                )
             if stop.is_set() and state.status == "complete":
                 state.status = "stopped"
             message = self._save(plan, state)

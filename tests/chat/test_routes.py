@@ -168,3 +168,20 @@ def test_knowledge_base_endpoints_upload_search_and_limits(
         assert answer["content"] == "Within 30 days [1]."
         stored = client.get(f"/chat/conversations/{cid}").json()["messages"][-1]
         assert stored["citations"][0]["location"] == "Returns"
+
+
+def test_non_streaming_errors_carry_their_status(live_server: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("LLMAPPS_CHAT__CONTEXT_TOKENS", "120")
+    monkeypatch.setenv("LLMAPPS_CHAT__ANSWER_TOKENS", "40")
+    url = _server(live_server, "short")
+    with httpx.Client(base_url=url, timeout=30) as client:
+        cid = client.post("/chat/conversations", json={}).json()["id"]
+        too_long = client.post(
+            f"/chat/conversations/{cid}/messages", json={"content": "word " * 300, "stream": False}
+        )
+        assert too_long.status_code == 413
+        assert "shorten the message" in too_long.json()["errors"][0]
+        ok = client.post(
+            f"/chat/conversations/{cid}/messages", json={"content": "hi", "stream": False}
+        )
+        assert ok.status_code == 200 and ok.json()["content"] == "short"
