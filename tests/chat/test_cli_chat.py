@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from typer.testing import CliRunner
@@ -113,3 +114,28 @@ def test_personas_and_conversations_commands(tmp_path: Path) -> None:
     gone = runner.invoke(app, ["conversations", "delete", "1"])
     assert gone.exit_code == 1 and "not found" in gone.output
     assert runner.invoke(app, ["personas", "delete", "brief"]).exit_code == 0
+
+
+def test_one_shot_with_kb_prints_sources_and_tools(tmp_path: Path, monkeypatch: Any) -> None:
+    from llmapps.chat.kb import add_paths, create_kb
+
+    monkeypatch.setenv("LLMAPPS_CHAT__KB_VECTORS", "false")
+    doc = tmp_path / "policy.md"
+    doc.write_text("# Returns\n\nOpened boxes can be returned within 30 days.\n", encoding="utf-8")
+    create_kb("shop", settings=get_settings())
+    add_paths("shop", [doc], settings=get_settings())
+    _fake(
+        "Within 30 days [1].",
+        'Action: calculator\nAction Input: {"expression": "2**10"}',
+        "Final Answer: 1024",
+    )
+    result = runner.invoke(app, ["chat", "--kb", "shop", "Can opened boxes be returned?"])
+    assert result.exit_code == 0, result.output
+    assert "Within 30 days [1]." in result.output
+    assert "[1] policy.md, Returns" in result.output
+    refused = runner.invoke(app, ["chat", "--kb", "shop", "Who won the 1998 World Cup?"])
+    assert refused.exit_code == 0 and "I don't know" in refused.output
+    agent = runner.invoke(app, ["chat", "--tools", "calculator", "2 to the 10th?"])
+    assert agent.exit_code == 0, agent.output
+    assert "→ calculator" in agent.output and "← calculator: 1024" in agent.output
+    assert "1024" in agent.output.splitlines()[-1]
