@@ -332,7 +332,8 @@ class GitHubEmulator:
             return self._error(404, "Not Found")
         full = f"{segs[1]}/{segs[2]}"
         repo = self.repos.get(full)
-        if repo is None or (repo.private and self.token is None):
+        # like GitHub: a private repository is visible only to a request with a valid token
+        if repo is None or (repo.private and (self.token is None or auth is None)):
             return self._error(404, "Not Found")
         rest = segs[3:]
         if not rest:

@@ -10,6 +10,7 @@ import re
 import subprocess
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from llmapps.sentinel.activity import Activity, ActivityItem
 from llmapps.sentinel.errors import SourceError, SubscriptionError
@@ -55,8 +56,31 @@ def _web_base(path: Path) -> str | None:
         remote = _git(path, "config", "--get", "remote.origin.url").strip()
     except SourceError:
         return None
-    match = re.match(r"^(?:https?://|git@)([^/:]+)[/:](.+?)(?:\.git)?/?$", remote)
-    return f"https://{match.group(1)}/{match.group(2)}" if match else None
+    return web_base_from_remote(remote)
+
+
+def web_base_from_remote(remote: str) -> str | None:
+    """The web page of a remote, without any credentials it carries.
+
+    Why careful: remotes often embed a token (``https://x-access-token:TOKEN@github.com/o/r``);
+    the result goes into report links, stored files and emails, so user info never survives.
+    Handles ``https://``/``ssh://`` URLs and scp-like ``git@host:o/r``.
+    """
+    remote = remote.strip()
+    if "://" in remote:
+        parts = urlsplit(remote)
+        host = parts.hostname
+        if parts.scheme in ("http", "https") and parts.port:
+            host = f"{host}:{parts.port}"
+        path = parts.path.strip("/").removesuffix(".git").strip("/")
+    else:
+        match = re.match(r"^(?:[^@/]+@)?([^/:@]+):(.+)$", remote)
+        if not match:
+            return None
+        host, path = match.group(1), match.group(2).strip("/").removesuffix(".git").strip("/")
+    if not host or not path or "@" in path:
+        return None
+    return f"https://{host}/{path}"
 
 
 def fetch_git(path: str, since: datetime, until: datetime) -> Activity:

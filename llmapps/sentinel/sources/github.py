@@ -82,7 +82,6 @@ class GitHubClient:
         retries: int = 3,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.token = token
         self.cache = cache
         self.max_wait = max_wait
         self.retries = retries
@@ -93,8 +92,11 @@ class GitHubClient:
             "X-GitHub-Api-Version": "2022-11-28",
             "User-Agent": "llmapps-sentinel",
         }
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
+        # The token is sent per request and only to the API's own origin (see _auth_for): a
+        # Link header pointing elsewhere must not carry it away.
+        token = (token or "").strip() or None
+        self._auth = {"Authorization": f"Bearer {token}"} if token else {}
+        self._origin = httpx.URL(self.base_url).copy_with(path="/", query=None, fragment=None)
         self._client = httpx.AsyncClient(headers=headers, timeout=timeout, trust_env=False)
 
     @classmethod
@@ -118,6 +120,16 @@ class GitHubClient:
         await self.aclose()
 
     # -- one request -------------------------------------------------------------------
+    def _auth_for(self, url: str) -> dict[str, str]:
+        """The Authorization header, only for URLs on the configured API's scheme/host/port."""
+        target = httpx.URL(url)
+        same = (target.scheme, target.host, target.port) == (
+            self._origin.scheme,
+            self._origin.host,
+            self._origin.port,
+        )
+        return self._auth if same else {}
+
     def url(self, path: str, params: dict[str, Any] | None = None) -> str:
         full = path if path.startswith("http") else f"{self.base_url}{path}"
         return str(httpx.URL(full, params=params)) if params else full
@@ -126,6 +138,7 @@ class GitHubClient:
         """GET ``url`` -> (decoded JSON, Link rels); 304 answers replay the cached body."""
         cached = self.cache.get(url) if self.cache else None
         headers = {"If-None-Match": cached.etag} if cached else {}
+        headers.update(self._auth_for(url))
         attempt = 0
         while True:
             attempt += 1
