@@ -105,6 +105,33 @@ def test_writes_outside_its_folder_are_refused(on: Settings, tmp_path: Path) -> 
     assert result.exit_code != 0 and tmp_path.exists()
 
 
+def test_kernel_wall_stops_writes_the_audit_hook_cannot_see(on: Settings, tmp_path: Path) -> None:
+    """``dir_fd`` writes pass the audit hook's path check; the read-only mount namespace
+    (available when the tests run as root) must still stop them."""
+    code = (
+        "import os\n"
+        f"d = os.open({str(tmp_path)!r}, os.O_RDONLY)\n"
+        "fd = os.open('escape.txt', os.O_WRONLY | os.O_CREAT, dir_fd=d)\n"
+        "os.write(fd, b'x')\nprint('WROTE')\n"
+    )
+    result = run_python(code, on)
+    if not result.readonly_fs:
+        pytest.skip("mount namespaces need root here; only the audit hook and limits apply")
+    assert result.exit_code != 0 and "Read-only file system" in result.stderr
+    assert not (tmp_path / "escape.txt").exists()
+    tamper = (
+        "import __main__, os, posixpath\n"
+        "__main__._ROOT = '/'\n"
+        "os.path.realpath = posixpath.abspath = lambda p: os.getcwd() + '/x'\n"
+        f"open({str(tmp_path / 'tampered.txt')!r}, 'w')\n"
+    )
+    tampered = run_python(tamper, on)
+    assert "sandbox: writing" in tampered.stderr  # the hook's state is out of reach
+    assert not (tmp_path / "tampered.txt").exists()
+    hook_state = run_python("import gc; gc.get_objects()", on)
+    assert "sandbox: gc.get_objects is not allowed" in hook_state.stderr
+
+
 def test_output_is_capped(on: Settings) -> None:
     result = run_python("print('x' * 100000)", on)
     assert result.exit_code == 0

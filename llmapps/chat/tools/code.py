@@ -10,20 +10,29 @@ Each run is a fresh ``python -I`` subprocess in an empty temporary folder. What 
 - a new, empty network namespace (only a down loopback, so no connection to anything,
   127.0.0.1 included): ``unshare(CLONE_NEWNET)`` as root, an unprivileged user+network
   namespace otherwise; probed once, and reported in each result (``isolated``);
+- as root, also a mount namespace in which every mount is remounted read-only except a bind
+  mount of the run folder (``readonly_fs``), so no write can land anywhere else whatever
+  trick the code uses;
 - when run as root and ``nobody`` can read the Python installation, the code runs as user
   ``nobody`` (probed once), so file permissions also stop writes outside its folder;
-- always: a Python audit hook installed before the code runs (hooks cannot be removed) refuses
-  sockets, starting processes, ``ctypes`` and writes/deletes outside the run folder.
+- always: a Python audit hook installed before the code runs (hooks cannot be removed; its
+  state lives in a closure that user code cannot reach without ``gc``, which it refuses)
+  refuses sockets, starting processes, ``ctypes`` calls, links, and writes/deletes outside
+  the run folder.
 
-The audit hook alone is defence in depth, not a sandbox (CPython's own advice): the namespace
-and the limits are the guarantees. Output is capped at ``MAX_OUTPUT`` characters per stream.
+The audit hook alone is defence in depth, not a sandbox (CPython's own advice; e.g. writes
+through ``dir_fd`` escape its path check): the namespaces and limits are the guarantees, and
+where the kernel refuses namespaces (``isolated``/``readonly_fs`` false) only the hook and
+the limits remain. Output is capped at ``MAX_OUTPUT`` characters per stream.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
+import re
 import resource
 import shutil
 import signal
@@ -43,55 +52,82 @@ MAX_OUTPUT = 8_000
 MAX_CODE = 50_000
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWNS = 0x00020000
+MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
 NOBODY = 65534
 
 PRELUDE = r"""
-import os as _os, sys as _sys
-_ROOT = _os.path.realpath(_os.getcwd())
-_BLOCKED_PREFIXES = ("socket.", "subprocess.", "os.exec", "os.posix_spawn", "os.spawn",
-                     "os.fork", "os.forkpty", "os.system", "pty.", "os.kill",
-                     "signal.pthread_kill", "winreg.")
-# ctypes: loading a library is allowed (numpy does it at import); looking up or calling a C
-# function, or reading raw memory, is not.
-_CTYPES_ALLOWED = {"ctypes.dlopen"}
-_PATH_EVENTS = {"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown",
-                "os.symlink", "os.link", "os.truncate", "shutil.rmtree", "shutil.move",
-                "shutil.copyfile", "os.utime"}
+def _install():
+    # Everything the hook uses is captured here, in its closure: user code can rebind module
+    # attributes (os.path.realpath, __main__ globals) but not these references. Reaching the
+    # closure needs gc (refused below).
+    import os, sys
+    getcwd, fsdecode, sep = os.getcwd, os.fsdecode, os.sep
+    root = os.path.realpath(getcwd())
+    wr_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+    blocked = ("socket.", "subprocess.", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
+               "os.forkpty", "os.system", "pty.", "os.kill", "os.killpg", "signal.pthread_kill",
+               "os.symlink", "os.link", "gc.", "sys._current_frames", "winreg.", "os.setxattr",
+               "os.removexattr", "os.mkfifo", "os.mknod", "os.chroot")
+    # ctypes: loading a library is allowed (numpy does it at import); looking up or calling a
+    # C function, or reading raw memory, is not.
+    path_events = frozenset({"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod",
+                             "os.chown", "os.truncate", "shutil.rmtree", "shutil.move",
+                             "shutil.copyfile", "os.utime", "sqlite3.connect"})
 
-def _inside(path):
-    try:
-        real = _os.path.realpath(_os.fsdecode(path))
-    except Exception:
-        return False
-    return real == _ROOT or real.startswith(_ROOT + _os.sep)
+    def normal(path):
+        text = fsdecode(path)
+        if not text.startswith(sep):
+            text = getcwd() + sep + text
+        parts = []
+        for part in text.split(sep):
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if parts:
+                    parts.pop()
+            else:
+                parts.append(part)
+        return sep + sep.join(parts)
 
-def _hook(event, args):
-    if event.startswith(_BLOCKED_PREFIXES) or (
-        event.startswith(("ctypes.", "_ctypes.")) and event not in _CTYPES_ALLOWED
-    ):
-        raise PermissionError(f"sandbox: {event} is not allowed")
-    if event == "open" and args and isinstance(args[0], (str, bytes)):
-        mode = args[1] if len(args) > 1 and isinstance(args[1], str) else "r"
-        flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
-        writing = any(c in mode for c in "wax+") or flags & (_os.O_WRONLY | _os.O_RDWR)
-        if writing and not _inside(args[0]):
-            raise PermissionError(f"sandbox: writing {args[0]!r} outside the run folder")
-    elif event in _PATH_EVENTS and args and isinstance(args[0], (str, bytes, int)):
-        if not isinstance(args[0], int) and not _inside(args[0]):
-            raise PermissionError(f"sandbox: {event} outside the run folder")
+    def inside(path):
+        try:
+            real = normal(path)
+        except Exception:
+            return False
+        return real == root or real.startswith(root + sep)
 
-_sys.addaudithook(_hook)
-del _hook
-_code = open("main.py", encoding="utf-8").read()
+    def hook(event, args):
+        if event.startswith(blocked) or (
+            event.startswith(("ctypes.", "_ctypes.")) and event != "ctypes.dlopen"
+        ):
+            raise PermissionError(f"sandbox: {event} is not allowed")
+        if event == "open" and args and isinstance(args[0], (str, bytes)):
+            mode = args[1] if len(args) > 1 and isinstance(args[1], str) else ""
+            flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
+            if (any(c in mode for c in "wax+") or flags & wr_flags) and not inside(args[0]):
+                raise PermissionError(f"sandbox: writing {args[0]!r} outside the run folder")
+        elif event in path_events and args and isinstance(args[0], (str, bytes)):
+            if not inside(args[0]):
+                raise PermissionError(f"sandbox: {event} outside the run folder")
+
+    sys.addaudithook(hook)
+
+
+_install()
+del _install
+with open("main.py", encoding="utf-8") as _f:
+    _code = _f.read()
+del _f
+import sys as _sys
 _sys.argv = ["main.py"]
-_globals = {"__name__": "__main__", "__file__": "main.py", "__builtins__": __builtins__}
-exec(compile(_code, "main.py", "exec"), _globals)
+exec(compile(_code, "main.py", "exec"), {"__name__": "__main__", "__file__": "main.py"})
 """
 
 
 @dataclass
 class RunResult:
-    """Outcome of one run; ``isolated`` says whether a network namespace was in force."""
+    """Outcome of one run; ``isolated``/``readonly_fs``: which namespaces were in force."""
 
     exit_code: int | None
     stdout: str
@@ -99,6 +135,7 @@ class RunResult:
     timed_out: bool
     seconds: float
     isolated: bool
+    readonly_fs: bool = False
 
     def render(self) -> str:
         status = "timed out (killed)" if self.timed_out else f"exit code {self.exit_code}"
@@ -116,8 +153,17 @@ def _libc() -> ctypes.CDLL | None:
     global _LIBC
     if _LIBC is None:
         try:
-            _LIBC = ctypes.CDLL(None, use_errno=True)
-            _ = _LIBC.unshare  # resolve the symbol now, not after fork
+            libc = ctypes.CDLL(None, use_errno=True)
+            # resolve the symbols now, not after fork
+            libc.unshare.argtypes = [ctypes.c_int]
+            libc.mount.argtypes = [
+                ctypes.c_char_p,
+                ctypes.c_char_p,
+                ctypes.c_char_p,
+                ctypes.c_ulong,
+                ctypes.c_void_p,
+            ]
+            _LIBC = libc
         except (OSError, AttributeError):
             return None
     return _LIBC
@@ -141,36 +187,75 @@ def _user_processes() -> int:
     return count
 
 
-def _network_namespace_works() -> bool:
-    """Probe once: can a child enter a new network namespace here?"""
-    global _NS_OK
-    if _NS_OK is None:
-        if _libc() is None:
-            _NS_OK = False
-            return False
-        try:
-            probe = subprocess.run(
-                [sys.executable, "-I", "-c", "pass"],
-                preexec_fn=_enter_namespace,
-                capture_output=True,
-                timeout=20,
-            )
-            _NS_OK = probe.returncode == 0
-        except (OSError, subprocess.SubprocessError):
-            _NS_OK = False
-    return _NS_OK
+@dataclass
+class Isolation:
+    """What the kernel enforces for a run (probed once per process)."""
+
+    network: bool = False  # a new, empty network namespace
+    readonly_fs: bool = False  # a mount namespace where all but the run folder is read-only
 
 
-_NS_OK: bool | None = None
+def _isolation() -> Isolation:
+    """Probe once: which namespaces can a child enter here? (root: network + read-only
+    filesystem; a normal user: an unprivileged user+network namespace, if the kernel allows)."""
+    global _ISOLATION
+    if _ISOLATION is None:
+        _ISOLATION = Isolation()
+        if _libc() is not None:
+            probe_dir = tempfile.mkdtemp(prefix="llmapps-probe-")
+            try:
+                for level in (Isolation(True, os.geteuid() == 0), Isolation(True, False)):
+                    folder = os.fsencode(probe_dir) if level.readonly_fs else None
+                    try:
+                        probe = subprocess.run(
+                            [sys.executable, "-I", "-c", "pass"],
+                            preexec_fn=functools.partial(_enter_namespace, folder),
+                            capture_output=True,
+                            timeout=20,
+                        )
+                    except (OSError, subprocess.SubprocessError):
+                        continue
+                    if probe.returncode == 0:
+                        _ISOLATION = level
+                        break
+            finally:
+                shutil.rmtree(probe_dir, ignore_errors=True)
+    return _ISOLATION
 
 
-def _enter_namespace() -> None:
+_ISOLATION: Isolation | None = None
+
+
+def _enter_namespace(folder: bytes | None) -> None:
+    """In the child: new network namespace; with ``folder`` (root only) also a mount
+    namespace in which every mount is remounted read-only except a bind mount of ``folder``."""
     libc = _LIBC
     if libc is None:
         raise OSError("no libc")
-    flags = CLONE_NEWNET if os.geteuid() == 0 else CLONE_NEWNET | CLONE_NEWUSER
+    root = os.geteuid() == 0
+    flags = CLONE_NEWNET | (CLONE_NEWNS if root and folder else 0) | (0 if root else CLONE_NEWUSER)
     if libc.unshare(flags) != 0:
         raise OSError(ctypes.get_errno(), "unshare failed")
+    if not (root and folder):
+        return
+    if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        raise OSError(ctypes.get_errno(), "mount --make-rprivate / failed")
+    if libc.mount(folder, folder, None, MS_BIND, None) != 0:
+        raise OSError(ctypes.get_errno(), "bind mount of the run folder failed")
+    with open("/proc/self/mountinfo", "rb") as fh:
+        points = [_unescape(line.split()[4]) for line in fh.read().splitlines()]
+    for point in points:
+        if point != folder:
+            # a few pseudo file systems refuse; everything else becomes read-only
+            libc.mount(None, point, None, MS_BIND | MS_REMOUNT | MS_RDONLY, None)
+    if libc.mount(None, b"/", None, MS_BIND | MS_REMOUNT | MS_RDONLY, None) != 0:
+        raise OSError(ctypes.get_errno(), "read-only remount of / failed")
+    os.chdir(folder)  # the cwd still points below the new mount: enter the writable one
+
+
+def _unescape(field: bytes) -> bytes:
+    """mountinfo escapes spaces and friends as ``\\ooo`` octal."""
+    return re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), field)
 
 
 def _drop_to_nobody() -> None:
@@ -202,10 +287,12 @@ def _nobody_works() -> bool:
 _NOBODY_OK: bool | None = None
 
 
-def _limits(settings: Settings, isolate: bool, as_nobody: bool, nproc: int) -> None:
+def _limits(
+    settings: Settings, isolation: Isolation, folder: bytes, as_nobody: bool, nproc: int
+) -> None:
     """Runs in the child between fork and exec (keep it to plain system calls)."""
-    if isolate:
-        _enter_namespace()
+    if isolation.network:
+        _enter_namespace(folder if isolation.readonly_fs else None)
     cpu = int(settings.chat.code_timeout_s) + 1
     memory = settings.chat.code_memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
@@ -222,7 +309,7 @@ def run_python(code: str, settings: Settings) -> RunResult:
     """Run ``code`` under the limits above and return its (capped) output."""
     if len(code) > MAX_CODE:
         return RunResult(None, "", f"code longer than {MAX_CODE} characters", False, 0.0, False)
-    isolate = _network_namespace_works()
+    isolation = _isolation()
     as_nobody = _nobody_works()
     # nobody (or root, whom the kernel does not limit) gets 16 processes; a normal user keeps
     # what it runs now plus 16, since the limit counts every process of the user.
@@ -254,7 +341,9 @@ def run_python(code: str, settings: Settings) -> RunResult:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
-                preexec_fn=lambda: _limits(settings, isolate, as_nobody, nproc),
+                preexec_fn=lambda: _limits(
+                    settings, isolation, os.fsencode(folder), as_nobody, nproc
+                ),
                 start_new_session=True,
                 close_fds=True,
             )
@@ -272,7 +361,8 @@ def run_python(code: str, settings: Settings) -> RunResult:
             stderr=_read_capped(err_path),
             timed_out=timed_out,
             seconds=seconds,
-            isolated=isolate,
+            isolated=isolation.network,
+            readonly_fs=isolation.readonly_fs,
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
