@@ -97,6 +97,23 @@ def test_qa_formats() -> None:
     assert all(s.atomic for s in numbered)
 
 
+def test_docx_made_of_question_answer_pairs_is_a_qa_file(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    for q, a in [
+        ("保修多久？", "两年。"),
+        ("能水洗吗？", "预过滤网可以。"),
+        ("哪里买？", "官方商城。"),
+    ]:
+        document.add_paragraph(f"问：{q}")
+        document.add_paragraph(f"答：{a}")
+    document.save(str(tmp_path / "faq.docx"))
+    kind, sections = load_file(tmp_path / "faq.docx")
+    assert kind == "qa"
+    assert [s.text for s in sections][2] == "Q: 哪里买？\nA: 官方商城。"
+
+
 def test_a_document_with_one_question_is_not_a_qa_file() -> None:
     text = "Q: why?\nA: because.\n" + "This is a long ordinary paragraph about purifiers. " * 20
     assert parse_qa(text) == []
