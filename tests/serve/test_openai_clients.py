@@ -176,3 +176,37 @@ def test_langchain_chat_openai(server: Any) -> None:
     assert isinstance(answer.content, str) and answer.content
     pieces = [c.content for c in chat.stream("Say hi")]
     assert "".join(str(p) for p in pieces).strip()
+
+
+def test_langchain_bind_tools_and_tool_result_turn(server: Any) -> None:
+    from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+    from langchain_core.tools import tool
+    from langchain_openai import ChatOpenAI
+
+    @tool
+    def get_weather(city: str) -> str:
+        """Current weather of a city."""
+        return f"sunny in {city}"
+
+    chat = ChatOpenAI(
+        base_url=f"{server.url}/v1",
+        api_key="unused",
+        model="smollm2",
+        max_tokens=48,
+        temperature=0,
+        max_retries=0,
+    )
+    forced = chat.bind_tools([get_weather], tool_choice="get_weather")
+    answer = forced.invoke("What is the weather in Paris?")
+    assert isinstance(answer, AIMessage) and answer.tool_calls
+    call = answer.tool_calls[0]
+    assert call["name"] == "get_weather" and isinstance(call["args"].get("city"), str)
+    # The tool's result goes back as a tool message; the model then answers in text.
+    follow = chat.bind_tools([get_weather], tool_choice="none").invoke(
+        [
+            HumanMessage("What is the weather in Paris?"),
+            answer,
+            ToolMessage(get_weather.invoke(call["args"]), tool_call_id=call["id"]),
+        ]
+    )
+    assert isinstance(follow.content, str) and follow.content
