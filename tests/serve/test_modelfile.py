@@ -170,3 +170,20 @@ def test_keep_alive_durations() -> None:
     assert parse_keep_alive(None, 7) == 7
     with pytest.raises(BadRequestError, match="keep_alive"):
         parse_keep_alive("soon")
+
+
+def test_legacy_template_renders_turn_by_turn() -> None:
+    from llmapps.serve.engine import _render_go_chat
+
+    tpl = (
+        "{{ if .System }}<s>{{ .System }}</s>{{ end }}"
+        "{{ if .Prompt }}<u>{{ .Prompt }}</u>{{ end }}<a>{{ .Response }}</a>"
+    )
+    messages = [
+        {"role": "system", "content": "S"},
+        {"role": "user", "content": "u1"},
+        {"role": "assistant", "content": "a1"},
+        {"role": "user", "content": "u2"},
+    ]
+    # The system prompt goes in the first turn only; the open turn stops where the answer goes.
+    assert _render_go_chat(tpl, messages, None) == "<s>S</s><u>u1</u><a>a1</a><u>u2</u><a>"
