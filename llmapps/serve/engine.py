@@ -24,7 +24,7 @@ from typing import Any
 from llmapps.config import Settings
 from llmapps.models.errors import ModelError
 from llmapps.models.local.pool import LoadedModel, ModelPool, get_pool
-from llmapps.serve.errors import BadRequestError, ContextOverflowError
+from llmapps.serve.errors import BadRequestError, ContextOverflowError, ModelNotFoundError
 from llmapps.serve.gotemplate import render_template
 from llmapps.serve.options import GenOptions, base_options
 from llmapps.serve.registry import ModelRecord
@@ -88,6 +88,11 @@ class Runner:
 
     # -- loading ---------------------------------------------------------------------------
     def _use_kwargs(self, record: ModelRecord, n_ctx: int, keep_alive: float, slot: int) -> dict:
+        if not record.path.is_file():
+            raise ModelNotFoundError(
+                f"the GGUF file of {record.name} is missing at {record.path}: restore it or "
+                f"recreate the model with 'llmapps models create'"
+            )
         return {
             "n_ctx": n_ctx,
             "n_threads": self.settings.models.n_threads,

@@ -70,7 +70,7 @@ class ChatSession:
         messages: list[dict[str, Any]] = []
         if self.system is not None:
             messages.append({"role": "system", "content": self.system})
-        messages += self.history + [{"role": "user", "content": text}]
+        messages += [*self.history, {"role": "user", "content": text}]
         req = GenRequest(
             model=self.record,
             options=opts,

@@ -277,3 +277,19 @@ def test_parallel_per_model_runs_two_copies(
         slots = list(ollama.Client(host=server.url).ps().models)
         assert len(slots) == 2 and {m.model for m in slots} == {"smollm2:latest"}
     assert _wait(lambda: all(q["active"] == 0 for q in scheduler.snapshot().values()))
+
+
+def test_missing_gguf_is_a_clear_404(server: Any, tmp_path: Any) -> None:
+    from llmapps.models.local.discovery import bundled_model_path
+
+    gguf = tmp_path / "gone.gguf"
+    gguf.write_bytes(bundled_model_path().read_bytes())
+    ollama.Client(host=server.url).create(model="gone", from_=str(gguf))
+    gguf.unlink()
+    resp = httpx.post(
+        server.url + "/v1/chat/completions",
+        json={"model": "gone", "messages": [{"role": "user", "content": "hi"}]},
+    )
+    assert resp.status_code == 404
+    assert "missing" in resp.json()["error"]["message"]
+    assert httpx.get(server.url + "/api/tags").status_code == 200  # listing still works
