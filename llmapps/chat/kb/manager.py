@@ -12,12 +12,14 @@ and the index files can always be recreated with ``rebuild``.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import re
 import shutil
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,10 +102,22 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _lock(settings: Settings, name: str) -> threading.Lock:
+@contextmanager
+def _lock(settings: Settings, name: str) -> Iterator[None]:
+    """One writer per KB: a thread lock in this process plus an ``flock`` on a lock file, so
+    the CLI and a running server adding to the same KB do not interleave index rebuilds."""
     key = f"{settings.db_path}:{name}"
     with _locks_guard:
-        return _locks.setdefault(key, threading.Lock())
+        thread_lock = _locks.setdefault(key, threading.Lock())
+    folder = settings.home / "kb" / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:16]
+    with thread_lock, open(folder / f"{digest}.lock", "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def _folder(settings: Settings, kb_id: int) -> Path:
