@@ -305,3 +305,11 @@ def test_long_translation_is_shrunk_into_its_box(rich_pdf: Path) -> None:
             and c["x0"] < heading.bbox[2] + 2
         ]
         assert sizes and max(sizes) < heading.size
+
+
+def test_retries_with_backoff_recover_from_flaky_calls(sample_md: Path) -> None:
+    model = EchoTranslator(fail_first=2)
+    result = run(sample_md, model, formats=["md"], workers=1)
+    assert result.progress.model_calls == 2  # two batches (10 blocks, 8 per batch)
+    assert model.calls == 4  # plus two failed attempts, retried
+    assert all(b.keep or b.translation for b in result.document.blocks)

@@ -24,6 +24,7 @@ class EchoTranslator(BaseChatModel):
 
     prefix: str = "译"
     fail_after: int | None = None
+    fail_first: int = 0  # the first N calls raise (a flaky endpoint), then it answers
     obey_glossary: bool = True
     break_numbering: bool = False  # answer batches without numbers (forces the fallback)
     think: bool = False  # wrap answers in <think>…</think> first
@@ -59,6 +60,8 @@ class EchoTranslator(BaseChatModel):
         system = str(messages[0].content)
         human = str(messages[-1].content)
         self._prompts.append(system + "\n---\n" + human)
+        if number <= self.fail_first:
+            raise ConnectionError(f"fake model: flaky call {number}")
         if self.fail_after is not None and number > self.fail_after:
             raise RuntimeError(f"fake model stopped after {self.fail_after} calls")
         glossary = dict(re.findall(r"^- (.+?) -> (.+?)(?: \(do not translate\))?$", system, re.M))
