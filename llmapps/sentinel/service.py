@@ -39,6 +39,7 @@ __all__ = [
     "edit_subscription",
     "generate_report",
     "get_report",
+    "get_subscription",
     "hn_report",
     "hn_snapshot",
     "list_reports",
@@ -57,6 +58,10 @@ def add_subscription(settings: Settings, target: str, **options: Any) -> Subscri
 
 def list_subscriptions(settings: Settings) -> list[Subscription]:
     return subs.list_all(settings)
+
+
+def get_subscription(settings: Settings, ref: int | str) -> Subscription:
+    return subs.get(settings, ref)
 
 
 def remove_subscription(settings: Settings, ref: int | str) -> Subscription:

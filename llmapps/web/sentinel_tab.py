@@ -8,16 +8,20 @@ served over HTTP like the API, so local git paths are confined to ``sentinel.git
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
 from llmapps.config import Settings
 from llmapps.errors import LlmappsError
 
+if TYPE_CHECKING:
+    from llmapps.sentinel.subscriptions import Subscription
+
 SUB_COLUMNS = ["id", "kind", "target", "schedule", "tz", "lang", "emails", "webhooks", "last run"]
 HISTORY_COLUMNS = ["id", "target", "type", "window start", "window end", "v", "items", "model"]
 EVERY_CHOICES = ["daily", "weekly", "hourly", "30m", "0 8 * * 1-5"]
+WEBHOOK_FORMAT_CHOICES = ["auto", "json", "slack", "feishu", "dingtalk", "wecom"]
 
 
 def _error(exc: Exception) -> str:
@@ -63,6 +67,22 @@ def history_rows(settings: Settings, target: str = "") -> list[list[Any]]:
     ]
 
 
+def edit_values(sub: Subscription) -> list[Any]:
+    """A subscription as the edit form's values (same order as the form's fields)."""
+    formats = {h["format"] for h in sub.webhooks}
+    return [
+        sub.schedule,
+        sub.at_time or "",
+        sub.timezone,
+        sub.language,
+        ", ".join(sub.emails),
+        ", ".join(h["url"] for h in sub.webhooks),
+        formats.pop() if len(formats) == 1 else "auto",
+        sub.model or "",
+        sub.enabled,
+    ]
+
+
 def downloadable(paths: list[str]) -> list[str]:
     """Copies of report files in the temp dir: Gradio only serves files from cwd or temp,
     and the data directory is usually neither."""
@@ -100,6 +120,53 @@ def build(settings: Settings) -> None:
         except Exception as exc:
             return _error(exc), gr.update()
         return f"✅ subscribed {sub.target} (id {sub.id})", subscription_rows(settings)
+
+    def load(ref: str) -> tuple[Any, ...]:
+        """Fill the edit form with a subscription's current values."""
+        try:
+            sub = service.get_subscription(settings, ref.strip())
+        except Exception as exc:
+            return (_error(exc), *([gr.update()] * len(edit_fields)))
+        return (f"✏️ editing {sub.target} (id {sub.id})", *edit_values(sub))
+
+    def select_row(evt: gr.SelectData) -> tuple[Any, ...]:
+        """Clicking a row of the table loads that subscription into the edit form."""
+        row = evt.row_value or []
+        if not row:
+            return (gr.update(), *([gr.update()] * (len(edit_fields) + 1)))
+        return (str(row[0]), *load(str(row[0])))
+
+    def save(
+        ref: str,
+        every: str,
+        at: str,
+        tz: str,
+        lang: str,
+        emails: str,
+        hooks: str,
+        fmt: str,
+        model: str,
+        enabled: bool,
+    ) -> tuple[str, Any]:
+        if not ref.strip():
+            return "⚠️ load a subscription first (id or target) / 请先载入订阅", gr.update()
+        try:
+            sub = service.edit_subscription(
+                settings,
+                ref.strip(),
+                every=every.strip() or None,
+                at=at.strip() or None,
+                tz=tz.strip() or None,
+                lang=lang or None,
+                emails=_split(emails),  # the form shows every recipient: empty = none
+                webhooks=_split(hooks),
+                webhook_format=None if fmt == "auto" else fmt,
+                model=model.strip(),  # empty = the default model
+                enabled=enabled,
+            )
+        except Exception as exc:
+            return _error(exc), gr.update()
+        return f"✅ saved {sub.target} (id {sub.id})", subscription_rows(settings)
 
     def remove(ref: str) -> tuple[str, Any]:
         try:
@@ -185,7 +252,7 @@ def build(settings: Settings) -> None:
             )
             hooks = gr.Textbox(label="Webhook URLs", elem_id="sentinel-sub-webhooks")
             fmt = gr.Dropdown(
-                ["auto", "json", "slack", "feishu", "dingtalk", "wecom"],
+                WEBHOOK_FORMAT_CHOICES,
                 value="auto",
                 label="Webhook format 格式",
                 elem_id="sentinel-sub-format",
@@ -203,6 +270,46 @@ def build(settings: Settings) -> None:
             interactive=False,
             elem_id="sentinel-subs",
         )
+        with gr.Accordion("Edit a subscription 编辑订阅 (click a row or load by id)", open=True):
+            with gr.Row():
+                edit_ref = gr.Textbox(
+                    label="Id or target 编号或仓库", elem_id="sentinel-edit-ref", scale=2
+                )
+                edit_load = gr.Button("Load 载入", elem_id="sentinel-edit-load", scale=1)
+            with gr.Row():
+                edit_every = gr.Dropdown(
+                    EVERY_CHOICES,
+                    value=None,
+                    allow_custom_value=True,
+                    label="Every 频率",
+                    elem_id="sentinel-edit-every",
+                )
+                edit_at = gr.Textbox(label="At 时间 (HH:MM)", elem_id="sentinel-edit-at")
+                edit_tz = gr.Textbox(label="Time zone 时区", elem_id="sentinel-edit-tz")
+                edit_lang = gr.Radio(
+                    ["zh", "en"], value=None, label="Language 语言", elem_id="sentinel-edit-lang"
+                )
+                edit_enabled = gr.Checkbox(
+                    value=True, label="Enabled 启用", elem_id="sentinel-edit-enabled"
+                )
+            with gr.Row():
+                edit_emails = gr.Textbox(
+                    label="Email to 邮件收件人 (comma separated; empty = none)",
+                    elem_id="sentinel-edit-emails",
+                )
+                edit_hooks = gr.Textbox(
+                    label="Webhook URLs (empty = none)", elem_id="sentinel-edit-webhooks"
+                )
+                edit_fmt = gr.Dropdown(
+                    WEBHOOK_FORMAT_CHOICES,
+                    value="auto",
+                    label="Webhook format 格式",
+                    elem_id="sentinel-edit-format",
+                )
+                edit_model = gr.Textbox(
+                    label="Model 模型 (empty = default)", elem_id="sentinel-edit-model"
+                )
+            edit_save = gr.Button("Save 保存", variant="primary", elem_id="sentinel-edit-save")
     with gr.Tab("Report now 立即生成"):
         with gr.Row():
             rep_target = gr.Textbox(
@@ -267,6 +374,20 @@ def build(settings: Settings) -> None:
 
     add_btn.click(add, [target, every, at, tz, lang, emails, hooks, fmt], [sub_status, subs_table])
     remove_btn.click(remove, [remove_ref], [sub_status, subs_table])
+    edit_fields = [
+        edit_every,
+        edit_at,
+        edit_tz,
+        edit_lang,
+        edit_emails,
+        edit_hooks,
+        edit_fmt,
+        edit_model,
+        edit_enabled,
+    ]
+    edit_load.click(load, [edit_ref], [sub_status, *edit_fields])
+    subs_table.select(select_row, None, [edit_ref, sub_status, *edit_fields])
+    edit_save.click(save, [edit_ref, *edit_fields], [sub_status, subs_table])
     rep_btn.click(
         generate,
         [rep_target, rep_days, rep_since, rep_model, rep_lang],
