@@ -114,6 +114,21 @@ def test_docx_made_of_question_answer_pairs_is_a_qa_file(tmp_path: Path) -> None
     assert [s.text for s in sections][2] == "Q: 哪里买？\nA: 官方商城。"
 
 
+def test_csv_question_answer_columns(tmp_path: Path) -> None:
+    (tmp_path / "faq.csv").write_text(
+        'id,问题,答案\n1,保修多久？,两年\n2,"Can I wash it, gently?","Yes, cold water"\n',
+        encoding="utf-8",
+    )
+    kind, sections = load_file(tmp_path / "faq.csv")
+    assert kind == "qa"
+    assert [s.text for s in sections] == [
+        "Q: 保修多久？\nA: 两年",
+        "Q: Can I wash it, gently?\nA: Yes, cold water",
+    ]
+    (tmp_path / "plain.csv").write_text("How long?,Two years\nWhere?,Suzhou\n", "utf-8")
+    assert [s.location for s in load_file(tmp_path / "plain.csv")[1]] == ["Q 1", "Q 2"]
+
+
 def test_a_document_with_one_question_is_not_a_qa_file() -> None:
     text = "Q: why?\nA: because.\n" + "This is a long ordinary paragraph about purifiers. " * 20
     assert parse_qa(text) == []

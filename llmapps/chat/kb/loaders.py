@@ -24,6 +24,7 @@ SUPPORTED = {
     ".rst": "text",
     ".docx": "docx",
     ".qa": "qa",
+    ".csv": "qa",
 }
 
 
@@ -50,6 +51,8 @@ def load_file(path: Path) -> tuple[str, list[Section]]:
             f"{path.name}: unsupported file type; use one of {', '.join(sorted(SUPPORTED))}"
         )
     try:
+        if path.suffix.lower() == ".csv":
+            return "qa", load_qa_csv(path)
         if kind == "pdf":
             return kind, load_pdf(path)
         if kind == "docx":
@@ -173,6 +176,39 @@ def _heading_level(style: str) -> int:
 
 
 # --- Q&A pair files ---------------------------------------------------------------------
+
+_Q_HEADERS = {"question", "questions", "q", "问题", "问", "提问"}
+_A_HEADERS = {"answer", "answers", "a", "答案", "回答", "答", "解答"}
+
+
+def load_qa_csv(path: Path) -> list[Section]:
+    """A CSV of pairs (FAQ exports): columns named question/answer (问题/答案), else the first
+    two columns; one atomic section per row."""
+    import csv
+    import io
+
+    rows = [r for r in csv.reader(io.StringIO(read_text(path))) if any(c.strip() for c in r)]
+    if not rows:
+        raise KnowledgeBaseError(f"{path.name}: empty CSV; put a question and an answer per row")
+    header = [c.strip().lower() for c in rows[0]]
+    q_col = next((i for i, h in enumerate(header) if h in _Q_HEADERS), None)
+    a_col = next((i for i, h in enumerate(header) if h in _A_HEADERS), None)
+    if q_col is not None and a_col is not None:
+        rows = rows[1:]
+    else:
+        q_col, a_col = 0, 1
+    pairs = [
+        _pair(n, row[q_col], row[a_col])
+        for n, row in enumerate(
+            (r for r in rows if len(r) > max(q_col, a_col) and r[q_col].strip()), start=1
+        )
+    ]
+    if not pairs:
+        raise KnowledgeBaseError(
+            f"{path.name}: no question/answer rows; use two columns: question,answer"
+        )
+    return pairs
+
 
 _NUM = r"(?:\d+\s*[.、)）:：]\s*|[(（]\d+[)）]\s*)?"
 _Q = re.compile(rf"^\s*{_NUM}(?:Q\d*|Question|问题?|问)\s*[:：.、]\s*(.*)$", re.IGNORECASE)
