@@ -110,8 +110,12 @@ def edit(
     at: str | None = typer.Option(None, "--at"),
     tz: str | None = typer.Option(None, "--tz"),
     lang: str | None = typer.Option(None, "--lang"),
-    to: list[str] | None = typer.Option(None, "--to", help="Replaces the recipients."),
-    webhook: list[str] | None = typer.Option(None, "--webhook", help="Replaces the webhooks."),
+    to: list[str] | None = typer.Option(
+        None, "--to", help='Replaces the recipients (--to "" removes them).'
+    ),
+    webhook: list[str] | None = typer.Option(
+        None, "--webhook", help='Replaces the webhooks (--webhook "" removes them).'
+    ),
     webhook_format: str | None = typer.Option(None, "--webhook-format"),
     model: str | None = typer.Option(None, "-m", "--model"),
     enable: bool | None = typer.Option(None, "--enable/--disable"),
@@ -235,9 +239,17 @@ def run_now(
     all_: bool = typer.Option(False, "--all", help="Run every subscription, due or not."),
 ) -> None:
     """Run every due subscription once (and retry failed deliveries)."""
-    from llmapps.sentinel.service import run_due
+    from llmapps.sentinel.service import run_now
 
-    outcomes = run_due(settings(), everything=all_)
+    result = run_now(settings(), everything=all_)
+    outcomes = result.outcomes
+    for d in result.retried:
+        mark = "[green]✓[/]" if d.status == "sent" else "[red]✗[/]"
+        console.print(
+            f"{mark} retried delivery {d.id} of report {d.report_id} by {d.channel}: {d.status}"
+            + (f" ({d.last_error})" if d.status != "sent" and d.last_error else ""),
+            highlight=False,
+        )
     if not outcomes:
         console.print("nothing is due")
     failed = 0

@@ -47,6 +47,7 @@ __all__ = [
     "remove_subscription",
     "retry_failed",
     "run_due",
+    "run_now",
     "run_subscription",
 ]
 
@@ -349,24 +350,40 @@ def due_subscriptions(
     return [sub for sub in active if is_due(sub, now)]
 
 
-def run_due(
+@dataclass
+class RunNowResult:
+    """What ``run-now`` did: earlier failed deliveries retried, then the due runs."""
+
+    retried: list[Delivery] = field(default_factory=list)
+    outcomes: list[RunOutcome] = field(default_factory=list)
+
+
+def run_now(
     settings: Settings, *, everything: bool = False, chat_model: BaseChatModel | None = None
-) -> list[RunOutcome]:
+) -> RunNowResult:
     """``run-now``: retry failed deliveries, then run every due subscription once.
 
     The GitHub windows of all due subscriptions are fetched concurrently first (bounded by
     ``sentinel.concurrency``); reports are then written one after the other.
     """
-    retry_failed(settings)
+    retried = retry_failed(settings)
     due = due_subscriptions(settings, everything=everything)
     now = utcnow()
     fetched = prefetch_github(settings, [s for s in due if s.kind == "github"], now)
-    return [
+    outcomes = [
         run_subscription(
             settings, sub, chat_model=chat_model, now=now, prefetched=fetched.get(sub.id)
         )
         for sub in due
     ]
+    return RunNowResult(retried, outcomes)
+
+
+def run_due(
+    settings: Settings, *, everything: bool = False, chat_model: BaseChatModel | None = None
+) -> list[RunOutcome]:
+    """:func:`run_now`'s runs only (the daemon and the HTTP endpoint report these)."""
+    return run_now(settings, everything=everything, chat_model=chat_model).outcomes
 
 
 def prefetch_github(

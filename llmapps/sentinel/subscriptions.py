@@ -228,7 +228,9 @@ def check_emails(emails: list[str]) -> list[str]:
 
 def check_webhooks(urls: list[str], fmt: str | None) -> list[dict[str, str]]:
     hooks = []
-    for url in urls:
+    for url in (u.strip() for u in urls):
+        if not url:  # ``--webhook ""`` on edit clears the list
+            continue
         if not re.match(r"^https?://", url):
             raise SubscriptionError(f"bad webhook URL '{url}': it must start with http(s)://")
         chosen = (fmt or guess_webhook_format(url)).lower()

@@ -7,6 +7,7 @@ import re
 import socket
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -147,3 +148,68 @@ def smtp_server() -> Iterator[Any]:
     controller.collector = handler  # type: ignore[attr-defined]
     yield controller
     controller.stop()
+
+
+@dataclass
+class LoopbackModel:
+    """An OpenAI-compatible chat server on the loopback httpserver (JSON and SSE answers)."""
+
+    spec: str
+    answer: str
+    prompts: list[str]
+
+
+@pytest.fixture
+def openai_model(httpserver: HTTPServer) -> LoopbackModel:
+    """``-m openai-compatible:digest@http://127.0.0.1:…/v1`` answering with a fixed summary:
+    lets CLI and HTTP runs go through the real model layer without loading a model."""
+    import json
+    import time as _time
+
+    model = LoopbackModel(
+        spec=f"openai-compatible:digest@{httpserver.url_for('/v1')}",
+        answer="- Loopback summary: the databases story leads the day",
+        prompts=[],
+    )
+
+    def handler(request: Request) -> Response:
+        body = json.loads(request.data)
+        model.prompts.append("\n".join(str(m.get("content")) for m in body["messages"]))
+        base = {"id": "chatcmpl-1", "created": int(_time.time()), "model": "digest"}
+        if body.get("stream"):
+            chunks = [
+                {
+                    **base,
+                    "object": "chat.completion.chunk",
+                    "choices": [
+                        {
+                            "index": 0,
+                            "delta": {"role": "assistant", "content": model.answer},
+                            "finish_reason": None,
+                        }
+                    ],
+                },
+                {
+                    **base,
+                    "object": "chat.completion.chunk",
+                    "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                },
+            ]
+            sse = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+            return Response(sse, content_type="text/event-stream")
+        answer = {
+            **base,
+            "object": "chat.completion",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": model.answer},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 50, "completion_tokens": 12, "total_tokens": 62},
+        }
+        return Response(json.dumps(answer), content_type="application/json")
+
+    httpserver.expect_request("/v1/chat/completions", method="POST").respond_with_handler(handler)
+    return model

@@ -73,6 +73,11 @@ def test_subscription_lifecycle_on_the_command_line(git_repo: Path) -> None:
         False,
         ["a@example.com", "b@example.com"],
     )
+    # empty values clear the recipients and the webhooks
+    code, out = cli("edit", "langchain-ai/langchain", "--to", "", "--webhook", "")
+    assert code == 0, out
+    sub = get(get_settings(), "langchain-ai/langchain")
+    assert (sub.emails, sub.webhooks, sub.schedule) == ([], [], "daily")
     code, out = cli("remove", "langchain-ai/langchain")
     assert code == 0 and "removed" in out
 

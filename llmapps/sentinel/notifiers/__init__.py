@@ -70,8 +70,13 @@ def _attempt(
         try:
             _send_once(settings, report, channel, dest, fmt)
             return True, attempt, None
-        except DeliveryError as exc:
-            error = str(exc)
+        except Exception as exc:  # any failure is recorded and retried, never raised
+            error = (
+                str(exc)
+                if isinstance(exc, DeliveryError)
+                # the type only: an unexpected error's text may quote a secret webhook URL
+                else f"{channel} delivery failed unexpectedly ({type(exc).__name__}): see the logs"
+            )
             log.warning(
                 "delivery of report %s by %s failed (try %s): %s",
                 report.id,
