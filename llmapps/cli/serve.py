@@ -243,7 +243,9 @@ def ps(
     try:
         resp = httpx.get(f"{base.rstrip('/')}/api/ps", headers=headers, timeout=10)
     except httpx.HTTPError:
-        raise fail(f"no server answers at {base}: start one with 'llmapps serve' or pass --url")
+        raise fail(
+            f"no server answers at {base}: start one with 'llmapps serve' or pass --url"
+        ) from None
     if resp.status_code != 200:
         raise fail(f"{base}/api/ps answered {resp.status_code}: {resp.text[:200]}")
     table = Table("NAME", "SIZE", "CONTEXT", "UNTIL")
