@@ -83,6 +83,7 @@ class ServerConfig(_Section):
     queue_size: int = 16
     default_keep_alive: str = "5m"
     max_body_mb: float = 10.0  # JSON request bodies of /v1 and /api (413 above it)
+    max_blob_mb: int = 20480  # GGUF uploads to /api/blobs (Ollama's `create` with files)
 
 
 class TranslateConfig(_Section):

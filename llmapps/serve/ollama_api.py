@@ -7,7 +7,10 @@ and tool calling; this module only speaks Ollama's wire format (NDJSON streams t
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +31,7 @@ from llmapps.serve.api_types import (
     OllamaModelRef,
 )
 from llmapps.serve.engine import GenRequest, GenResult, gguf_metadata, model_options
-from llmapps.serve.errors import BadRequestError, OfflineError
+from llmapps.serve.errors import BadRequestError, OfflineError, PayloadTooLargeError
 from llmapps.serve.http import (
     Runtime,
     collect,
@@ -362,14 +365,38 @@ async def ps(request: Request) -> Response:
         return ollama_error(exc)
 
 
-def modelfile_from_create(body: OllamaCreateRequest) -> Modelfile:
-    """The JSON fields of ``/api/create`` (or the legacy ``modelfile`` text) as a Modelfile."""
-    if body.files:
+_DIGEST = re.compile(r"^sha256[:-]([0-9a-f]{64})$")
+
+
+def blob_path(rt: Runtime, digest: str) -> Path:
+    """Where an uploaded blob lives: ``<home>/models/blobs/sha256-<hex>``."""
+    match = _DIGEST.match(digest)
+    if not match:
+        raise BadRequestError(f"invalid digest '{digest}': use sha256:<64 hex digits>")
+    return rt.settings.home / "models" / "blobs" / f"sha256-{match.group(1)}"
+
+
+def _blob_ref(rt: Runtime, digest: str, what: str) -> str:
+    path = blob_path(rt, digest)
+    if not path.is_file():
         raise BadRequestError(
-            "'files' (uploaded blobs) is not supported: use 'from' with a GGUF path on the "
-            "server, a model name, or 'smollm2'",
+            f"{what}: blob {digest} was not uploaded: POST it to /api/blobs/{digest} first",
             param="files",
         )
+    return str(path)
+
+
+def modelfile_from_create(body: OllamaCreateRequest, rt: Runtime | None = None) -> Modelfile:
+    """The JSON fields of ``/api/create`` (or the legacy ``modelfile`` text) as a Modelfile."""
+    from_blob: str | None = None
+    if body.files:
+        weights = [d for name, d in body.files.items() if name.endswith(".gguf")]
+        if len(weights) != 1 or rt is None:
+            raise BadRequestError(
+                "'files' must name exactly one .gguf blob (other formats: convert to GGUF)",
+                param="files",
+            )
+        from_blob = _blob_ref(rt, weights[0], "files")
     if body.quantize:
         raise BadRequestError("quantize is not supported (quantize the GGUF beforehand)")
     if body.modelfile:
@@ -383,6 +410,8 @@ def modelfile_from_create(body: OllamaCreateRequest) -> Modelfile:
         mf = Modelfile()
     if body.from_:
         mf.from_ = body.from_
+    if from_blob:
+        mf.from_ = from_blob
     if not mf.from_:
         raise BadRequestError("'from' is required (a model name, 'smollm2' or a GGUF path)")
     if body.system is not None:
@@ -400,7 +429,10 @@ def modelfile_from_create(body: OllamaCreateRequest) -> Modelfile:
             for m in body.messages
         ]
     if body.adapters:
-        mf.adapters = list(body.adapters.values())
+        mf.adapters = [
+            _blob_ref(rt, ref, "adapters") if rt is not None and _DIGEST.match(ref) else ref
+            for ref in body.adapters.values()
+        ]
     return mf
 
 
@@ -414,7 +446,7 @@ async def create(request: Request) -> Response:
         name = body.model or body.name
         if not name:
             raise BadRequestError("'model' (the new model's name) is required", param="model")
-        mf = modelfile_from_create(body)
+        mf = modelfile_from_create(body, rt)
         await run_in_threadpool(rt.registry.create, name, mf, Path.cwd())
         steps = ["parsing modelfile", "using existing layers", "writing manifest", "success"]
         if body.stream:
@@ -425,6 +457,55 @@ async def create(request: Request) -> Response:
 
             return StreamingResponse(lines(), media_type=NDJSON)
         return JSONResponse({"status": "success"})
+    except Exception as exc:
+        return ollama_error(exc)
+
+
+@router.head("/blobs/{digest}")
+async def blob_exists(digest: str, request: Request) -> Response:
+    try:
+        found = blob_path(runtime(request), digest).is_file()
+        return Response(status_code=200 if found else 404)
+    except Exception as exc:
+        return ollama_error(exc)
+
+
+@router.post("/blobs/{digest}")
+async def blob_upload(digest: str, request: Request) -> Response:
+    """Store an uploaded GGUF (what ``ollama create`` sends); the digest is verified."""
+    try:
+        rt = runtime(request)
+        target = blob_path(rt, digest)
+        limit = rt.settings.server.max_blob_mb * 1024 * 1024
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > limit:
+            raise PayloadTooLargeError(
+                f"blob is over the {rt.settings.server.max_blob_mb} MB limit "
+                "(raise server.max_blob_mb)"
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + f".{uuid.uuid4().hex}.partial")
+        sha = hashlib.sha256()
+        size = 0
+        try:
+            with partial.open("wb") as fh:
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > limit:
+                        raise PayloadTooLargeError(
+                            f"blob is over the {rt.settings.server.max_blob_mb} MB limit "
+                            "(raise server.max_blob_mb)"
+                        )
+                    sha.update(chunk)
+                    await run_in_threadpool(fh.write, chunk)
+            if f"sha256-{sha.hexdigest()}" != target.name:
+                raise BadRequestError(
+                    f"digest mismatch: the upload is sha256:{sha.hexdigest()}, not {digest}"
+                )
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+        return Response(status_code=201)
     except Exception as exc:
         return ollama_error(exc)
 

@@ -152,3 +152,23 @@ def test_langchain_chat_ollama(server: Any) -> None:
     answer = chat.invoke("Say hi")
     assert isinstance(answer.content, str) and answer.content
     assert "".join(str(c.content) for c in chat.stream("Say hi")).strip()
+
+
+def test_create_from_uploaded_blob(server: Any, isolated_home: Path) -> None:
+    cl = client(server)
+    gguf = bundled_model_path()
+    digest = cl.create_blob(gguf)  # what `ollama create` does with a local FROM file
+    assert httpx.head(f"{server.url}/api/blobs/{digest}").status_code == 200
+    assert cl.create(model="uploaded", files={"model.gguf": digest}).status == "success"
+    stored = isolated_home / "models" / "blobs" / digest.replace(":", "-")
+    assert stored.read_bytes()[:4] == b"GGUF"
+    assert cl.show("uploaded").details is not None
+    out = cl.generate(model="uploaded", prompt="Hi", options={"num_predict": 2})
+    assert out.done
+    wrong = "sha256:" + "0" * 64
+    assert httpx.head(f"{server.url}/api/blobs/{wrong}").status_code == 404
+    resp = httpx.post(f"{server.url}/api/blobs/{wrong}", content=b"GGUF not really")
+    assert resp.status_code == 400 and "digest mismatch" in resp.json()["error"]
+    with pytest.raises(ollama.ResponseError) as err:
+        cl.create(model="nope", files={"model.gguf": wrong})
+    assert "not uploaded" in str(err.value)
