@@ -142,6 +142,8 @@ class BatchTranslator:
         self.glossary = glossary
         self.tracker = tracker
         self.limiter = limiter
+        self.max_items = 1_000_000  # lowered when the model cannot keep a batch numbered
+        self._size_lock = threading.Lock()
         self.batch_prompt = ChatPromptTemplate.from_messages(
             [("system", SYSTEM), ("human", BATCH_HUMAN)]
         )
@@ -208,7 +210,25 @@ class BatchTranslator:
         return content
 
     def translate(self, texts: Sequence[str], previous: str = "") -> list[str]:
-        """Translations of ``texts`` in order (batch call, else one call per text)."""
+        """Translations of ``texts`` in order.
+
+        The batch goes out in chunks of at most ``self.max_items`` blocks. A chunk whose
+        answer does not parse falls back to one call per block, and halves ``max_items`` for
+        the chunks after it: a weak model settles on the batch size it can keep numbered,
+        a strong one keeps the configured size.
+        """
+        results: list[str] = []
+        start = 0
+        while start < len(texts):
+            with self._size_lock:
+                size = self.max_items
+            chunk = list(texts[start : start + size])
+            results.extend(self._chunk(chunk, previous))
+            previous = chunk[-1]
+            start += len(chunk)
+        return results
+
+    def _chunk(self, texts: list[str], previous: str) -> list[str]:
         if len(texts) > 1:
             variables = self._common(texts, previous)
             variables.update(count=str(len(texts)), items=format_items(texts))
@@ -217,6 +237,8 @@ class BatchTranslator:
                 return parse_numbered(answer, len(texts))
             except BatchParseError:
                 self.tracker.add(fallback_calls=1)
+                with self._size_lock:
+                    self.max_items = max(1, min(self.max_items, len(texts)) // 2)
         results = []
         for text in texts:
             variables = self._common([text], previous)

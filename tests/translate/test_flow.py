@@ -313,3 +313,18 @@ def test_retries_with_backoff_recover_from_flaky_calls(sample_md: Path) -> None:
     assert result.progress.model_calls == 2  # two batches (10 blocks, 8 per batch)
     assert model.calls == 4  # plus two failed attempts, retried
     assert all(b.keep or b.translation for b in result.document.blocks)
+
+
+def test_batch_size_adapts_to_what_the_model_can_keep_numbered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.translate.translate_pdfs import make_simple_pdf
+
+    monkeypatch.setenv("LLMAPPS_TRANSLATE__WORKERS", "1")
+    pdf = make_simple_pdf(tmp_path / "six.pdf", pages=6, paragraphs=2)  # 18 blocks: 8, 8, 2
+    model = EchoTranslator(max_numbered=4)
+    result = run(pdf, model, formats=["txt"])
+    # Batch 1 (8) fails: 1 call + 8 single calls; then chunks of 4, 4 and 2 parse.
+    assert result.progress.fallback_calls == 1
+    assert model.calls == 1 + 8 + 2 + 1
+    assert all((b.translation or "").startswith("译") for b in result.document.blocks)

@@ -27,6 +27,7 @@ class EchoTranslator(BaseChatModel):
     fail_first: int = 0  # the first N calls raise (a flaky endpoint), then it answers
     obey_glossary: bool = True
     break_numbering: bool = False  # answer batches without numbers (forces the fallback)
+    max_numbered: int | None = None  # batches larger than this come back unnumbered
     think: bool = False  # wrap answers in <think>…</think> first
     _calls: int = PrivateAttr(default=0)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
@@ -43,6 +44,11 @@ class EchoTranslator(BaseChatModel):
     @property
     def prompts(self) -> list[str]:
         return self._prompts
+
+    def _breaks(self, count: int) -> bool:
+        if self.break_numbering:
+            return True
+        return self.max_numbered is not None and count > self.max_numbered
 
     def _translate(self, text: str, glossary: dict[str, str]) -> str:
         out = text
@@ -68,7 +74,7 @@ class EchoTranslator(BaseChatModel):
         items = _ITEM.findall(human.split("\n\n", 2)[-1]) if "numbered items" in human else []
         if items:
             parts = [
-                (f"[{n}] " if not self.break_numbering else "")
+                (f"[{n}] " if not self._breaks(len(items)) else "")
                 + self._translate(t.strip(), glossary)
                 for n, t in items
             ]
