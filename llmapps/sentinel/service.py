@@ -242,13 +242,7 @@ def hn_report(
 
 
 def history(settings: Settings, target: str | None = None) -> list[Report]:
-    name = None
-    if target:
-        try:
-            name = subs.parse_target(target)[1]
-        except SubscriptionError:
-            name = target
-    return list_reports(settings, name)
+    return list_reports(settings, subs.lookup_name(target) if target else None)
 
 
 # -- scheduled runs -----------------------------------------------------------------------

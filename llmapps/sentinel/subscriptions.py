@@ -324,13 +324,7 @@ def get(settings: Settings, ref: int | str) -> Subscription:
         row = db.query_one("SELECT * FROM sentinel_subscriptions WHERE id = ?", (int(ref),))
     if row is None:
         text = str(ref).strip()
-        candidates = {text, text.removeprefix("git:")}
-        if text.startswith(("git:", "/", "./", "../", "~")):
-            # Resolved without running git: a lookup must not probe arbitrary paths.
-            candidates.add(str(Path(text.removeprefix("git:")).expanduser().resolve()))
-        else:
-            with contextlib.suppress(SubscriptionError):
-                candidates.add(parse_target(text)[1])
+        candidates = {text, text.removeprefix("git:"), lookup_name(text)}
         for name in candidates:
             row = db.query_one("SELECT * FROM sentinel_subscriptions WHERE target = ?", (name,))
             if row is not None:
@@ -340,6 +334,24 @@ def get(settings: Settings, ref: int | str) -> Subscription:
             f"no subscription '{ref}': see 'llmapps sentinel list' for ids and targets"
         )
     return _row(row)
+
+
+def lookup_name(text: str) -> str:
+    """The stored target name for a lookup (``get``, history filter), without running git.
+
+    Why not :func:`parse_target`: that probes the path with git, and a lookup (also reachable
+    over HTTP) must not make the server run git in arbitrary folders.
+    """
+    text = text.strip()
+    if text.lower() in ("hn", "hackernews", "hacker-news"):
+        return HN_TARGET
+    if text.startswith(("git:", "/", "./", "../", "~")) or (
+        "/" not in text and _looks_like_dir(text)
+    ):
+        return str(Path(text.removeprefix("git:")).expanduser().resolve())
+    with contextlib.suppress(SubscriptionError):
+        return check_repo_name(text)
+    return text
 
 
 def find(settings: Settings, target: str) -> Subscription | None:

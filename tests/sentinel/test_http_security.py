@@ -94,3 +94,21 @@ def test_the_command_line_stays_unrestricted(git_repo: Path) -> None:
     assert result.exit_code == 0, result.output
     result = CliRunner().invoke(cli_app, ["sentinel", "add", str(git_repo)])
     assert result.exit_code == 0, result.output
+
+
+def test_lookups_by_path_find_reports_without_confinement_leaks(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Listing reports by a path is a lookup: it finds stored reports, refuses nothing, and
+    answers the same for a path that exists and one that does not."""
+    result = CliRunner().invoke(
+        cli_app,
+        ["sentinel", "report", f"git:{git_repo}", "--since", "2020-01-01", "--until", "2020-01-02"],
+    )
+    assert result.exit_code == 0, result.output
+    http = client(monkeypatch)
+    found = http.get("/sentinel/reports", params={"target": f"{git_repo}/../{git_repo.name}"})
+    assert [r["target"] for r in found.json()] == [str(git_repo)]
+    for probe in ("/etc", "/definitely/not/here", "../../"):
+        resp = http.get("/sentinel/reports", params={"target": probe})
+        assert resp.status_code == 200 and resp.json() == []
