@@ -98,6 +98,15 @@ def test_remove_file_and_rebuild(tmp_path: Path) -> None:
     assert search("docs", "night light dims", 1)[0].source == "docs/sub/notes.txt"
 
 
+def test_lost_index_files_are_rebuilt_from_sqlite(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("# Timer\nThe timer runs up to 12 hours.", "utf-8")
+    create_kb("k")
+    add_paths("k", [tmp_path / "a.md"])
+    for index in (get_settings().home / "kb").rglob("bm25.npz"):
+        index.unlink()
+    assert search("k", "timer hours", 1)[0].location == "Timer"
+
+
 def test_broken_file_is_reported_and_the_rest_is_added(tmp_path: Path) -> None:
     root = tmp_path / "mixed"
     root.mkdir()

@@ -588,6 +588,12 @@ def search(
     lexical: list[tuple[int, float]] = []
     if mode in {"auto", "bm25", "hybrid"}:
         index = bm25.load_cached(folder / "bm25.npz")
+        if index is None and db.query_one(
+            "SELECT 1 FROM chat_kb_chunks WHERE kb_id = ? LIMIT 1", (row["id"],)
+        ):  # the index file was lost (copied data dir, disk cleanup): rebuild it from SQLite
+            with _lock(settings, kb):
+                _save_indexes(db, settings, row["id"], None, None, [], [])
+            index = bm25.load_cached(folder / "bm25.npz")
         if index is not None:
             lexical = index.search(tokenize(query), pool)
 
