@@ -559,9 +559,12 @@ def gguf_metadata(path: Path) -> dict[str, Any]:
 @lru_cache(maxsize=16)
 def _metadata(path: str, _mtime: int) -> dict[str, Any]:
     import llama_cpp
+    from llama_cpp._utils import suppress_stdout_stderr
 
     try:
-        llama = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
+        # llama.cpp logs a context warning even for a vocab-only load; keep the console clean.
+        with suppress_stdout_stderr(disable=False):
+            llama = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
     except (ValueError, RuntimeError, OSError):
         return {}
     data = dict(llama.metadata or {})

@@ -331,6 +331,15 @@ async def show(request: Request) -> Response:
         return ollama_error(exc)
 
 
+def _loaded_details(path: Path) -> dict[str, Any]:
+    meta = gguf_metadata(path)
+    return {
+        "format": "gguf",
+        "family": meta.get("general.architecture", ""),
+        "parameter_size": meta.get("general.size_label", ""),
+    }
+
+
 def ps_entries(rt: Runtime) -> list[dict[str, Any]]:
     """Loaded models for ``/api/ps`` and ``llmapps models ps``."""
     out = []
@@ -344,7 +353,7 @@ def ps_entries(rt: Runtime) -> list[dict[str, Any]]:
                 "size": loaded.size_bytes,
                 "size_vram": 0,
                 "digest": "",
-                "details": {"format": "gguf", "family": "", "parameter_size": ""},
+                "details": _loaded_details(loaded.path),
                 "expires_at": (
                     datetime.fromtimestamp(expires, UTC).isoformat().replace("+00:00", "Z")
                     if expires is not None
@@ -360,7 +369,8 @@ def ps_entries(rt: Runtime) -> list[dict[str, Any]]:
 @router.get("/ps")
 async def ps(request: Request) -> Response:
     try:
-        return JSONResponse({"models": ps_entries(runtime(request))})
+        entries = await run_in_threadpool(ps_entries, runtime(request))
+        return JSONResponse({"models": entries})
     except Exception as exc:
         return ollama_error(exc)
 
