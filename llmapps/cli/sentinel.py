@@ -36,7 +36,7 @@ def _subs_table(rows: list[Subscription]) -> Table:
             str(s.id),
             s.kind,
             s.target,
-            f"{s.schedule} {s.at_time or ''}".strip(),
+            s.schedule_text(),
             s.timezone,
             s.language,
             ", ".join(s.emails),

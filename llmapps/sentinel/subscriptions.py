@@ -59,6 +59,12 @@ class Subscription:
     def trigger(self) -> BaseTrigger:
         return make_trigger(self.schedule, self.at_time, self.timezone)
 
+    def schedule_text(self) -> str:
+        """``daily 08:00``; the time of day only where it applies (not cron or intervals)."""
+        if self.schedule.strip().lower() in ("daily", "weekly", "hourly") and self.at_time:
+            return f"{self.schedule} {self.at_time}"
+        return self.schedule
+
     def signature(self) -> str:
         """Changes whenever the schedule changes (the daemon re-creates the job then)."""
         return f"{self.schedule}|{self.at_time}|{self.timezone}"

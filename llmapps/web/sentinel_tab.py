@@ -38,7 +38,7 @@ def subscription_rows(settings: Settings) -> list[list[Any]]:
             s.id,
             s.kind,
             s.target,
-            f"{s.schedule} {s.at_time or ''}".strip(),
+            s.schedule_text(),
             s.timezone,
             s.language,
             ", ".join(s.emails),

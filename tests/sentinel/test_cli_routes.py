@@ -59,6 +59,7 @@ def test_subscription_lifecycle_on_the_command_line(git_repo: Path) -> None:
     assert code == 0, out
     code, out = cli("list")
     assert code == 0 and "Asia/Shanghai" in out and "feishu" in out and "localrepo" in out
+    assert "weekly 09:30" in out and "0 8 * * 1-5 " in out and "1-5 08:00" not in out
     code, out = cli(
         "edit", "langchain-ai/langchain", "--every", "daily", "--lang", "zh", "--disable"
     )
