@@ -49,7 +49,11 @@ SINGLE_HUMAN = (
 
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
 _MARKER = re.compile(
-    r"^[ \t]*(?:\*\*|#+\s*)?[\[(【]?(\d{1,3})[\])】.:：)]?(?:\*\*)?(?:[ \t]+|$)", re.MULTILINE
+    # "[1]", "1.", "1)", "【1】", "1：", "**1.**" at the start of a line; a "." needs a space
+    # after it so that "3.14" at the start of a translated line is not taken for item 3.
+    r"^[ \t]*(?:\*\*|#+\s*)?[\[(【]?(\d{1,3})"
+    r"(?:[\])】:：](?:\*\*)?[ \t]*|\.(?:\*\*)?(?:[ \t]+|$)|(?:\*\*)?(?:[ \t]+|$))",
+    re.MULTILINE,
 )
 _NON_RETRYABLE = (AuthError, MissingKeyError, SpecError, UnknownModelError)
 
@@ -77,8 +81,13 @@ def parse_numbered(answer: str, count: int) -> list[str]:
         if int(match.group(1)) == expected:
             picked.append(match)
             expected += 1
-    if len(picked) != count:
+    if len(picked) < count:
         raise BatchParseError(f"expected {count} numbered items, found {len(picked)}")
+    if len(picked) > count:
+        # The model kept going past the last item (invented [n+1], [n+2]...): drop those.
+        extra = picked[count]
+        text = text[: extra.start()]
+        picked = picked[:count]
     items = []
     for i, match in enumerate(picked):
         end = picked[i + 1].start() if i + 1 < len(picked) else len(text)
@@ -144,6 +153,7 @@ class BatchTranslator:
         self.limiter = limiter
         self.max_items = 1_000_000  # lowered when the model cannot keep a batch numbered
         self._size_lock = threading.Lock()
+        self._singles = 0  # blocks sent one per call since the batch size dropped to 1
         self.batch_prompt = ChatPromptTemplate.from_messages(
             [("system", SYSTEM), ("human", BATCH_HUMAN)]
         )
@@ -213,14 +223,17 @@ class BatchTranslator:
         """Translations of ``texts`` in order.
 
         The batch goes out in chunks of at most ``self.max_items`` blocks. A chunk whose
-        answer does not parse falls back to one call per block, and halves ``max_items`` for
-        the chunks after it: a weak model settles on the batch size it can keep numbered,
-        a strong one keeps the configured size.
+        answer does not parse falls back to one call per block and halves ``max_items`` for
+        the chunks after it; a chunk that parses lets the size grow back (after 8 single
+        blocks, batching is probed again). A weak model settles on a batch size it can keep
+        numbered; a strong one keeps the configured size.
         """
         results: list[str] = []
         start = 0
         while start < len(texts):
             with self._size_lock:
+                if self.max_items == 1 and self._singles >= 8:
+                    self.max_items, self._singles = 2, 0  # probe batching again
                 size = self.max_items
             chunk = list(texts[start : start + size])
             results.extend(self._chunk(chunk, previous))
@@ -234,11 +247,17 @@ class BatchTranslator:
             variables.update(count=str(len(texts)), items=format_items(texts))
             answer = self._invoke(self.batch_prompt, texts, variables)
             try:
-                return parse_numbered(answer, len(texts))
+                parsed = parse_numbered(answer, len(texts))
             except BatchParseError:
                 self.tracker.add(fallback_calls=1)
                 with self._size_lock:
                     self.max_items = max(1, min(self.max_items, len(texts)) // 2)
+            else:
+                with self._size_lock:  # it worked: allow bigger chunks again
+                    self.max_items = max(self.max_items, len(texts) * 2)
+                return parsed
+        with self._size_lock:
+            self._singles += len(texts)
         results = []
         for text in texts:
             variables = self._common([text], previous)
