@@ -68,6 +68,9 @@ class ModelsConfig(_Section):
     gguf_dirs: list[str] = Field(default_factory=list)  # extra folders searched for *.gguf
     ollama_base_url: str = "http://127.0.0.1:11434"
     openai_base_url: str | None = None  # e.g. an Azure/OpenAI proxy; secrets stay in env
+    # Base URLs (prefixes: scheme://host[:port][/path]) that model specs sent over HTTP or the
+    # web UI may name, besides the URLs already in this section (the CLI is not restricted).
+    allowed_base_urls: list[str] = Field(default_factory=list)
 
 
 class ServerConfig(_Section):
@@ -84,6 +87,8 @@ class ServerConfig(_Section):
     default_keep_alive: str = "5m"
     max_body_mb: float = 10.0  # JSON request bodies of /v1 and /api (413 above it)
     max_blob_mb: int = 20480  # GGUF uploads to /api/blobs (Ollama's `create` with files)
+    # Let model specs sent over HTTP or the web UI name any base URL (request forgery risk).
+    allow_any_model_url: bool = False
 
 
 class TranslateConfig(_Section):

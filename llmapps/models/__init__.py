@@ -21,6 +21,7 @@ from llmapps.models.errors import (
     UnknownModelError,
     UnreachableError,
 )
+from llmapps.models.guard import SpecNotAllowedError, check_spec_allowed
 from llmapps.models.spec import ModelSpec, parse_spec
 
 __all__ = [
@@ -30,8 +31,10 @@ __all__ = [
     "ModelSpec",
     "RateLimitedError",
     "SpecError",
+    "SpecNotAllowedError",
     "UnknownModelError",
     "UnreachableError",
+    "check_spec_allowed",
     "get_chat_model",
     "get_embeddings",
     "parse_spec",

@@ -16,6 +16,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 
 from llmapps.config import Settings, get_settings
+from llmapps.models.guard import check_spec_allowed
 from llmapps.store.db import get_db
 from llmapps.translate.errors import (
     JobNotFoundError,
@@ -85,6 +86,7 @@ async def create_job(
     from llmapps.translate.service import TranslateOptions
 
     settings = _settings(request)
+    check_spec_allowed(model, settings)  # 403 for files/hosts a remote user may not name
     fmts = [f.strip() for f in formats.split(",") if f.strip()] if formats else None
     bad = [f for f in fmts or [] if f not in FORMATS]
     if bad:

@@ -49,6 +49,13 @@ def run_translation(
     if not file:
         yield "⚠️ upload a PDF, Markdown or text file first / 请先上传文件", None
         return
+    from llmapps.models.guard import check_spec_allowed
+
+    try:
+        check_spec_allowed(model, settings)  # the UI is remote: no arbitrary files or hosts
+    except LlmappsError as exc:
+        yield f"❌ {exc}", None
+        return
     out_dir = tempfile.mkdtemp(prefix="llmapps-translate-")
     options = TranslateOptions(
         target=target or settings.translate.target,
