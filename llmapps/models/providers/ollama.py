@@ -8,15 +8,11 @@ server (an unknown model says ``ollama pull``), and ``max_tokens`` mapped to ``n
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_ollama import ChatOllama, OllamaEmbeddings
 from ollama import ResponseError
 from pydantic import PrivateAttr
@@ -28,6 +24,8 @@ from llmapps.models.errors import (
     UnknownModelError,
     UnreachableError,
 )
+from llmapps.models.providers import guarded
+from llmapps.models.providers.guarded import GuardedChatModel
 from llmapps.models.retry import RetryPolicy
 from llmapps.models.spec import ModelSpec
 
@@ -77,72 +75,18 @@ def map_error(
 
 def make_policy(*, spec: str, model: str, base_url: str, settings: Settings) -> RetryPolicy:
     """The retry policy (and error mapping) for one Ollama server."""
-    models = settings.models
-
-    def mapper(exc: BaseException) -> BaseException | None:
-        return map_error(
-            exc,
-            spec=spec,
-            model=model,
-            base_url=base_url,
-            timeout=models.timeout,
-            retries=models.max_retries,
-        )
-
-    return RetryPolicy(
-        retries=models.max_retries,
-        wait=models.retry_wait,
-        max_wait=models.retry_max_wait,
+    return guarded.make_policy(
+        settings,
         is_retryable=is_retryable,
-        map_error=mapper,
+        map_error=map_error,
+        spec=spec,
+        model=model,
+        base_url=base_url,
     )
 
 
-class GuardedChatOllama(ChatOllama):
+class GuardedChatOllama(GuardedChatModel, ChatOllama):
     """``ChatOllama`` with our retries and errors."""
-
-    _policy: RetryPolicy | None = PrivateAttr(default=None)
-
-    @property
-    def policy(self) -> RetryPolicy:
-        if self._policy is None:
-            raise ModelError("internal: model built without a retry policy (use get_chat_model)")
-        return self._policy
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return self.policy.call(
-            lambda: super(GuardedChatOllama, self)._generate(
-                messages, stop=stop, run_manager=run_manager, **kwargs
-            )
-        )
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return await self.policy.acall(
-            lambda: super(GuardedChatOllama, self)._agenerate(
-                messages, stop=stop, run_manager=run_manager, **kwargs
-            )
-        )
-
-    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        return self.policy.stream(lambda: super(GuardedChatOllama, self)._stream(*args, **kwargs))
-
-    async def _astream(self, *args: Any, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
-        async for chunk in self.policy.astream(
-            lambda: super(GuardedChatOllama, self)._astream(*args, **kwargs)
-        ):
-            yield chunk
 
 
 class GuardedOllamaEmbeddings(OllamaEmbeddings):

@@ -10,16 +10,12 @@ ChatGLM3's api_server, older vLLM and others silently ignore).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import openai
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 from pydantic import PrivateAttr, SecretStr
 
@@ -32,6 +28,8 @@ from llmapps.models.errors import (
     UnknownModelError,
     UnreachableError,
 )
+from llmapps.models.providers import guarded
+from llmapps.models.providers.guarded import GuardedChatModel
 from llmapps.models.retry import RetryPolicy, parse_retry_after
 from llmapps.models.spec import ModelSpec
 
@@ -142,34 +140,22 @@ def make_policy(
     *, spec: str, model: str, base_url: str, settings: Settings, key: str = "OPENAI_API_KEY"
 ) -> RetryPolicy:
     """The retry policy (and error mapping) for one OpenAI-style endpoint."""
-    models = settings.models
-
-    def mapper(exc: BaseException) -> BaseException | None:
-        return map_error(
-            exc,
-            spec=spec,
-            model=model,
-            base_url=base_url,
-            timeout=models.timeout,
-            retries=models.max_retries,
-            key=key,
-        )
-
-    return RetryPolicy(
-        retries=models.max_retries,
-        wait=models.retry_wait,
-        max_wait=models.retry_max_wait,
+    return guarded.make_policy(
+        settings,
         is_retryable=is_retryable,
-        map_error=mapper,
+        map_error=map_error,
         retry_after=_retry_after,
+        spec=spec,
+        model=model,
+        base_url=base_url,
+        key=key,
     )
 
 
-class GuardedChatOpenAI(ChatOpenAI):
+class GuardedChatOpenAI(GuardedChatModel, ChatOpenAI):
     """``ChatOpenAI`` with our retries, our errors and a choice of the max-tokens field."""
 
     legacy_max_tokens: bool = False  # send ``max_tokens`` instead of ``max_completion_tokens``
-    _policy: RetryPolicy | None = PrivateAttr(default=None)
 
     def _get_request_payload(
         self,
@@ -182,47 +168,6 @@ class GuardedChatOpenAI(ChatOpenAI):
         if self.legacy_max_tokens and "max_completion_tokens" in payload:
             payload["max_tokens"] = payload.pop("max_completion_tokens")
         return payload
-
-    @property
-    def policy(self) -> RetryPolicy:
-        if self._policy is None:
-            raise ModelError("internal: model built without a retry policy (use get_chat_model)")
-        return self._policy
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return self.policy.call(
-            lambda: super(GuardedChatOpenAI, self)._generate(
-                messages, stop=stop, run_manager=run_manager, **kwargs
-            )
-        )
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return await self.policy.acall(
-            lambda: super(GuardedChatOpenAI, self)._agenerate(
-                messages, stop=stop, run_manager=run_manager, **kwargs
-            )
-        )
-
-    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        return self.policy.stream(lambda: super(GuardedChatOpenAI, self)._stream(*args, **kwargs))
-
-    async def _astream(self, *args: Any, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
-        async for chunk in self.policy.astream(
-            lambda: super(GuardedChatOpenAI, self)._astream(*args, **kwargs)
-        ):
-            yield chunk
 
 
 class GuardedOpenAIEmbeddings(OpenAIEmbeddings):
