@@ -96,6 +96,17 @@ def main() -> None:
         doc = parse_document(pdf)
         mark_keep(doc.blocks, "zh")
         paragraphs = sum(1 for b in doc.blocks if not b.keep)
+        from llmapps.config import load_settings
+        from llmapps.translate.batcher import make_batches
+
+        cfg = load_settings().translate
+        planned = len(
+            make_batches(
+                [(str(i), b.text, "") for i, b in enumerate(doc.blocks) if not b.keep],
+                cfg.batch_chars,
+                cfg.batch_items,
+            )
+        )
         text_pages = sum(1 for p in doc.pages if any(not b.keep for b in p.blocks))
         print(f"document: {args.pages} pages, {paragraphs} translatable blocks")
 
@@ -124,6 +135,10 @@ def main() -> None:
         )
         print("model calls per page:")
         print(f"  ours (batched, measured)        {p.model_calls / args.pages:6.2f}")
+        print(
+            f"  ours if every batch parses      {planned / args.pages:6.2f}"
+            f"  ({planned} batches of <= {cfg.batch_items} blocks; fallbacks add calls)"
+        )
         print(f"  one call per paragraph          {paragraphs / args.pages:6.2f}")
         print(f"  one call per page (OpenAI-Tr.)  {text_pages / args.pages:6.2f}")
         print(
