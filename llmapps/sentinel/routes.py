@@ -1,7 +1,9 @@
 """HTTP endpoints of Sentinel under ``/sentinel`` (the same service functions as CLI and UI).
 
 Over HTTP, local git paths are confined to ``sentinel.git_roots`` (the CLI is not): anyone who
-reaches the API must not read the history of any repository on the machine.
+reaches the API must not read the history of any repository on the machine. Model specs pass
+:func:`llmapps.models.guard.check_spec_allowed`, and webhook URLs (which embed tokens) are
+shown redacted: a redacted URL sent back in an edit keeps the stored one.
 
 Handlers are plain ``def``: FastAPI runs them in its thread pool, where the service may call
 ``asyncio.run`` for concurrent fetching and a local model may take its time.
@@ -9,21 +11,55 @@ Handlers are plain ``def``: FastAPI runs them in its thread pool, where the serv
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from llmapps.config import Settings, get_settings
+from llmapps.models.guard import check_spec_allowed
 from llmapps.sentinel import service
+from llmapps.sentinel.subscriptions import Subscription
 
 router = APIRouter(prefix="/sentinel", tags=["sentinel"])
 
 
 def _settings(request: Request) -> Settings:
     return getattr(request.app.state, "settings", None) or get_settings()
+
+
+def redact_webhook(url: str) -> str:
+    """``https://hooks.example.com/…#1a2b3c``: scheme and host, then a short digest as a hint.
+
+    The path and query usually are the token; a digest (not the URL's last characters) tells
+    two hooks on one host apart without revealing any part of the secret.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        parts, host, port = urlsplit(""), "", ""
+    digest = hashlib.sha256(url.encode()).hexdigest()[:6]
+    base = f"{parts.scheme}://{host}{port}" if parts.scheme and host else ""
+    return f"{base}/…#{digest}"
+
+
+def subscription_view(sub: Subscription) -> dict[str, Any]:
+    """A subscription for HTTP and UI listings: webhook URLs redacted (stored ones intact)."""
+    data = sub.to_dict()
+    data["webhooks"] = [{**h, "url": redact_webhook(h["url"])} for h in sub.webhooks]
+    return data
+
+
+def restore_webhooks(given: list[str], sub: Subscription) -> list[str]:
+    """Map redacted URLs (as listed) back to the stored URLs, so an edit round-trip keeps them."""
+    stored = {redact_webhook(h["url"]): h["url"] for h in sub.webhooks}
+    return [stored.get(url.strip(), url) for url in given]
 
 
 class SubscriptionIn(BaseModel):
@@ -68,7 +104,7 @@ class HackerNewsIn(BaseModel):
 
 @router.get("/subscriptions")
 def list_subscriptions(request: Request) -> list[dict[str, Any]]:
-    return [s.to_dict() for s in service.list_subscriptions(_settings(request))]
+    return [subscription_view(s) for s in service.list_subscriptions(_settings(request))]
 
 
 @router.post("/subscriptions", status_code=201)
@@ -76,7 +112,9 @@ def add_subscription(body: SubscriptionIn, request: Request) -> dict[str, Any]:
     data = body.model_dump()
     target = data.pop("target")
     settings = _settings(request)
-    # Over HTTP a local git path must lie under sentinel.git_roots (403 otherwise).
+    check_spec_allowed(body.model, settings)
+    # Over HTTP a local git path must lie under sentinel.git_roots (403 otherwise). The answer
+    # echoes the caller's own webhook URLs; every later listing redacts them.
     return service.add_subscription(
         settings, target, git_roots=settings.sentinel.git_roots, **data
     ).to_dict()
@@ -84,12 +122,18 @@ def add_subscription(body: SubscriptionIn, request: Request) -> dict[str, Any]:
 
 @router.patch("/subscriptions/{ref:path}")
 def edit_subscription(ref: str, body: SubscriptionPatch, request: Request) -> dict[str, Any]:
-    return service.edit_subscription(_settings(request), ref, **body.model_dump()).to_dict()
+    settings = _settings(request)
+    check_spec_allowed(body.model, settings)
+    data = body.model_dump()
+    if body.webhooks is not None:
+        current = service.get_subscription(settings, ref)
+        data["webhooks"] = restore_webhooks(body.webhooks, current)
+    return subscription_view(service.edit_subscription(settings, ref, **data))
 
 
 @router.delete("/subscriptions/{ref:path}")
 def remove_subscription(ref: str, request: Request) -> dict[str, Any]:
-    return service.remove_subscription(_settings(request), ref).to_dict()
+    return subscription_view(service.remove_subscription(_settings(request), ref))
 
 
 @router.post("/reports", status_code=201)
@@ -97,6 +141,7 @@ def create_report(body: ReportIn, request: Request) -> dict[str, Any]:
     data = body.model_dump()
     target = data.pop("target")
     settings = _settings(request)
+    check_spec_allowed(body.model, settings)
     return service.generate_report(
         settings, target, git_roots=settings.sentinel.git_roots, **data
     ).to_dict()
@@ -124,7 +169,9 @@ def download_report(report_id: int, request: Request, raw: bool = False) -> File
 
 @router.post("/hn", status_code=201)
 def hacker_news(body: HackerNewsIn, request: Request) -> dict[str, Any]:
-    return service.hn_report(_settings(request), **body.model_dump()).to_dict()
+    settings = _settings(request)
+    check_spec_allowed(body.model, settings)
+    return service.hn_report(settings, **body.model_dump()).to_dict()
 
 
 @router.post("/run-now")

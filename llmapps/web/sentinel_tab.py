@@ -68,7 +68,13 @@ def history_rows(settings: Settings, target: str = "") -> list[list[Any]]:
 
 
 def edit_values(sub: Subscription) -> list[Any]:
-    """A subscription as the edit form's values (same order as the form's fields)."""
+    """A subscription as the edit form's values (same order as the form's fields).
+
+    Webhook URLs carry tokens: the form shows them redacted and ``save`` maps an unchanged
+    redacted URL back to the stored one.
+    """
+    from llmapps.sentinel.routes import redact_webhook
+
     formats = {h["format"] for h in sub.webhooks}
     return [
         sub.schedule,
@@ -76,7 +82,7 @@ def edit_values(sub: Subscription) -> list[Any]:
         sub.timezone,
         sub.language,
         ", ".join(sub.emails),
-        ", ".join(h["url"] for h in sub.webhooks),
+        ", ".join(redact_webhook(h["url"]) for h in sub.webhooks),
         formats.pop() if len(formats) == 1 else "auto",
         sub.model or "",
         sub.enabled,
@@ -150,7 +156,12 @@ def build(settings: Settings) -> None:
     ) -> tuple[str, Any]:
         if not ref.strip():
             return "⚠️ load a subscription first (id or target) / 请先载入订阅", gr.update()
+        from llmapps.models.guard import check_spec_allowed
+        from llmapps.sentinel.routes import restore_webhooks
+
         try:
+            check_spec_allowed(model.strip(), settings)
+            current = service.get_subscription(settings, ref.strip())
             sub = service.edit_subscription(
                 settings,
                 ref.strip(),
@@ -159,7 +170,7 @@ def build(settings: Settings) -> None:
                 tz=tz.strip() or None,
                 lang=lang or None,
                 emails=_split(emails),  # the form shows every recipient: empty = none
-                webhooks=_split(hooks),
+                webhooks=restore_webhooks(_split(hooks), current),
                 webhook_format=None if fmt == "auto" else fmt,
                 model=model.strip(),  # empty = the default model
                 enabled=enabled,
@@ -191,7 +202,10 @@ def build(settings: Settings) -> None:
                 gr.update(),
             )
         progress(0.1, desc="fetching / 获取中")
+        from llmapps.models.guard import check_spec_allowed
+
         try:
+            check_spec_allowed(model.strip(), settings)
             report = service.generate_report(
                 settings,
                 target.strip(),
@@ -218,7 +232,10 @@ def build(settings: Settings) -> None:
         return f"✅ {report.title}", report.markdown, downloadable([report.path, report.raw_path])
 
     def hacker_news(hours: float, daily: bool, model: str, lang: str) -> tuple[str, str, Any]:
+        from llmapps.models.guard import check_spec_allowed
+
         try:
+            check_spec_allowed(model.strip(), settings)
             report = service.hn_report(
                 settings, hours=float(hours), daily=daily, model=model.strip() or None, lang=lang
             )
