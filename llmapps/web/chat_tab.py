@@ -226,6 +226,9 @@ def build(settings: Settings) -> None:
         memory_v: str | None,
         tools_v: list[str] | None,
     ) -> dict[str, Any]:
+        from llmapps.models.guard import check_spec_allowed
+
+        check_spec_allowed(model_v, settings)  # typed specs: no arbitrary files or hosts
         return {
             "persona": persona_v or None,
             "model": (model_v or "").strip(),
