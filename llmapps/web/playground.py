@@ -57,6 +57,9 @@ def run_playground(
     text = ""
     yield text, f"⏳ asking {spec or settings.models.default} …"
     try:
+        from llmapps.models.guard import check_spec_allowed
+
+        check_spec_allowed(spec, settings)  # the page is remote: no arbitrary files or hosts
         for piece in stream_answer(
             prompt,
             spec=(spec or "").strip() or None,
