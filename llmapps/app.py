@@ -31,7 +31,8 @@ def create_app(settings: Settings | None = None, *, ui: bool = True) -> FastAPI:
     app.state.settings = settings
     from llmapps.serve.auth import install as install_api_security
 
-    install_api_security(app, settings)  # optional API keys + CORS for /v1 and /api
+    # Optional API keys for every path but /healthz (browsers log in at /login), plus CORS.
+    install_api_security(app, settings, ui=ui)
 
     @app.exception_handler(LlmappsError)
     async def _user_error(_request: Request, exc: LlmappsError) -> JSONResponse:
@@ -50,5 +51,10 @@ def create_app(settings: Settings | None = None, *, ui: bool = True) -> FastAPI:
 
         from llmapps.web.ui import build_ui
 
-        app = gr.mount_gradio_app(app, build_ui(settings), path="/")
+        app = gr.mount_gradio_app(
+            app,
+            build_ui(settings),
+            path="/",
+            max_file_size=f"{settings.server.max_upload_mb}mb",  # uploads of every tab
+        )
     return app
