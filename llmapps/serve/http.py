@@ -11,18 +11,20 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from llmapps.config import Settings, get_settings
 from llmapps.errors import LlmappsError
 from llmapps.serve.engine import GenRequest, GenResult, Runner
 from llmapps.serve.errors import BadRequestError, BusyError, PayloadTooLargeError, ServeError
+from llmapps.serve.options import parse_keep_alive
 from llmapps.serve.registry import ModelRecord, Registry
 from llmapps.serve.scheduler import Scheduler, Ticket
 
@@ -41,6 +43,10 @@ class Runtime:
     def queue_key(self, record: ModelRecord, n_ctx: int, embedding: bool = False) -> str:
         adapter = str(record.adapters[0]) if record.adapters else ""
         return f"{record.path}|{adapter}|{n_ctx}|{int(embedding)}"
+
+    def keep_alive(self, value: Any) -> float:
+        """A request's keep_alive in seconds; ``server.default_keep_alive`` when it sends none."""
+        return parse_keep_alive(value, parse_keep_alive(self.settings.server.default_keep_alive))
 
 
 _runtime_lock = threading.Lock()
@@ -88,6 +94,13 @@ async def read_json(request: Request, limit_mb: float) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadRequestError("the request body must be a JSON object")
     return data
+
+
+async def read_body(request: Request, model: type[M]) -> tuple[Runtime, M]:
+    """The runtime and the request's JSON body validated as ``model`` (within
+    ``server.max_body_mb``)."""
+    rt = runtime(request)
+    return rt, validate(model, await read_json(request, rt.settings.server.max_body_mb))
 
 
 def validate(model: type[M], data: dict[str, Any]) -> M:
@@ -182,3 +195,31 @@ async def collect(rt: Runtime, ticket: Ticket, req: GenRequest, request: Request
     if result is None:  # pragma: no cover - generate always ends with a result
         raise BadRequestError("the model produced no result")
     return result
+
+
+async def chain(first: Any, events: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    """``first`` (the event :func:`start_stream` waited for), then the rest of ``events``."""
+    yield first
+    async for item in events:
+        yield item
+
+
+async def aclose(events: AsyncIterator[Any]) -> None:
+    """Close a stream's events (stopping the generation) when the response ends early."""
+    close = getattr(events, "aclose", None)
+    if close is not None:
+        await close()
+
+
+async def embed_texts(
+    rt: Runtime, record: ModelRecord, texts: list[str], n_ctx: int, keep: float, truncate: bool
+) -> tuple[list[list[float]], int, GenResult]:
+    """Embed ``texts`` in the model's embedding queue (vectors, token count, timings)."""
+    ticket = rt.scheduler.reserve(rt.queue_key(record, n_ctx, embedding=True))
+    await ticket.acquire()
+    try:
+        return await run_in_threadpool(
+            lambda: rt.runner.embed(record, texts, n_ctx=n_ctx, keep_alive=keep, truncate=truncate)
+        )
+    finally:
+        ticket.release()

@@ -34,16 +34,17 @@ from llmapps.serve.engine import GenRequest, GenResult, gguf_metadata, model_opt
 from llmapps.serve.errors import BadRequestError, OfflineError, PayloadTooLargeError
 from llmapps.serve.http import (
     Runtime,
+    aclose,
+    chain,
     collect,
+    embed_texts,
     error_payload,
     ollama_error,
-    read_json,
+    read_body,
     runtime,
     start_stream,
-    validate,
 )
 from llmapps.serve.modelfile import Modelfile, convert_parameter, parse_modelfile
-from llmapps.serve.options import parse_keep_alive
 from llmapps.serve.registry import ModelRecord, full_name
 
 router = APIRouter(prefix="/api", tags=["ollama"])
@@ -53,12 +54,13 @@ OLLAMA_COMPAT_VERSION = "0.12.0"
 NDJSON = "application/x-ndjson"
 
 
+def _zulu(moment: datetime) -> str:
+    """A UTC time as Ollama writes it (``...Z``)."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _keep_alive(rt: Runtime, value: Any) -> float:
-    return parse_keep_alive(value, parse_keep_alive(rt.settings.server.default_keep_alive))
+    return _zulu(datetime.now(UTC))
 
 
 def _format(value: Any) -> Any:
@@ -83,14 +85,24 @@ def _stats(result: GenResult) -> dict[str, Any]:
     }
 
 
-def _tool_calls(result: GenResult) -> list[dict[str, Any]]:
-    return [{"function": {"name": c.name, "arguments": c.arguments}} for c in result.tool_calls]
+def _message(content: str, result: GenResult) -> dict[str, Any]:
+    """The assistant message of a finished chat, with its tool calls when there are any."""
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if result.tool_calls:
+        message["tool_calls"] = [
+            {"function": {"name": c.name, "arguments": c.arguments}} for c in result.tool_calls
+        ]
+    return message
 
 
-async def _chain(first: Any, events: AsyncIterator[Any]) -> AsyncIterator[Any]:
-    yield first
-    async for item in events:
-        yield item
+def _reply(model: str, key: str, value: Any, result: GenResult | None = None) -> dict[str, Any]:
+    """One reply object (or stream line): ``done`` with the counters once ``result`` is in."""
+    done = {"done": True, **_stats(result)} if result is not None else {"done": False}
+    return {"model": model, "created_at": _now(), key: value, **done}
+
+
+def _stream(first: Any, events: AsyncIterator[Any], render: Any) -> StreamingResponse:
+    return StreamingResponse(_ndjson(chain(first, events), render), media_type=NDJSON)
 
 
 def _line(data: dict[str, Any]) -> str:
@@ -104,9 +116,7 @@ async def _ndjson(events: AsyncIterator[Any], render: Any) -> AsyncIterator[str]
     except Exception as exc:
         yield _line({"error": error_payload(exc)["message"]})
     finally:
-        aclose = getattr(events, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await aclose(events)
 
 
 def _options(rt: Runtime, record: ModelRecord, options: dict[str, Any] | None) -> Any:
@@ -130,11 +140,10 @@ async def _load_only(rt: Runtime, record: ModelRecord, n_ctx: int, keep: float) 
 @router.post("/chat")
 async def chat(request: Request) -> Response:
     try:
-        rt = runtime(request)
-        body = validate(OllamaChatRequest, await read_json(request, rt.settings.server.max_body_mb))
+        rt, body = await read_body(request, OllamaChatRequest)
         record = await run_in_threadpool(rt.registry.get, body.model)
         opts = _options(rt, record, body.options)
-        keep = _keep_alive(rt, body.keep_alive)
+        keep = rt.keep_alive(body.keep_alive)
         if not body.messages:
             await _load_only(rt, record, opts.num_ctx, keep)
             return JSONResponse(
@@ -159,30 +168,14 @@ async def chat(request: Request) -> Response:
         ticket = rt.scheduler.reserve(rt.queue_key(record, opts.num_ctx))
 
         def render(item: Any) -> dict[str, Any]:
-            base = {"model": body.model, "created_at": _now()}
             if isinstance(item, GenResult):
-                message: dict[str, Any] = {"role": "assistant", "content": ""}
-                if item.tool_calls:
-                    message["tool_calls"] = _tool_calls(item)
-                return {**base, "message": message, "done": True, **_stats(item)}
-            return {**base, "message": {"role": "assistant", "content": item}, "done": False}
+                return _reply(body.model, "message", _message("", item), item)
+            return _reply(body.model, "message", {"role": "assistant", "content": item})
 
         if body.stream:
-            first, events = await start_stream(rt, ticket, req)
-            return StreamingResponse(_ndjson(_chain(first, events), render), media_type=NDJSON)
+            return _stream(*await start_stream(rt, ticket, req), render)
         result = await collect(rt, ticket, req, request)
-        message: dict[str, Any] = {"role": "assistant", "content": result.text}
-        if result.tool_calls:
-            message["tool_calls"] = _tool_calls(result)
-        return JSONResponse(
-            {
-                "model": body.model,
-                "created_at": _now(),
-                "message": message,
-                "done": True,
-                **_stats(result),
-            }
-        )
+        return JSONResponse(_reply(body.model, "message", _message(result.text, result), result))
     except Exception as exc:
         return ollama_error(exc)
 
@@ -190,17 +183,14 @@ async def chat(request: Request) -> Response:
 @router.post("/generate")
 async def generate(request: Request) -> Response:
     try:
-        rt = runtime(request)
-        body = validate(
-            OllamaGenerateRequest, await read_json(request, rt.settings.server.max_body_mb)
-        )
+        rt, body = await read_body(request, OllamaGenerateRequest)
         if body.images:
             raise BadRequestError("images are not supported by this model", param="images")
         if body.suffix:
             raise BadRequestError("suffix (fill-in-the-middle) is not supported", param="suffix")
         record = await run_in_threadpool(rt.registry.get, body.model)
         opts = _options(rt, record, body.options)
-        keep = _keep_alive(rt, body.keep_alive)
+        keep = rt.keep_alive(body.keep_alive)
         if not body.prompt:
             await _load_only(rt, record, opts.num_ctx, keep)
             return JSONResponse(
@@ -226,24 +216,14 @@ async def generate(request: Request) -> Response:
         ticket = rt.scheduler.reserve(rt.queue_key(record, opts.num_ctx))
 
         def render(item: Any) -> dict[str, Any]:
-            base = {"model": body.model, "created_at": _now()}
             if isinstance(item, GenResult):
-                return {**base, "response": "", "done": True, **_stats(item)}
-            return {**base, "response": item, "done": False}
+                return _reply(body.model, "response", "", item)
+            return _reply(body.model, "response", item)
 
         if body.stream:
-            first, events = await start_stream(rt, ticket, req)
-            return StreamingResponse(_ndjson(_chain(first, events), render), media_type=NDJSON)
+            return _stream(*await start_stream(rt, ticket, req), render)
         result = await collect(rt, ticket, req, request)
-        return JSONResponse(
-            {
-                "model": body.model,
-                "created_at": _now(),
-                "response": result.text,
-                "done": True,
-                **_stats(result),
-            }
-        )
+        return JSONResponse(_reply(body.model, "response", result.text, result))
     except Exception as exc:
         return ollama_error(exc)
 
@@ -323,8 +303,7 @@ def show_info(record: ModelRecord) -> dict[str, Any]:
 @router.post("/show")
 async def show(request: Request) -> Response:
     try:
-        rt = runtime(request)
-        body = validate(OllamaModelRef, await read_json(request, rt.settings.server.max_body_mb))
+        rt, body = await read_body(request, OllamaModelRef)
         record = await run_in_threadpool(rt.registry.get, body.ref())
         return JSONResponse(await run_in_threadpool(show_info, record))
     except Exception as exc:
@@ -355,7 +334,7 @@ def ps_entries(rt: Runtime) -> list[dict[str, Any]]:
                 "digest": "",
                 "details": _loaded_details(loaded.path),
                 "expires_at": (
-                    datetime.fromtimestamp(expires, UTC).isoformat().replace("+00:00", "Z")
+                    _zulu(datetime.fromtimestamp(expires, UTC))
                     if expires is not None
                     else "2318-01-01T00:00:00Z"  # "forever", as Ollama shows it
                 ),
@@ -449,10 +428,7 @@ def modelfile_from_create(body: OllamaCreateRequest, rt: Runtime | None = None) 
 @router.post("/create")
 async def create(request: Request) -> Response:
     try:
-        rt = runtime(request)
-        body = validate(
-            OllamaCreateRequest, await read_json(request, rt.settings.server.max_body_mb)
-        )
+        rt, body = await read_body(request, OllamaCreateRequest)
         name = body.model or body.name
         if not name:
             raise BadRequestError("'model' (the new model's name) is required", param="model")
@@ -487,12 +463,12 @@ async def blob_upload(digest: str, request: Request) -> Response:
         rt = runtime(request)
         target = blob_path(rt, digest)
         limit = rt.settings.server.max_blob_mb * 1024 * 1024
+        too_large = (
+            f"blob is over the {rt.settings.server.max_blob_mb} MB limit (raise server.max_blob_mb)"
+        )
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > limit:
-            raise PayloadTooLargeError(
-                f"blob is over the {rt.settings.server.max_blob_mb} MB limit "
-                "(raise server.max_blob_mb)"
-            )
+            raise PayloadTooLargeError(too_large)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + f".{uuid.uuid4().hex}.partial")
         sha = hashlib.sha256()
@@ -502,10 +478,7 @@ async def blob_upload(digest: str, request: Request) -> Response:
                 async for chunk in request.stream():
                     size += len(chunk)
                     if size > limit:
-                        raise PayloadTooLargeError(
-                            f"blob is over the {rt.settings.server.max_blob_mb} MB limit "
-                            "(raise server.max_blob_mb)"
-                        )
+                        raise PayloadTooLargeError(too_large)
                     sha.update(chunk)
                     await run_in_threadpool(fh.write, chunk)
             if f"sha256-{sha.hexdigest()}" != target.name:
@@ -523,8 +496,7 @@ async def blob_upload(digest: str, request: Request) -> Response:
 @router.post("/copy")
 async def copy(request: Request) -> Response:
     try:
-        rt = runtime(request)
-        body = validate(OllamaCopyRequest, await read_json(request, rt.settings.server.max_body_mb))
+        rt, body = await read_body(request, OllamaCopyRequest)
         await run_in_threadpool(rt.registry.copy, body.source, body.destination)
         return Response(status_code=200)
     except Exception as exc:
@@ -534,8 +506,7 @@ async def copy(request: Request) -> Response:
 @router.delete("/delete")
 async def delete(request: Request) -> Response:
     try:
-        rt = runtime(request)
-        body = validate(OllamaModelRef, await read_json(request, rt.settings.server.max_body_mb))
+        rt, body = await read_body(request, OllamaModelRef)
         name = full_name(body.ref())
         await run_in_threadpool(rt.registry.delete, name)
         await run_in_threadpool(lambda: rt.runner.pool.expire(name=name))
@@ -548,8 +519,7 @@ async def delete(request: Request) -> Response:
 async def pull(request: Request) -> Response:
     """Import a local GGUF (``model`` is a path); remote pulls are refused: we are offline."""
     try:
-        rt = runtime(request)
-        body = validate(OllamaModelRef, await read_json(request, rt.settings.server.max_body_mb))
+        rt, body = await read_body(request, OllamaModelRef)
         ref = body.ref()
         path = Path(ref).expanduser()
         if ref.endswith(".gguf") or path.is_file():
@@ -583,26 +553,13 @@ async def _embed(
 ) -> tuple[list[list[float]], int, GenResult]:
     record = await run_in_threadpool(rt.registry.get, model)
     opts = _options(rt, record, options)
-    keep = _keep_alive(rt, keep_raw)
-    ticket = rt.scheduler.reserve(rt.queue_key(record, opts.num_ctx, embedding=True))
-    await ticket.acquire()
-    try:
-        return await run_in_threadpool(
-            lambda: rt.runner.embed(
-                record, texts, n_ctx=opts.num_ctx, keep_alive=keep, truncate=truncate
-            )
-        )
-    finally:
-        ticket.release()
+    return await embed_texts(rt, record, texts, opts.num_ctx, rt.keep_alive(keep_raw), truncate)
 
 
 @router.post("/embed")
 async def embed(request: Request) -> Response:
     try:
-        rt = runtime(request)
-        body = validate(
-            OllamaEmbedRequest, await read_json(request, rt.settings.server.max_body_mb)
-        )
+        rt, body = await read_body(request, OllamaEmbedRequest)
         texts = [body.input] if isinstance(body.input, str) else list(body.input)
         vectors, count, stats = await _embed(
             rt,
@@ -631,10 +588,7 @@ async def embed(request: Request) -> Response:
 async def embeddings(request: Request) -> Response:
     """The legacy single-prompt endpoint (``{"embedding": [...]}``)."""
     try:
-        rt = runtime(request)
-        body = validate(
-            OllamaEmbeddingsRequest, await read_json(request, rt.settings.server.max_body_mb)
-        )
+        rt, body = await read_body(request, OllamaEmbeddingsRequest)
         vectors, _count, _stats = await _embed(
             rt, body.model, [body.prompt], False, body.keep_alive, body.options
         )

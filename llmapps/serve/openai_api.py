@@ -29,15 +29,17 @@ from llmapps.serve.api_types import (
 from llmapps.serve.engine import GenRequest, GenResult, model_options
 from llmapps.serve.errors import BadRequestError
 from llmapps.serve.http import (
+    aclose,
+    chain,
     collect,
+    embed_texts,
     error_payload,
     openai_error,
-    read_json,
+    read_body,
     runtime,
     start_stream,
-    validate,
 )
-from llmapps.serve.options import parse_keep_alive
+from llmapps.serve.options import GenOptions
 from llmapps.serve.registry import ModelRecord
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -135,37 +137,63 @@ def _tool_calls_json(result: GenResult, with_index: bool = False) -> list[dict[s
     return calls
 
 
-async def _chain(first: Any, events: AsyncIterator[Any]) -> AsyncIterator[Any]:
-    yield first
-    async for item in events:
-        yield item
-
-
 def _sse(data: Any) -> str:
     return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _object(
+    cid: str, kind: str, created: int, model: str, choices: list[Any], **extra: Any
+) -> dict[str, Any]:
+    """The envelope every completion answer and stream chunk shares."""
+    return {
+        "id": cid,
+        "object": kind,
+        "created": created,
+        "model": model,
+        "choices": choices,
+        **extra,
+    }
+
+
+def _sampling(
+    opts: GenOptions, body: ChatCompletionRequest | CompletionRequest, num_predict: int | None
+) -> None:
+    """Apply the OpenAI sampling fields both completion endpoints take."""
+    opts.apply(
+        {
+            "temperature": body.temperature,
+            "top_p": body.top_p,
+            "seed": body.seed,
+            "num_predict": num_predict,
+            "stop": _stop(body.stop),
+            "presence_penalty": body.presence_penalty,
+            "frequency_penalty": body.frequency_penalty,
+        },
+        "request",
+    )
+
+
+async def _sse_stream(chunks: AsyncIterator[str], events: AsyncIterator[Any]) -> AsyncIterator[str]:
+    """``chunks`` then ``[DONE]``; an error after the headers is reported in-band, as OpenAI
+    does, and the generation is stopped when the client goes."""
+    try:
+        async for chunk in chunks:
+            yield chunk
+        yield "data: [DONE]\n\n"
+    except Exception as exc:
+        yield _sse({"error": error_payload(exc)})
+    finally:
+        await aclose(chunks)
+        await aclose(events)
 
 
 @router.post("/chat/completions")
 async def chat_completions(request: Request) -> Response:
     try:
-        rt = runtime(request)
-        body = validate(
-            ChatCompletionRequest, await read_json(request, rt.settings.server.max_body_mb)
-        )
+        rt, body = await read_body(request, ChatCompletionRequest)
         record = await run_in_threadpool(rt.registry.get, body.model)
         opts = model_options(record, rt.settings)
-        opts.apply(
-            {
-                "temperature": body.temperature,
-                "top_p": body.top_p,
-                "seed": body.seed,
-                "num_predict": body.max_completion_tokens or body.max_tokens,
-                "stop": _stop(body.stop),
-                "presence_penalty": body.presence_penalty,
-                "frequency_penalty": body.frequency_penalty,
-            },
-            "request",
-        )
+        _sampling(opts, body, body.max_completion_tokens or body.max_tokens)
         req = GenRequest(
             model=record,
             options=opts,
@@ -173,9 +201,7 @@ async def chat_completions(request: Request) -> Response:
             format=_format(body.response_format),
             tools=body.tools,
             tool_choice=body.tool_choice,
-            keep_alive=parse_keep_alive(
-                body.keep_alive, parse_keep_alive(rt.settings.server.default_keep_alive)
-            ),
+            keep_alive=rt.keep_alive(body.keep_alive),
             truncate=body.truncate,
             logit_bias=_logit_bias(body.logit_bias),
         )
@@ -186,7 +212,7 @@ async def chat_completions(request: Request) -> Response:
             first, events = await start_stream(rt, ticket, req)
             usage = bool(body.stream_options and body.stream_options.include_usage)
             return StreamingResponse(
-                _chat_sse(_chain(first, events), cid, created, body.model, usage),
+                _chat_sse(chain(first, events), cid, created, body.model, usage),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
@@ -196,44 +222,30 @@ async def chat_completions(request: Request) -> Response:
             message["tool_calls"] = _tool_calls_json(result)
         elif message["content"] is None:
             message["content"] = ""
+        choice = {
+            "index": 0,
+            "message": message,
+            "logprobs": None,
+            "finish_reason": _finish(result),
+        }
         return JSONResponse(
-            {
-                "id": cid,
-                "object": "chat.completion",
-                "created": created,
-                "model": body.model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": message,
-                        "logprobs": None,
-                        "finish_reason": _finish(result),
-                    }
-                ],
-                "usage": _usage(result),
-            }
+            _object(cid, "chat.completion", created, body.model, [choice], usage=_usage(result))
         )
     except Exception as exc:
         return openai_error(exc)
 
 
-async def _chat_sse(
+def _chat_sse(
     events: AsyncIterator[Any], cid: str, created: int, model: str, include_usage: bool
 ) -> AsyncIterator[str]:
-    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
-        data = {
-            "id": cid,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
-        }
-        if include_usage:
-            data["usage"] = None
-        data.update(extra)
-        return _sse(data)
+    kind = "chat.completion.chunk"
 
-    try:
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        extra = {"usage": None} if include_usage else {}
+        return _sse(_object(cid, kind, created, model, [choice], **extra))
+
+    async def chunks() -> AsyncIterator[str]:
         yield chunk({"role": "assistant", "content": ""})
         async for item in events:
             if isinstance(item, GenResult):
@@ -241,32 +253,17 @@ async def _chat_sse(
                     yield chunk({"tool_calls": _tool_calls_json(item, with_index=True)})
                 yield chunk({}, _finish(item))
                 if include_usage:
-                    yield _sse(
-                        {
-                            "id": cid,
-                            "object": "chat.completion.chunk",
-                            "created": created,
-                            "model": model,
-                            "choices": [],
-                            "usage": _usage(item),
-                        }
-                    )
+                    yield _sse(_object(cid, kind, created, model, [], usage=_usage(item)))
             else:
                 yield chunk({"content": item})
-        yield "data: [DONE]\n\n"
-    except Exception as exc:  # after the headers: report in-band, as OpenAI does
-        yield _sse({"error": error_payload(exc)})
-    finally:
-        aclose = getattr(events, "aclose", None)
-        if aclose is not None:
-            await aclose()
+
+    return _sse_stream(chunks(), events)
 
 
 @router.post("/completions")
 async def completions(request: Request) -> Response:
     try:
-        rt = runtime(request)
-        body = validate(CompletionRequest, await read_json(request, rt.settings.server.max_body_mb))
+        rt, body = await read_body(request, CompletionRequest)
         prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
         if len(prompts) != 1:
             raise BadRequestError("send exactly one prompt per request", param="prompt")
@@ -274,26 +271,13 @@ async def completions(request: Request) -> Response:
             raise BadRequestError("suffix (fill-in-the-middle) is not supported", param="suffix")
         record = await run_in_threadpool(rt.registry.get, body.model)
         opts = model_options(record, rt.settings)
-        opts.apply(
-            {
-                "temperature": body.temperature,
-                "top_p": body.top_p,
-                "seed": body.seed,
-                "num_predict": body.max_tokens,
-                "stop": _stop(body.stop),
-                "presence_penalty": body.presence_penalty,
-                "frequency_penalty": body.frequency_penalty,
-            },
-            "request",
-        )
+        _sampling(opts, body, body.max_tokens)
         req = GenRequest(
             model=record,
             options=opts,
             prompt=prompts[0],
             raw=True,
-            keep_alive=parse_keep_alive(
-                body.keep_alive, parse_keep_alive(rt.settings.server.default_keep_alive)
-            ),
+            keep_alive=rt.keep_alive(body.keep_alive),
             truncate=body.truncate,
             logit_bias=_logit_bias(body.logit_bias),
         )
@@ -305,78 +289,50 @@ async def completions(request: Request) -> Response:
             first, events = await start_stream(rt, ticket, req)
             usage = bool(body.stream_options and body.stream_options.include_usage)
             return StreamingResponse(
-                _completion_sse(_chain(first, events), cid, created, body.model, usage, echo),
+                _completion_sse(chain(first, events), cid, created, body.model, usage, echo),
                 media_type="text/event-stream",
             )
         result = await collect(rt, ticket, req, request)
+        choice = {
+            "index": 0,
+            "text": echo + result.text,
+            "logprobs": None,
+            "finish_reason": _finish(result),
+        }
         return JSONResponse(
-            {
-                "id": cid,
-                "object": "text_completion",
-                "created": created,
-                "model": body.model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "text": echo + result.text,
-                        "logprobs": None,
-                        "finish_reason": _finish(result),
-                    }
-                ],
-                "usage": _usage(result),
-            }
+            _object(cid, "text_completion", created, body.model, [choice], usage=_usage(result))
         )
     except Exception as exc:
         return openai_error(exc)
 
 
-async def _completion_sse(
+def _completion_sse(
     events: AsyncIterator[Any], cid: str, created: int, model: str, include_usage: bool, echo: str
 ) -> AsyncIterator[str]:
-    def chunk(text: str, finish: str | None = None) -> str:
-        return _sse(
-            {
-                "id": cid,
-                "object": "text_completion",
-                "created": created,
-                "model": model,
-                "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish}],
-            }
-        )
+    kind = "text_completion"
 
-    try:
+    def chunk(text: str, finish: str | None = None) -> str:
+        choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": finish}
+        return _sse(_object(cid, kind, created, model, [choice]))
+
+    async def chunks() -> AsyncIterator[str]:
         if echo:
             yield chunk(echo)
         async for item in events:
             if isinstance(item, GenResult):
                 yield chunk("", _finish(item))
                 if include_usage:
-                    yield _sse(
-                        {
-                            "id": cid,
-                            "object": "text_completion",
-                            "created": created,
-                            "model": model,
-                            "choices": [],
-                            "usage": _usage(item),
-                        }
-                    )
+                    yield _sse(_object(cid, kind, created, model, [], usage=_usage(item)))
             else:
                 yield chunk(item)
-        yield "data: [DONE]\n\n"
-    except Exception as exc:
-        yield _sse({"error": error_payload(exc)})
-    finally:
-        aclose = getattr(events, "aclose", None)
-        if aclose is not None:
-            await aclose()
+
+    return _sse_stream(chunks(), events)
 
 
 @router.post("/embeddings")
 async def embeddings(request: Request) -> Response:
     try:
-        rt = runtime(request)
-        body = validate(EmbeddingRequest, await read_json(request, rt.settings.server.max_body_mb))
+        rt, body = await read_body(request, EmbeddingRequest)
         texts = [body.input] if isinstance(body.input, str) else list(body.input)
         if not texts:
             raise BadRequestError(
@@ -384,17 +340,9 @@ async def embeddings(request: Request) -> Response:
             )
         record = await run_in_threadpool(rt.registry.get, body.model)
         opts = model_options(record, rt.settings)
-        keep = parse_keep_alive(None, parse_keep_alive(rt.settings.server.default_keep_alive))
-        ticket = rt.scheduler.reserve(rt.queue_key(record, opts.num_ctx, embedding=True))
-        await ticket.acquire()
-        try:
-            vectors, count, _stats = await run_in_threadpool(
-                lambda: rt.runner.embed(
-                    record, texts, n_ctx=opts.num_ctx, keep_alive=keep, truncate=body.truncate
-                )
-            )
-        finally:
-            ticket.release()
+        vectors, count, _stats = await embed_texts(
+            rt, record, texts, opts.num_ctx, rt.keep_alive(None), body.truncate
+        )
         data = []
         for i, vec in enumerate(vectors):
             if body.dimensions:
