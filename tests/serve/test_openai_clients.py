@@ -16,6 +16,30 @@ def client(server: Any) -> OpenAI:
     return OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
 
 
+def langchain_chat(server: Any, **kwargs: Any) -> Any:
+    """LangChain's ChatOpenAI pointed at our /v1 (no key, no SDK retries)."""
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        base_url=f"{server.url}/v1", api_key="unused", model="smollm2", max_retries=0, **kwargs
+    )
+
+
+def ask_weather(
+    server: Any, weather_tool: dict[str, Any], question: str, tool_choice: Any, **kwargs: Any
+) -> Any:
+    """A greedy chat completion that offers the weather tool."""
+    return client(server).chat.completions.create(
+        model="smollm2",
+        messages=[{"role": "user", "content": question}],
+        tools=[weather_tool],
+        tool_choice=tool_choice,
+        max_tokens=48,
+        temperature=0,
+        **kwargs,
+    )
+
+
 def test_models_list_and_get(server: Any) -> None:
     oa = client(server)
     ids = [m.id for m in oa.models.list()]
@@ -111,14 +135,11 @@ def test_json_response_format_is_valid_json(server: Any) -> None:
 
 
 def test_forced_tool_call(server: Any, weather_tool: dict[str, Any]) -> None:
-    oa = client(server)
-    out = oa.chat.completions.create(
-        model="smollm2",
-        messages=[{"role": "user", "content": "What is the weather in Paris?"}],
-        tools=[weather_tool],  # type: ignore[list-item]
-        tool_choice={"type": "function", "function": {"name": "get_weather"}},
-        max_tokens=48,
-        temperature=0,
+    out = ask_weather(
+        server,
+        weather_tool,
+        "What is the weather in Paris?",
+        {"type": "function", "function": {"name": "get_weather"}},
     )
     choice = out.choices[0]
     assert choice.finish_reason == "tool_calls"
@@ -129,16 +150,7 @@ def test_forced_tool_call(server: Any, weather_tool: dict[str, Any]) -> None:
 
 
 def test_streamed_tool_call(server: Any, weather_tool: dict[str, Any]) -> None:
-    oa = client(server)
-    stream = oa.chat.completions.create(
-        model="smollm2",
-        messages=[{"role": "user", "content": "Weather in Rome?"}],
-        tools=[weather_tool],  # type: ignore[list-item]
-        tool_choice="required",
-        max_tokens=48,
-        temperature=0,
-        stream=True,
-    )
+    stream = ask_weather(server, weather_tool, "Weather in Rome?", "required", stream=True)
     calls = [tc for c in stream if c.choices for tc in (c.choices[0].delta.tool_calls or [])]
     assert calls and calls[0].function is not None
     assert calls[0].function.name == "get_weather"
@@ -163,15 +175,7 @@ def test_completions_and_embeddings(server: Any) -> None:
 
 
 def test_langchain_chat_openai(server: Any) -> None:
-    from langchain_openai import ChatOpenAI
-
-    chat = ChatOpenAI(
-        base_url=f"{server.url}/v1",
-        api_key="unused",
-        model="smollm2",
-        max_tokens=10,
-        max_retries=0,
-    )
+    chat = langchain_chat(server, max_tokens=10)
     answer = chat.invoke("Say hi")
     assert isinstance(answer.content, str) and answer.content
     pieces = [c.content for c in chat.stream("Say hi")]
@@ -181,21 +185,13 @@ def test_langchain_chat_openai(server: Any) -> None:
 def test_langchain_bind_tools_and_tool_result_turn(server: Any) -> None:
     from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
     from langchain_core.tools import tool
-    from langchain_openai import ChatOpenAI
 
     @tool
     def get_weather(city: str) -> str:
         """Current weather of a city."""
         return f"sunny in {city}"
 
-    chat = ChatOpenAI(
-        base_url=f"{server.url}/v1",
-        api_key="unused",
-        model="smollm2",
-        max_tokens=48,
-        temperature=0,
-        max_retries=0,
-    )
+    chat = langchain_chat(server, max_tokens=48, temperature=0)
     forced = chat.bind_tools([get_weather], tool_choice="get_weather")
     answer = forced.invoke("What is the weather in Paris?")
     assert isinstance(answer, AIMessage) and answer.tool_calls
