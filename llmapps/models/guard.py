@@ -130,8 +130,8 @@ def check_spec_allowed(spec: str | None, settings: Settings | None = None) -> No
         if not _local_allowed(parsed.model, settings):
             raise SpecNotAllowedError(
                 f"local model '{parsed.model}' is outside the GGUF folders: over HTTP use "
-                "'local:smollm2', a model name, or a file in <home>/models/gguf or a folder "
-                "listed in models.gguf_dirs"
+                "'local:smollm2', a model name, or a file in the data directory's models/gguf "
+                "or a folder listed in models.gguf_dirs"
             )
         return
     if settings.server.allow_any_model_url or not parsed.base_url:
