@@ -8,9 +8,10 @@ base is attached, the dangerous ones (``fetch_url``, ``python``) only when switc
 
 from __future__ import annotations
 
-from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
+from llmapps.chat.tools.base import make_tool
 from llmapps.chat.tools.basic import calculator_tool, time_tool
 from llmapps.chat.tools.files import file_tools, sandbox_root
 from llmapps.chat.tools.user import load_user_tools, tools_dir
@@ -57,12 +58,11 @@ def kb_tool(settings: Settings, kb: str) -> BaseTool:
             for i, h in enumerate(hits, start=1)
         )
 
-    return StructuredTool.from_function(
-        func=kb_search,
-        name="kb_search",
-        description=f"Search the knowledge base '{kb}' for passages (with source and page).",
-        args_schema=KbSearchArgs,
-        handle_tool_error=True,
+    return make_tool(
+        kb_search,
+        "kb_search",
+        f"Search the knowledge base '{kb}' for passages (with source and page).",
+        KbSearchArgs,
     )
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from langchain_core.tools import BaseTool, StructuredTool, ToolException
+from langchain_core.tools import BaseTool, ToolException
 from pydantic import BaseModel, Field
 
+from llmapps.chat.tools.base import make_tool
 from llmapps.chat.tools.calc import CalculatorError, evaluate
 
 
@@ -45,24 +46,22 @@ def calculate(expression: str) -> str:
 
 
 def time_tool() -> BaseTool:
-    return StructuredTool.from_function(
-        func=current_time,
-        name="current_time",
-        description="Get the current date and time in a time zone.",
-        args_schema=TimeArgs,
-        handle_tool_error=True,
+    return make_tool(
+        current_time,
+        "current_time",
+        "Get the current date and time in a time zone.",
+        TimeArgs,
     )
 
 
 def calculator_tool() -> BaseTool:
-    return StructuredTool.from_function(
-        func=calculate,
-        name="calculator",
-        description=(
+    return make_tool(
+        calculate,
+        "calculator",
+        (
             "Evaluate arithmetic exactly: numbers, + - * / // % ** (^ is power), parentheses, "
             "pi, e and sqrt, sin, cos, tan, log, log10, exp, abs, round, floor, ceil, min, max, "
             "factorial."
         ),
-        args_schema=CalcArgs,
-        handle_tool_error=True,
+        CalcArgs,
     )

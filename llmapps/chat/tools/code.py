@@ -43,9 +43,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
+from llmapps.chat.tools.base import make_tool
 from llmapps.config import Settings
 
 MAX_OUTPUT = 8_000
@@ -385,14 +386,13 @@ def code_tool(settings: Settings) -> BaseTool:
     def python(code: str) -> str:
         return run_python(code, settings).render()
 
-    return StructuredTool.from_function(
-        func=python,
-        name="python",
-        description=(
+    return make_tool(
+        python,
+        "python",
+        (
             "Run Python code in a sandbox (no network, no files outside a temporary folder, "
             f"{settings.chat.code_timeout_s:g}s and {settings.chat.code_memory_mb} MB limits) "
             "and return what it prints."
         ),
-        args_schema=CodeArgs,
-        handle_tool_error=True,
+        CodeArgs,
     )

@@ -13,9 +13,10 @@ import os
 import re
 from pathlib import Path, PurePosixPath
 
-from langchain_core.tools import BaseTool, StructuredTool, ToolException
+from langchain_core.tools import BaseTool, ToolException
 from pydantic import BaseModel, Field
 
+from llmapps.chat.tools.base import make_tool
 from llmapps.config import Settings
 
 MAX_READ_CHARS = 20_000
@@ -112,25 +113,22 @@ def file_tools(settings: Settings) -> list[BaseTool]:
         return "\n".join(lines) or "(empty)"
 
     return [
-        StructuredTool.from_function(
-            func=read_file,
-            name="read_file",
-            description="Read a text file from the sandbox folder.",
-            args_schema=ReadArgs,
-            handle_tool_error=True,
+        make_tool(
+            read_file,
+            "read_file",
+            "Read a text file from the sandbox folder.",
+            ReadArgs,
         ),
-        StructuredTool.from_function(
-            func=write_file,
-            name="write_file",
-            description="Write (or append) text to a file in the sandbox folder.",
-            args_schema=WriteArgs,
-            handle_tool_error=True,
+        make_tool(
+            write_file,
+            "write_file",
+            "Write (or append) text to a file in the sandbox folder.",
+            WriteArgs,
         ),
-        StructuredTool.from_function(
-            func=list_files,
-            name="list_files",
-            description="List files and folders in the sandbox folder.",
-            args_schema=ListArgs,
-            handle_tool_error=True,
+        make_tool(
+            list_files,
+            "list_files",
+            "List files and folders in the sandbox folder.",
+            ListArgs,
         ),
     ]
