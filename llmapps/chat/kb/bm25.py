@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import threading
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+
+from llmapps.chat.kb.filecache import StampedCache
 
 K1 = 1.2
 B = 0.75
@@ -154,21 +155,9 @@ class Bm25Index:
             )
 
 
-_cache: dict[Path, tuple[int, Bm25Index]] = {}
-_cache_lock = threading.Lock()
+_cache: StampedCache[Bm25Index] = StampedCache(Bm25Index.load)
 
 
 def load_cached(path: Path) -> Bm25Index | None:
     """The index at ``path``, re-read only when the file changed; ``None`` if it is missing."""
-    try:
-        stamp = path.stat().st_mtime_ns
-    except FileNotFoundError:
-        return None
-    with _cache_lock:
-        hit = _cache.get(path)
-        if hit and hit[0] == stamp:
-            return hit[1]
-    index = Bm25Index.load(path)
-    with _cache_lock:
-        _cache[path] = (stamp, index)
-    return index
+    return _cache.get(path, path)

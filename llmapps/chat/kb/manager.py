@@ -308,6 +308,20 @@ class _Embedder:
             return None
 
 
+@dataclass
+class _NewVectors:
+    """Vectors embedded during one add or rebuild, in step with the chunk ids they belong to."""
+
+    vectors: list[np.ndarray] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)
+
+    def add(self, embedder: _Embedder, chunks: list[tuple[str, str]], ids: list[int]) -> None:
+        emb = embedder.embed([t for t, _ in chunks])
+        if emb is not None:
+            self.vectors.append(emb)
+            self.ids.extend(ids)
+
+
 def add_paths(
     name: str,
     paths: Iterable[str | Path],
@@ -329,8 +343,7 @@ def add_paths(
         kb_id = row["id"]
         embedder = _Embedder(settings, row["embed_spec"])
         vec_index = vectors.load_cached(_folder(settings, kb_id)) if embedder.model else None
-        new_vectors: list[np.ndarray] = []
-        new_ids: list[int] = []
+        new = _NewVectors()
         try:
             for done, (path, display) in enumerate(files):
                 if progress:
@@ -354,12 +367,9 @@ def add_paths(
                 chunk_ids = _store_file(db, kb_id, path, display, kind, digest, chunks, old)
                 report.added.append(display)
                 report.chunks += len(chunk_ids)
-                emb = embedder.embed([t for t, _ in chunks])
-                if emb is not None:
-                    new_vectors.append(emb)
-                    new_ids.extend(chunk_ids)
+                new.add(embedder, chunks, chunk_ids)
         finally:
-            _save_indexes(db, settings, kb_id, embedder, vec_index, new_vectors, new_ids)
+            _save_indexes(db, settings, kb_id, embedder, vec_index, new.vectors, new.ids)
             if progress:
                 progress(len(files), len(files), "")
         report.info = kb_info(name, settings=settings)
@@ -509,8 +519,7 @@ def rebuild(
         kb_id = row["id"]
         files = db.query("SELECT * FROM chat_kb_files WHERE kb_id = ? ORDER BY name", (kb_id,))
         embedder = _Embedder(settings, None)  # rebuild adopts the current embeddings spec
-        new_vectors: list[np.ndarray] = []
-        new_ids: list[int] = []
+        new = _NewVectors()
         try:
             for done, old in enumerate(files):
                 if progress:
@@ -533,13 +542,10 @@ def rebuild(
                 else:
                     report.added.append(old["name"])
                 report.chunks += len(ids)
-                emb = embedder.embed([t for t, _ in chunks])
-                if emb is not None:
-                    new_vectors.append(emb)
-                    new_ids.extend(ids)
+                new.add(embedder, chunks, ids)
         finally:
             _save_indexes(
-                db, settings, kb_id, embedder, None, new_vectors, new_ids, replace_vectors=True
+                db, settings, kb_id, embedder, None, new.vectors, new.ids, replace_vectors=True
             )
             if progress:
                 progress(len(files), len(files), "")

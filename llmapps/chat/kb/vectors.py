@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from pathlib import Path
 
 import numpy as np
+
+from llmapps.chat.kb.filecache import StampedCache
 
 SMALL_INDEX = 50_000
 _DEFAULT_THREADS = max(1, min(4, os.cpu_count() or 1))
@@ -108,23 +109,11 @@ class VectorIndex:
         return self
 
 
-_cache: dict[Path, tuple[int, VectorIndex]] = {}
-_lock = threading.Lock()
+_cache: StampedCache[VectorIndex] = StampedCache(VectorIndex.load)
 
 
 def load_cached(folder: Path) -> VectorIndex | None:
-    try:
-        stamp = (folder / "vectors.faiss").stat().st_mtime_ns
-    except FileNotFoundError:
-        return None
-    with _lock:
-        hit = _cache.get(folder)
-        if hit and hit[0] == stamp:
-            return hit[1]
-    index = VectorIndex.load(folder)
-    with _lock:
-        _cache[folder] = (stamp, index)
-    return index
+    return _cache.get(folder, folder / "vectors.faiss")
 
 
 def remove_files(folder: Path) -> None:
