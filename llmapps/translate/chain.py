@@ -27,7 +27,7 @@ from llmapps.translate.glossary import Glossary
 from llmapps.translate.language import language_name
 from llmapps.translate.progress import Tracker
 
-PROMPT_VERSION = "1"
+PROMPT_VERSION = "2"  # bump when the prompt or answer parsing changes (cache key)
 
 SYSTEM = (
     "You are a professional translator. Translate the user's text from {source} into "
@@ -91,17 +91,29 @@ def parse_numbered(answer: str, count: int) -> list[str]:
     items = []
     for i, match in enumerate(picked):
         end = picked[i + 1].start() if i + 1 < len(picked) else len(text)
-        item = text[match.end() : end].strip()
+        item = drop_echo(text[match.end() : end])
         if not item:
             raise BatchParseError(f"item {i + 1} is empty")
         items.append(item)
     return items
 
 
+_ECHO = re.compile(
+    r"^\s*(document title:|previous (paragraph|translation)\b|translate (this text|each of)\b)",
+    re.IGNORECASE,
+)
+
+
+def drop_echo(text: str) -> str:
+    """Remove lines where a (weak) model repeated our instructions instead of translating."""
+    lines = [line for line in text.splitlines() if not _ECHO.match(line)]
+    return "\n".join(lines).strip()
+
+
 def parse_single(answer: str) -> str:
-    text = strip_reasoning(answer)
+    text = drop_echo(strip_reasoning(answer))
     text = re.sub(r"^\s*\[1\]\s*", "", text)
-    text = re.sub(r"^\s*(translation|译文|翻译)\s*[:：]\s*", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"^\s*(translation|译文|翻译)\s*[:：]\s*", "", text, flags=re.IGNORECASE | re.M)
     return text.strip()
 
 

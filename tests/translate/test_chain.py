@@ -96,3 +96,13 @@ def test_cache_key_covers_every_input() -> None:
         changed[i] = changed[i] + "*"
         keys.add(cache_key(*changed))
     assert len(keys) == len(base) + 1
+
+
+def test_echoed_instructions_are_dropped() -> None:
+    answer = (
+        "Translation: 一项研究\nTranslate this text and answer with the translation only:\n"
+        "Document title: A Study\n研究的正文"
+    )
+    assert parse_single(answer) == "一项研究\n研究的正文"
+    numbered = "[1] 甲\nPrevious paragraph (context only, do not translate it): x\n[2] 乙"
+    assert parse_numbered(numbered, 2) == ["甲", "乙"]

@@ -57,10 +57,10 @@ def to_markdown(doc: Document) -> str:
                 parts.append("\n".join(_table(group)))
             elif first.kind == HEADING:
                 level = int(first.meta.get("level", 2))
-                parts.append("#" * level + " " + first.output)
+                parts.append("#" * level + " " + " ".join(first.output.split()))
             elif first.kind == LIST_ITEM:
                 marker = str(first.meta.get("marker", ""))
-                text = first.output
+                text = " ".join(first.output.split())
                 if marker:
                     parts.append(f"{first.meta.get('indent', '')}{marker} {text}")
                 else:
