@@ -150,11 +150,16 @@ def ingestion(settings, home: Path) -> None:  # type: ignore[no-untyped-def]
     from llmapps.chat.kb import add_paths, create_kb
 
     print("\n== ingestion through add_paths ==")
-    make_docs(home / "docs", files=12, per_file=150)
-    create_kb("ingest", settings=settings)
-    t0 = time.perf_counter()
-    report = add_paths("ingest", [home / "docs"], settings=settings)
-    took = time.perf_counter() - t0
+
+    def timed_add(name: str, folder: Path, cfg, **docs: int):  # type: ignore[no-untyped-def]
+        """Fresh documents in ``folder`` into a new KB ``name``: (report, seconds)."""
+        make_docs(folder, **docs)
+        create_kb(name, settings=cfg)
+        t0 = time.perf_counter()
+        report = add_paths(name, [folder], settings=cfg)
+        return report, time.perf_counter() - t0
+
+    report, took = timed_add("ingest", home / "docs", settings, files=12, per_file=150)
     print(
         f"   BM25 only: {report.chunks} chunks from {len(report.added)} files in {took:.1f} s "
         f"= {report.chunks / took:.0f} chunks/s"
@@ -163,11 +168,7 @@ def ingestion(settings, home: Path) -> None:  # type: ignore[no-untyped-def]
     from llmapps.config import get_settings
 
     with_vectors = get_settings()
-    make_docs(home / "small", files=1, per_file=3)
-    create_kb("ingest-vec", settings=with_vectors)
-    t0 = time.perf_counter()
-    report = add_paths("ingest-vec", [home / "small"], settings=with_vectors)
-    took = time.perf_counter() - t0
+    report, took = timed_add("ingest-vec", home / "small", with_vectors, files=1, per_file=3)
     print(
         f"   with embedded-model vectors: {report.chunks} chunks in {took:.1f} s "
         f"= {report.chunks / took:.1f} chunks/s (model load included)"

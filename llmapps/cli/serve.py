@@ -166,22 +166,17 @@ def show(
 
     record = Registry(settings()).get(name)
     info = show_info(record)
-    if modelfile:
-        console.out(info["modelfile"], highlight=False)
-        return
-    if parameters:
-        console.out(info["parameters"], highlight=False)
-        return
-    if template:
-        text = info["template"] or info["model_info"].get("tokenizer.chat_template", "")
-        console.out(text, highlight=False)
-        return
-    if system:
-        console.out(info["system"], highlight=False)
-        return
-    if license_:
-        console.out(info["license"], highlight=False)
-        return
+    template_text = info["template"] or info["model_info"].get("tokenizer.chat_template", "")
+    for wanted, text in (
+        (modelfile, info["modelfile"]),
+        (parameters, info["parameters"]),
+        (template, template_text),
+        (system, info["system"]),
+        (license_, info["license"]),
+    ):
+        if wanted:  # one part asked for: print it alone
+            console.out(text, highlight=False)
+            return
     details = info["details"]
     meta = info["model_info"]
     arch = details.get("family", "")
