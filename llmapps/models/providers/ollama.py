@@ -122,11 +122,15 @@ def _client_kwargs(settings: Settings) -> dict[str, Any]:
     return kwargs
 
 
+def _base_url(spec: ModelSpec, settings: Settings) -> str:
+    return spec.base_url or settings.models.ollama_base_url
+
+
 def chat_model(spec: ModelSpec, settings: Settings, params: dict[str, Any]) -> BaseChatModel:
     mapped = dict(params)
     if "max_tokens" in mapped:
         mapped["num_predict"] = mapped.pop("max_tokens")
-    base_url = spec.base_url or settings.models.ollama_base_url
+    base_url = _base_url(spec, settings)
     model = GuardedChatOllama(
         model=spec.model,
         base_url=base_url,
@@ -140,7 +144,7 @@ def chat_model(spec: ModelSpec, settings: Settings, params: dict[str, Any]) -> B
 
 
 def embeddings(spec: ModelSpec, settings: Settings) -> Embeddings:
-    base_url = spec.base_url or settings.models.ollama_base_url
+    base_url = _base_url(spec, settings)
     emb = GuardedOllamaEmbeddings(
         model=spec.model,
         base_url=base_url,
