@@ -21,6 +21,27 @@ from llmapps.config import Settings, get_settings
 from tests.sentinel.sentinel_emulator import GitHubEmulator, HackerNewsEmulator
 
 
+def cli(*args: str) -> tuple[int, str]:
+    """Run ``llmapps sentinel ARGS``: (exit code, output)."""
+    from typer.testing import CliRunner
+
+    from llmapps.cli import app as cli_app
+
+    result = CliRunner().invoke(cli_app, ["sentinel", *args])
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def wide_console() -> Iterator[None]:
+    """Rich tables wrap at 80 columns under CliRunner; widen so cells stay on one line."""
+    from llmapps.cli.common import console
+
+    old = console.width
+    console.width = 250
+    yield
+    console.width = old
+
+
 @pytest.fixture
 def github(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> GitHubEmulator:
     """A GitHub emulator on the loopback server; ``sentinel.github_api_url`` points at it."""

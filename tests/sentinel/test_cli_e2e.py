@@ -7,35 +7,19 @@ through ``-m`` (the real model layer), a webhook receiver that fails before it r
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
-from typer.testing import CliRunner
 from werkzeug import Request, Response
 
-from llmapps.cli import app as cli_app
 from llmapps.config import get_settings
 from llmapps.sentinel import service
 from llmapps.sentinel.notifiers import list_deliveries
-from tests.sentinel.conftest import LoopbackModel
+from tests.sentinel.conftest import LoopbackModel, cli
 from tests.sentinel.sentinel_emulator import GitHubEmulator, HackerNewsEmulator
 
-
-@pytest.fixture(autouse=True)
-def wide_console() -> Iterator[None]:
-    from llmapps.cli.common import console
-
-    old = console.width
-    console.width = 250
-    yield
-    console.width = old
-
-
-def cli(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli_app, ["sentinel", *args])
-    return result.exit_code, result.output
+pytestmark = pytest.mark.usefixtures("wide_console")
 
 
 def test_hn_daily_from_the_command_line(

@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
-from llmapps.cli import app as cli_app
 from llmapps.config import Settings
-from tests.sentinel.conftest import WINDOW_END, WINDOW_START
+from tests.sentinel.conftest import WINDOW_END, WINDOW_START, cli
 from tests.sentinel.sentinel_emulator import GitHubEmulator
 
-runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def wide_console() -> Iterator[None]:
-    """Rich tables wrap at 80 columns under CliRunner; widen so cells stay on one line."""
-    from llmapps.cli.common import console
-
-    old = console.width
-    console.width = 250
-    yield
-    console.width = old
-
-
-def cli(*args: str) -> tuple[int, str]:
-    result = runner.invoke(cli_app, ["sentinel", *args])
-    return result.exit_code, result.output
+pytestmark = pytest.mark.usefixtures("wide_console")
 
 
 def test_subscription_lifecycle_on_the_command_line(git_repo: Path) -> None:

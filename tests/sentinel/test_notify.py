@@ -22,13 +22,22 @@ REPORT_MD = (
 )
 
 
+def use_smtp(monkeypatch: pytest.MonkeyPatch, port: int, security: str, **extra: str) -> None:
+    """Point sentinel's SMTP settings at a loopback server (``extra``: more sentinel keys)."""
+    keys = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_SECURITY": security, **extra}
+    for key, value in keys.items():
+        monkeypatch.setenv(f"LLMAPPS_SENTINEL__{key}", value)
+
+
 @pytest.fixture
 def smtp_settings(smtp_server: Any, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("LLMAPPS_SENTINEL__SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("LLMAPPS_SENTINEL__SMTP_PORT", str(smtp_server.port))
-    monkeypatch.setenv("LLMAPPS_SENTINEL__SMTP_SECURITY", "none")
-    monkeypatch.setenv("LLMAPPS_SENTINEL__SMTP_FROM", "sentinel@example.com")
-    monkeypatch.setenv("LLMAPPS_SENTINEL__DELIVERY_BACKOFF_S", "0.01")
+    use_smtp(
+        monkeypatch,
+        smtp_server.port,
+        "none",
+        SMTP_FROM="sentinel@example.com",
+        DELIVERY_BACKOFF_S="0.01",
+    )
     return get_settings()
 
 
@@ -77,13 +86,7 @@ def test_smtp_login_uses_the_password_from_the_environment(
     )
     controller.start()
     try:
-        for key, value in {
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(port),
-            "SMTP_SECURITY": "none",
-            "SMTP_USER": "robot",
-        }.items():
-            monkeypatch.setenv(f"LLMAPPS_SENTINEL__{key}", value)
+        use_smtp(monkeypatch, port, "none", SMTP_USER="robot")
         monkeypatch.setenv("SMTP_PASSWORD", "wrong")
         from llmapps.sentinel.errors import DeliveryError
 
@@ -288,12 +291,7 @@ def test_email_over_tls_verifies_the_server_certificate(
         )
     controller.start()
     try:
-        for k, v in {
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(port),
-            "SMTP_SECURITY": security,
-        }.items():
-            monkeypatch.setenv(f"LLMAPPS_SENTINEL__{k}", v)
+        use_smtp(monkeypatch, port, security)
         with pytest.raises(DeliveryError, match="cannot send email"):  # unknown CA: refused
             send_email(get_settings(), ["a@example.com"], "s", "body")
         monkeypatch.setenv("LLMAPPS_SENTINEL__SMTP_CA_FILE", str(cert))

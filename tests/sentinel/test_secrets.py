@@ -17,15 +17,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pytest_httpserver import HTTPServer
-from typer.testing import CliRunner
 from werkzeug import Request, Response
 
-from llmapps.cli import app as cli_app
 from llmapps.config import Settings, get_settings
 from llmapps.sentinel import service
 from llmapps.sentinel.scheduler import setup_logging
 from llmapps.sentinel.sources.github import GitHubClient
-from tests.sentinel.conftest import WINDOW_END, WINDOW_START, CountingFakeModel
+from tests.sentinel.conftest import WINDOW_END, WINDOW_START, CountingFakeModel, cli
 from tests.sentinel.sentinel_emulator import GitHubEmulator
 
 TOKEN = "ghp_SENTINELleakCHECK7f3a9c2e"  # a test value, searched for below
@@ -43,11 +41,6 @@ def daemon_log(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
             if getattr(handler, "baseFilename", None) == str(path):
                 logger.removeHandler(handler)
                 handler.close()
-
-
-def cli(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli_app, ["sentinel", *args])
-    return result.exit_code, result.output
 
 
 def test_the_token_is_used_but_never_written_anywhere(
