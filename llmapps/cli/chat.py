@@ -8,6 +8,7 @@ renders its events: tokens as they arrive, tool calls, sources, notices and erro
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from llmapps.chat.conversations import MEMORY_STRATEGIES
+from llmapps.chat.personas import Persona
 from llmapps.chat.service import ChatError, ChatService, Turn
 from llmapps.cli.common import console, err_console, fail, handle_errors, settings
 from llmapps.errors import LlmappsError
@@ -381,50 +383,55 @@ MemoryOpt = Annotated[str | None, typer.Option("--memory", help="full | window |
 DescOpt = Annotated[str | None, typer.Option("--description")]
 
 
-@personas_app.command("create")
-@handle_errors
-def personas_create(
-    name: str,
-    system: SystemOpt = None,
-    model: ModelOpt = None,
-    temperature: TempOpt = None,
-    max_tokens: MaxOpt = None,
-    kb: KbOpt = None,
-    kb_only: KbOnlyOpt = None,
-    handoff: HandoffOpt = None,
-    memory: MemoryOpt = None,
-    description: DescOpt = None,
-) -> None:
-    """Create persona NAME."""
-    fields = _persona_fields(
-        system, model, temperature, max_tokens, kb, kb_only, handoff, memory, description
-    )
-    persona = _service().personas.create({"name": name, **fields})
-    console.print(f"created persona {escape(persona.name)}")
+def _persona_command(doc: str, save: Callable[[str, dict[str, Any]], Persona], verb: str) -> Any:
+    """One command taking every persona field as an option; ``save(name, fields)`` stores them.
+
+    Why a factory: ``create`` and ``edit`` take the same options, so a new persona field is
+    added here once and both commands get it.
+    """
+
+    def command(
+        name: str,
+        system: SystemOpt = None,
+        model: ModelOpt = None,
+        temperature: TempOpt = None,
+        max_tokens: MaxOpt = None,
+        kb: KbOpt = None,
+        kb_only: KbOnlyOpt = None,
+        handoff: HandoffOpt = None,
+        memory: MemoryOpt = None,
+        description: DescOpt = None,
+    ) -> None:
+        fields = _persona_fields(
+            system, model, temperature, max_tokens, kb, kb_only, handoff, memory, description
+        )
+        persona = save(name, fields)
+        console.print(f"{verb} persona {escape(persona.name)}")
+
+    command.__doc__ = doc
+    return handle_errors(command)
 
 
-@personas_app.command("edit")
-@handle_errors
-def personas_edit(
-    name: str,
-    system: SystemOpt = None,
-    model: ModelOpt = None,
-    temperature: TempOpt = None,
-    max_tokens: MaxOpt = None,
-    kb: KbOpt = None,
-    kb_only: KbOnlyOpt = None,
-    handoff: HandoffOpt = None,
-    memory: MemoryOpt = None,
-    description: DescOpt = None,
-) -> None:
-    """Change fields of persona NAME (a shipped one is copied into your own)."""
-    fields = _persona_fields(
-        system, model, temperature, max_tokens, kb, kb_only, handoff, memory, description
-    )
+def _create_persona(name: str, fields: dict[str, Any]) -> Persona:
+    return _service().personas.create({"name": name, **fields})
+
+
+def _edit_persona(name: str, fields: dict[str, Any]) -> Persona:
     if not fields:
         raise ChatError("nothing to change: pass at least one option (see --help)")
-    persona = _service().personas.update(name, fields)
-    console.print(f"updated persona {escape(persona.name)}")
+    return _service().personas.update(name, fields)
+
+
+personas_create = personas_app.command("create")(
+    _persona_command("Create persona NAME.", _create_persona, "created")
+)
+personas_edit = personas_app.command("edit")(
+    _persona_command(
+        "Change fields of persona NAME (a shipped one is copied into your own).",
+        _edit_persona,
+        "updated",
+    )
+)
 
 
 @personas_app.command("delete")
