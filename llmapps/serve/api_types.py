@@ -7,13 +7,20 @@ extra fields are accepted and ignored, as both upstream servers do, so newer cli
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Loose(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+# Field types that several requests share, so each bound is written once.
+ModelName = Annotated[str, Field(min_length=1)]
+Temperature = Annotated[float | None, Field(ge=0, le=2)]
+TopP = Annotated[float | None, Field(ge=0, le=1)]
+OneChoice = Annotated[int, Field(ge=1, le=1)]  # n: we generate one choice per request
 
 
 # -- OpenAI -----------------------------------------------------------------------------------
@@ -28,17 +35,17 @@ class ResponseFormat(_Loose):
 
 
 class ChatCompletionRequest(_Loose):
-    model: str = Field(min_length=1)
+    model: ModelName
     messages: list[dict[str, Any]] = Field(min_length=1)
     stream: bool = False
     stream_options: StreamOptions | None = None
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, ge=0, le=1)
+    temperature: Temperature = None
+    top_p: TopP = None
     stop: str | list[str] | None = None
     seed: int | None = None
-    n: int = Field(default=1, ge=1, le=1)
+    n: OneChoice = 1
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
     logit_bias: dict[str, float] | None = None
@@ -50,16 +57,16 @@ class ChatCompletionRequest(_Loose):
 
 
 class CompletionRequest(_Loose):
-    model: str = Field(min_length=1)
+    model: ModelName
     prompt: str | list[str]
     stream: bool = False
     stream_options: StreamOptions | None = None
     max_tokens: int | None = Field(default=16, ge=1)
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, ge=0, le=1)
+    temperature: Temperature = None
+    top_p: TopP = None
     stop: str | list[str] | None = None
     seed: int | None = None
-    n: int = Field(default=1, ge=1, le=1)
+    n: OneChoice = 1
     echo: bool = False
     suffix: str | None = None
     presence_penalty: float | None = None
@@ -70,7 +77,7 @@ class CompletionRequest(_Loose):
 
 
 class EmbeddingRequest(_Loose):
-    model: str = Field(min_length=1)
+    model: ModelName
     input: str | list[str]
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: int | None = Field(default=None, ge=1)
@@ -79,7 +86,7 @@ class EmbeddingRequest(_Loose):
 
 # -- Ollama -----------------------------------------------------------------------------------
 class OllamaChatRequest(_Loose):
-    model: str = Field(min_length=1)
+    model: ModelName
     messages: list[dict[str, Any]] = Field(default_factory=list)
     tools: list[dict[str, Any]] | None = None
     format: str | dict[str, Any] | None = None
@@ -91,7 +98,7 @@ class OllamaChatRequest(_Loose):
 
 
 class OllamaGenerateRequest(_Loose):
-    model: str = Field(min_length=1)
+    model: ModelName
     prompt: str | None = None
     suffix: str | None = None
     system: str | None = None
@@ -108,7 +115,7 @@ class OllamaGenerateRequest(_Loose):
 
 
 class OllamaEmbedRequest(_Loose):
-    model: str = Field(min_length=1)
+    model: ModelName
     input: str | list[str]
     truncate: bool = False
     options: dict[str, Any] | None = None
@@ -117,7 +124,7 @@ class OllamaEmbedRequest(_Loose):
 
 
 class OllamaEmbeddingsRequest(_Loose):
-    model: str = Field(min_length=1)
+    model: ModelName
     prompt: str = ""
     options: dict[str, Any] | None = None
     keep_alive: str | float | None = None
