@@ -12,6 +12,7 @@ spec is used or stored.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -92,25 +93,37 @@ def allowed_base_urls(settings: Settings) -> list[str]:
     return [u for u in urls if u]
 
 
-def _local_allowed(name: str, settings: Settings) -> bool:
-    """The bundled model, a bare name (looked up only in the GGUF folders), or a path that
-    resolves (symlinks and ``..`` followed) to a file inside one of the GGUF folders."""
-    if name == BUNDLED_NAME:
-        return True
-    candidate = Path(name).expanduser()
-    if not (candidate.suffix == ".gguf" or "/" in name or "\\" in name or name.startswith("~")):
-        return True  # resolve_local_model searches only the configured folders for bare names
+def path_in_gguf_dirs(
+    path: str | Path, settings: Settings, extra_dirs: Iterable[Path] = ()
+) -> bool:
+    """True when ``path`` resolves (symlinks and ``..`` followed) to a place inside one of the
+    GGUF folders (``<home>/models/gguf`` and ``models.gguf_dirs``) or ``extra_dirs``.
+
+    Why resolve first: ``models/gguf/../../etc/x`` or a symlink inside the folder pointing out
+    must not pass as "inside". The one folder rule for everything a remote user may open by path
+    (model specs here, ``/api/create`` and ``/api/pull`` in the model server).
+    """
     try:
-        resolved = candidate.resolve()
+        resolved = Path(path).expanduser().resolve()
     except (OSError, RuntimeError):
         return False
-    for folder in gguf_dirs(settings):
+    for folder in [*gguf_dirs(settings), *extra_dirs]:
         try:
             if resolved.is_relative_to(folder.expanduser().resolve()):
                 return True
         except (OSError, RuntimeError):
             continue
     return False
+
+
+def _local_allowed(name: str, settings: Settings) -> bool:
+    """The bundled model, a bare name (looked up only in the GGUF folders), or a path inside
+    one of the GGUF folders (:func:`path_in_gguf_dirs`)."""
+    if name == BUNDLED_NAME:
+        return True
+    if not (name.endswith(".gguf") or "/" in name or "\\" in name or name.startswith("~")):
+        return True  # resolve_local_model searches only the configured folders for bare names
+    return path_in_gguf_dirs(name, settings)
 
 
 def check_spec_allowed(spec: str | None, settings: Settings | None = None) -> None:

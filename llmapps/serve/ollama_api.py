@@ -30,6 +30,12 @@ from llmapps.serve.api_types import (
     OllamaGenerateRequest,
     OllamaModelRef,
 )
+from llmapps.serve.create_guard import (
+    check_create_allowed,
+    check_file_allowed,
+    http_base_dir,
+    read_modelfile,
+)
 from llmapps.serve.engine import GenRequest, GenResult, gguf_metadata, model_options
 from llmapps.serve.errors import BadRequestError, OfflineError, PayloadTooLargeError
 from llmapps.serve.http import (
@@ -375,9 +381,13 @@ def _blob_ref(rt: Runtime, digest: str, what: str) -> str:
     return str(path)
 
 
-def modelfile_from_create(body: OllamaCreateRequest, rt: Runtime | None = None) -> Modelfile:
-    """The JSON fields of ``/api/create`` (or the legacy ``modelfile`` text) as a Modelfile."""
+def modelfile_from_create(
+    body: OllamaCreateRequest, rt: Runtime | None = None
+) -> tuple[Modelfile, Path | None]:
+    """The JSON fields of ``/api/create`` (or the legacy ``modelfile`` text) as a Modelfile, and
+    the folder its relative paths start from (the legacy ``path`` Modelfile's, else None)."""
     from_blob: str | None = None
+    base_dir: Path | None = None
     if body.files:
         weights = [d for name, d in body.files.items() if name.endswith(".gguf")]
         if len(weights) != 1 or rt is None:
@@ -390,11 +400,9 @@ def modelfile_from_create(body: OllamaCreateRequest, rt: Runtime | None = None) 
         raise BadRequestError("quantize is not supported (quantize the GGUF beforehand)")
     if body.modelfile:
         mf = parse_modelfile(body.modelfile)
-    elif body.path:
-        path = Path(body.path).expanduser()
-        if not path.is_file():
-            raise BadRequestError(f"Modelfile not found: {path}", param="path")
-        mf = parse_modelfile(path.read_text(encoding="utf-8"))
+    elif body.path and rt is not None:
+        text, base_dir = read_modelfile(body.path, rt.settings)  # confined, like FROM below
+        mf = parse_modelfile(text)
     else:
         mf = Modelfile()
     if body.from_:
@@ -422,7 +430,7 @@ def modelfile_from_create(body: OllamaCreateRequest, rt: Runtime | None = None) 
             _blob_ref(rt, ref, "adapters") if rt is not None and _DIGEST.match(ref) else ref
             for ref in body.adapters.values()
         ]
-    return mf
+    return mf, base_dir
 
 
 @router.post("/create")
@@ -432,8 +440,10 @@ async def create(request: Request) -> Response:
         name = body.model or body.name
         if not name:
             raise BadRequestError("'model' (the new model's name) is required", param="model")
-        mf = modelfile_from_create(body, rt)
-        await run_in_threadpool(rt.registry.create, name, mf, Path.cwd())
+        mf, base_dir = modelfile_from_create(body, rt)
+        base_dir = base_dir or http_base_dir(rt.settings)
+        check_create_allowed(mf, rt.registry, base_dir)
+        await run_in_threadpool(rt.registry.create, name, mf, base_dir)
         steps = ["parsing modelfile", "using existing layers", "writing manifest", "success"]
         if body.stream:
 
@@ -521,8 +531,8 @@ async def pull(request: Request) -> Response:
     try:
         rt, body = await read_body(request, OllamaModelRef)
         ref = body.ref()
-        path = Path(ref).expanduser()
-        if ref.endswith(".gguf") or path.is_file():
+        if ref.endswith(".gguf") or ref.startswith(("/", "~", ".")):
+            path = check_file_allowed(ref, rt.settings, http_base_dir(rt.settings))
             if not path.is_file():
                 raise BadRequestError(f"GGUF file not found: {path}", param="model")
             name = path.stem.lower().replace(" ", "-")

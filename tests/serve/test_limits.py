@@ -279,10 +279,11 @@ def test_parallel_per_model_runs_two_copies(
     assert _wait(lambda: all(q["active"] == 0 for q in scheduler.snapshot().values()))
 
 
-def test_missing_gguf_is_a_clear_404(server: Any, tmp_path: Any) -> None:
+def test_missing_gguf_is_a_clear_404(server: Any, isolated_home: Any) -> None:
     from llmapps.models.local.discovery import bundled_model_path
 
-    gguf = tmp_path / "gone.gguf"
+    gguf = isolated_home / "models" / "gguf" / "gone.gguf"  # over HTTP: inside the GGUF folder
+    gguf.parent.mkdir(parents=True)
     gguf.write_bytes(bundled_model_path().read_bytes())
     ollama.Client(host=server.url).create(model="gone", from_=str(gguf))
     gguf.unlink()
