@@ -22,6 +22,7 @@ from llmapps.config import Settings
 from llmapps.models.errors import UnknownModelError
 from llmapps.models.local.discovery import BUNDLED_NAME, bundled_model_path, resolve_local_model
 from llmapps.serve.errors import BadRequestError, ModelExistsError, ModelNotFoundError
+from llmapps.serve.gguf_header import GGUFHeaderError, read_gguf_keys
 from llmapps.serve.modelfile import Modelfile, convert_parameter, parse_modelfile
 
 DEFAULT_TAG = "latest"
@@ -118,6 +119,28 @@ def _is_gguf(path: Path) -> bool:
             return fh.read(4) == b"GGUF"
     except OSError:
         return False
+
+
+def _check_lora(adapter: Path, ref: str, base: Path) -> None:
+    """Refuse at create time what llama.cpp would refuse at the first request, unclearly."""
+    keys = {"general.type", "adapter.type", "general.architecture"}
+    try:
+        meta = read_gguf_keys(adapter, keys)
+        base_arch = read_gguf_keys(base, {"general.architecture"}).get("general.architecture")
+    except (OSError, GGUFHeaderError) as exc:
+        raise BadRequestError(f"ADAPTER {ref}: unreadable GGUF ({exc}): re-export it") from exc
+    if meta.get("general.type") != "adapter" or meta.get("adapter.type") != "lora":
+        raise BadRequestError(
+            f"ADAPTER {ref}: not a LoRA adapter GGUF (general.type={meta.get('general.type')}, "
+            f"adapter.type={meta.get('adapter.type')}): convert the LoRA with llama.cpp's "
+            "convert_lora_to_gguf.py"
+        )
+    arch = meta.get("general.architecture")
+    if base_arch and arch != base_arch:
+        raise BadRequestError(
+            f"ADAPTER {ref}: made for architecture '{arch}' but the base model is "
+            f"'{base_arch}': use an adapter trained on this base model"
+        )
 
 
 class Registry:
@@ -218,6 +241,7 @@ class Registry:
             )
         for adapter in mf.adapters:
             adapters.append(self._gguf(adapter, base_dir, "ADAPTER"))
+            _check_lora(adapters[-1], adapter, path)
         merged.adapters = [str(a) for a in adapters]
         if len(adapters) > 1:
             raise BadRequestError("only one ADAPTER per model is supported (llama.cpp loads one)")
