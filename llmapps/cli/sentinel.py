@@ -6,7 +6,8 @@ prints the result; errors are one red line and a non-zero exit (``handle_errors`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -14,6 +15,7 @@ from rich.table import Table
 from llmapps.cli.common import console, handle_errors, settings
 
 if TYPE_CHECKING:
+    from llmapps.sentinel.reports import Report
     from llmapps.sentinel.subscriptions import Subscription
 
 sentinel_app = typer.Typer(
@@ -32,18 +34,17 @@ def register(app: typer.Typer) -> None:
 def _subs_table(rows: list[Subscription]) -> Table:
     table = Table("id", "kind", "target", "schedule", "tz", "lang", "to", "webhooks", "last run")
     for s in rows:
-        table.add_row(
-            str(s.id),
-            s.kind,
-            s.target,
-            s.schedule_text(),
-            s.timezone,
-            s.language,
-            ", ".join(s.emails),
-            ", ".join(h["format"] for h in s.webhooks),
-            f"{s.last_run_at or '-'} {s.last_status or ''}".strip(),
-        )
+        table.add_row(*(str(cell) for cell in s.listing_row()))
     return table
+
+
+def _run_report(label: str, run: Callable[..., Report], *args: Any, **options: Any) -> Report:
+    """``run(settings, *args, **options)`` behind a spinner showing its progress; prints the
+    Markdown report and returns the result (the caller adds its one-line footer)."""
+    with console.status(label) as status:
+        result = run(settings(), *args, on_progress=lambda msg: status.update(msg), **options)
+    console.print(result.markdown, markup=False, highlight=False, soft_wrap=True)
+    return result
 
 
 @sentinel_app.command("add")
@@ -152,19 +153,16 @@ def report(
     """Write a report on a repository now and print it."""
     from llmapps.sentinel.service import generate_report
 
-    cfg = settings()
-    with console.status("working…") as status:
-        result = generate_report(
-            cfg,
-            target,
-            days=days,
-            since=since,
-            until=until,
-            model=model,
-            lang=lang,
-            on_progress=lambda msg: status.update(msg),
-        )
-    console.print(result.markdown, markup=False, highlight=False, soft_wrap=True)
+    result = _run_report(
+        "working…",
+        generate_report,
+        target,
+        days=days,
+        since=since,
+        until=until,
+        model=model,
+        lang=lang,
+    )
     console.print(f"[dim]report {result.id} v{result.version}: {result.path}[/]")
 
 
@@ -179,16 +177,9 @@ def hn(
     """Hacker News digest (a snapshot is taken now)."""
     from llmapps.sentinel.service import hn_report
 
-    with console.status("reading Hacker News…") as status:
-        result = hn_report(
-            settings(),
-            hours=hours,
-            daily=daily,
-            model=model,
-            lang=lang,
-            on_progress=lambda msg: status.update(msg),
-        )
-    console.print(result.markdown, markup=False, highlight=False, soft_wrap=True)
+    result = _run_report(
+        "reading Hacker News…", hn_report, hours=hours, daily=daily, model=model, lang=lang
+    )
     console.print(f"[dim]report {result.id}: {result.path}[/]")
 
 

@@ -12,6 +12,7 @@ Handlers are plain ``def``: FastAPI runs them in its thread pool, where the serv
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -107,17 +108,22 @@ def list_subscriptions(request: Request) -> list[dict[str, Any]]:
     return [subscription_view(s) for s in service.list_subscriptions(_settings(request))]
 
 
-@router.post("/subscriptions", status_code=201)
-def add_subscription(body: SubscriptionIn, request: Request) -> dict[str, Any]:
+def _for_target(
+    run: Callable[..., Any], body: SubscriptionIn | ReportIn, request: Request
+) -> dict[str, Any]:
+    """Call ``run(settings, target, ...)`` with the body's fields, as a remote user may: the
+    model spec checked, and a local git path confined to sentinel.git_roots (403 otherwise)."""
     data = body.model_dump()
     target = data.pop("target")
     settings = _settings(request)
     check_spec_allowed(body.model, settings)
-    # Over HTTP a local git path must lie under sentinel.git_roots (403 otherwise). The answer
-    # echoes the caller's own webhook URLs; every later listing redacts them.
-    return service.add_subscription(
-        settings, target, git_roots=settings.sentinel.git_roots, **data
-    ).to_dict()
+    return dict(run(settings, target, git_roots=settings.sentinel.git_roots, **data).to_dict())
+
+
+@router.post("/subscriptions", status_code=201)
+def add_subscription(body: SubscriptionIn, request: Request) -> dict[str, Any]:
+    # The answer echoes the caller's own webhook URLs; every later listing redacts them.
+    return _for_target(service.add_subscription, body, request)
 
 
 @router.patch("/subscriptions/{ref:path}")
@@ -138,13 +144,7 @@ def remove_subscription(ref: str, request: Request) -> dict[str, Any]:
 
 @router.post("/reports", status_code=201)
 def create_report(body: ReportIn, request: Request) -> dict[str, Any]:
-    data = body.model_dump()
-    target = data.pop("target")
-    settings = _settings(request)
-    check_spec_allowed(body.model, settings)
-    return service.generate_report(
-        settings, target, git_roots=settings.sentinel.git_roots, **data
-    ).to_dict()
+    return _for_target(service.generate_report, body, request)
 
 
 @router.get("/reports")

@@ -65,6 +65,22 @@ class Subscription:
             return f"{self.schedule} {self.at_time}"
         return self.schedule
 
+    def listing_row(self) -> list[Any]:
+        """id, kind, target, schedule, tz, lang, emails, webhook formats, last run: the one
+        summary both the CLI table and the web tab list (webhook URLs, which hold tokens, never
+        appear in it)."""
+        return [
+            self.id,
+            self.kind,
+            self.target,
+            self.schedule_text(),
+            self.timezone,
+            self.language,
+            ", ".join(self.emails),
+            ", ".join(h["format"] for h in self.webhooks),
+            f"{self.last_run_at or '-'} {self.last_status or ''}".strip(),
+        ]
+
     def signature(self) -> str:
         """Changes whenever the schedule changes (the daemon re-creates the job then)."""
         return f"{self.schedule}|{self.at_time}|{self.timezone}"

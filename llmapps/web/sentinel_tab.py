@@ -33,20 +33,7 @@ def _error(exc: Exception) -> str:
 def subscription_rows(settings: Settings) -> list[list[Any]]:
     from llmapps.sentinel.service import list_subscriptions
 
-    return [
-        [
-            s.id,
-            s.kind,
-            s.target,
-            s.schedule_text(),
-            s.timezone,
-            s.language,
-            ", ".join(s.emails),
-            ", ".join(h["format"] for h in s.webhooks),
-            f"{s.last_run_at or '-'} {s.last_status or ''}".strip(),
-        ]
-        for s in list_subscriptions(settings)
-    ]
+    return [s.listing_row() for s in list_subscriptions(settings)]
 
 
 def history_rows(settings: Settings, target: str = "") -> list[list[Any]]:
