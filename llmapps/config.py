@@ -155,7 +155,9 @@ class ChatConfig(_Section):
     agent_max_steps: int = 6
     kb_chunk_chars: int = 600  # chunk size in characters (Chinese and English alike)
     kb_chunk_overlap: int = 100  # characters of trailing sentences repeated in the next chunk
-    kb_vectors: bool = True  # embed chunks when the embeddings model is available (hybrid)
+    # Embed chunks for hybrid retrieval. None = auto: on, except when the embeddings model is the
+    # bundled SmolLM2, whose vectors are slow to make and add little over BM25.
+    kb_vectors: bool | None = None
     kb_vector_trust: float = 0.2  # weight of a vector-only match vs the threshold (0..1)
     sandbox_dir: str | None = None  # file tools' folder; default <home>/sandbox
     fetch_allow_private: bool = False  # let fetch_url reach loopback/private addresses

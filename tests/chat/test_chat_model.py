@@ -81,9 +81,12 @@ def test_exact_token_trimming_with_a_small_context(monkeypatch: pytest.MonkeyPat
     assert any(e.kind == "error" and "tokens" in e.data["message"] for e in events)
 
 
-def test_kb_turn_on_the_embedded_model_with_default_hybrid_retrieval(tmp_path: Any) -> None:
+def test_kb_turn_on_the_embedded_model_with_hybrid_retrieval(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from llmapps.chat.kb import add_paths, create_kb
 
+    monkeypatch.setenv("LLMAPPS_CHAT__KB_VECTORS", "true")  # the bundled model's vectors too
     settings = get_settings()
     doc = tmp_path / "policy.md"
     doc.write_text(

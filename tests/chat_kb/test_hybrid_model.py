@@ -39,3 +39,19 @@ def test_hybrid_search_with_local_embeddings(
 
     remove_file("h", "b.txt")
     assert kb_info("h").vectors == 2
+
+
+def test_vectors_auto_leaves_out_the_bundled_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """By default the slow, weak SmolLM2 vectors are skipped (BM25 only) and the KB says why."""
+    monkeypatch.delenv("LLMAPPS_CHAT__KB_VECTORS")
+    (tmp_path / "a.md").write_text("# Filter\nReplace the HEPA filter every six months.\n", "utf-8")
+    create_kb("auto")
+    report = add_paths("auto", [tmp_path / "a.md"])
+    info = kb_info("auto")
+    assert report.chunks == 1
+    assert info.vectors == 0
+    assert info.note is not None and "chat.kb_vectors = true" in info.note
+    assert not list((get_settings().home / "kb").rglob("vectors.faiss"))
+    assert search("auto", "How often do I replace the HEPA filter?", 1)[0].location == "Filter"

@@ -262,6 +262,10 @@ def _chunks_of(path: Path, settings: Settings) -> tuple[str, list[tuple[str, str
     return kind, out
 
 
+# The embedded SmolLM2: its vectors are used only when chat.kb_vectors = true says so.
+BUNDLED_EMBEDDINGS = "local:smollm2"
+
+
 class _Embedder:
     """Embeds chunks for one KB with the KB's own embeddings spec; remembers why it cannot."""
 
@@ -272,7 +276,7 @@ class _Embedder:
         self.spec = spec
         self.error = ""
         self.model: Any = None
-        if not settings.chat.kb_vectors:
+        if settings.chat.kb_vectors is False:
             self.error = "vectors off (chat.kb_vectors = false)"
             return
         try:
@@ -281,6 +285,12 @@ class _Embedder:
             self.spec = spec or str(
                 resolve_spec(settings.models.embeddings or settings.models.default, settings)
             )
+            if settings.chat.kb_vectors is None and self.spec == BUNDLED_EMBEDDINGS:
+                self.error = (
+                    "vectors off: the bundled model's are slow and weak; set models.embeddings "
+                    "to a real embeddings model, or chat.kb_vectors = true to force them"
+                )
+                return
             key = (str(settings.home), self.spec)
             if key not in self._cache:
                 self._cache[key] = get_embeddings(self.spec, settings=settings)
