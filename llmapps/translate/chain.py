@@ -1,10 +1,12 @@
 """The translation chain: ``prompt | model``, a numbered batch in, parsed translations out.
 
-Why numbered batches: one call for several blocks saves most of the per-call overhead (system
-prompt, context, latency). Models do not always keep the structure, so the answer is parsed
-leniently (``[1]``, ``1.``, ``**1)**``...) and, when the numbers still do not match, the batch
-falls back to one call per block, whose answer needs no numbering. Reasoning models' hidden
-``<think>…</think>`` output is stripped first.
+Why batches: one call for several blocks saves most of the per-call overhead (system prompt,
+context, latency). A model with structured output (``with_structured_output(schema,
+method="json_schema")``; the embedded llama.cpp model enforces it with a grammar, so even a
+135M model keeps it) answers a JSON array of exactly N strings. Other models get a numbered
+list, parsed leniently (``[1]``, ``1.``, ``**1)**``...). When either answer is unusable (wrong
+count, empty item) the batch falls back to one call per block, whose answer needs no
+structure. Reasoning models' hidden ``<think>…</think>`` output is stripped from text answers.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from llmapps.translate.glossary import Glossary
 from llmapps.translate.language import language_name
 from llmapps.translate.progress import Tracker
 
-PROMPT_VERSION = "2"  # bump when the prompt or answer parsing changes (cache key)
+PROMPT_VERSION = "3"  # bump when the prompt or answer parsing changes (cache key)
 
 SYSTEM = (
     "You are a professional translator. Translate the user's text from {source} into "
@@ -39,6 +41,14 @@ BATCH_HUMAN = (
     "Previous paragraph (context only, do not translate it): {previous}\n\n"
     "Translate each of the {count} numbered items below. Answer with exactly {count} items in "
     "the same format: a line with the item number in brackets, then its translation.\n\n"
+    "{items}"
+)
+STRUCTURED_HUMAN = (
+    "Document title: {title}\n"
+    "Previous paragraph (context only, do not translate it): {previous}\n\n"
+    "Translate each of the {count} numbered items below. Answer in JSON: "
+    '{{"translations": [...]}} with exactly {count} strings, the translation of item 1 '
+    "first, then item 2, and so on, without the item numbers.\n\n"
     "{items}"
 )
 SINGLE_HUMAN = (
@@ -110,6 +120,49 @@ def drop_echo(text: str) -> str:
     return "\n".join(lines).strip()
 
 
+def translations_schema(count: int) -> dict[str, Any]:
+    """JSON schema of a batch answer: exactly ``count`` non-empty strings."""
+    return {
+        "title": "translations",
+        "description": f"the translations of the {count} items, in order",
+        "type": "object",
+        "properties": {
+            "translations": {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1},
+                "minItems": count,
+                "maxItems": count,
+            }
+        },
+        "required": ["translations"],
+    }
+
+
+_ITEM_NUMBER = re.compile(r"^\s*(?:\[(\d{1,3})\]|(\d{1,3})[.)])\s+")
+
+
+def parse_structured(answer: Any, count: int) -> list[str]:
+    """The ``count`` translations of a structured answer, or raise :class:`BatchParseError`.
+
+    The grammar fixes the shape, not the content: a weak model may still write an empty
+    item or repeat the item number, which is dropped here.
+    """
+    items = answer.get("translations") if isinstance(answer, dict) else None
+    if not isinstance(items, list) or len(items) != count:
+        found = len(items) if isinstance(items, list) else 0
+        raise BatchParseError(f"expected {count} translations, found {found}")
+    out = []
+    for i, item in enumerate(items, start=1):
+        text = drop_echo(str(item) if item is not None else "")
+        number = _ITEM_NUMBER.match(text)
+        if number and int(number.group(1) or number.group(2)) == i:
+            text = text[number.end() :].strip()
+        if not text:
+            raise BatchParseError(f"item {i} is empty")
+        out.append(text)
+    return out
+
+
 def parse_single(answer: str) -> str:
     text = drop_echo(strip_reasoning(answer))
     text = re.sub(r"^\s*\[1\]\s*", "", text)
@@ -166,11 +219,15 @@ class BatchTranslator:
         self.max_items = 1_000_000  # lowered when the model cannot keep a batch numbered
         self._size_lock = threading.Lock()
         self._singles = 0  # blocks sent one per call since the batch size dropped to 1
+        self._structured = True  # False once the model showed it has no structured output
         self.batch_prompt = ChatPromptTemplate.from_messages(
             [("system", SYSTEM), ("human", BATCH_HUMAN)]
         )
         self.single_prompt = ChatPromptTemplate.from_messages(
             [("system", SYSTEM), ("human", SINGLE_HUMAN)]
+        )
+        self.structured_prompt = ChatPromptTemplate.from_messages(
+            [("system", SYSTEM), ("human", STRUCTURED_HUMAN)]
         )
 
     def _common(self, texts: Sequence[str], previous: str) -> dict[str, str]:
@@ -202,16 +259,36 @@ class BatchTranslator:
         budget = min(self.options.max_tokens, 32 + 8 * len(texts) + chars)
         return self.model.bind(max_tokens=budget)
 
-    def _invoke(
-        self, prompt: ChatPromptTemplate, texts: Sequence[str], variables: dict[str, str]
-    ) -> str:
-        chain = prompt | self._budget(texts)
+    def _structured_model(self, texts: Sequence[str]) -> Runnable[Any, Any] | None:
+        """The model answering exactly ``len(texts)`` strings, or None if it cannot.
 
-        def call() -> AIMessage:
+        Asked through the provider-neutral ``with_structured_output``: models without it
+        (no JSON-schema mode, no tool calling) raise, and the numbered-text path is used from
+        then on. The answer budget is the text path's plus room for the JSON punctuation.
+        """
+        if not self._structured:
+            return None
+        model = self.model
+        if self.options.max_tokens is not None and "max_tokens" in type(model).model_fields:
+            chars = sum(len(t) for t in texts)
+            budget = min(self.options.max_tokens, 48 + 16 * len(texts) + chars)
+            model = model.model_copy(update={"max_tokens": budget})
+        try:
+            return model.with_structured_output(
+                translations_schema(len(texts)), method="json_schema", include_raw=True
+            )
+        except (NotImplementedError, ValueError, TypeError):
+            self._structured = False
+            return None
+
+    def _call(self, chain: Runnable[Any, Any], variables: dict[str, str]) -> Any:
+        """``chain.invoke`` rate-limited, timed and retried (auth/spec errors are final)."""
+
+        def call() -> Any:
             self.limiter.wait()
             started = time.monotonic()
             try:
-                return chain.invoke(variables)  # type: ignore[return-value]
+                return chain.invoke(variables)
             finally:
                 self.tracker.add(model_seconds=time.monotonic() - started)
 
@@ -221,8 +298,12 @@ class BatchTranslator:
             retry=retry_if_exception(lambda exc: not isinstance(exc, _NON_RETRYABLE)),
             reraise=True,
         )
-        message = retrying(call)
-        content = message.content if isinstance(message.content, str) else str(message.content)
+        return retrying(call)
+
+    def _count(self, message: Any, variables: dict[str, str]) -> str:
+        """Count one model call and its tokens (estimated when the provider reports none)."""
+        raw = getattr(message, "content", "")
+        content = raw if isinstance(raw, str) else str(raw)
         usage = getattr(message, "usage_metadata", None) or {}
         tokens = (
             int(usage.get("total_tokens") or 0)
@@ -230,6 +311,34 @@ class BatchTranslator:
         )
         self.tracker.add(model_calls=1, tokens=tokens)
         return content
+
+    def _invoke(
+        self, prompt: ChatPromptTemplate, texts: Sequence[str], variables: dict[str, str]
+    ) -> str:
+        message: AIMessage = self._call(prompt | self._budget(texts), variables)
+        return self._count(message, variables)
+
+    def _invoke_structured(self, texts: Sequence[str], variables: dict[str, str]) -> list[str]:
+        """One structured call for the batch; raises :class:`BatchParseError` when unusable.
+
+        A call that fails (e.g. an OpenAI-compatible server without JSON-schema support)
+        turns structured output off for this translator, and the caller uses the text path.
+        """
+        model = self._structured_model(texts)
+        if model is None:
+            raise NotImplementedError("no structured output")
+        try:
+            result = self._call(self.structured_prompt | model, variables)
+        except _NON_RETRYABLE:
+            raise
+        except Exception as exc:
+            self._structured = False
+            raise NotImplementedError(f"structured output failed: {exc}") from exc
+        result = result if isinstance(result, dict) else {}
+        self._count(result.get("raw"), variables)
+        if result.get("parsed") is None:
+            raise BatchParseError(f"unparsable answer: {result.get('parsing_error')}")
+        return parse_structured(result["parsed"], len(texts))
 
     def translate(self, texts: Sequence[str], previous: str = "") -> list[str]:
         """Translations of ``texts`` in order.
@@ -257,9 +366,12 @@ class BatchTranslator:
         if len(texts) > 1:
             variables = self._common(texts, previous)
             variables.update(count=str(len(texts)), items=format_items(texts))
-            answer = self._invoke(self.batch_prompt, texts, variables)
             try:
-                parsed = parse_numbered(answer, len(texts))
+                try:
+                    parsed = self._invoke_structured(texts, variables)
+                except NotImplementedError:
+                    answer = self._invoke(self.batch_prompt, texts, variables)
+                    parsed = parse_numbered(answer, len(texts))
             except BatchParseError:
                 self.tracker.add(fallback_calls=1)
                 with self._size_lock:

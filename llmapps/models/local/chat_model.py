@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,10 @@ from langchain_core.messages import (
     ToolMessage,
 )
 from langchain_core.messages.ai import UsageMetadata
+from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict, Field
+from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from pydantic import BaseModel, ConfigDict, Field
 
 from llmapps.models.errors import ModelError
 from llmapps.models.local.pool import ModelPool, get_pool
@@ -246,6 +249,51 @@ class ChatLlamaCpp(BaseChatModel):
                 response_metadata={"finish_reason": finish_reason, "model_name": self.model_name},
             )
         )
+
+    def with_structured_output(  # type: ignore[override]
+        self,
+        schema: dict[str, Any] | type[BaseModel],
+        *,
+        method: str = "json_schema",
+        include_raw: bool = False,
+        **kwargs: Any,
+    ) -> Runnable[Any, Any]:
+        """The model forced by a llama.cpp grammar to answer JSON matching ``schema``.
+
+        Why a grammar: small local models rarely keep a requested structure on their own;
+        llama.cpp builds a grammar from the JSON schema (``response_format``), so every token
+        sampled fits it. ``schema`` is a JSON-schema dict (answer parsed to a dict) or a
+        pydantic class (answer validated into it). ``method="json_mode"`` forces any JSON
+        object. There is no tool calling, hence no ``function_calling`` method.
+        """
+        kwargs.pop("strict", None)
+        if kwargs:
+            raise ValueError(f"unsupported arguments {sorted(kwargs)}")
+        parser: Runnable[Any, Any]
+        if isinstance(schema, type) and issubclass(schema, BaseModel):
+            schema_dict: dict[str, Any] = schema.model_json_schema()
+            parser = PydanticOutputParser(pydantic_object=schema)
+        elif isinstance(schema, dict):
+            schema_dict = dict(schema)
+            parser = JsonOutputParser()
+        else:
+            raise ValueError("schema must be a JSON-schema dict or a pydantic model class")
+        if method == "json_schema":
+            response_format: dict[str, Any] = {"type": "json_object", "schema": schema_dict}
+        elif method == "json_mode":
+            response_format = {"type": "json_object"}
+        else:
+            raise NotImplementedError(
+                f"{self.model_name} has no {method!r} structured output: use json_schema"
+            )
+        llm = self.bind(response_format=response_format)
+        if not include_raw:
+            return llm | parser
+        parsed = RunnablePassthrough.assign(
+            parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
+        )
+        failed = RunnablePassthrough.assign(parsed=lambda _: None)
+        return RunnableMap(raw=llm) | parsed.with_fallbacks([failed], exception_key="parsing_error")
 
     def get_num_tokens(self, text: str) -> int:
         """Exact token count with the model's own tokenizer (memory trimming relies on it)."""
