@@ -3,10 +3,12 @@
 Why batches: one call for several blocks saves most of the per-call overhead (system prompt,
 context, latency). A model with structured output (``with_structured_output(schema,
 method="json_schema")``; the embedded llama.cpp model enforces it with a grammar, so even a
-135M model keeps it) answers a JSON array of exactly N strings. Other models get a numbered
-list, parsed leniently (``[1]``, ``1.``, ``**1)**``...). When either answer is unusable (wrong
-count, empty item) the batch falls back to one call per block, whose answer needs no
-structure. Reasoning models' hidden ``<think>…</think>`` output is stripped from text answers.
+135M model keeps it) answers a JSON object with exactly the keys "1".."N", one string each
+(keys named like the numbered items keep a weak model better aligned than a bare array).
+Other models get a numbered list, parsed leniently (``[1]``, ``1.``, ``**1)**``...). When
+either answer is unusable (wrong count, empty item) the batch falls back to one call per
+block, whose answer needs no structure. Reasoning models' hidden ``<think>…</think>`` output
+is stripped from text answers.
 """
 
 from __future__ import annotations
@@ -46,9 +48,8 @@ BATCH_HUMAN = (
 STRUCTURED_HUMAN = (
     "Document title: {title}\n"
     "Previous paragraph (context only, do not translate it): {previous}\n\n"
-    "Translate each of the {count} numbered items below. Answer in JSON: "
-    '{{"translations": [...]}} with exactly {count} strings, the translation of item 1 '
-    "first, then item 2, and so on, without the item numbers.\n\n"
+    "Translate each of the {count} numbered items below. Answer in JSON: an object whose keys "
+    'are the item numbers "1", "2"... and whose values are their translations.\n\n'
     "{items}"
 )
 SINGLE_HUMAN = (
@@ -121,20 +122,15 @@ def drop_echo(text: str) -> str:
 
 
 def translations_schema(count: int) -> dict[str, Any]:
-    """JSON schema of a batch answer: exactly ``count`` non-empty strings."""
+    """JSON schema of a batch answer: keys "1".."count", each a non-empty string."""
+    keys = [str(i) for i in range(1, count + 1)]
     return {
         "title": "translations",
-        "description": f"the translations of the {count} items, in order",
+        "description": f"the translations of the {count} numbered items, by item number",
         "type": "object",
-        "properties": {
-            "translations": {
-                "type": "array",
-                "items": {"type": "string", "minLength": 1},
-                "minItems": count,
-                "maxItems": count,
-            }
-        },
-        "required": ["translations"],
+        "properties": {key: {"type": "string", "minLength": 1} for key in keys},
+        "required": keys,
+        "additionalProperties": False,
     }
 
 
@@ -147,12 +143,14 @@ def parse_structured(answer: Any, count: int) -> list[str]:
     The grammar fixes the shape, not the content: a weak model may still write an empty
     item or repeat the item number, which is dropped here.
     """
-    items = answer.get("translations") if isinstance(answer, dict) else None
-    if not isinstance(items, list) or len(items) != count:
-        found = len(items) if isinstance(items, list) else 0
-        raise BatchParseError(f"expected {count} translations, found {found}")
+    if not isinstance(answer, dict):
+        raise BatchParseError(f"expected a JSON object, got {type(answer).__name__}")
+    missing = [str(i) for i in range(1, count + 1) if str(i) not in answer]
+    if missing or len(answer) != count:
+        raise BatchParseError(f"expected items 1..{count}, got keys {sorted(answer)[:10]}")
     out = []
-    for i, item in enumerate(items, start=1):
+    for i in range(1, count + 1):
+        item = answer[str(i)]
         text = drop_echo(str(item) if item is not None else "")
         number = _ITEM_NUMBER.match(text)
         if number and int(number.group(1) or number.group(2)) == i:

@@ -40,14 +40,14 @@ def _translator(model: Any, max_tokens: int | None = 160) -> tuple[BatchTranslat
 
 
 def test_parse_structured_checks_count_and_content() -> None:
-    assert parse_structured({"translations": ["甲", "[2] 乙", "3. 丙"]}, 3) == ["甲", "乙", "丙"]
+    assert parse_structured({"2": "[2] 乙", "1": "甲", "3": "3. 丙"}, 3) == ["甲", "乙", "丙"]
     # A number that is not the item's own is part of the translation.
-    assert parse_structured({"translations": ["2. 甲"]}, 1) == ["2. 甲"]
-    for bad in ({"translations": ["甲"]}, {"translations": ["甲", "  "]}, {"other": []}, None):
+    assert parse_structured({"1": "2. 甲"}, 1) == ["2. 甲"]
+    for bad in ({"1": "甲"}, {"1": "甲", "2": "  "}, {"1": "甲", "3": "丙"}, ["甲", "乙"], None):
         with pytest.raises(BatchParseError):
             parse_structured(bad, 2)
-    schema = translations_schema(4)["properties"]["translations"]
-    assert schema["minItems"] == schema["maxItems"] == 4
+    schema = translations_schema(4)
+    assert schema["required"] == ["1", "2", "3", "4"] and not schema["additionalProperties"]
 
 
 @pytest.mark.model
@@ -89,7 +89,7 @@ class CountingJson(EchoTranslator):
     structured_calls: int = 0
 
     def with_structured_output(self, schema: Any, **kwargs: Any) -> Runnable[Any, Any]:  # type: ignore[override]
-        count = schema["properties"]["translations"]["maxItems"]
+        count = len(schema["required"])
 
         def answer(_: Any) -> dict[str, Any]:
             self.structured_calls += 1
@@ -99,7 +99,7 @@ class CountingJson(EchoTranslator):
             )
             return {
                 "raw": raw,
-                "parsed": {"translations": ["甲"] * (count - 1)},
+                "parsed": {str(i): "甲" for i in range(1, count)},
                 "parsing_error": None,
             }
 
