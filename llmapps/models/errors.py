@@ -39,6 +39,19 @@ class UnknownModelError(ModelError):
     status_code = 404
 
 
+class RequestRejectedError(ModelError):
+    """The provider refused this request as invalid (HTTP 4xx other than 401/404/408/429):
+    an unsupported option, a bad parameter. Sending it again will not help."""
+
+    status_code = 400
+
+
+def is_rejection(status: int) -> bool:
+    """Whether an HTTP status means "this request is invalid as sent" (not auth, not a missing
+    model, not transient): the provider errors that become :class:`RequestRejectedError`."""
+    return 400 <= status < 500 and status not in (401, 403, 404, 408, 429)
+
+
 class UnreachableError(ModelError):
     """The provider's host could not be reached or timed out."""
 

@@ -26,7 +26,13 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from llmapps.models.errors import AuthError, MissingKeyError, SpecError, UnknownModelError
+from llmapps.models.errors import (
+    AuthError,
+    MissingKeyError,
+    RequestRejectedError,
+    SpecError,
+    UnknownModelError,
+)
 from llmapps.translate.glossary import Glossary
 from llmapps.translate.language import language_name
 from llmapps.translate.progress import Tracker
@@ -66,7 +72,11 @@ _MARKER = re.compile(
     r"(?:[\])】:：](?:\*\*)?[ \t]*|\.(?:\*\*)?(?:[ \t]+|$)|(?:\*\*)?(?:[ \t]+|$))",
     re.MULTILINE,
 )
-_NON_RETRYABLE = (AuthError, MissingKeyError, SpecError, UnknownModelError)
+# Errors that end the run: no other way of asking can help.
+_FATAL = (AuthError, MissingKeyError, SpecError, UnknownModelError)
+# Errors not worth retrying: a rejected request (e.g. an unsupported response_format) stays
+# rejected, though another way of asking (the text path) may still work.
+_NON_RETRYABLE = (*_FATAL, RequestRejectedError)
 
 
 class BatchParseError(ValueError):
@@ -327,7 +337,7 @@ class BatchTranslator:
             raise NotImplementedError("no structured output")
         try:
             result = self._call(self.structured_prompt | model, variables)
-        except _NON_RETRYABLE:
+        except _FATAL:
             raise
         except Exception as exc:
             self._structured = False

@@ -17,6 +17,7 @@ from llmapps.models import (
     AuthError,
     MissingKeyError,
     RateLimitedError,
+    RequestRejectedError,
     UnknownModelError,
     UnreachableError,
     get_chat_model,
@@ -171,6 +172,19 @@ def test_unknown_model_404_names_model_and_url(
     message = str(info.value)
     assert "'nope'" in message and httpserver.url_for("/v1") in message
     assert len(httpserver.log) == 1
+
+
+def test_rejected_request_400_is_final_and_names_the_server(
+    httpserver: HTTPServer, fast_settings: Callable[..., Settings]
+) -> None:
+    settings = fast_settings()
+    httpserver.expect_request("/v1/chat/completions").respond_with_json(
+        {"error": {"message": "response_format is not supported", "type": "invalid_request"}},
+        status=400,
+    )
+    with pytest.raises(RequestRejectedError, match=r"HTTP 400: .*response_format is not supported"):
+        get_chat_model(_compat(httpserver), settings=settings).invoke("hi")
+    assert len(httpserver.log) == 1  # a rejected request is not retried
 
 
 def test_timeout_is_unreachable_error(
@@ -344,6 +358,18 @@ def test_ollama_429_forever(httpserver: HTTPServer, fast_settings: Callable[...,
     with pytest.raises(RateLimitedError):
         get_chat_model(_ollama(httpserver), settings=settings).invoke("hi")
     assert len(httpserver.log) == 2
+
+
+def test_ollama_rejected_request_400_is_final(
+    httpserver: HTTPServer, fast_settings: Callable[..., Settings]
+) -> None:
+    settings = fast_settings()
+    httpserver.expect_request("/api/chat").respond_with_json(
+        {"error": 'invalid format: expected "json" or a JSON schema'}, status=400
+    )
+    with pytest.raises(RequestRejectedError, match="HTTP 400: invalid format"):
+        get_chat_model(_ollama(httpserver), settings=settings).invoke("hi")
+    assert len(httpserver.log) == 1
 
 
 def test_ollama_unknown_model_says_pull(

@@ -21,8 +21,10 @@ from llmapps.config import Settings, secret
 from llmapps.models.errors import (
     ModelError,
     RateLimitedError,
+    RequestRejectedError,
     UnknownModelError,
     UnreachableError,
+    is_rejection,
 )
 from llmapps.models.providers import guarded
 from llmapps.models.providers.guarded import GuardedChatModel
@@ -69,7 +71,8 @@ def map_error(
                 "wait and try again"
             )
         status = f"HTTP {exc.status_code}" if exc.status_code > 0 else "an error"
-        return ModelError(f"{spec}: {base_url} answered {status}: {detail}")
+        error = RequestRejectedError if is_rejection(exc.status_code) else ModelError
+        return error(f"{spec}: {base_url} answered {status}: {detail}")
     return None
 
 

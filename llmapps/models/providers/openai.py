@@ -25,8 +25,10 @@ from llmapps.models.errors import (
     MissingKeyError,
     ModelError,
     RateLimitedError,
+    RequestRejectedError,
     UnknownModelError,
     UnreachableError,
+    is_rejection,
 )
 from llmapps.models.providers import guarded
 from llmapps.models.providers.guarded import GuardedChatModel
@@ -132,7 +134,8 @@ def map_error(
     if isinstance(exc, openai.APIStatusError):
         detail = " ".join(str(exc.message or "").split())[:200]
         extra = f" after {retries} retries" if exc.status_code >= 500 else ""
-        return ModelError(f"{spec}: {base_url} answered HTTP {exc.status_code}{extra}: {detail}")
+        error = RequestRejectedError if is_rejection(exc.status_code) else ModelError
+        return error(f"{spec}: {base_url} answered HTTP {exc.status_code}{extra}: {detail}")
     return None
 
 
