@@ -182,7 +182,7 @@ class Settings(_Section):
         return self.home / "llmapps.db"
 
     def data_path(self, *parts: str) -> Path:
-        """A path under the data directory, created as a folder when it has no suffix."""
+        """A path under the data directory; its parent folders are created, the path itself not."""
         path = self.home.joinpath(*parts)
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
