@@ -21,12 +21,10 @@ from llmapps.store.db import get_db
 from llmapps.translate.errors import (
     JobNotFoundError,
     JobNotReadyError,
-    TranslateError,
     UploadTooLargeError,
 )
 from llmapps.translate.jobs import JobStore
 from llmapps.translate.runner import resume_unfinished, start_job
-from llmapps.translate.writers import FORMATS
 
 router = APIRouter(prefix="/translate", tags=["translate"])
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -83,17 +81,15 @@ async def create_job(
     glossary: UploadFile | None = File(None),
 ) -> JSONResponse:
     """Upload a document and start translating it; answers the job id at once."""
-    from llmapps.translate.service import TranslateOptions
+    from llmapps.translate.service import TranslateOptions, check_formats, fingerprint
 
     settings = _settings(request)
     check_spec_allowed(model, settings)  # 403 for files/hosts a remote user may not name
     fmts = [f.strip() for f in formats.split(",") if f.strip()] if formats else None
-    bad = [f for f in fmts or [] if f not in FORMATS]
-    if bad:
-        raise TranslateError(f"unknown format(s) {', '.join(bad)}: use {', '.join(FORMATS)}")
+    check_formats(fmts or [])
     job_id = uuid.uuid4().hex[:16]
-    folder = settings.data_path("translate", "jobs", job_id, "x").parent
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = settings.data_path("translate", "jobs", job_id)
+    folder.mkdir(exist_ok=True)
     limit = settings.server.max_upload_mb
     dest = folder / _safe_name(file.filename, "document.pdf")
     await _save(file, dest, limit)
@@ -113,8 +109,6 @@ async def create_job(
         workers=workers,
         output_dir=str(folder / "out"),
     )
-    from llmapps.translate.service import fingerprint
-
     jobs = JobStore(get_db(settings))
     jobs.create(str(dest), options.public(), fingerprint(dest, options), job_id=job_id)
     start_job(job_id, settings, password)

@@ -88,12 +88,18 @@ def fingerprint(path: Path, options: TranslateOptions) -> str:
     return digest.hexdigest()
 
 
-def _formats(requested: list[str], kind: str, notes: list[str]) -> list[str]:
+def check_formats(requested: list[str]) -> None:
+    """Raise :class:`TranslateError` naming any unknown output format (the HTTP API checks
+    before queueing a job, so the upload is answered 400 rather than failing later)."""
     unknown = [f for f in requested if f not in FORMATS]
     if unknown:
         raise TranslateError(
             f"unknown output format(s) {', '.join(unknown)}: choose from {', '.join(FORMATS)}"
         )
+
+
+def _formats(requested: list[str], kind: str, notes: list[str]) -> list[str]:
+    check_formats(requested)
     chosen = list(dict.fromkeys(requested))
     if kind != "pdf":
         dropped = [f for f in chosen if f in PDF_ONLY]
