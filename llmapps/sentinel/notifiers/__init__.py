@@ -111,12 +111,7 @@ def deliver(
     return out
 
 
-def get_delivery(settings: Settings, delivery_id: int) -> Delivery:
-    row = sentinel_db(settings).query_one(
-        "SELECT * FROM sentinel_deliveries WHERE id=?", (delivery_id,)
-    )
-    if row is None:
-        raise NotFoundError(f"no delivery {delivery_id}")
+def _delivery(row: Any) -> Delivery:
     return Delivery(
         id=row["id"],
         report_id=row["report_id"],
@@ -129,14 +124,23 @@ def get_delivery(settings: Settings, delivery_id: int) -> Delivery:
     )
 
 
+def get_delivery(settings: Settings, delivery_id: int) -> Delivery:
+    row = sentinel_db(settings).query_one(
+        "SELECT * FROM sentinel_deliveries WHERE id=?", (delivery_id,)
+    )
+    if row is None:
+        raise NotFoundError(f"no delivery {delivery_id}")
+    return _delivery(row)
+
+
 def list_deliveries(settings: Settings, status: str | None = None) -> list[Delivery]:
-    sql = "SELECT id FROM sentinel_deliveries"
+    sql = "SELECT * FROM sentinel_deliveries"
     params: tuple[Any, ...] = ()
     if status:
         sql += " WHERE status=?"
         params = (status,)
     rows = sentinel_db(settings).query(sql + " ORDER BY id", params)
-    return [get_delivery(settings, r["id"]) for r in rows]
+    return [_delivery(r) for r in rows]
 
 
 def retry_failed(settings: Settings) -> list[Delivery]:
