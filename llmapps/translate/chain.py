@@ -255,17 +255,23 @@ class BatchTranslator:
             "previous": (previous or "(none)")[:600],
         }
 
-    def _budget(self, texts: Sequence[str]) -> Runnable[Any, Any]:
-        """The model with an answer budget sized to the input, so a looping model stops early.
+    def _answer_budget(self, texts: Sequence[str], base: int, per_item: int) -> int | None:
+        """An answer budget sized to the input, so a looping model stops early (None when no
+        ``max_tokens`` is set or the model has no such field).
 
         A translation is rarely more than ~1 token per source character (CJK output of Latin
-        input is far shorter), plus the numbering; ``max_tokens`` stays the upper bound.
+        input is far shorter), plus ``base`` and ``per_item`` tokens for the numbering or the
+        JSON punctuation; ``max_tokens`` stays the upper bound.
         """
         if self.options.max_tokens is None or "max_tokens" not in type(self.model).model_fields:
-            return self.model
+            return None
         chars = sum(len(t) for t in texts)
-        budget = min(self.options.max_tokens, 32 + 8 * len(texts) + chars)
-        return self.model.bind(max_tokens=budget)
+        return min(self.options.max_tokens, base + per_item * len(texts) + chars)
+
+    def _budget(self, texts: Sequence[str]) -> Runnable[Any, Any]:
+        """The model bound to the text path's answer budget."""
+        budget = self._answer_budget(texts, 32, 8)
+        return self.model if budget is None else self.model.bind(max_tokens=budget)
 
     def _structured_model(self, texts: Sequence[str]) -> Runnable[Any, Any] | None:
         """The model answering exactly ``len(texts)`` strings, or None if it cannot.
@@ -277,9 +283,8 @@ class BatchTranslator:
         if not self._structured:
             return None
         model = self.model
-        if self.options.max_tokens is not None and "max_tokens" in type(model).model_fields:
-            chars = sum(len(t) for t in texts)
-            budget = min(self.options.max_tokens, 48 + 16 * len(texts) + chars)
+        budget = self._answer_budget(texts, 48, 16)
+        if budget is not None:
             model = model.model_copy(update={"max_tokens": budget})
         try:
             return model.with_structured_output(
