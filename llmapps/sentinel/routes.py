@@ -11,11 +11,9 @@ Handlers are plain ``def``: FastAPI runs them in its thread pool, where the serv
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
@@ -24,6 +22,7 @@ from pydantic import BaseModel, Field
 from llmapps.config import Settings, get_settings
 from llmapps.models.guard import check_spec_allowed
 from llmapps.sentinel import service
+from llmapps.sentinel.notifiers.webhook import redact_webhook
 from llmapps.sentinel.subscriptions import Subscription
 
 router = APIRouter(prefix="/sentinel", tags=["sentinel"])
@@ -31,23 +30,6 @@ router = APIRouter(prefix="/sentinel", tags=["sentinel"])
 
 def _settings(request: Request) -> Settings:
     return getattr(request.app.state, "settings", None) or get_settings()
-
-
-def redact_webhook(url: str) -> str:
-    """``https://hooks.example.com/…#1a2b3c``: scheme and host, then a short digest as a hint.
-
-    The path and query usually are the token; a digest (not the URL's last characters) tells
-    two hooks on one host apart without revealing any part of the secret.
-    """
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        parts, host, port = urlsplit(""), "", ""
-    digest = hashlib.sha256(url.encode()).hexdigest()[:6]
-    base = f"{parts.scheme}://{host}{port}" if parts.scheme and host else ""
-    return f"{base}/…#{digest}"
 
 
 def subscription_view(sub: Subscription) -> dict[str, Any]:

@@ -60,7 +60,7 @@ def edit_values(sub: Subscription) -> list[Any]:
     Webhook URLs carry tokens: the form shows them redacted and ``save`` maps an unchanged
     redacted URL back to the stored one.
     """
-    from llmapps.sentinel.routes import redact_webhook
+    from llmapps.sentinel.notifiers.webhook import redact_webhook
 
     formats = {h["format"] for h in sub.webhooks}
     return [

@@ -15,7 +15,7 @@ from typing import Any
 from llmapps.config import Settings
 from llmapps.sentinel.errors import DeliveryError, NotFoundError
 from llmapps.sentinel.notifiers.email import send_email
-from llmapps.sentinel.notifiers.webhook import post_webhook, redact_url
+from llmapps.sentinel.notifiers.webhook import post_webhook, redact_webhook
 from llmapps.sentinel.reports import Report, get_report
 from llmapps.sentinel.store import sentinel_db
 from llmapps.sentinel.timeutil import iso, utcnow
@@ -38,7 +38,7 @@ class Delivery:
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
         if self.channel == "webhook":
-            data["destination"] = redact_url(self.destination)
+            data["destination"] = redact_webhook(self.destination)
         return data
 
 

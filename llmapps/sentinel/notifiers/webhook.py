@@ -7,8 +7,10 @@ error code is a failed delivery, not a success.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -67,10 +69,21 @@ def payload(fmt: str, title: str, markdown: str, meta: dict[str, Any]) -> dict[s
     return {"title": title, "markdown": markdown, **meta}
 
 
-def redact_url(url: str) -> str:
-    """Webhook URLs carry tokens (paths, ``access_token=``): show only scheme and host."""
-    match = re.match(r"^(https?://[^/?#]+)", url)
-    return (match.group(1) + "/…") if match else "…"
+def redact_webhook(url: str) -> str:
+    """``https://hooks.example.com/…#1a2b3c``: scheme and host, then a short digest as a hint.
+
+    Webhook URLs carry tokens (paths, ``access_token=``, user info); a digest (not the URL's
+    last characters) tells two hooks on one host apart without revealing any part of the secret.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        parts, host, port = urlsplit(""), "", ""
+    digest = hashlib.sha256(url.encode()).hexdigest()[:6]
+    base = f"{parts.scheme}://{host}{port}" if parts.scheme and host else ""
+    return f"{base}/…#{digest}"
 
 
 def post_webhook(
@@ -78,7 +91,7 @@ def post_webhook(
 ) -> None:
     """POST once; raises :class:`DeliveryError` on HTTP errors and platform error codes."""
     body = payload(fmt, title, markdown, meta)
-    where = redact_url(url)
+    where = redact_webhook(url)
     try:
         resp = httpx.post(url, json=body, timeout=timeout, trust_env=False)
     except httpx.HTTPError as exc:
