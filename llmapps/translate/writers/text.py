@@ -8,6 +8,7 @@ paragraph per block separated by blank lines, with a page marker between PDF pag
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from llmapps.translate.document import CODE, HEADING, LIST_ITEM, TABLE_CELL, Block, Document
 
@@ -44,31 +45,45 @@ def _groups(blocks: list[Block]) -> list[list[Block]]:
     return groups
 
 
-def to_markdown(doc: Document) -> str:
+def _parts(
+    doc: Document, page_marker: str, scanned_marker: str, render: Callable[[Block], str]
+) -> list[str]:
+    """The document's parts in order: page markers (``{n}`` = page number), one part per
+    table (regrouped) and ``render(block)`` for every other block. Both formats share it."""
     parts: list[str] = []
     for page in doc.pages:
         if doc.kind == "pdf" and len(doc.pages) > 1:
-            parts.append(f"<!-- page {page.number} -->")
+            parts.append(page_marker.format(n=page.number))
         if page.scanned:
-            parts.append(f"<!-- page {page.number}: scanned image, no text layer -->")
+            parts.append(scanned_marker.format(n=page.number))
         for group in _groups(page.blocks):
             first = group[0]
-            if first.kind == TABLE_CELL:
-                parts.append("\n".join(_table(group)))
-            elif first.kind == HEADING:
-                level = int(first.meta.get("level", 2))
-                parts.append("#" * level + " " + " ".join(first.output.split()))
-            elif first.kind == LIST_ITEM:
-                marker = str(first.meta.get("marker", ""))
-                text = " ".join(first.output.split())
-                if marker:
-                    parts.append(f"{first.meta.get('indent', '')}{marker} {text}")
-                else:
-                    parts.append(text if text.lstrip()[:1] in "-*•0123456789" else f"- {text}")
-            elif first.kind == CODE:
-                parts.append(first.text)
-            else:
-                parts.append(first.output)
+            parts.append("\n".join(_table(group)) if first.kind == TABLE_CELL else render(first))
+    return parts
+
+
+def _markdown_block(block: Block) -> str:
+    if block.kind == HEADING:
+        level = int(block.meta.get("level", 2))
+        return "#" * level + " " + " ".join(block.output.split())
+    if block.kind == LIST_ITEM:
+        marker = str(block.meta.get("marker", ""))
+        text = " ".join(block.output.split())
+        if marker:
+            return f"{block.meta.get('indent', '')}{marker} {text}"
+        return text if text.lstrip()[:1] in "-*•0123456789" else f"- {text}"
+    if block.kind == CODE:
+        return block.text
+    return block.output
+
+
+def to_markdown(doc: Document) -> str:
+    parts = _parts(
+        doc,
+        "<!-- page {n} -->",
+        "<!-- page {n}: scanned image, no text layer -->",
+        _markdown_block,
+    )
     return _join(parts)
 
 
@@ -88,15 +103,10 @@ def _is_item(part: str) -> bool:
 
 
 def to_text(doc: Document) -> str:
-    parts: list[str] = []
-    for page in doc.pages:
-        if doc.kind == "pdf" and len(doc.pages) > 1:
-            parts.append(f"--- page {page.number} ---")
-        if page.scanned:
-            parts.append(f"[page {page.number}: scanned image, no text layer]")
-        for group in _groups(page.blocks):
-            if group[0].kind == TABLE_CELL:
-                parts.append("\n".join(_table(group)))
-            else:
-                parts.append(group[0].output)
+    parts = _parts(
+        doc,
+        "--- page {n} ---",
+        "[page {n}: scanned image, no text layer]",
+        lambda block: block.output,
+    )
     return "\n\n".join(parts) + "\n"
