@@ -23,7 +23,7 @@ from llmapps.translate.errors import (
     JobNotReadyError,
     UploadTooLargeError,
 )
-from llmapps.translate.jobs import JobStore
+from llmapps.translate.jobs import JobRecord, JobStore
 from llmapps.translate.runner import resume_unfinished, start_job
 
 router = APIRouter(prefix="/translate", tags=["translate"])
@@ -58,7 +58,17 @@ async def _save(upload: UploadFile, dest: Path, limit_mb: int) -> None:
             fh.write(chunk)
 
 
-def _job_view(record: Any, request: Request) -> dict[str, Any]:
+def _record(settings: Settings, job_id: str) -> JobRecord:
+    """The job's row, or :class:`JobNotFoundError` (404)."""
+    record = JobStore(get_db(settings)).get(job_id)
+    if record is None:
+        raise JobNotFoundError(
+            f"no translation job {job_id}: check the id from POST /translate/jobs"
+        )
+    return record
+
+
+def _job_view(record: JobRecord, request: Request) -> dict[str, Any]:
     data: dict[str, Any] = record.as_dict()
     base = str(request.url_for("translate_result", job_id=record.id, fmt="FMT"))
     data["results"] = {fmt: base.replace("FMT", fmt) for fmt in sorted(record.outputs)}
@@ -119,11 +129,7 @@ async def create_job(
 def get_job(job_id: str, request: Request) -> dict[str, Any]:
     """Status and progress of a job (pages, blocks, cache hits, model calls, tokens)."""
     settings = _settings(request)
-    record = JobStore(get_db(settings)).get(job_id)
-    if record is None:
-        raise JobNotFoundError(
-            f"no translation job {job_id}: check the id from POST /translate/jobs"
-        )
+    record = _record(settings, job_id)
     return _job_view(record, request)
 
 
@@ -131,11 +137,7 @@ def get_job(job_id: str, request: Request) -> dict[str, Any]:
 def get_result(job_id: str, fmt: str, request: Request) -> FileResponse:
     """Download one output format of a finished job."""
     settings = _settings(request)
-    record = JobStore(get_db(settings)).get(job_id)
-    if record is None:
-        raise JobNotFoundError(
-            f"no translation job {job_id}: check the id from POST /translate/jobs"
-        )
+    record = _record(settings, job_id)
     if record.status != "done":
         raise JobNotReadyError(
             f"job {job_id} is {record.status}: wait until GET /translate/jobs/{job_id} says done"
@@ -155,11 +157,7 @@ def get_result(job_id: str, fmt: str, request: Request) -> FileResponse:
 def resume_job(job_id: str, request: Request, password: str | None = Form(None)) -> JSONResponse:
     """Restart an interrupted job; finished batches come from the cache."""
     settings = _settings(request)
-    record = JobStore(get_db(settings)).get(job_id)
-    if record is None:
-        raise JobNotFoundError(
-            f"no translation job {job_id}: check the id from POST /translate/jobs"
-        )
+    record = _record(settings, job_id)
     if record.status == "done":
         return JSONResponse({"id": job_id, "status": "done"}, status_code=200)
     started = start_job(job_id, settings, password)
