@@ -208,12 +208,13 @@ class Daemon:
     def sync(self) -> None:
         """Make the persistent jobs match the subscriptions (add, replace, remove)."""
         wanted = {f"sub-{s.id}": s for s in subs.list_all(self.settings, enabled_only=True)}
-        for job in self.scheduler.get_jobs(jobstore="default"):
+        existing = {job.id: job for job in self.scheduler.get_jobs(jobstore="default")}
+        for job in existing.values():
             if job.id not in wanted:
                 job.remove()
                 log.info("job %s removed (subscription gone or disabled)", job.id)
         for job_id, sub in wanted.items():
-            job = self.scheduler.get_job(job_id, jobstore="default")
+            job = existing.get(job_id)
             if job is not None and job.kwargs.get("signature") == sub.signature():
                 continue
             self.scheduler.add_job(
