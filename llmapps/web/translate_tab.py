@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import gradio as gr
 
 from llmapps.config import Settings
 from llmapps.errors import LlmappsError
+from llmapps.translate.writers import FORMATS
 
 LANGUAGES = ["zh", "en", "ja", "ko", "fr", "de", "es", "ru"]
 STYLES = ["", "formal", "literary", "technical", "casual"]
@@ -83,8 +83,7 @@ def run_translation(
     thread.start()
     while thread.is_alive():
         yield _progress_md(state["progress"]), None
-        time.sleep(0.5)
-        thread.join(0.01)
+        thread.join(0.5)
     if "error" in state:
         yield f"❌ {state['error']}", None
         return
@@ -132,7 +131,7 @@ def build(settings: Settings) -> None:
                 elem_id="translate-model",
             )
             formats = gr.CheckboxGroup(
-                ["pdf", "bilingual", "md", "txt"],
+                list(FORMATS),
                 value=list(cfg.formats),
                 label="Formats 输出格式",
                 elem_id="translate-formats",
