@@ -96,19 +96,20 @@ class JobStore:
         outputs: dict[str, str] | None = None,
         error: str | None = None,
     ) -> None:
-        sets, params = ["updated_at = ?"], [time.time()]
+        sets: list[str] = ["updated_at = ?"]
+        params: list[Any] = [time.time()]
         if status is not None:
             sets.append("status = ?")
-            params.append(status)  # type: ignore[arg-type]
+            params.append(status)
         if progress is not None:
             sets.append("progress = ?")
-            params.append(json.dumps(progress, ensure_ascii=False))  # type: ignore[arg-type]
+            params.append(json.dumps(progress, ensure_ascii=False))
         if outputs is not None:
             sets.append("outputs = ?")
-            params.append(json.dumps(outputs))  # type: ignore[arg-type]
+            params.append(json.dumps(outputs))
         if error is not None or status == "done":
             sets.append("error = ?")
-            params.append(error)  # type: ignore[arg-type]
+            params.append(error)
         with self.db.transaction() as conn:
             conn.execute(
                 f"UPDATE translate_jobs SET {', '.join(sets)} WHERE id = ?", (*params, job_id)
