@@ -295,9 +295,4 @@ async def upload_to_knowledge_base(
         partial.replace(target)
         saved.append(target)
     report = await run_in_threadpool(add_paths, name, saved, settings=settings)
-    return {
-        "added": report.added,
-        "unchanged": report.unchanged,
-        "failed": [{"file": f, "error": e} for f, e in report.failed],
-        "chunks": report.chunks,
-    }
+    return report.as_dict()

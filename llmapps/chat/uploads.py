@@ -70,9 +70,4 @@ def add_uploaded_files(
         shutil.copyfile(path, target)
         saved.append(target)
     report = add_paths(kb, saved, settings=settings)
-    return {
-        "added": report.added,
-        "unchanged": report.unchanged,
-        "failed": [{"file": f, "error": e} for f, e in report.failed],
-        "chunks": report.chunks,
-    }
+    return report.as_dict()

@@ -91,6 +91,15 @@ class AddReport:
     chunks: int = 0
     info: KbInfo | None = None
 
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape the upload endpoint and the web tab share."""
+        return {
+            "added": self.added,
+            "unchanged": self.unchanged,
+            "failed": [{"file": f, "error": e} for f, e in self.failed],
+            "chunks": self.chunks,
+        }
+
 
 def _db(settings: Settings) -> Database:
     db = get_db(settings)
