@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from llmapps.serve.errors import BadRequestError
@@ -304,9 +305,17 @@ def _render(nodes: list[_Node], dot: Any, scope: _Scope, out: list[str]) -> None
                 _render(node.children, item, scope, out)
 
 
+@lru_cache(maxsize=32)
+def _parsed(template: str) -> list[_Node]:
+    """Parse once per template text: a model's TEMPLATE is rendered on every request (and once
+    per turn for legacy templates, again on each truncation retry); rendering never mutates the
+    node tree, so the parsed tree is shared."""
+    return parse_template(template)
+
+
 def render_template(template: str, data: dict[str, Any]) -> str:
     """Render ``template`` with ``data`` as dot (``.System``, ``.Prompt``, ``.Messages`` …)."""
-    nodes = parse_template(template)
+    nodes = _parsed(template)
     out: list[str] = []
     _render(nodes, data, _Scope(data), out)
     return "".join(out)
