@@ -31,6 +31,7 @@ from llmapps.serve.api_types import (
     OllamaModelRef,
 )
 from llmapps.serve.create_guard import (
+    blobs_dir,
     check_create_allowed,
     check_file_allowed,
     http_base_dir,
@@ -135,12 +136,19 @@ def _truncate(flag: bool, options: dict[str, Any] | None) -> bool:
     return bool(flag or (options or {}).get("truncate"))
 
 
-async def _load_only(rt: Runtime, record: ModelRecord, n_ctx: int, keep: float) -> float:
-    """Ollama loads (or with keep_alive 0 unloads) a model on an empty prompt."""
+async def _load_only(
+    rt: Runtime, record: ModelRecord, model: str, n_ctx: int, keep: float, key: str, empty: Any
+) -> Response:
+    """Ollama loads (or with keep_alive 0 unloads) a model on an empty prompt and answers
+    ``done`` at once, with ``key`` (``message`` or ``response``) set to ``empty``."""
     if keep == 0:
         await run_in_threadpool(lambda: rt.runner.pool.expire(name=record.name))
-        return 0.0
-    return await run_in_threadpool(rt.runner.load, record, n_ctx, keep)
+    else:
+        await run_in_threadpool(rt.runner.load, record, n_ctx, keep)
+    done_reason = "unload" if keep == 0 else "load"
+    return JSONResponse(
+        {"model": model, "created_at": _now(), key: empty, "done": True, "done_reason": done_reason}
+    )
 
 
 @router.post("/chat")
@@ -151,16 +159,8 @@ async def chat(request: Request) -> Response:
         opts = _options(rt, record, body.options)
         keep = rt.keep_alive(body.keep_alive)
         if not body.messages:
-            await _load_only(rt, record, opts.num_ctx, keep)
-            return JSONResponse(
-                {
-                    "model": body.model,
-                    "created_at": _now(),
-                    "message": {"role": "assistant", "content": ""},
-                    "done_reason": "unload" if keep == 0 else "load",
-                    "done": True,
-                }
-            )
+            empty = {"role": "assistant", "content": ""}
+            return await _load_only(rt, record, body.model, opts.num_ctx, keep, "message", empty)
         req = GenRequest(
             model=record,
             options=opts,
@@ -198,16 +198,7 @@ async def generate(request: Request) -> Response:
         opts = _options(rt, record, body.options)
         keep = rt.keep_alive(body.keep_alive)
         if not body.prompt:
-            await _load_only(rt, record, opts.num_ctx, keep)
-            return JSONResponse(
-                {
-                    "model": body.model,
-                    "created_at": _now(),
-                    "response": "",
-                    "done": True,
-                    "done_reason": "unload" if keep == 0 else "load",
-                }
-            )
+            return await _load_only(rt, record, body.model, opts.num_ctx, keep, "response", "")
         req = GenRequest(
             model=record,
             options=opts,
@@ -368,7 +359,7 @@ def blob_path(rt: Runtime, digest: str) -> Path:
     match = _DIGEST.match(digest)
     if not match:
         raise BadRequestError(f"invalid digest '{digest}': use sha256:<64 hex digits>")
-    return rt.settings.home / "models" / "blobs" / f"sha256-{match.group(1)}"
+    return blobs_dir(rt.settings) / f"sha256-{match.group(1)}"
 
 
 def _blob_ref(rt: Runtime, digest: str, what: str) -> str:
