@@ -145,15 +145,21 @@ def error_payload(exc: Exception) -> dict[str, Any]:
     return _error_parts(exc)[1]
 
 
+def _generation(rt: Runtime, ticket: Ticket, req: GenRequest) -> AsyncGenerator[Any, None]:
+    """``req`` run by the runner in the scheduler's worker thread, once ``ticket`` is admitted."""
+
+    def work(cancel: threading.Event, slot: int) -> Iterator[str | GenResult]:
+        return rt.runner.generate(req, cancel, slot)
+
+    return rt.scheduler.run_stream(ticket, work)
+
+
 async def start_stream(
     rt: Runtime, ticket: Ticket, req: GenRequest
 ) -> tuple[Any, AsyncGenerator[str | GenResult, None]]:
     """Start a generation and wait for its first event (errors surface before any header)."""
 
-    def work(cancel: threading.Event, slot: int) -> Iterator[str | GenResult]:
-        return rt.runner.generate(req, cancel, slot)
-
-    events = rt.scheduler.run_stream(ticket, work)
+    events = _generation(rt, ticket, req)
     try:
         first = await events.__anext__()
     except StopAsyncIteration:  # pragma: no cover - generate always yields a result
@@ -167,10 +173,7 @@ async def start_stream(
 async def collect(rt: Runtime, ticket: Ticket, req: GenRequest, request: Request) -> GenResult:
     """Run a non-streamed generation; stop it if the client disconnects meanwhile."""
 
-    def work(cancel: threading.Event, slot: int) -> Iterator[str | GenResult]:
-        return rt.runner.generate(req, cancel, slot)
-
-    events = rt.scheduler.run_stream(ticket, work)
+    events = _generation(rt, ticket, req)
     result: GenResult | None = None
 
     async def consume() -> None:

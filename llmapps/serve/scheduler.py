@@ -118,10 +118,7 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         items: asyncio.Queue[Any] = asyncio.Queue()
         cancel = threading.Event()
-        try:
-            slot = await ticket.acquire()
-        except BaseException:
-            raise
+        slot = await ticket.acquire()
         self.stats.started += 1
 
         def push(item: Any) -> None:
