@@ -229,12 +229,12 @@ def ps(
     """Models loaded in the running server: name, size, context, expiry."""
     import httpx
 
-    from llmapps.config import secret
+    from llmapps.serve.auth import api_keys
 
     cfg = settings()
     base = url or f"http://{cfg.server.host}:{cfg.server.port}"
-    keys = (secret("LLMAPPS_API_KEYS") or "").split(",")
-    headers = {"Authorization": f"Bearer {keys[0].strip()}"} if keys[0].strip() else {}
+    keys = api_keys()
+    headers = {"Authorization": f"Bearer {keys[0]}"} if keys else {}
     try:
         resp = httpx.get(f"{base.rstrip('/')}/api/ps", headers=headers, timeout=10)
     except httpx.HTTPError:
