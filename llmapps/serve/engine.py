@@ -23,6 +23,7 @@ from typing import Any
 
 from llmapps.config import Settings
 from llmapps.models.errors import ModelError
+from llmapps.models.local.chat_model import gguf_formatter
 from llmapps.models.local.pool import LoadedModel, ModelPool, get_pool
 from llmapps.serve.errors import BadRequestError, ContextOverflowError, ModelNotFoundError
 from llmapps.serve.gotemplate import render_template
@@ -255,7 +256,7 @@ class Runner:
             ]
         if template is not None:
             return _render_go_chat(template, messages, req.tools), [], True
-        formatter = _gguf_formatter(llama)
+        formatter = gguf_formatter(llama)
         if formatter is None:
             return _render_go_chat(CHATML, messages, None), ["<|im_end|>"], True
         result = formatter(messages=[_plain_message(m) for m in messages])
@@ -411,24 +412,6 @@ def _turn(template: str, system: str, prompt: str, response: str) -> str:
         return text
     # Like Ollama: the open turn ends where ``{{ .Response }}`` stands, so the model writes it.
     return text.split(marker, 1)[0]
-
-
-@lru_cache(maxsize=8)
-def _formatter_for(template: str, eos: str, bos: str) -> Any:
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-    return Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
-
-
-def _gguf_formatter(llama: Any) -> Any:
-    """The GGUF's own chat template, as llama.cpp's ``create_chat_completion`` would use it."""
-    template = (llama.metadata or {}).get("tokenizer.chat_template")
-    if not template:
-        return None
-    eos_id, bos_id = llama.token_eos(), llama.token_bos()
-    eos = llama._model.token_get_text(eos_id) if eos_id != -1 else ""
-    bos = llama._model.token_get_text(bos_id) if bos_id != -1 else ""
-    return _formatter_for(template, eos, bos)
 
 
 @lru_cache(maxsize=32)

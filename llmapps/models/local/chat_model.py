@@ -7,8 +7,8 @@ keep-alive, thread safety) and the GGUF's own chat template (llama-cpp-python re
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -68,40 +68,33 @@ def _flatten(content: list[Any]) -> str:
     return "".join(parts)
 
 
-_formatters: dict[tuple[int, str], Any] = {}
-_formatters_lock = threading.Lock()
+@lru_cache(maxsize=8)
+def _formatter_for(template: str, eos: str, bos: str) -> Any:
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    return Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
 
 
-def _formatter(llama: Any) -> Any | None:
+def gguf_formatter(llama: Any) -> Any | None:
     """The Jinja chat formatter built from the GGUF's own ``tokenizer.chat_template``.
 
     llama-cpp-python uses the same template for generation when no ``chat_format`` is forced;
-    we rebuild it only to count prompt tokens exactly (streams report no usage).
+    we rebuild it to count prompt tokens exactly (streams report no usage) and the model server
+    renders its prompts with it. Cached by template and special tokens, so a model reloaded or
+    a second model with the same template reuses it.
     """
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
     template = (getattr(llama, "metadata", None) or {}).get("tokenizer.chat_template")
     if not template:
         return None
-    key = (id(llama), template)
-    with _formatters_lock:
-        formatter = _formatters.get(key)
-        if formatter is None:
-            eos_id, bos_id = llama.token_eos(), llama.token_bos()
-            formatter = Jinja2ChatFormatter(
-                template=template,
-                eos_token=llama._model.token_get_text(eos_id) if eos_id != -1 else "",
-                bos_token=llama._model.token_get_text(bos_id) if bos_id != -1 else "",
-                stop_token_ids=[eos_id],
-            )
-            _formatters.clear()  # keep one entry: the pool holds few models at a time
-            _formatters[key] = formatter
-        return formatter
+    eos_id, bos_id = llama.token_eos(), llama.token_bos()
+    eos = llama._model.token_get_text(eos_id) if eos_id != -1 else ""
+    bos = llama._model.token_get_text(bos_id) if bos_id != -1 else ""
+    return _formatter_for(template, eos, bos)
 
 
 def count_prompt_tokens(llama: Any, messages: list[dict[str, Any]]) -> int:
     """Tokens of the prompt exactly as the chat template renders it."""
-    formatter = _formatter(llama)
+    formatter = gguf_formatter(llama)
     if formatter is None:
         text = "".join(str(m.get("content", "")) for m in messages)
         return len(llama.tokenize(text.encode("utf-8"), add_bos=True)) + 4 * len(messages)
@@ -162,9 +155,7 @@ class ChatLlamaCpp(BaseChatModel):
             self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads, keep_alive=self.keep_alive
         )
 
-    def _check_context(
-        self, llama: Any, messages: list[dict[str, Any]], max_tokens: int | None
-    ) -> int:
+    def _check_context(self, llama: Any, messages: list[dict[str, Any]]) -> int:
         """Count prompt tokens exactly and fail clearly instead of letting llama.cpp overflow."""
         prompt_tokens = count_prompt_tokens(llama, messages)
         if prompt_tokens >= self.n_ctx:
@@ -184,7 +175,7 @@ class ChatLlamaCpp(BaseChatModel):
         oa_messages = to_openai_messages(messages)
         params = self._params(stop, **kwargs)
         with self._use() as loaded:
-            self._check_context(loaded.llama, oa_messages, params.get("max_tokens"))
+            self._check_context(loaded.llama, oa_messages)
             try:
                 result = loaded.llama.create_chat_completion(messages=oa_messages, **params)
             except ValueError as exc:  # llama.cpp raises ValueError when the context overflows
@@ -218,7 +209,7 @@ class ChatLlamaCpp(BaseChatModel):
         params = self._params(stop, **kwargs)
         with self._use() as loaded:
             llama = loaded.llama
-            prompt_tokens = self._check_context(llama, oa_messages, params.get("max_tokens"))
+            prompt_tokens = self._check_context(llama, oa_messages)
             pieces: list[str] = []
             finish_reason = None
             try:
