@@ -21,9 +21,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response, Streami
 from pydantic import BaseModel, ConfigDict
 
 from llmapps.chat.service import ChatService, Turn, get_service
-from llmapps.chat.uploads import limit_bytes, safe_name, too_large, upload_folder
+from llmapps.chat.uploads import safe_name, upload_folder
 from llmapps.config import Settings, get_settings
 from llmapps.models.guard import check_spec_allowed
+from llmapps.uploads import save_upload
 
 router = APIRouter(prefix="/chat", tags=["chat"])
 
@@ -280,19 +281,7 @@ async def upload_to_knowledge_base(
     for upload in files:
         filename = safe_name(upload.filename or "")
         target = folder / filename
-        partial = target.with_name(target.name + ".part")
-        size = 0
-        try:
-            with partial.open("wb") as out:
-                while chunk := await upload.read(1024 * 1024):
-                    size += len(chunk)
-                    if size > limit_bytes(settings):
-                        raise too_large(settings, filename)
-                    out.write(chunk)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-        partial.replace(target)
+        await save_upload(upload, target, settings.server.max_upload_mb)
         saved.append(target)
     report = await run_in_threadpool(add_paths, name, saved, settings=settings)
     return report.as_dict()

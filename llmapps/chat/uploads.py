@@ -13,14 +13,11 @@ from typing import Any
 
 from llmapps.config import Settings
 from llmapps.errors import LlmappsError
+from llmapps.uploads import too_large
 
 
 class UploadError(LlmappsError):
     """A bad upload (no usable name)."""
-
-
-class UploadTooLarge(UploadError):
-    status_code = 413
 
 
 def safe_name(name: str) -> str:
@@ -37,17 +34,6 @@ def upload_folder(settings: Settings, kb: str) -> Path:
     return folder
 
 
-def limit_bytes(settings: Settings) -> int:
-    return settings.server.max_upload_mb * 1024 * 1024
-
-
-def too_large(settings: Settings, name: str) -> UploadTooLarge:
-    return UploadTooLarge(
-        f"{name} is larger than {settings.server.max_upload_mb} MB: "
-        "split it or raise server.max_upload_mb"
-    )
-
-
 def add_uploaded_files(
     kb: str, files: list[Path], *, settings: Settings, create: bool = True
 ) -> dict[str, Any]:
@@ -57,8 +43,8 @@ def add_uploaded_files(
     if not files:
         raise UploadError("no files given: choose at least one file to add")
     for path in files:
-        if path.stat().st_size > limit_bytes(settings):
-            raise too_large(settings, path.name)
+        if path.stat().st_size > settings.server.max_upload_mb * 1024 * 1024:
+            raise too_large(path.name, settings.server.max_upload_mb)
     if kb not in list_kbs(settings):
         if not create:
             raise UploadError(f"knowledge base '{kb}' not found: create it first")

@@ -27,7 +27,3 @@ class JobNotFoundError(TranslateError):
 
 class JobNotReadyError(TranslateError):
     status_code = 409
-
-
-class UploadTooLargeError(TranslateError):
-    status_code = 413

@@ -21,10 +21,10 @@ from llmapps.store.db import get_db
 from llmapps.translate.errors import (
     JobNotFoundError,
     JobNotReadyError,
-    UploadTooLargeError,
 )
 from llmapps.translate.jobs import JobRecord, JobStore
 from llmapps.translate.runner import resume_unfinished, start_job
+from llmapps.uploads import save_upload
 
 router = APIRouter(prefix="/translate", tags=["translate"])
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -40,22 +40,6 @@ def _safe_name(name: str | None, default: str) -> str:
     base = Path(name or default).name
     cleaned = _SAFE.sub("_", base).strip("._") or default
     return cleaned[:120]
-
-
-async def _save(upload: UploadFile, dest: Path, limit_mb: int) -> None:
-    limit = limit_mb * 1024 * 1024
-    size = 0
-    with dest.open("wb") as fh:
-        while chunk := await upload.read(1 << 20):
-            size += len(chunk)
-            if size > limit:
-                fh.close()
-                dest.unlink(missing_ok=True)
-                raise UploadTooLargeError(
-                    f"upload larger than {limit_mb} MB: send a smaller file or raise "
-                    "server.max_upload_mb"
-                )
-            fh.write(chunk)
 
 
 def _record(settings: Settings, job_id: str) -> JobRecord:
@@ -102,11 +86,11 @@ async def create_job(
     folder.mkdir(exist_ok=True)
     limit = settings.server.max_upload_mb
     dest = folder / _safe_name(file.filename, "document.pdf")
-    await _save(file, dest, limit)
+    await save_upload(file, dest, limit)
     glossary_path = None
     if glossary is not None and glossary.filename:
         glossary_path = folder / "glossary.csv"
-        await _save(glossary, glossary_path, limit)
+        await save_upload(glossary, glossary_path, limit)
     options = TranslateOptions(
         target=to,
         source=source or None,
