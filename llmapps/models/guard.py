@@ -21,7 +21,7 @@ from llmapps.models.errors import ModelError, SpecError
 from llmapps.models.local.discovery import BUNDLED_NAME, gguf_dirs
 from llmapps.models.spec import ModelSpec, parse_spec
 
-OPENAI_URL = "https://api.openai.com/v1"
+OPENAI_URL = "https://api.openai.com/v1"  # the openai provider's default base URL (always allowed)
 
 
 class SpecNotAllowedError(ModelError):

@@ -30,13 +30,11 @@ from llmapps.models.errors import (
     UnreachableError,
     is_rejection,
 )
+from llmapps.models.guard import OPENAI_URL
 from llmapps.models.providers import guarded
 from llmapps.models.providers.guarded import GuardedChatModel
 from llmapps.models.retry import RetryPolicy, parse_retry_after
 from llmapps.models.spec import ModelSpec
-
-OPENAI_URL = "https://api.openai.com/v1"
-
 
 # OpenAI-compatible hosts whose keys have a well-known variable of their own.
 HOST_KEYS = {
