@@ -31,7 +31,8 @@ class Catalog:
     notes: list[str] = field(default_factory=list)
 
 
-def _size(n: int | None) -> str:
+def format_size(n: int | None) -> str:
+    """Human size for tables ("" when unknown)."""
     if n is None:
         return ""
     return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
@@ -86,8 +87,3 @@ def list_models(settings: Settings, *, include_ollama: bool = True) -> Catalog:
                 "models.ollama_base_url"
             )
     return cat
-
-
-def format_size(n: int | None) -> str:
-    """Human size for tables ("" when unknown)."""
-    return _size(n)
