@@ -18,6 +18,12 @@ LIST_ITEM = "list_item"
 TABLE_CELL = "table_cell"
 CODE = "code"
 KEEP = "keep"
+# Units that follow the page's structure (layout analysis): each is translated and placed alone.
+LINE = "line"  # a standalone line: list entry, form label, tally row; never merged with neighbours
+HEADER = "header"  # running header, never merged with the body
+FOOTER = "footer"  # running footer or page number
+CAPTION = "caption"  # figure or table caption
+FORMULA = "formula"  # equation: kept as drawn
 
 BBox = tuple[float, float, float, float]  # x0, top, x1, bottom in points, origin top-left
 
@@ -35,6 +41,11 @@ class Block:
     bold: bool = False
     keep: bool = False  # deliberately left as is (code, URL, numbers, formula, target script)
     keep_reason: str = ""
+    # Direction of the text baseline in PDF user space, degrees counter-clockwise (0, 90, 180,
+    # 270): writers draw the translation in the same orientation.
+    rotation: int = 0
+    # meta also carries, for OCR'd units: "ocr": True, "background": (r, g, b) and "color":
+    # (r, g, b) in 0..1 sampled from the page image, so the writer can patch only the text.
     meta: dict[str, Any] = field(default_factory=dict)  # level, list marker, table/row/col...
     translation: str | None = None
 
@@ -54,6 +65,9 @@ class Page:
     blocks: list[Block] = field(default_factory=list)
     image_count: int = 0
     scanned: bool = False  # images but no text layer: cannot be translated without OCR
+    rotate: int = 0  # the page's /Rotate, normalised to 0, 90, 180 or 270
+    ocr: bool = False  # units of this page came from OCR of the page image
+    layout: str = "rules"  # what made the units: "model" (layout model) or "rules" (fallback)
 
 
 @dataclass
