@@ -7,6 +7,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SYSTEM_STAMP := $(VENV)/.system-deps
 NPROC := $(shell nproc 2>/dev/null || echo 2)
+# llama.cpp is built for this CPU (-march=native) but without AMX: some virtual machines list
+# AMX in /proc/cpuinfo yet fault on its instructions (SIGILL in every model call), and AMX gains
+# nothing for the small quantised models run here.
+# CMake takes CFLAGS/CXXFLAGS from the environment; explicit -mno-* flags win over -march=native.
+NO_AMX := $(if $(filter x86_64,$(shell uname -m)),-mno-amx-tile -mno-amx-int8 -mno-amx-bf16)
 
 .PHONY: run test install system-deps corpus lint typecheck pytest bench lock clean
 
@@ -19,9 +24,12 @@ $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.11"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
-	# llama-cpp-python builds from source here (about 11 minutes on two cores the first time).
-	CMAKE_BUILD_PARALLEL_LEVEL=$(NPROC) $(BIN)/python -m pip install --quiet \
-		-c requirements.lock -e '.[dev]'
+	# llama-cpp-python builds from source here (about 11 minutes on two cores the first time),
+	# never from pip's wheel cache: a cached wheel may carry other CPU flags (see NO_AMX).
+	CFLAGS="$(NO_AMX) $(CFLAGS)" CXXFLAGS="$(NO_AMX) $(CXXFLAGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(NPROC) \
+		$(BIN)/python -m pip install --quiet --no-cache-dir --no-deps \
+		-c requirements.lock llama-cpp-python
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
