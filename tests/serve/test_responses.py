@@ -437,3 +437,15 @@ def test_malformed_json_is_400(server: Any) -> None:
     )
     assert raw.status_code == 400
     assert raw.json()["error"]["message"].startswith("malformed JSON")
+
+
+def test_input_over_the_context_is_400_unless_truncation_auto(server: Any) -> None:
+    oa = client(server)
+    long_input = "word " * 3000  # over the tests' num_ctx of 2048
+    for stream in (False, True):
+        with pytest.raises(openai.BadRequestError) as info:
+            oa.responses.create(model=MODEL, input=long_input, stream=stream)
+        assert info.value.code == "context_length_exceeded"
+    response = create(server, input=long_input, truncation="auto", max_output_tokens=4)
+    assert response.truncation == "auto"
+    assert response.usage is not None and response.usage.input_tokens < 2048
