@@ -429,6 +429,20 @@ def test_bad_input_is_400_in_openai_shape(server: Any, body: dict[str, Any], par
     assert error["message"] and "\n" not in error["message"]
 
 
+def test_responses_need_a_key_when_keys_are_set(
+    monkeypatch: pytest.MonkeyPatch, start_server: Any
+) -> None:
+    monkeypatch.setenv("LLMAPPS_API_KEYS", "key-responses-123456")
+    server = start_server()
+    for method, path in (("POST", "/v1/responses"), ("GET", "/v1/responses/resp_x")):
+        raw = httpx.request(method, f"{server.url}{path}", json={"model": MODEL, "input": "Hi"})
+        assert raw.status_code == 401
+        assert raw.json()["error"]["code"] == "invalid_api_key"
+    keyed = OpenAI(base_url=f"{server.url}/v1", api_key="key-responses-123456", max_retries=0)
+    with pytest.raises(openai.NotFoundError):
+        keyed.responses.retrieve("resp_x")
+
+
 def test_malformed_json_is_400(server: Any) -> None:
     raw = httpx.post(
         f"{server.url}/v1/responses",
