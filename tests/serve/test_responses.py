@@ -286,6 +286,32 @@ def test_stream_text_event_sequence(server: Any) -> None:
     assert stored.output_text == final.output_text and stored.status == final.status
 
 
+def test_stream_wire_format(server: Any) -> None:
+    """Each SSE frame is ``event: <type>`` plus ``data: {"type": <type>, ...}``; no [DONE]."""
+    body = {"model": MODEL, "input": "Hi", "temperature": 0, "max_output_tokens": 4, "stream": True}
+    with httpx.stream("POST", f"{server.url}/v1/responses", json=body, timeout=120) as raw:
+        assert raw.status_code == 200
+        assert raw.headers["content-type"].startswith("text/event-stream")
+        text = raw.read().decode()
+    frames = [f for f in text.split("\n\n") if f.strip()]
+    assert "[DONE]" not in text
+    for number, frame in enumerate(frames):
+        event_line, data_line = frame.split("\n")
+        data = json.loads(data_line.removeprefix("data: "))
+        assert event_line == f"event: {data['type']}"
+        assert data["sequence_number"] == number
+    delta = json.loads(frames[4].split("\n")[1].removeprefix("data: "))
+    assert set(delta) == {
+        "type",
+        "sequence_number",
+        "item_id",
+        "output_index",
+        "content_index",
+        "delta",
+        "logprobs",
+    }
+
+
 def test_stream_function_call_event_sequence(server: Any) -> None:
     stream = client(server).responses.create(
         model=MODEL,
