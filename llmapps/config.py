@@ -87,6 +87,7 @@ class ServerConfig(_Section):
     default_keep_alive: str = "5m"
     max_body_mb: float = 10.0  # JSON request bodies of /v1 and /api (413 above it)
     max_blob_mb: int = 20480  # GGUF uploads to /api/blobs (Ollama's `create` with files)
+    max_stored_responses: int = 10000  # /v1/responses kept for previous_response_id (oldest go)
     # Let model specs sent over HTTP or the web UI name any base URL (request forgery risk).
     allow_any_model_url: bool = False
 

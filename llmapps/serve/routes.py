@@ -9,10 +9,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
-from llmapps.serve import ollama_api, openai_api
+from llmapps.serve import ollama_api, openai_api, responses_api
 
 router = APIRouter()
 router.include_router(openai_api.router)
+router.include_router(responses_api.router)
 router.include_router(ollama_api.router)
 
 # Served at "/" by ``llmapps serve`` (standalone), as Ollama does.
