@@ -123,6 +123,8 @@ TEXT = {
         "nothing_repo": "No merged pull requests, issues, commits or releases in {target} "
         "between {since} and {until}.",
         "nothing_hn": "No Hacker News stories were recorded between {since} and {until}.",
+        "nothing_left": "Nothing new between {since} and {until} beyond what the notes above "
+        "leave out.",
         "opened": "opened",
         "closed": "closed",
         "comments": "comments",
@@ -174,6 +176,7 @@ TEXT = {
         "nothing_repo": "{target} 在 {since} 至 {until} 期间"
         "没有合并的拉取请求、议题、提交或版本发布。",
         "nothing_hn": "{since} 至 {until} 期间没有记录到 Hacker News 文章。",
+        "nothing_left": "{since} 至 {until} 期间除上面说明略去的内容外没有新的动态。",
         "opened": "新建",
         "closed": "关闭",
         "comments": "条评论",

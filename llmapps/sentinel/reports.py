@@ -438,6 +438,8 @@ def build_markdown(
         parts += [f"_{extra}_", ""]
     if not activity.items:
         key = "nothing_hn" if report_type.startswith("hn") else "nothing_repo"
+        if activity.meta.get("already_covered") or activity.meta.get("filtered_out"):
+            key = "nothing_left"  # the notes above say what was left out and why
         parts += [
             f"## {t['nothing_title']}",
             "",
