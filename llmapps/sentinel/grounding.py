@@ -176,12 +176,12 @@ def check_answer(answer: str, catalog: Catalog) -> Checked:
             if norm in seen:
                 out.repeated += 1
                 continue
+            seen.add(norm)
             reason = problem(sentence, catalog)
             if reason is not None:
                 out.dropped += 1
                 out.reasons[reason] = out.reasons.get(reason, 0) + 1
                 continue
-            seen.add(norm)
             kept.append(sentence)
         if kept:
             out.lines.append(" ".join(kept))
@@ -249,7 +249,8 @@ def _facts(item: ActivityItem, words: dict[str, str]) -> str:
         )
     parts = []
     if item.kind == "pr" and extra.get("commits"):
-        parts.append(words["commits_in_pr"].format(n=len(extra["commits"])))
+        n = len(extra["commits"])
+        parts.append(words["commits_in_pr_1"] if n == 1 else words["commits_in_pr"].format(n=n))
     if extra.get("changed"):
         parts.append(words["changed"].format(n=extra["changed"]))
     if item.kind.startswith("issue") and extra.get("comments"):

@@ -118,7 +118,8 @@ def item_line(item: ActivityItem, lang: str) -> str:
         if item.extra.get("branch"):
             facts.append(t["branch"].format(branch=item.extra["branch"]))
         if item.extra.get("commits"):
-            facts.append(t["commits_in_pr"].format(n=len(item.extra["commits"])))
+            n = len(item.extra["commits"])
+            facts.append(t["commits_in_pr_1"] if n == 1 else t["commits_in_pr"].format(n=n))
         tail = f" · {' · '.join(facts)}" if facts else ""
         return f"- {_link('#' + item.key, item.url)} {item.title}{who}{tail}"
     if item.kind in ("issue_opened", "issue_closed"):
@@ -346,7 +347,8 @@ def extract_groups(
     if report_type == "hn":
         return [(t["stories"], items)]
     order = ("breaking", "releases", "features", "fixes", "improvements", "discussions")
-    groups = group(items)
+    prs = {i.key for i in items if i.kind == "pr"}  # a PR's commits are told by the PR
+    groups = group([i for i in items if str(i.extra.get("pr") or "") not in prs])
     return [(t[name], groups[name]) for name in order if groups[name]]
 
 
@@ -363,7 +365,7 @@ def counts_line(activity: Activity, lang: str) -> str:
             cites.append(str(matching[0].extra.get("_cite")))
     if not parts:
         return ""
-    return t["counts"].format(parts=", ".join(parts)) + " " + "".join(f"[{c}]" for c in cites)
+    return t["counts"].format(parts=", ".join(parts)) + " " + " ".join(f"[{c}]" for c in cites)
 
 
 def per_item_lines(

@@ -93,7 +93,9 @@ class CountingFakeModel(FakeListChatModel):
 @pytest.fixture
 def fake_model() -> CountingFakeModel:
     return CountingFakeModel(
-        responses=["- Summary bullet one about the export command [C1].\n- Summary bullet two [C2]."],
+        responses=[
+            "- Summary bullet one about the export command [C1].\n- Summary bullet two [C2]."
+        ],
         prompts=[],
     )
 

@@ -142,7 +142,8 @@ class CitingModel(CountingFakeModel):
             return "\n".join([*bullets[:4], "- A rewrite of the core landed [PR77]."])
         first = re.search(r"^\[(C\d+)\]", prompt, re.MULTILINE)
         assert first is not None
-        return f"- Change {first.group(1)} landed [{first.group(1)}].\n- Invented 2febbeefeeecr [C999]."
+        cite = first.group(1)
+        return f"- Change {cite} landed [{cite}].\n- Invented 2febbeefeeecr [C999]."
 
 
 def test_large_window_is_map_reduced_and_keeps_citations(settings: Settings) -> None:
