@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmapps.sentinel.activity import ActivityItem
+from llmapps.sentinel.prompts import EXAMPLE
 
 # Citation ids: letters then digits, in square brackets; several may share a bracket.
 _ID = r"(?:PR|C|I|R|S)\d+"
@@ -113,11 +114,16 @@ def split_sentences(line: str) -> list[str]:
     return [part.strip() for part in _SENTENCE_SPLIT.split(line) if part.strip()]
 
 
+_EXAMPLES = {text.lower() for text in EXAMPLE.values()}
+
+
 def problem(sentence: str, catalog: Catalog) -> str | None:
     """Why a sentence may not stay (``None``: it is grounded)."""
     cites = cited_ids(sentence)
     if not cites:
         return "uncited"
+    if _strip_citations(sentence).lower() in _EXAMPLES:
+        return "copied example"
     if any(cite not in catalog.ids for cite in cites):
         return "unknown id"
     body = CITATION_RE.sub(" ", sentence)
