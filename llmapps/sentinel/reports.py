@@ -46,6 +46,7 @@ _FEATURE_LABELS = ("enhancement", "feature", "new feature", "type: feature", "ki
 _FIX_LABELS = ("bug", "fix", "bugfix", "type: bug", "kind/bug", "regression")
 
 ModelFactory = Callable[[], BaseChatModel]
+PER_ITEM_MODEL_LIMIT = 40  # items per report whose per-item line the model writes
 
 
 @dataclass
@@ -375,15 +376,18 @@ def per_item_lines(
     *,
     lang: str,
     token_budget: int,
+    model_limit: int = PER_ITEM_MODEL_LIMIT,
 ) -> tuple[list[str], int]:
     """One grounded line per significant item; items the model got wrong get the data's line.
 
     Returns the Markdown lines and how many were written by the model (the rest, lines whose
-    sentence failed the check or was missing, are built from the item itself).
+    sentence failed the check or was missing, are built from the item itself). Only the first
+    ``model_limit`` items go to the model, so a huge window costs a bounded number of calls.
     """
     chain = per_item_prompt(lang) | model | StrOutputParser()
     written: dict[str, str] = {}
-    for chunk in chunk_lines([digest_line(i) for i in items], max(200, token_budget)):
+    asked = [digest_line(i) for i in items[:model_limit]]
+    for chunk in chunk_lines(asked, max(200, token_budget)):
         answer = chain.invoke({"items": "\n".join(chunk)})
         for raw in answer.splitlines():
             line = re.sub(r"^\s*(?:[-*•+]|\d+[.)])\s+", "", raw).strip()

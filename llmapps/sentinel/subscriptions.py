@@ -432,7 +432,11 @@ def find(settings: Settings, target: str) -> Subscription | None:
 
 def remove(settings: Settings, ref: int | str) -> Subscription:
     sub = get(settings, ref)
-    sentinel_db(settings).execute("DELETE FROM sentinel_subscriptions WHERE id = ?", (sub.id,))
+    db = sentinel_db(settings)
+    with db.transaction() as conn:
+        conn.execute("DELETE FROM sentinel_subscriptions WHERE id = ?", (sub.id,))
+        # ids can be reused by SQLite: a later subscription must not inherit this memory
+        conn.execute("DELETE FROM sentinel_seen WHERE scope = ?", (f"sub:{sub.id}",))
     return sub
 
 
