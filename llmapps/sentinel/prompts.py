@@ -144,6 +144,8 @@ TEXT = {
         "fallback": "_The model's summary lost {dropped} of {total} sentences in the check "
         "against the activity (no citation, or an id, number or hash not in it), so this summary "
         "is built from the activity itself._",
+        "fallback_empty": "_The model wrote no summary sentence, so this summary is built from "
+        "the activity itself._",
         "counts": "In this window: {parts}",
         "count_commit": "{n} commits",
         "count_pr": "{n} merged pull requests",
@@ -196,6 +198,7 @@ TEXT = {
         "repeats": "；另删除 {n} 行重复内容",
         "fallback": "_模型的总结在与动态核对时 {total} 句中丢失了 {dropped} 句"
         "（没有标注，或引用了动态中不存在的编号、序号或哈希），因此本总结直接由动态生成。_",
+        "fallback_empty": "_模型没有写出总结句子，因此本总结直接由动态生成。_",
         "counts": "本期共有：{parts}",
         "count_commit": "{n} 个提交",
         "count_pr": "{n} 个合并的拉取请求",

@@ -333,7 +333,11 @@ def grounded_summary(
             counts=counts_line(activity, lang),
             words=t,
         )
-        note = t["fallback"].format(dropped=check.dropped + check.repeated, total=check.sentences)
+        note = (
+            t["fallback"].format(dropped=check.dropped + check.repeated, total=check.sentences)
+            if check.sentences
+            else t["fallback_empty"]
+        )
         return Summary(text, note, check, True, calls)
     repeats = t["repeats"].format(n=check.repeated) if check.repeated else ""
     note = t["checked"].format(dropped=check.dropped, total=check.sentences, repeats=repeats)

@@ -78,6 +78,7 @@ def test_grounded_report_on_a_git_history_with_the_embedded_model(
         assert f"[#{number}](https://github.com/acme/rocket/pull/{number})" in md
     summary = md.split("## Summary")[1].split("\n## ")[0]
     assert "sentences were dropped" in summary or "built from the activity itself" in summary
+    assert "model returned no summary" not in summary
     raw = json.loads(Path(report.raw_path).read_text())
     check = raw["meta"]["summary_check"]
     assert check["kept"] + check["dropped"] + check["repeated"] == check["sentences"]
