@@ -190,8 +190,16 @@ def check_answer(answer: str, catalog: Catalog) -> Checked:
                 continue
             kept.append(sentence)
         if kept:
-            out.lines.append(" ".join(kept))
+            out.lines.append(_join(kept))
     return out
+
+
+def _join(sentences: list[str]) -> str:
+    """Sentences back into one line: a space after Latin text, none after CJK punctuation."""
+    text = sentences[0]
+    for sentence in sentences[1:]:
+        text += sentence if text.endswith(("。", "！", "？")) else f" {sentence}"
+    return text
 
 
 def link_citations(text: str, catalog: Catalog) -> str:
@@ -201,7 +209,8 @@ def link_citations(text: str, catalog: Catalog) -> str:
         parts = [re.sub(r"\s+", "", p).upper() for p in re.split(r"[,;，、]", match.group(1))]
         return " ".join(catalog.link(p) for p in parts)
 
-    return CITATION_RE.sub(one, text)
+    linked = CITATION_RE.sub(one, text)
+    return re.sub(r"\)\[(?=(?:PR|C|I|R|S)\d+\]\()", ") [", linked)  # [R1](…) [R2](…)
 
 
 def render_lines(lines: list[str], catalog: Catalog) -> str:
