@@ -55,9 +55,11 @@ def register(app: typer.Typer) -> None:
 
 
 def _subs_table(rows: list[Subscription]) -> Table:
-    table = Table("id", "kind", "target", "schedule", "tz", "lang", "to", "webhooks", "last run")
+    table = Table(
+        "id", "kind", "target", "schedule", "tz", "lang", "to", "webhooks", "last run", "watch"
+    )
     for s in rows:
-        table.add_row(*(str(cell) for cell in s.listing_row()))
+        table.add_row(*(str(cell) for cell in s.listing_row()), s.watch.summary() or "-")
     return table
 
 

@@ -69,6 +69,12 @@ class Watch:
             parts.append("keywords: " + ", ".join(words))
         return "; ".join(parts)
 
+    def summary(self) -> str:
+        """The filters and the switches that are on (a listing's one cell)."""
+        switches = [("include seen", self.include_seen), ("per item", self.per_item)]
+        parts = [self.describe(), *(name for name, on in switches if on)]
+        return "; ".join(part for part in parts if part)
+
 
 def parse_keywords(values: list[str]) -> dict[str, list[str]]:
     """``["rust=rustlang,cargo", "llm"]`` -> ``{"rust": ["rustlang", "cargo"], "llm": []}``."""

@@ -104,6 +104,8 @@ def test_filters_on_the_command_line_and_over_http(
     assert code == 0 and "watch filters: paths: src/**, docs/*.md" in out
     code, out = cli("edit", str(history.repo), "--per-item", "--include-seen")
     assert code == 0, out
+    code, out = cli("list")
+    assert "paths: src/**, docs/*.md; include seen; per item" in out
     sub = service.get_subscription(settings, str(history.repo))
     assert sub.watch.per_item and sub.watch.include_seen and sub.watch.paths
     code, out = cli("edit", str(history.repo), "--path", "")
