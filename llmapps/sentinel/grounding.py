@@ -165,6 +165,16 @@ class Checked:
         }
 
 
+def _is_heading(raw: str, line: str) -> bool:
+    """A Markdown heading, or a short uncited lead-in (``**Fixes**``, ``Here is the summary:``)."""
+    if raw.startswith("#"):
+        return True
+    if cited_ids(line) or len(line.split()) > 8:
+        return False
+    bare = _BULLET_RE.sub("", raw)
+    return line.endswith((":", "：")) or (bare.startswith("**") and bare.endswith("**"))
+
+
 def check_answer(answer: str, catalog: Catalog) -> Checked:
     """Keep the grounded sentences of ``answer`` (one bullet per line that keeps any)."""
     out = Checked(lines=[])
@@ -173,7 +183,7 @@ def check_answer(answer: str, catalog: Catalog) -> Checked:
         line = _BULLET_RE.sub("", raw_line).strip().strip("*_ ").strip()
         if not line or set(line) <= set("-=#*_ "):
             continue
-        if line.startswith("#"):  # a heading the model added: not a claim, not counted
+        if _is_heading(raw_line.strip(), line):  # "**Fixes**", "Summary:": not claims
             continue
         kept: list[str] = []
         for sentence in split_sentences(line):

@@ -126,7 +126,8 @@ def test_grounded_sentences_stay_and_the_report_counts_the_dropped(
     assert "The empty-input crash is fixed" in summary  # its hash prefix and #22 are real
     assert "scheduler" not in summary  # an invented hash drops the sentence
     assert summary.count("were tagged") == 1  # the repeated line is gone
-    assert "2 of 7 sentences were dropped" in summary and "1 repeated lines removed" in summary
+    # the lead-in line is no claim and is not counted
+    assert "1 of 6 sentences were dropped" in summary and "1 repeated lines removed" in summary
     assert_no_invented_refs(report.markdown, history)
 
 
@@ -141,7 +142,7 @@ def test_check_answer_rules() -> None:
     assert cited_ids("x [PR21, c1] and [S 8001]") == ["PR21", "C1", "S8001"]
     checked = check_answer(
         "- Plugins [PR21]. Issue #17 closed [C1]. Story [S8001].\n"
-        "- Fake [PR22].\n- No citation here.\n- Commit ababababab landed [C1].\n"
+        "**Changes**\n- Fake [PR22].\n- No citation here.\n- Commit ababababab landed [C1].\n"
         "- 中文句子引用了提交 [C1]。另一句没有引用。",
         catalog,
     )
