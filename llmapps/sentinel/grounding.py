@@ -258,7 +258,8 @@ def extractive(
             title = re.sub(r"\s+", " ", item.title).strip()
             facts = _facts(item, words)
             lines.append(
-                f"{label}: {title}{' (' + facts + ')' if facts else ''} [{catalog.id_of(item)}]"
+                f"{label}{words['colon']}{title}{' (' + facts + ')' if facts else ''} "
+                f"[{catalog.id_of(item)}]"
             )
             picked += 1
     return render_lines(lines, catalog)

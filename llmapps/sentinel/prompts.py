@@ -138,9 +138,11 @@ TEXT = {
         "snapshots": "seen in {n} snapshots",
         "gained": "+{n} points",
         "no_summary": "_(the model returned no summary)_",
-        "checked": "_Every sentence above cites its items; {dropped} of {total} sentences "
-        "were dropped (no citation, or an id, number or hash not in the activity){repeats}._",
-        "repeats": "; {n} repeated lines removed",
+        "checked": "_Every sentence above cites its items. Dropped in the check against the "
+        "activity: {dropped} of {total} sentences (no citation, or an id, number or hash not in "
+        "it){repeats}._",
+        "repeats": "; repeated lines removed: {n}",
+        "colon": ": ",
         "fallback": "_The model's summary lost {dropped} of {total} sentences in the check "
         "against the activity (no citation, or an id, number or hash not in it), so this summary "
         "is built from the activity itself._",
@@ -196,6 +198,7 @@ TEXT = {
         "checked": "_以上每句话都标注了所依据的条目；{total} 句中有 {dropped} 句被删除"
         "（没有标注，或引用了动态中不存在的编号、序号或哈希）{repeats}。_",
         "repeats": "；另删除 {n} 行重复内容",
+        "colon": "：",
         "fallback": "_模型的总结在与动态核对时 {total} 句中丢失了 {dropped} 句"
         "（没有标注，或引用了动态中不存在的编号、序号或哈希），因此本总结直接由动态生成。_",
         "fallback_empty": "_模型没有写出总结句子，因此本总结直接由动态生成。_",

@@ -77,7 +77,7 @@ def test_grounded_report_on_a_git_history_with_the_embedded_model(
     for number in ("21", "22", "23"):
         assert f"[#{number}](https://github.com/acme/rocket/pull/{number})" in md
     summary = md.split("## Summary")[1].split("\n## ")[0]
-    assert "sentences were dropped" in summary or "built from the activity itself" in summary
+    assert "Dropped in the check" in summary or "built from the activity itself" in summary
     assert "model returned no summary" not in summary
     raw = json.loads(Path(report.raw_path).read_text())
     check = raw["meta"]["summary_check"]

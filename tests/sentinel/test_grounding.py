@@ -127,7 +127,8 @@ def test_grounded_sentences_stay_and_the_report_counts_the_dropped(
     assert "scheduler" not in summary  # an invented hash drops the sentence
     assert summary.count("were tagged") == 1  # the repeated line is gone
     # the lead-in line is no claim and is not counted
-    assert "1 of 6 sentences were dropped" in summary and "1 repeated lines removed" in summary
+    assert "activity: 1 of 6 sentences" in summary
+    assert "repeated lines removed: 1" in summary
     assert_no_invented_refs(report.markdown, history)
 
 

@@ -39,7 +39,7 @@ def test_git_report_groups_items_with_links(
     md = report.markdown
     assert report.item_count == 3
     assert "## Summary" in md and "Summary bullet one about the export command [C1](" in md
-    assert "0 of 2 sentences were dropped" in md
+    assert "activity: 0 of 2 sentences" in md
     assert "## New features" in md and "feat: add export command" in md
     assert "## Fixes" in md and "fix: crash on empty input" in md
     assert "## Improvements" in md and "docs: explain the config file" in md
@@ -181,7 +181,7 @@ def test_large_window_is_map_reduced_and_keeps_citations(settings: Settings) -> 
     md = report.markdown
     summary = md.split("## Summary")[1].split("## ")[0]
     assert "Change C1 landed [C1]" in summary and "PR77" not in summary
-    assert "1 of 5 sentences were dropped" in summary
+    assert "activity: 1 of 5 sentences" in summary
     raw = json.loads(Path(report.raw_path).read_text())
     assert raw["meta"]["summary_check"]["dropped"] == 1
     assert raw["items"][0]["extra"]["_cite"] == "C1"
