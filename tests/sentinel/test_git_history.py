@@ -141,6 +141,23 @@ def test_release_subjects_without_a_tag_become_releases(tmp_path: Path) -> None:
     assert releases["v0.9"].title == "[v0.9] Release 0.9"
 
 
+def test_a_shallow_clone_still_reports(history: History, tmp_path: Path) -> None:
+    """CI checkouts are often shallow: a merge at the boundary has no visible parents."""
+    clone = tmp_path / "shallow"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "3", f"file://{history.repo}", str(clone)],
+        check=True,
+        capture_output=True,
+        env={"PATH": "/usr/bin:/bin", "GIT_CONFIG_GLOBAL": "/dev/null"},
+    )
+    activity = fetch_git(str(clone), WINDOW_START, WINDOW_END)
+    prs = {i.key for i in activity.items if i.kind == "pr"}
+    assert prs == {"23"}  # the boundary merge: its PR without the commits cut off
+    titles = {i.title for i in activity.items if i.kind == "commit"}
+    assert "perf: faster startup" in titles
+    assert not any(t.startswith("Merge pull request") for t in titles)
+
+
 def test_this_projects_own_history_is_complete() -> None:
     """A real history not made for the test: every commit of the last 40 is in the report."""
     root = Path(__file__).resolve().parents[2]

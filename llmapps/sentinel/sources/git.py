@@ -144,6 +144,19 @@ def _log(repo: Path, *args: str) -> list[_Commit]:
     return commits
 
 
+MAX_PR_COMMITS = 1000  # commits listed under one merged PR (a long-lived branch can bring more)
+
+
+def _brought(repo: Path, merge: _Commit) -> list[_Commit]:
+    """The non-merge commits a merge brought (``merge^1..merge^2``); none in a shallow clone
+    whose history stops before them."""
+    try:
+        commits = _log(repo, f"-n{MAX_PR_COMMITS}", f"{merge.parents[0]}..{merge.parents[1]}")
+    except SourceError:
+        return []
+    return [b for b in commits if len(b.parents) <= 1]
+
+
 def _commit_item(c: _Commit, web: str | None, pr: str | None = None) -> ActivityItem:
     extra: dict[str, object] = {
         "sha": c.sha[:7],
@@ -256,16 +269,16 @@ def fetch_git(path: str, since: datetime, until: datetime) -> Activity:
         prs: dict[str, ActivityItem] = {}
         brought_all: dict[str, _Commit] = {}
         releases: list[tuple[str, _Commit]] = []
+        merges: set[str] = set()
         for c in first_parent:
             version = release_version(c.subject)
             if version:
                 releases.append((version, c))
             merge = _MERGE_PR_RE.match(c.subject)
-            if merge and len(c.parents) > 1:
+            if merge and len(c.parents) != 1:  # none: a shallow clone's boundary merge
                 number, source = merge.group(1), merge.group(2)
-                brought = [
-                    b for b in _log(repo, f"{c.parents[0]}..{c.parents[1]}") if len(b.parents) <= 1
-                ]
+                brought = _brought(repo, c) if len(c.parents) > 1 else []
+                merges.add(c.sha)
                 title = c.body.splitlines()[0].strip() if c.body else source
                 prs.setdefault(number, _pr_item(number, title, c, web, brought, source))
                 for b in brought:
@@ -277,7 +290,7 @@ def fetch_git(path: str, since: datetime, until: datetime) -> Activity:
                 number = squash.group(2)
                 prs.setdefault(number, _pr_item(number, squash.group(1), c, web, [c], ""))
                 in_pr[c.sha] = number
-        listed = {c.sha: c for c in commits if len(c.parents) <= 1}
+        listed = {c.sha: c for c in commits if len(c.parents) <= 1 and c.sha not in merges}
         listed.update(brought_all)
         items += [_commit_item(c, web, in_pr.get(sha)) for sha, c in listed.items()]
         items += prs.values()
