@@ -21,7 +21,7 @@ from llmapps.sentinel.prompts import EXAMPLE
 # Citation ids: letters then digits, in square brackets; several may share a bracket.
 _ID = r"(?:PR|C|I|R|S)\d+"
 CITATION_RE = re.compile(rf"\[\s*({_ID}(?:\s*[,;，、]\s*{_ID})*)\s*\]", re.IGNORECASE)
-_LOOSE_CITE_RE = re.compile(r"\[\s*([A-Za-z]{1,3})\s*-?\s*(\d+)\s*\]")
+_LOOSE_CITE_RE = re.compile(r"\[\s*(PR|C|I|R|S)\s*[-#]?\s*(\d+)\s*\]", re.IGNORECASE)
 _NUMBER_RE = re.compile(r"(?:#|\bPR\s*#?|\bpull request\s*#?|\bissue\s*#?)(\d+)\b", re.IGNORECASE)
 _TOKEN_RE = re.compile(r"(?<![\w/.-])[0-9a-zA-Z]{7,40}(?![\w/-])")
 _HEX = set("0123456789abcdef")
