@@ -175,11 +175,24 @@ def _is_heading(raw: str, line: str) -> bool:
     return line.endswith((":", "：")) or (bare.startswith("**") and bare.endswith("**"))
 
 
+def normalise_citations(text: str, catalog: Catalog) -> str:
+    """``[#21]`` (a common habit) -> ``[PR21]`` or ``[I21]``, whichever the activity has."""
+
+    def one(match: re.Match[str]) -> str:
+        number = match.group(1)
+        for cite in (f"PR{number}", f"I{number}"):
+            if cite in catalog.ids:
+                return f"[{cite}]"
+        return match.group(0)
+
+    return re.sub(r"\[\s*#(\d+)\s*\]", one, text)
+
+
 def check_answer(answer: str, catalog: Catalog) -> Checked:
     """Keep the grounded sentences of ``answer`` (one bullet per line that keeps any)."""
     out = Checked(lines=[])
     seen: set[str] = set()
-    for raw_line in answer.splitlines():
+    for raw_line in normalise_citations(answer, catalog).splitlines():
         line = _BULLET_RE.sub("", raw_line).strip().strip("*_ ").strip()
         if not line or set(line) <= set("-=#*_ "):
             continue

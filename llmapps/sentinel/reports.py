@@ -31,6 +31,7 @@ from llmapps.sentinel.grounding import (
     check_answer,
     cited_ids,
     extractive,
+    normalise_citations,
     problem,
     render_lines,
 )
@@ -392,7 +393,7 @@ def per_item_lines(
     written: dict[str, str] = {}
     asked = [digest_line(i) for i in items[:model_limit]]
     for chunk in chunk_lines(asked, max(200, token_budget)):
-        answer = chain.invoke({"items": "\n".join(chunk)})
+        answer = normalise_citations(chain.invoke({"items": "\n".join(chunk)}), catalog)
         for raw in answer.splitlines():
             line = re.sub(r"^\s*(?:[-*•+]|\d+[.)])\s+", "", raw).strip()
             cites = cited_ids(line[:24])

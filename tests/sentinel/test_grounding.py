@@ -148,6 +148,7 @@ def test_check_answer_rules() -> None:
         catalog,
     )
     assert checked.lines[0] == "Plugins [PR21]. Issue #17 closed [C1]. Story [S8001]."
+    assert check_answer("- Loader [#21].\n- Ghost [#5].", catalog).lines == ["Loader [PR21]."]
     assert "Commit ababababab landed [C1]." in checked.lines
     assert "中文句子引用了提交 [C1]。" in checked.lines
     assert checked.dropped == 3 and checked.reasons == {"unknown id": 1, "uncited": 2}
