@@ -24,6 +24,29 @@ sentinel_app = typer.Typer(
 )
 
 EVERY_HELP = "daily | weekly | hourly | an interval like 30m | a cron expression ('0 8 * * 1-5')."
+KEYWORD_HELP = "Keep items naming this keyword; aliases after '=': 'rust=rustlang,cargo'."
+SEEN_HELP = "Repeat items an earlier report of the same subscription already covered."
+PER_ITEM_HELP = "Add one grounded line per significant item (PR, release, top story)."
+
+
+def _watch_options(
+    releases_only: bool | None,
+    label: list[str] | None,
+    path: list[str] | None,
+    keyword: list[str] | None,
+    include_seen: bool | None,
+    per_item: bool | None,
+) -> dict[str, Any]:
+    """The watch settings given on the command line (``None`` or empty: leave as is;
+    ``--label ""`` clears a list)."""
+    return {
+        "releases_only": releases_only,
+        "labels": label or None,
+        "paths": path or None,
+        "keywords": keyword or None,
+        "include_seen": include_seen,
+        "per_item": per_item,
+    }
 
 
 def register(app: typer.Typer) -> None:
@@ -32,9 +55,11 @@ def register(app: typer.Typer) -> None:
 
 
 def _subs_table(rows: list[Subscription]) -> Table:
-    table = Table("id", "kind", "target", "schedule", "tz", "lang", "to", "webhooks", "last run")
+    table = Table(
+        "id", "kind", "target", "schedule", "tz", "lang", "to", "webhooks", "last run", "watch"
+    )
     for s in rows:
-        table.add_row(*(str(cell) for cell in s.listing_row()))
+        table.add_row(*(str(cell) for cell in s.listing_row()), s.watch.summary() or "-")
     return table
 
 
@@ -61,6 +86,12 @@ def add(
         None, "--webhook-format", help="json | slack | feishu | dingtalk | wecom (default: guess)."
     ),
     model: str | None = typer.Option(None, "-m", "--model", help="Model spec for its reports."),
+    releases_only: bool = typer.Option(False, "--releases-only", help="Only releases and tags."),
+    label: list[str] = typer.Option([], "--label", help="Only PRs/issues with this label."),
+    path: list[str] = typer.Option([], "--path", help="Only changes touching src/** (git)."),
+    keyword: list[str] = typer.Option([], "--keyword", help=KEYWORD_HELP),
+    include_seen: bool = typer.Option(False, "--include-seen", help=SEEN_HELP),
+    per_item: bool = typer.Option(False, "--per-item", help=PER_ITEM_HELP),
 ) -> None:
     """Subscribe to a repository or Hacker News."""
     from llmapps.sentinel.service import add_subscription
@@ -76,8 +107,11 @@ def add(
         webhooks=webhook,
         webhook_format=webhook_format,
         model=model,
+        **_watch_options(releases_only, label, path, keyword, include_seen, per_item),
     )
     console.print(f"subscribed [bold]{sub.target}[/] (id {sub.id}, {sub.schedule}, {sub.timezone})")
+    if sub.watch.filters:
+        console.print(f"watch filters: {sub.watch.describe()}", markup=False, highlight=False)
 
 
 @sentinel_app.command("list")
@@ -120,6 +154,18 @@ def edit(
     webhook_format: str | None = typer.Option(None, "--webhook-format"),
     model: str | None = typer.Option(None, "-m", "--model"),
     enable: bool | None = typer.Option(None, "--enable/--disable"),
+    releases_only: bool | None = typer.Option(None, "--releases-only/--all-kinds"),
+    label: list[str] | None = typer.Option(
+        None, "--label", help='Replaces the label filter (--label "" removes it).'
+    ),
+    path: list[str] | None = typer.Option(
+        None, "--path", help='Replaces the path filter (--path "" removes it).'
+    ),
+    keyword: list[str] | None = typer.Option(
+        None, "--keyword", help='Replaces the keywords (--keyword "" removes them).'
+    ),
+    include_seen: bool | None = typer.Option(None, "--include-seen/--skip-seen", help=SEEN_HELP),
+    per_item: bool | None = typer.Option(None, "--per-item/--no-per-item", help=PER_ITEM_HELP),
 ) -> None:
     """Change a subscription; only the given options change."""
     from llmapps.sentinel.service import edit_subscription
@@ -136,8 +182,11 @@ def edit(
         webhook_format=webhook_format,
         model=model,
         enabled=enable,
+        **_watch_options(releases_only, label, path, keyword, include_seen, per_item),
     )
     console.print(_subs_table([sub]))
+    if sub.watch.filters:
+        console.print(f"watch filters: {sub.watch.describe()}", markup=False, highlight=False)
 
 
 @sentinel_app.command("report")
@@ -149,6 +198,7 @@ def report(
     until: str | None = typer.Option(None, "--until", help="Window end (default now)."),
     model: str | None = typer.Option(None, "-m", "--model", help="Model spec or alias."),
     lang: str | None = typer.Option(None, "--lang", help="zh | en."),
+    per_item: bool | None = typer.Option(None, "--per-item/--no-per-item", help=PER_ITEM_HELP),
 ) -> None:
     """Write a report on a repository now and print it."""
     from llmapps.sentinel.service import generate_report
@@ -162,6 +212,7 @@ def report(
         until=until,
         model=model,
         lang=lang,
+        per_item=per_item,
     )
     console.print(f"[dim]report {result.id} v{result.version}: {result.path}[/]")
 
@@ -173,12 +224,25 @@ def hn(
     daily: bool = typer.Option(False, "--daily", help="Daily trends from the hourly snapshots."),
     model: str | None = typer.Option(None, "-m", "--model"),
     lang: str | None = typer.Option(None, "--lang"),
+    include_seen: bool = typer.Option(
+        False, "--include-seen", help="Repeat stories an earlier digest already listed."
+    ),
+    per_item: bool = typer.Option(False, "--per-item", help=PER_ITEM_HELP),
+    keyword: list[str] = typer.Option([], "--keyword", help=KEYWORD_HELP),
 ) -> None:
-    """Hacker News digest (a snapshot is taken now)."""
+    """Hacker News digest (a snapshot is taken now); stories already listed are left out."""
     from llmapps.sentinel.service import hn_report
 
     result = _run_report(
-        "reading Hacker News…", hn_report, hours=hours, daily=daily, model=model, lang=lang
+        "reading Hacker News…",
+        hn_report,
+        hours=hours,
+        daily=daily,
+        model=model,
+        lang=lang,
+        include_seen=include_seen,
+        per_item=per_item,
+        keywords=keyword,
     )
     console.print(f"[dim]report {result.id}: {result.path}[/]")
 
@@ -228,11 +292,12 @@ def show(
 @handle_errors
 def run_now(
     all_: bool = typer.Option(False, "--all", help="Run every subscription, due or not."),
+    include_seen: bool = typer.Option(False, "--include-seen", help=SEEN_HELP),
 ) -> None:
     """Run every due subscription once (and retry failed deliveries)."""
     from llmapps.sentinel.service import run_now
 
-    result = run_now(settings(), everything=all_)
+    result = run_now(settings(), everything=all_, include_seen=include_seen)
     outcomes = result.outcomes
     for d in result.retried:
         mark = "[green]✓[/]" if d.status == "sent" else "[red]✗[/]"

@@ -23,7 +23,19 @@ from langchain_core.output_parsers import StrOutputParser
 from llmapps.config import Settings
 from llmapps.sentinel.activity import Activity, ActivityItem
 from llmapps.sentinel.errors import NotFoundError
-from llmapps.sentinel.prompts import TEXT, summary_prompt
+from llmapps.sentinel.grounding import (
+    CITATION_RE,
+    Catalog,
+    Checked,
+    build_catalog,
+    check_answer,
+    cited_ids,
+    extractive,
+    normalise_citations,
+    problem,
+    render_lines,
+)
+from llmapps.sentinel.prompts import TEXT, per_item_prompt, summary_prompt
 from llmapps.sentinel.store import sentinel_db
 from llmapps.sentinel.timeutil import iso, utcnow
 
@@ -35,6 +47,7 @@ _FEATURE_LABELS = ("enhancement", "feature", "new feature", "type: feature", "ki
 _FIX_LABELS = ("bug", "fix", "bugfix", "type: bug", "kind/bug", "regression")
 
 ModelFactory = Callable[[], BaseChatModel]
+PER_ITEM_MODEL_LIMIT = 40  # items per report whose per-item line the model writes
 
 
 @dataclass
@@ -103,7 +116,14 @@ def item_line(item: ActivityItem, lang: str) -> str:
     at = "" if item.extra.get("local") else "@"  # git author names are not GitHub logins
     who = f" — {at}{item.author}" if item.author else ""
     if item.kind == "pr":
-        return f"- {_link('#' + item.key, item.url)} {item.title}{who}"
+        facts = []
+        if item.extra.get("branch"):
+            facts.append(t["branch"].format(branch=item.extra["branch"]))
+        if item.extra.get("commits"):
+            n = len(item.extra["commits"])
+            facts.append(t["commits_in_pr_1"] if n == 1 else t["commits_in_pr"].format(n=n))
+        tail = f" · {' · '.join(facts)}" if facts else ""
+        return f"- {_link('#' + item.key, item.url)} {item.title}{who}{tail}"
     if item.kind in ("issue_opened", "issue_closed"):
         state = t["opened"] if item.kind == "issue_opened" else t["closed"]
         comments = int(item.extra.get("comments") or 0)
@@ -133,17 +153,51 @@ def item_line(item: ActivityItem, lang: str) -> str:
     )
 
 
+def section_lines(items: list[ActivityItem], all_items: list[ActivityItem], lang: str) -> list[str]:
+    """Bullets of one section; a merged PR from git history lists its commits under it.
+
+    Commits brought by a PR of this activity appear once, indented under that PR, so every
+    commit is in the report without being listed twice.
+    """
+    prs = {i.key for i in all_items if i.kind == "pr"}
+    by_pr: dict[str, list[ActivityItem]] = {}
+    for item in all_items:
+        if item.kind == "commit" and str(item.extra.get("pr") or "") in prs:
+            by_pr.setdefault(str(item.extra["pr"]), []).append(item)
+    lines: list[str] = []
+    for item in items:
+        if item.kind == "commit" and str(item.extra.get("pr") or "") in prs:
+            continue
+        lines.append(item_line(item, lang))
+        if item.kind == "pr":
+            lines += ["  " + item_line(c, lang) for c in by_pr.get(item.key, [])]
+    return lines
+
+
 def digest_line(item: ActivityItem) -> str:
-    """The compact line the model reads (kind, number, title, a little body)."""
+    """The compact line the model reads: its citation id, kind, number, title, some body."""
     body = re.sub(r"\s+", " ", item.body).strip()[:200]
-    ref = f"#{item.key}" if item.kind in ("pr", "issue_opened", "issue_closed") else item.key[:12]
+    cite = item.extra.get("_cite")
+    ref = f"#{item.key}" if item.kind in ("pr", "issue_opened", "issue_closed") else ""
+    if item.kind == "release":
+        ref = item.key
     extra = ""
     if item.kind == "story":
         extra = f" ({item.extra.get('points', 0)} points, {item.extra.get('comments', 0)} comments)"
     elif item.kind.startswith("issue"):
         extra = f" ({item.extra.get('comments', 0)} comments)"
+    elif item.kind == "pr" and item.extra.get("commits"):
+        extra = f" ({len(item.extra['commits'])} commits"
+        extra += f", {item.extra['changed']} lines changed)" if item.extra.get("changed") else ")"
+    elif item.kind == "commit" and item.extra.get("pr"):
+        extra = f" (in PR{item.extra['pr']})"
     labels = f" [{', '.join(item.labels)}]" if item.labels else ""
-    return f"[{item.kind}] {ref} {item.title}{labels}{extra}" + (f": {body}" if body else "")
+    kind = {"pr": "merged PR", "issue_opened": "issue opened", "issue_closed": "issue closed"}.get(
+        item.kind, item.kind
+    )
+    head = f"[{cite}] " if cite else ""
+    text = f"{head}{kind}{' ' + ref if ref else ''}: {item.title}{labels}{extra}"
+    return text + (f" — {body}" if body else "")
 
 
 # -- the summary chain --------------------------------------------------------------------
@@ -192,8 +246,13 @@ def summarise(
     until: str,
     token_budget: int,
     on_progress: Callable[[str], None] | None = None,
+    catalog: Catalog | None = None,
 ) -> tuple[str, int]:
-    """Summary text and the number of model calls (map-reduce when over ``token_budget``)."""
+    """Summary text and the number of model calls (map-reduce when over ``token_budget``).
+
+    With a ``catalog`` each partial summary keeps only its grounded sentences before the
+    reduce step, so the citations survive map-reduce and invented ones never reach it.
+    """
     parser = StrOutputParser()
     base = {"target": target, "since": since, "until": until}
     budget = max(200, token_budget)
@@ -207,12 +266,16 @@ def summarise(
     for number, chunk in enumerate(chunks, start=1):
         if on_progress:
             on_progress(f"summarising part {number}/{len(chunks)}")
-        partials.append(
-            map_chain.invoke(
-                {**base, "items": "\n".join(chunk), "part": number, "parts": len(chunks)}
-            ).strip()
-        )
+        answer = map_chain.invoke(
+            {**base, "items": "\n".join(chunk), "part": number, "parts": len(chunks)}
+        ).strip()
         calls += 1
+        if catalog is not None:
+            answer = "\n".join(f"- {line}" for line in check_answer(answer, catalog).lines)
+        if answer:
+            partials.append(answer)
+    if not partials:  # nothing grounded survived the map step: the caller falls back
+        return "", calls
     reduce_chain = summary_prompt(report_type, lang, "reduce") | model | parser
     while True:  # reduce until the partial summaries fit the budget together
         groups = chunk_lines(partials, budget)
@@ -223,6 +286,140 @@ def summarise(
     if on_progress:
         on_progress("combining the summaries")
     return reduce_chain.invoke({**base, "items": "\n\n".join(partials)}).strip(), calls + 1
+
+
+@dataclass
+class Summary:
+    """The summary shown in a report and what the check against the activity found."""
+
+    text: str
+    note: str
+    check: Checked
+    fallback: bool
+    calls: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.check.to_dict(), "fallback": self.fallback, "calls": self.calls}
+
+
+def grounded_summary(
+    model: BaseChatModel,
+    activity: Activity,
+    catalog: Catalog,
+    *,
+    report_type: str,
+    lang: str,
+    token_budget: int,
+    on_progress: Callable[[str], None] | None = None,
+) -> Summary:
+    """Ask the model, keep only grounded sentences, fall back to code when most are lost."""
+    t = TEXT[lang]
+    answer, calls = summarise(
+        model,
+        [digest_line(item) for item in activity.items],
+        report_type=report_type,
+        lang=lang,
+        target=activity.target,
+        since=_fmt_time(activity.since),
+        until=_fmt_time(activity.until),
+        token_budget=token_budget,
+        on_progress=on_progress,
+        catalog=catalog,
+    )
+    check = check_answer(answer, catalog)
+    if check.mostly_lost:
+        text = extractive(
+            extract_groups(activity.items, report_type, lang),
+            catalog,
+            counts=counts_line(activity, lang),
+            words=t,
+        )
+        note = (
+            t["fallback"].format(dropped=check.dropped + check.repeated, total=check.sentences)
+            if check.sentences
+            else t["fallback_empty"]
+        )
+        return Summary(text, note, check, True, calls)
+    repeats = t["repeats"].format(n=check.repeated) if check.repeated else ""
+    note = t["checked"].format(dropped=check.dropped, total=check.sentences, repeats=repeats)
+    return Summary(render_lines(check.lines, catalog), note, check, False, calls)
+
+
+def extract_groups(
+    items: list[ActivityItem], report_type: str, lang: str
+) -> list[tuple[str, list[ActivityItem]]]:
+    """Sections for the extractive summary (HN: the stories; repos: breaking first)."""
+    t = TEXT[lang]
+    if report_type == "hn":
+        return [(t["stories"], items)]
+    order = ("breaking", "releases", "features", "fixes", "improvements", "discussions")
+    prs = {i.key for i in items if i.kind == "pr"}  # a PR's commits are told by the PR
+    groups = group([i for i in items if str(i.extra.get("pr") or "") not in prs])
+    return [(t[name], groups[name]) for name in order if groups[name]]
+
+
+def counts_line(activity: Activity, lang: str) -> str:
+    """``In this window: 12 commits, 2 merged pull requests, 1 release`` (cited)."""
+    t = TEXT[lang]
+    kinds = [("commit", "C"), ("pr", "PR"), ("release", "R"), ("issue", "I"), ("story", "S")]
+    parts = []
+    cites: list[str] = []
+    for kind, _prefix in kinds:
+        matching = [i for i in activity.items if i.kind.startswith(kind)]
+        if matching:
+            parts.append(t[f"count_{kind}"].format(n=len(matching)))
+            cites.append(str(matching[0].extra.get("_cite")))
+    if not parts:
+        return ""
+    return t["counts"].format(parts=", ".join(parts)) + " " + " ".join(f"[{c}]" for c in cites)
+
+
+def per_item_lines(
+    model: BaseChatModel,
+    items: list[ActivityItem],
+    catalog: Catalog,
+    *,
+    lang: str,
+    token_budget: int,
+    model_limit: int = PER_ITEM_MODEL_LIMIT,
+) -> tuple[list[str], int]:
+    """One grounded line per significant item; items the model got wrong get the data's line.
+
+    Returns the Markdown lines and how many were written by the model (the rest, lines whose
+    sentence failed the check or was missing, are built from the item itself). Only the first
+    ``model_limit`` items go to the model, so a huge window costs a bounded number of calls.
+    """
+    chain = per_item_prompt(lang) | model | StrOutputParser()
+    written: dict[str, str] = {}
+    asked = [digest_line(i) for i in items[:model_limit]]
+    for chunk in chunk_lines(asked, max(200, token_budget)):
+        answer = normalise_citations(chain.invoke({"items": "\n".join(chunk)}), catalog)
+        for raw in answer.splitlines():
+            line = re.sub(r"^\s*(?:[-*•+]|\d+[.)])\s+", "", raw).strip()
+            cites = cited_ids(line[:24])
+            if not cites or not line.startswith("[") or cites[0] in written:
+                continue
+            cite = cites[0]
+            sentence = CITATION_RE.sub("", line, count=1).strip(" :-—")
+            if cite not in catalog.ids or not sentence:
+                continue
+            if problem(f"{sentence} [{cite}]", catalog) is None:
+                written[cite] = sentence
+    lines = []
+    for item in items:
+        cite = catalog.id_of(item)
+        text = written.get(cite) or item.title
+        lines.append(f"- {catalog.link(cite)} {text}")
+    return lines, sum(1 for i in items if catalog.id_of(i) in written)
+
+
+def significant(
+    items: list[ActivityItem], report_type: str, top_stories: int = 10
+) -> list[ActivityItem]:
+    """PRs and releases of a repository; the top stories of a digest."""
+    if report_type == "hn":
+        return [i for i in items if i.kind == "story"][:top_stories]
+    return [i for i in items if i.kind in ("release", "pr")]
 
 
 # -- building and storing -----------------------------------------------------------------
@@ -238,14 +435,22 @@ def build_markdown(
     title: str,
     summary: str | None,
     model_name: str | None,
+    note: str | None = None,
+    notes: list[str] | None = None,
+    per_item: list[str] | None = None,
 ) -> str:
+    """Title, meta line (window, counts, model, notes), summary, per-item lines, sections."""
     t = TEXT[lang]
     since, until = _fmt_time(activity.since), _fmt_time(activity.until)
     meta = f"_{t['window']}: {since} → {until} · {len(activity.items)} {t['items']}"
     meta += f" · {t['model']}: {model_name}_" if summary is not None and model_name else "_"
     parts = [f"# {title}", "", meta, ""]
+    for extra in notes or []:
+        parts += [f"_{extra}_", ""]
     if not activity.items:
         key = "nothing_hn" if report_type.startswith("hn") else "nothing_repo"
+        if activity.meta.get("already_covered") or activity.meta.get("filtered_out"):
+            key = "nothing_left"  # the notes above say what was left out and why
         parts += [
             f"## {t['nothing_title']}",
             "",
@@ -253,13 +458,18 @@ def build_markdown(
         ]
         return "\n".join(parts) + "\n"
     parts += [f"## {t['summary']}", "", summary or t["no_summary"], ""]
+    if note:
+        parts += [note, ""]
+    if per_item:
+        parts += [f"## {t['per_item']}", "", *per_item, ""]
     if report_type.startswith("hn"):
         parts += [f"## {t['stories']}", ""]
         parts += [item_line(item, lang) for item in activity.items]
         return "\n".join(parts) + "\n"
     for name, items in group(activity.items).items():
-        if items:
-            parts += [f"## {t[name]}", ""] + [item_line(i, lang) for i in items] + [""]
+        lines = section_lines(items, activity.items, lang)
+        if lines:
+            parts += [f"## {t[name]}", "", *lines, ""]
     return "\n".join(parts).rstrip() + "\n"
 
 
@@ -284,32 +494,51 @@ def make_report(
     subscription_id: int | None = None,
     token_budget: int | None = None,
     on_progress: Callable[[str], None] | None = None,
+    per_item: bool = False,
+    notes: list[str] | None = None,
 ) -> Report:
-    """Summarise (unless empty), render, store as a new version, export the raw activity."""
-    summary: str | None = None
+    """Summarise (unless empty), check the summary, render, store as a new version.
+
+    The raw export carries the check's counts in ``meta['summary_check']`` and each item's
+    citation id in ``extra['_cite']`` (so ``[C3]`` in a stored report can be looked up).
+    """
+    summary: Summary | None = None
+    lines: list[str] | None = None
     if activity.items:
         if model_factory is None:
             raise ValueError("a model is needed for a non-empty window")
         if on_progress:
             on_progress(f"writing the report ({len(activity.items)} items)")
-        summary, _calls = summarise(
-            model_factory(),
-            [digest_line(item) for item in activity.items],
-            report_type="hn" if report_type.startswith("hn") else "repo",
+        model = model_factory()
+        kind = "hn" if report_type.startswith("hn") else "repo"
+        budget = token_budget or effective_budget(settings, model_name)
+        catalog = build_catalog(activity.items)
+        summary = grounded_summary(
+            model,
+            activity,
+            catalog,
+            report_type=kind,
             lang=lang,
-            target=activity.target,
-            since=_fmt_time(activity.since),
-            until=_fmt_time(activity.until),
-            token_budget=token_budget or effective_budget(settings, model_name),
+            token_budget=budget,
             on_progress=on_progress,
         )
+        activity.meta["summary_check"] = summary.to_dict()
+        chosen = significant(activity.items, kind) if per_item else []
+        if chosen:
+            if on_progress:
+                on_progress(f"one line per item ({len(chosen)} items)")
+            lines, by_model = per_item_lines(model, chosen, catalog, lang=lang, token_budget=budget)
+            activity.meta["per_item"] = {"items": len(chosen), "by_model": by_model}
     markdown = build_markdown(
         activity,
         report_type=report_type,
         lang=lang,
         title=title,
-        summary=summary,
+        summary=summary.text if summary else None,
         model_name=model_name,
+        note=summary.note if summary else None,
+        notes=notes,
+        per_item=lines,
     )
     return store_report(
         settings,

@@ -55,6 +55,12 @@ class SubscriptionIn(BaseModel):
     webhooks: list[str] = Field(default_factory=list)
     webhook_format: str | None = None
     model: str | None = None
+    releases_only: bool = False
+    labels: list[str] = Field(default_factory=list, max_length=50)
+    paths: list[str] = Field(default_factory=list, max_length=50)
+    keywords: list[str] = Field(default_factory=list, max_length=50)
+    include_seen: bool = False
+    per_item: bool = False
 
 
 class SubscriptionPatch(BaseModel):
@@ -67,6 +73,12 @@ class SubscriptionPatch(BaseModel):
     webhook_format: str | None = None
     model: str | None = None
     enabled: bool | None = None
+    releases_only: bool | None = None
+    labels: list[str] | None = Field(default=None, max_length=50)
+    paths: list[str] | None = Field(default=None, max_length=50)
+    keywords: list[str] | None = Field(default=None, max_length=50)
+    include_seen: bool | None = None
+    per_item: bool | None = None
 
 
 class ReportIn(BaseModel):
@@ -76,6 +88,7 @@ class ReportIn(BaseModel):
     until: str | None = None
     model: str | None = None
     lang: str | None = None
+    per_item: bool | None = None
 
 
 class HackerNewsIn(BaseModel):
@@ -83,6 +96,9 @@ class HackerNewsIn(BaseModel):
     daily: bool = False
     model: str | None = None
     lang: str | None = None
+    include_seen: bool = False
+    per_item: bool = False
+    keywords: list[str] = Field(default_factory=list, max_length=50)
 
 
 @router.get("/subscriptions")

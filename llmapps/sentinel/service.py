@@ -11,13 +11,15 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
 from llmapps.config import Settings
+from llmapps.sentinel import seen
 from llmapps.sentinel import subscriptions as subs
+from llmapps.sentinel import watch as watching
 from llmapps.sentinel.activity import Activity, record_activity
 from llmapps.sentinel.errors import SubscriptionError
 from llmapps.sentinel.notifiers import Delivery, deliver, retry_failed
@@ -28,6 +30,7 @@ from llmapps.sentinel.sources.git import fetch_git
 from llmapps.sentinel.sources.github import GitHubClient, fetch_repo_sync
 from llmapps.sentinel.subscriptions import Subscription
 from llmapps.sentinel.timeutil import parse_time, utcnow
+from llmapps.sentinel.watch import Watch
 
 log = logging.getLogger("llmapps.sentinel")
 Progress = Callable[[str], None]
@@ -148,6 +151,42 @@ def _repo_title(lang: str, target: str, since: datetime, until: datetime) -> str
     )
 
 
+def prepare_items(
+    settings: Settings,
+    activity: Activity,
+    *,
+    watch: Watch,
+    lang: str,
+    scope_name: str | None,
+    skip_seen: bool,
+    now: datetime,
+    timezone: str = "UTC",
+) -> list[str]:
+    """Apply the watch filters, then leave out what earlier reports of the scope covered.
+
+    Changes ``activity.items`` in place and returns the notes the report shows about both
+    (the counts also go into ``activity.meta`` for the raw export).
+    """
+    notes: list[str] = []
+    if watch.filters:
+        activity.items, left_out = watching.apply(watch, activity.items)
+        activity.meta["filtered_out"] = left_out
+        notes.append(TEXT[lang]["filtered"].format(filters=watch.describe(), n=left_out))
+    if scope_name is not None and skip_seen:
+        activity.items, counts = seen.split_seen(settings, scope_name, activity.items)
+        if counts:
+            activity.meta["already_covered"] = sum(counts.values())
+            notes += seen.seen_notes(
+                settings,
+                counts,
+                lang=lang,
+                hn=activity.source == "hackernews",
+                now=now,
+                timezone=timezone,
+            )
+    return notes
+
+
 # -- reports ------------------------------------------------------------------------------
 def generate_report(
     settings: Settings,
@@ -161,24 +200,43 @@ def generate_report(
     chat_model: BaseChatModel | None = None,
     on_progress: Progress | None = None,
     git_roots: list[str] | None = None,
+    per_item: bool | None = None,
+    now: datetime | None = None,
 ) -> Report:
     """A report on a repository (GitHub ``owner/repo`` or a local git path) for a window.
 
-    Ad-hoc: the subscription (if any) gives language and model defaults but its remembered
-    window is left alone; scheduled runs use :func:`run_subscription`. ``git_roots`` confines
+    Ad-hoc: the subscription (if any) gives language, model, watch filters and ``per_item``
+    defaults but its remembered window and covered items are left alone (an ad-hoc window is
+    reported in full); scheduled runs use :func:`run_subscription`. ``git_roots`` confines
     local paths for HTTP callers (``None``: unrestricted, the CLI's local user).
     """
     kind, name = subs.parse_target(target, git_roots=git_roots)
     if kind == "hn":
         return hn_report(
-            settings, hours=(days or 1) * 24, model=model, lang=lang, chat_model=chat_model
+            settings,
+            hours=(days or 1) * 24,
+            model=model,
+            lang=lang,
+            chat_model=chat_model,
+            per_item=per_item,
+            now=now,
         )
     sub = subs.find(settings, name)
     language = subs.check_language(lang or (sub.language if sub else settings.sentinel.language))
-    start, end = resolve_window(days=days, since=since, until=until)
+    start, end = resolve_window(days=days, since=since, until=until, now=now)
     if on_progress:
         on_progress(f"fetching {name}")
     activity = fetch_activity(settings, kind, name, start, end)
+    watch = sub.watch if sub else Watch()
+    notes = prepare_items(
+        settings,
+        activity,
+        watch=watch,
+        lang=language,
+        scope_name=None,
+        skip_seen=False,
+        now=end,
+    )
     factory, model_name = model_factory(settings, model or (sub.model if sub else None), chat_model)
     return make_report(
         settings,
@@ -190,12 +248,14 @@ def generate_report(
         model_name=model_name,
         subscription_id=sub.id if sub else None,
         on_progress=on_progress,
+        per_item=watch.per_item if per_item is None else per_item,
+        notes=notes,
     )
 
 
-def hn_snapshot(settings: Settings) -> int:
+def hn_snapshot(settings: Settings, now: datetime | None = None) -> int:
     """Store one snapshot of the configured Hacker News lists; returns the number of stories."""
-    return sum(len(v) for v in hackernews.take_snapshot(settings).values())
+    return sum(len(v) for v in hackernews.take_snapshot(settings, now=now).values())
 
 
 def hn_report(
@@ -209,18 +269,45 @@ def hn_report(
     since: datetime | None = None,
     subscription_id: int | None = None,
     on_progress: Progress | None = None,
+    include_seen: bool | None = None,
+    per_item: bool | None = None,
+    keywords: list[str] | None = None,
+    now: datetime | None = None,
 ) -> Report:
-    """Take a snapshot now, then digest the stories seen in the last ``hours`` (or 24 h)."""
+    """Take a snapshot now, then digest the stories seen in the last ``hours`` (or 24 h).
+
+    Stories an earlier digest of the same subscription (or, asked for by hand, of the same
+    kind) already listed are left out and counted, unless ``include_seen`` (or the
+    subscription's setting) says to repeat them. ``now`` is the clock (tests inject it).
+    """
     language = subs.check_language(lang or settings.sentinel.language)
+    sub = subs.get(settings, subscription_id) if subscription_id is not None else None
+    watch = sub.watch if sub else Watch()
+    if keywords:
+        watch = subs.build_watch("hn", watch, keywords=keywords)
+    now = now or datetime.now(UTC)  # to the microsecond: snapshots a moment apart stay ordered
     if on_progress:
         on_progress("reading Hacker News")
-    hackernews.take_snapshot(settings)
+    hackernews.take_snapshot(settings, now=now)
     span = 24.0 if daily else (hours or 1.0)
-    start, end = hackernews.last_hours(span)
+    start, end = hackernews.last_hours(span, now)
     if since is not None:
         start = since
     items = hackernews.trends(settings, start, end)
     activity = Activity(subs.HN_TARGET, "hackernews", start, end, items)
+    report_type = "hn-daily" if daily else "hn"
+    scope_name = seen.scope(subscription_id, report_type)
+    skip_seen = not (watch.include_seen if include_seen is None else include_seen)
+    notes = prepare_items(
+        settings,
+        activity,
+        watch=watch,
+        lang=language,
+        scope_name=scope_name,
+        skip_seen=skip_seen,
+        now=now,
+        timezone=sub.timezone if sub else "UTC",
+    )
     factory, model_name = model_factory(settings, model, chat_model)
     t = TEXT[language]
     title = (
@@ -228,17 +315,21 @@ def hn_report(
         if daily
         else t["hn_title"].format(hours=f"{span:g}", end=f"{end:%Y-%m-%d %H:%M} UTC")
     )
-    return make_report(
+    report = make_report(
         settings,
         activity,
-        report_type="hn-daily" if daily else "hn",
+        report_type=report_type,
         lang=language,
         title=title,
         model_factory=factory,
         model_name=model_name,
         subscription_id=subscription_id,
         on_progress=on_progress,
+        per_item=watch.per_item if per_item is None else per_item,
+        notes=notes,
     )
+    seen.remember(settings, scope_name, activity.items, report.id)
+    return report
 
 
 def history(settings: Settings, target: str | None = None) -> list[Report]:
@@ -261,6 +352,7 @@ def run_subscription(
     chat_model: BaseChatModel | None = None,
     now: datetime | None = None,
     prefetched: Activity | Exception | None = None,
+    include_seen: bool = False,
 ) -> RunOutcome:
     """One scheduled run: the new window since the last run, a report, deliveries.
 
@@ -273,6 +365,7 @@ def run_subscription(
     """
     sub = ref if isinstance(ref, Subscription) else subs.get(settings, ref)
     since, until = subs.next_window(sub, now)
+    skip_seen = not (include_seen or sub.watch.include_seen)
     outcome = RunOutcome(sub)
     try:
         if sub.kind == "hn":
@@ -284,6 +377,8 @@ def run_subscription(
                 chat_model=chat_model,
                 since=since,
                 subscription_id=sub.id,
+                include_seen=not skip_seen,
+                now=now,
             )
             until = parse_time(report.window_end) or until
         else:
@@ -295,6 +390,17 @@ def run_subscription(
                 record_activity(settings, activity)
             else:
                 activity = fetch_activity(settings, sub.kind, sub.target, since, until)
+            scope_name = seen.scope(sub.id, sub.kind)
+            notes = prepare_items(
+                settings,
+                activity,
+                watch=sub.watch,
+                lang=sub.language,
+                scope_name=scope_name,
+                skip_seen=skip_seen,
+                now=until,
+                timezone=sub.timezone,
+            )
             factory, model_name = model_factory(settings, sub.model, chat_model)
             report = make_report(
                 settings,
@@ -305,7 +411,10 @@ def run_subscription(
                 model_factory=factory,
                 model_name=model_name,
                 subscription_id=sub.id,
+                per_item=sub.watch.per_item,
+                notes=notes,
             )
+            seen.remember(settings, scope_name, activity.items, report.id)
         outcome.report = report
         subs.mark_run(settings, sub.id, window_end=until, status=f"ok: report {report.id}")
         log.info(
@@ -353,7 +462,11 @@ class RunNowResult:
 
 
 def run_now(
-    settings: Settings, *, everything: bool = False, chat_model: BaseChatModel | None = None
+    settings: Settings,
+    *,
+    everything: bool = False,
+    chat_model: BaseChatModel | None = None,
+    include_seen: bool = False,
 ) -> RunNowResult:
     """``run-now``: retry failed deliveries, then run every due subscription once.
 
@@ -366,7 +479,12 @@ def run_now(
     fetched = prefetch_github(settings, [s for s in due if s.kind == "github"], now)
     outcomes = [
         run_subscription(
-            settings, sub, chat_model=chat_model, now=now, prefetched=fetched.get(sub.id)
+            settings,
+            sub,
+            chat_model=chat_model,
+            now=now,
+            prefetched=fetched.get(sub.id),
+            include_seen=include_seen,
         )
         for sub in due
     ]

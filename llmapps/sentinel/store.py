@@ -105,8 +105,25 @@ MIGRATIONS = [
 ]
 
 
+# Watch filters and "no repeats" (issue 13): a namespace of their own, applied after
+# ``sentinel``, so these steps never collide with steps other work appends to MIGRATIONS.
+WATCH_MIGRATIONS = [
+    """
+    ALTER TABLE sentinel_subscriptions ADD COLUMN watch TEXT NOT NULL DEFAULT '{}';
+    CREATE TABLE sentinel_seen (
+        scope VARCHAR(64) NOT NULL,
+        kind VARCHAR(32) NOT NULL,
+        item_key VARCHAR(191) NOT NULL,
+        report_id INTEGER NOT NULL,
+        PRIMARY KEY (scope, kind, item_key)
+    );
+    """,
+]
+
+
 def sentinel_db(settings: Settings) -> Database:
     """The shared database with sentinel's tables migrated."""
     db = get_db(settings)
     db.migrate("sentinel", MIGRATIONS)
+    db.migrate("sentinel_watch", WATCH_MIGRATIONS)
     return db

@@ -26,6 +26,7 @@ from llmapps.sentinel.sources.git import check_git_repo
 from llmapps.sentinel.sources.github import check_repo_name
 from llmapps.sentinel.store import sentinel_db
 from llmapps.sentinel.timeutil import iso, parse_time, utcnow
+from llmapps.sentinel.watch import Watch, check_watch, parse_keywords
 
 LANGUAGES = ("zh", "en")
 WEBHOOK_FORMATS = ("json", "slack", "feishu", "dingtalk", "wecom")
@@ -52,9 +53,10 @@ class Subscription:
     last_window_end: str | None = None
     last_run_at: str | None = None
     last_status: str | None = None
+    watch: Watch = field(default_factory=Watch)
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "watch": self.watch.to_dict()}
 
     def trigger(self) -> BaseTrigger:
         return make_trigger(self.schedule, self.at_time, self.timezone)
@@ -286,7 +288,36 @@ def _row(row: Any) -> Subscription:
         last_window_end=row["last_window_end"],
         last_run_at=row["last_run_at"],
         last_status=row["last_status"],
+        watch=Watch.from_json(row["watch"]),
     )
+
+
+def build_watch(
+    kind: str,
+    current: Watch | None = None,
+    *,
+    releases_only: bool | None = None,
+    labels: list[str] | None = None,
+    paths: list[str] | None = None,
+    keywords: list[str] | None = None,
+    include_seen: bool | None = None,
+    per_item: bool | None = None,
+) -> Watch:
+    """The subscription's watch settings with the given ones changed (lists replace)."""
+    watch = Watch(**(current or Watch()).to_dict())
+    if releases_only is not None:
+        watch.releases_only = releases_only
+    if labels is not None:
+        watch.labels = labels
+    if paths is not None:
+        watch.paths = paths
+    if keywords is not None:
+        watch.keywords = parse_keywords(keywords)
+    if include_seen is not None:
+        watch.include_seen = include_seen
+    if per_item is not None:
+        watch.per_item = per_item
+    return check_watch(kind, watch)
 
 
 def add(
@@ -302,12 +333,15 @@ def add(
     webhook_format: str | None = None,
     model: str | None = None,
     git_roots: list[str] | None = None,
+    **watch: Any,
 ) -> Subscription:
     """Validate everything, then insert; a duplicate target is an error naming ``edit``.
 
-    ``git_roots`` (HTTP callers) confines local git paths; see :func:`parse_target`.
+    ``git_roots`` (HTTP callers) confines local git paths; see :func:`parse_target`. The
+    remaining options are the watch settings of :func:`build_watch`.
     """
     kind, name = parse_target(target, git_roots=git_roots)
+    settings_watch = build_watch(kind, **watch)
     tz = check_timezone(tz or settings.sentinel.timezone)
     at = at or "08:00"
     make_trigger(every, at, tz)
@@ -324,9 +358,22 @@ def add(
     now = iso(utcnow())
     cur = db.execute(
         "INSERT INTO sentinel_subscriptions(kind, target, schedule, at_time, timezone, language, "
-        "emails, webhooks, model, enabled, created_at, updated_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,1,?,?)",
-        (kind, name, every, at, tz, lang, json.dumps(mails), json.dumps(hooks), model, now, now),
+        "emails, webhooks, model, enabled, created_at, updated_at, watch) "
+        "VALUES (?,?,?,?,?,?,?,?,?,1,?,?,?)",
+        (
+            kind,
+            name,
+            every,
+            at,
+            tz,
+            lang,
+            json.dumps(mails),
+            json.dumps(hooks),
+            model,
+            now,
+            now,
+            settings_watch.to_json(),
+        ),
     )
     return get(settings, int(cur.lastrowid or 0))
 
@@ -385,7 +432,11 @@ def find(settings: Settings, target: str) -> Subscription | None:
 
 def remove(settings: Settings, ref: int | str) -> Subscription:
     sub = get(settings, ref)
-    sentinel_db(settings).execute("DELETE FROM sentinel_subscriptions WHERE id = ?", (sub.id,))
+    db = sentinel_db(settings)
+    with db.transaction() as conn:
+        conn.execute("DELETE FROM sentinel_subscriptions WHERE id = ?", (sub.id,))
+        # ids can be reused by SQLite: a later subscription must not inherit this memory
+        conn.execute("DELETE FROM sentinel_seen WHERE scope = ?", (f"sub:{sub.id}",))
     return sub
 
 
@@ -402,9 +453,11 @@ def edit(
     webhook_format: str | None = None,
     model: str | None = None,
     enabled: bool | None = None,
+    **watch: Any,
 ) -> Subscription:
-    """Change only the given fields; lists (emails, webhooks) are replaced when given."""
+    """Change only the given fields; lists (emails, webhooks, filters) replace when given."""
     sub = get(settings, ref)
+    sub.watch = build_watch(sub.kind, sub.watch, **watch)
     sub.schedule = every or sub.schedule
     sub.at_time = at or sub.at_time
     sub.timezone = check_timezone(tz) if tz else sub.timezone
@@ -422,7 +475,7 @@ def edit(
         sub.enabled = enabled
     sentinel_db(settings).execute(
         "UPDATE sentinel_subscriptions SET schedule=?, at_time=?, timezone=?, language=?, "
-        "emails=?, webhooks=?, model=?, enabled=?, updated_at=? WHERE id=?",
+        "emails=?, webhooks=?, model=?, enabled=?, updated_at=?, watch=? WHERE id=?",
         (
             sub.schedule,
             sub.at_time,
@@ -433,6 +486,7 @@ def edit(
             sub.model,
             int(sub.enabled),
             iso(utcnow()),
+            sub.watch.to_json(),
             sub.id,
         ),
     )

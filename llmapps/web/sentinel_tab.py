@@ -87,6 +87,25 @@ def downloadable(paths: list[str]) -> list[str]:
     return [str(shutil.copy2(path, folder / Path(path).name)) for path in paths]
 
 
+def watch_options(
+    releases_only: bool = False,
+    labels: str = "",
+    paths: str = "",
+    keywords: str = "",
+    include_seen: bool = False,
+    per_item: bool = False,
+) -> dict[str, Any]:
+    """The subscription form's watch fields as service options (``;`` separates keywords)."""
+    return {
+        "releases_only": bool(releases_only),
+        "labels": _split(labels) or None,
+        "paths": _split(paths) or None,
+        "keywords": [k for k in keywords.split(";") if k.strip()] or None,
+        "include_seen": bool(include_seen),
+        "per_item": bool(per_item),
+    }
+
+
 def _split(text: str) -> list[str]:
     return [part for part in text.replace(";", ",").replace(" ", ",").split(",") if part]
 
@@ -95,7 +114,15 @@ def build(settings: Settings) -> None:
     from llmapps.sentinel import service
 
     def add(
-        target: str, every: str, at: str, tz: str, lang: str, emails: str, hooks: str, fmt: str
+        target: str,
+        every: str,
+        at: str,
+        tz: str,
+        lang: str,
+        emails: str,
+        hooks: str,
+        fmt: str,
+        *watch: Any,
     ) -> tuple[str, Any]:
         try:
             sub = service.add_subscription(
@@ -109,6 +136,7 @@ def build(settings: Settings) -> None:
                 webhooks=_split(hooks),
                 webhook_format=None if fmt == "auto" else fmt,
                 git_roots=settings.sentinel.git_roots,
+                **watch_options(*watch),
             )
         except Exception as exc:
             return _error(exc), gr.update()
@@ -179,6 +207,7 @@ def build(settings: Settings) -> None:
         since: str,
         model: str,
         lang: str,
+        per_item: bool = False,
         progress: gr.Progress = gr.Progress(),
     ) -> tuple[str, str, Any, Any]:
         if not target.strip():
@@ -202,6 +231,7 @@ def build(settings: Settings) -> None:
                 lang=lang,
                 on_progress=lambda msg: progress(0.5, desc=msg),
                 git_roots=settings.sentinel.git_roots,
+                per_item=per_item or None,
             )
         except Exception as exc:
             return _error(exc), "", None, gr.update()
@@ -218,13 +248,28 @@ def build(settings: Settings) -> None:
             return _error(exc), "", None
         return f"✅ {report.title}", report.markdown, downloadable([report.path, report.raw_path])
 
-    def hacker_news(hours: float, daily: bool, model: str, lang: str) -> tuple[str, str, Any]:
+    def hacker_news(
+        hours: float,
+        daily: bool,
+        model: str,
+        lang: str,
+        include_seen: bool = False,
+        per_item: bool = False,
+        keywords: str = "",
+    ) -> tuple[str, str, Any]:
         from llmapps.models.guard import check_spec_allowed
 
         try:
             check_spec_allowed(model.strip(), settings)
             report = service.hn_report(
-                settings, hours=float(hours), daily=daily, model=model.strip() or None, lang=lang
+                settings,
+                hours=float(hours),
+                daily=daily,
+                model=model.strip() or None,
+                lang=lang,
+                include_seen=include_seen,
+                per_item=per_item,
+                keywords=[k for k in keywords.split(";") if k.strip()],
             )
         except Exception as exc:
             return _error(exc), "", gr.update()
@@ -261,6 +306,21 @@ def build(settings: Settings) -> None:
                 label="Webhook format 格式",
                 elem_id="sentinel-sub-format",
             )
+        with gr.Row():  # watch filters and report options (issue 13)
+            w_releases = gr.Checkbox(
+                label="Releases only 仅版本发布", elem_id="sentinel-sub-releases"
+            )
+            w_labels = gr.Textbox(
+                label="Labels 标签 (comma separated)", elem_id="sentinel-sub-labels"
+            )
+            w_paths = gr.Textbox(label="Paths 路径 (src/**, git)", elem_id="sentinel-sub-paths")
+            w_keywords = gr.Textbox(
+                label="Keywords 关键词 (rust=cargo,rustlang; llm)", elem_id="sentinel-sub-keywords"
+            )
+            w_seen = gr.Checkbox(
+                label="Include seen 包含已报告", elem_id="sentinel-sub-include-seen"
+            )
+            w_per_item = gr.Checkbox(label="Per item 逐项说明", elem_id="sentinel-sub-per-item")
         with gr.Row():
             add_btn = gr.Button("Subscribe 订阅", variant="primary", elem_id="sentinel-sub-add")
             remove_ref = gr.Textbox(
@@ -334,6 +394,9 @@ def build(settings: Settings) -> None:
                 label="Language 语言",
                 elem_id="sentinel-report-lang",
             )
+        rep_per_item = gr.Checkbox(
+            label="One line per PR/release 逐项说明", elem_id="sentinel-report-per-item"
+        )
         rep_btn = gr.Button(
             "Generate now 立即生成", variant="primary", elem_id="sentinel-report-go"
         )
@@ -372,11 +435,27 @@ def build(settings: Settings) -> None:
             hn_lang = gr.Radio(
                 ["zh", "en"], value=lang_default, label="Language 语言", elem_id="sentinel-hn-lang"
             )
+        with gr.Row():
+            hn_seen = gr.Checkbox(
+                label="Include stories already listed 包含已出现的文章",
+                elem_id="sentinel-hn-include-seen",
+            )
+            hn_per_item = gr.Checkbox(
+                label="One line per top story 逐条说明", elem_id="sentinel-hn-per-item"
+            )
+            hn_keywords = gr.Textbox(
+                label="Keywords 关键词 (rust=cargo,rustlang; llm)", elem_id="sentinel-hn-keywords"
+            )
         hn_btn = gr.Button("Digest now 生成摘要", variant="primary", elem_id="sentinel-hn-go")
         hn_status = gr.Markdown(elem_id="sentinel-hn-status")
         hn_output = gr.Markdown(elem_id="sentinel-hn-output")
 
-    add_btn.click(add, [target, every, at, tz, lang, emails, hooks, fmt], [sub_status, subs_table])
+    watch_fields = [w_releases, w_labels, w_paths, w_keywords, w_seen, w_per_item]
+    add_btn.click(
+        add,
+        [target, every, at, tz, lang, emails, hooks, fmt, *watch_fields],
+        [sub_status, subs_table],
+    )
     remove_btn.click(remove, [remove_ref], [sub_status, subs_table])
     edit_fields = [
         edit_every,
@@ -394,12 +473,14 @@ def build(settings: Settings) -> None:
     edit_save.click(save, [edit_ref, *edit_fields], [sub_status, subs_table])
     rep_btn.click(
         generate,
-        [rep_target, rep_days, rep_since, rep_model, rep_lang],
+        [rep_target, rep_days, rep_since, rep_model, rep_lang, rep_per_item],
         [rep_status, rep_output, rep_files, hist_table],
     )
     refresh: Callable[[str], list[list[Any]]] = lambda text: history_rows(settings, text)  # noqa: E731
     hist_refresh.click(refresh, [hist_filter], [hist_table])
     hist_show.click(show, [hist_id], [hist_status, hist_output, hist_files])
     hn_btn.click(
-        hacker_news, [hn_hours, hn_daily, hn_model, hn_lang], [hn_status, hn_output, hist_table]
+        hacker_news,
+        [hn_hours, hn_daily, hn_model, hn_lang, hn_seen, hn_per_item, hn_keywords],
+        [hn_status, hn_output, hist_table],
     )

@@ -93,7 +93,10 @@ class CountingFakeModel(FakeListChatModel):
 @pytest.fixture
 def fake_model() -> CountingFakeModel:
     return CountingFakeModel(
-        responses=["- Summary bullet one about #101\n- Summary bullet two"], prompts=[]
+        responses=[
+            "- Summary bullet one about the export command [C1].\n- Summary bullet two [C2]."
+        ],
+        prompts=[],
     )
 
 
@@ -189,7 +192,7 @@ def openai_model(httpserver: HTTPServer) -> LoopbackModel:
 
     model = LoopbackModel(
         spec=f"openai-compatible:digest@{httpserver.url_for('/v1')}",
-        answer="- Loopback summary: the databases story leads the day",
+        answer="- Loopback summary: the databases story leads the day [S9001].",
         prompts=[],
     )
 

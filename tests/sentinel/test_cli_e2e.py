@@ -34,7 +34,9 @@ def test_hn_daily_from_the_command_line(
     code, out = cli("hn", "--daily", "-m", openai_model.spec, "--lang", "en")
     assert code == 0, out
     assert "Hacker News daily trends" in out
-    assert openai_model.answer in out  # the model's summary is in the report
+    # the model's summary is in the report, its citation linked to the story
+    summary = "Loopback summary: the databases story leads the day"
+    assert f"{summary} [S9001](https://example.com/9001)" in out
     assert "[A new embedded database](https://example.com/9001)" in out
     assert "seen in 2 snapshots · +150 points" in out
     assert "Late arrival" in out

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
@@ -36,13 +38,16 @@ def test_git_report_groups_items_with_links(
     )
     md = report.markdown
     assert report.item_count == 3
-    assert "## Summary" in md and "Summary bullet one about #101" in md
+    assert "## Summary" in md and "Summary bullet one about the export command [C1](" in md
+    assert "activity: 0 of 2 sentences" in md
     assert "## New features" in md and "feat: add export command" in md
     assert "## Fixes" in md and "fix: crash on empty input" in md
     assert "## Improvements" in md and "docs: explain the config file" in md
     assert "later work" not in md and "initial import" not in md
     # every commit is linked to the web view of the origin remote
-    assert md.count("](https://github.com/acme/localrepo/commit/") == 3
+    commit_lines = [line for line in md.splitlines() if line.startswith("- [`")]
+    assert len(commit_lines) == 3
+    assert all("](https://github.com/acme/localrepo/commit/" in line for line in commit_lines)
     # the model saw the activity as data
     assert "feat: add export command" in fake_model.prompts[0]
     assert len(fake_model.prompts) == 1
@@ -124,7 +129,24 @@ def test_github_report_sections_and_chinese_headings(
     assert "简体中文" in fake_model.prompts[0]
 
 
-def test_large_window_is_map_reduced_under_the_budget(settings: Settings) -> None:
+class CitingModel(CountingFakeModel):
+    """Answers like a model that cites: each map call cites the first item of its chunk and
+    invents one id; the reduce call repeats the partial bullets it was given and invents one."""
+
+    def _call(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any) -> str:
+        prompt = "\n".join(str(m.content) for m in messages)
+        self.prompts.append(prompt)
+        if "Partial summaries" in prompt:
+            partial = prompt.split("activity:\n", 1)[1].split("\n\nCombine")[0]
+            bullets = [line for line in partial.splitlines() if line.startswith("- ")]
+            return "\n".join([*bullets[:4], "- A rewrite of the core landed [PR77]."])
+        first = re.search(r"^\[(C\d+)\]", prompt, re.MULTILINE)
+        assert first is not None
+        cite = first.group(1)
+        return f"- Change {cite} landed [{cite}].\n- Invented 2febbeefeeecr [C999]."
+
+
+def test_large_window_is_map_reduced_and_keeps_citations(settings: Settings) -> None:
     items = [
         ActivityItem(
             "commit",
@@ -137,7 +159,7 @@ def test_large_window_is_map_reduced_under_the_budget(settings: Settings) -> Non
         for i in range(60)
     ]
     activity = Activity("/tmp/big", "git", WINDOW_START, WINDOW_END, items)
-    model = CountingFakeModel(responses=["- partial"], prompts=[])
+    model = CitingModel(responses=["unused"], prompts=[])
     report = make_report(
         settings,
         activity,
@@ -151,9 +173,19 @@ def test_large_window_is_map_reduced_under_the_budget(settings: Settings) -> Non
     # 60 lines of ~30 tokens under a 400-token budget: several map calls + one reduce
     assert len(model.prompts) >= 5
     assert all("part" in p for p in model.prompts[:-1])
-    assert "Partial summaries" in model.prompts[-1]
-    assert all(len(p) < 400 * 4 + 1500 for p in model.prompts)  # each call fits the budget
-    assert report.markdown.count("feat: change number") == 60  # every item still listed
+    reduce_prompt = model.prompts[-1]
+    assert "Partial summaries" in reduce_prompt
+    assert all(len(p) < 400 * 4 + 2500 for p in model.prompts)  # each call fits the budget
+    # the citations survived the map step; the invented ones never reached the reduce step
+    assert "Change C1 landed [C1]" in reduce_prompt and "C999" not in reduce_prompt
+    md = report.markdown
+    summary = md.split("## Summary")[1].split("## ")[0]
+    assert "Change C1 landed [C1]" in summary and "PR77" not in summary
+    assert "activity: 1 of 5 sentences" in summary
+    raw = json.loads(Path(report.raw_path).read_text())
+    assert raw["meta"]["summary_check"]["dropped"] == 1
+    assert raw["items"][0]["extra"]["_cite"] == "C1"
+    assert md.count("feat: change number") == 60  # every item still listed
 
 
 def test_classify_rules() -> None:

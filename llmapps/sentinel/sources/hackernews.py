@@ -101,8 +101,13 @@ class HackerNewsClient:
         return stories
 
 
-def take_snapshot(settings: Settings, lists: list[str] | None = None) -> dict[str, list[Story]]:
-    """Fetch the configured lists now and store them as one snapshot (same ``taken_at``)."""
+def take_snapshot(
+    settings: Settings, lists: list[str] | None = None, now: datetime | None = None
+) -> dict[str, list[Story]]:
+    """Fetch the configured lists now and store them as one snapshot (same ``taken_at``).
+
+    ``now`` stamps the snapshot (the clock is injectable; default: the current time).
+    """
     cfg = settings.sentinel
     names = lists or cfg.hn_lists
 
@@ -116,7 +121,7 @@ def take_snapshot(settings: Settings, lists: list[str] | None = None) -> dict[st
 
     result = asyncio.run(run())
     # Microseconds keep two snapshots within one second apart.
-    taken = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%S.%f}Z"
+    taken = f"{(now or datetime.now(UTC)).astimezone(UTC):%Y-%m-%dT%H:%M:%S.%f}Z"
     db = sentinel_db(settings)
     with db.transaction() as conn:
         for name, stories in result.items():
