@@ -171,9 +171,7 @@ class _State:
                 pairs = sorted_items(value)
             elif isinstance(value, int):
                 if len(pipe.decl) > 1:
-                    raise self.error(
-                        f"can't use {value} to iterate over more than one variable"
-                    )
+                    raise self.error(f"can't use {value} to iterate over more than one variable")
                 pairs = [(i, i) for i in range(value)]
             elif value is MISSING or value is None or isinstance(value, TypedNil):
                 pairs = []

@@ -98,7 +98,7 @@ def not_(arg: Any) -> bool:
 
 
 def length(item: Any) -> int:
-    if item is None or isinstance(item, TypedNil) and item.kind == "ptr":
+    if item is None or (isinstance(item, TypedNil) and item.kind == "ptr"):
         raise FuncError("len of nil pointer")
     if isinstance(item, TypedNil):
         return 0
@@ -123,7 +123,7 @@ def index(item: Any, *indexes: Any) -> Any:
     if item is None or item is MISSING:
         raise FuncError("index of untyped nil")
     for idx in indexes:
-        if isinstance(item, TypedNil) and item.kind == "ptr" or item is None:
+        if (isinstance(item, TypedNil) and item.kind == "ptr") or item is None:
             raise FuncError("index of nil pointer")
         if isinstance(item, TypedNil) and item.kind == "slice":
             item = []
@@ -258,9 +258,8 @@ def _bad(verb: str, arg: Any) -> str:
 
 def _one(verb: str, flags: str, prec: int | None, arg: Any) -> str:
     if verb in "vs":
-        if verb == "s" and not isinstance(arg, str | GoStruct | list | dict):
-            if isinstance(arg, bool | int | float):
-                return _bad(verb, arg)
+        if verb == "s" and isinstance(arg, bool | int | float):
+            return _bad(verb, arg)
         text = sprint_value(arg, False) if arg is not MISSING else "<nil>"
         return text[:prec] if prec is not None and verb == "s" else text
     if verb == "q":

@@ -241,14 +241,18 @@ class Lexer:
         while self.pos < len(self.text) and _is_alnum(self.text[self.pos]):
             self.pos += 1
         if not self._at_terminator():
-            raise self.error(f"bad character U+{ord(self.text[self.pos]):04X} '{self.text[self.pos]}'")
+            raise self.error(
+                f"bad character U+{ord(self.text[self.pos]):04X} '{self.text[self.pos]}'"
+            )
         self._emit(typ, begin, self.pos, self.line)
 
     def _identifier(self, begin: int) -> None:
         while self.pos < len(self.text) and _is_alnum(self.text[self.pos]):
             self.pos += 1
         if not self._at_terminator():
-            raise self.error(f"bad character U+{ord(self.text[self.pos]):04X} '{self.text[self.pos]}'")
+            raise self.error(
+                f"bad character U+{ord(self.text[self.pos]):04X} '{self.text[self.pos]}'"
+            )
         word = self.text[begin : self.pos]
         if word in KEYWORDS:
             typ = KEYWORDS[word]

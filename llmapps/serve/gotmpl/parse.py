@@ -492,10 +492,10 @@ class Parser:
         except ValueError:
             pass
         try:
-            value = float.fromhex(clean) if "0x" in clean.lower() else float(clean)
+            number = float.fromhex(clean) if "0x" in clean.lower() else float(clean)
         except ValueError:
             raise self.error(f"illegal number syntax: {_q(text)}") from None
-        return NumberNode(item.pos, text, value, False)
+        return NumberNode(item.pos, text, number, False)
 
 
 def _q(text: str) -> str:
@@ -506,7 +506,7 @@ def _unquote(text: str, parser: Parser) -> str:
     if text.startswith("`"):
         return text[1:-1]
     try:
-        value = ast.literal_eval(text if text[0] == '"' else text)
+        value = ast.literal_eval(text)
     except (ValueError, SyntaxError):
         raise parser.error(f"invalid syntax: {text}") from None
     return str(value)

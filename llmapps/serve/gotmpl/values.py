@@ -164,6 +164,11 @@ def sprint_value(value: Any, top: bool = True) -> str:
         return "<no value>" if top else "<nil>"
     if value is None:
         return "<nil>"
+    stringer = getattr(value, "go_string", None)
+    if stringer is not None:
+        text = stringer()
+        if text is not None:
+            return str(text)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -175,9 +180,6 @@ def sprint_value(value: Any, top: bool = True) -> str:
     if isinstance(value, TypedNil):
         return {"slice": "[]", "map": "map[]"}.get(value.kind, "<nil>")
     if isinstance(value, GoStruct):
-        text = value.go_string()
-        if text is not None:
-            return text
         inner = " ".join(sprint_value(value.go_field(f), False) for f, _j, _o in value.FIELDS)
         if value.POINTER and not top:
             return f"0x{id(value):x}"
@@ -186,7 +188,11 @@ def sprint_value(value: Any, top: bool = True) -> str:
         return "[" + " ".join(sprint_value(v, False) for v in value) + "]"
     if isinstance(value, dict):
         items = sorted_items(value)
-        return "map[" + " ".join(f"{sprint_value(k, False)}:{sprint_value(v, False)}" for k, v in items) + "]"
+        return (
+            "map["
+            + " ".join(f"{sprint_value(k, False)}:{sprint_value(v, False)}" for k, v in items)
+            + "]"
+        )
     if callable(value):
         return f"0x{id(value):x}"
     return str(value)
@@ -281,6 +287,9 @@ def to_json(value: Any) -> str:
         return _json_float(value)
     if isinstance(value, str):
         return _json_string(value)
+    custom_json = getattr(value, "go_json", None)
+    if custom_json is not None and not isinstance(value, GoStruct):
+        return str(custom_json())
     if isinstance(value, GoStruct):
         custom = value.go_json()
         if custom is not None:
