@@ -21,8 +21,10 @@ UAU = [
 CASES = {
     "user": USER,
     "user-assistant-user": UAU,
-    "system-user-assistant-user": [{"role": "system", "content": "You are a helpful assistant."}]
-    + UAU,
+    "system-user-assistant-user": [
+        {"role": "system", "content": "You are a helpful assistant."},
+        *UAU,
+    ],
 }
 # Ollama's TestTemplate drops one trailing space from these templates' output before comparing.
 TRAILING_SPACE = {"chatqa", "llama2-chat", "mistral-instruct", "openchat", "vicuna"}
@@ -142,8 +144,8 @@ def go(text: str, data: object = None) -> str:
         ("{{ range $i, $e := .L }}{{ $i }}{{ $e }}{{ else }}none{{ end }}", {"L": []}, "none"),
         ("{{ range 3 }}{{ . }}{{ end }}", {}, "012"),
         (
-            "{{ range .L }}{{ if eq . 2 }}{{ continue }}{{ end }}{{ if eq . 4 }}{{ break }}{{ end }}"
-            "{{ . }}{{ end }}",
+            "{{ range .L }}{{ if eq . 2 }}{{ continue }}{{ end }}"
+            "{{ if eq . 4 }}{{ break }}{{ end }}{{ . }}{{ end }}",
             {"L": [1, 2, 3, 4, 5]},
             "13",
         ),
@@ -168,7 +170,8 @@ def go(text: str, data: object = None) -> str:
             "6 2 v [2 3] \xc3\xa9".encode("latin-1").decode("utf-8"),
         ),
         (
-            '{{ print 1 2 "a" "b" 3 }}|{{ println "x" 1 }}|{{ printf "%5.2f|%-4d|%q|%v|%x" 3.14159 7 "q" .L 255 }}',
+            '{{ print 1 2 "a" "b" 3 }}|{{ println "x" 1 }}|'
+            '{{ printf "%5.2f|%-4d|%q|%v|%x" 3.14159 7 "q" .L 255 }}',
             {"L": [1]},
             '1 2ab3|x 1\n| 3.14|7   |"q"|[1]|ff',
         ),
