@@ -67,6 +67,10 @@ class ModelsConfig(_Section):
     n_threads: int | None = None  # llama.cpp threads; None lets llama.cpp decide
     gguf_dirs: list[str] = Field(default_factory=list)  # extra folders searched for *.gguf
     ollama_base_url: str = "http://127.0.0.1:11434"
+    # Where `llmapps pull NAME` fetches from: Ollama's registry (or an in-house mirror of it)
+    # and Hugging Face (for hf.co/<user>/<repo> names).
+    registry_url: str = "https://registry.ollama.ai"
+    hf_url: str = "https://huggingface.co"
     openai_base_url: str | None = None  # e.g. an Azure/OpenAI proxy; secrets stay in env
     # Base URLs (prefixes: scheme://host[:port][/path]) that model specs sent over HTTP or the
     # web UI may name, besides the URLs already in this section (the CLI is not restricted).
