@@ -324,6 +324,10 @@ def ps_entries(rt: Runtime) -> list[dict[str, Any]]:
     out = []
     for loaded in rt.runner.pool.loaded():
         name = loaded.name or f"{loaded.path.stem}:latest"
+        try:
+            digest = rt.registry.get(name).digest
+        except Exception:  # a file loaded by path, or removed meanwhile: no digest to show
+            digest = ""
         expires = loaded.expires_at
         out.append(
             {
@@ -331,7 +335,7 @@ def ps_entries(rt: Runtime) -> list[dict[str, Any]]:
                 "model": name,
                 "size": loaded.size_bytes,
                 "size_vram": 0,
-                "digest": "",
+                "digest": digest,
                 "details": _loaded_details(loaded.path),
                 "expires_at": (
                     _zulu(datetime.fromtimestamp(expires, UTC))
