@@ -55,7 +55,8 @@ class _Section(BaseModel):
 class ModelsConfig(_Section):
     """The model layer: default spec, aliases, network behaviour, the embedded runner."""
 
-    default: str = "local:smollm2"
+    # "auto": the largest pulled model that fits in memory, else the bundled local:smollm2
+    default: str = "auto"
     embeddings: str | None = None  # spec for embeddings; None means "same as default"
     aliases: dict[str, str] = Field(default_factory=dict)
     timeout: float = 120.0  # seconds per request to a remote provider

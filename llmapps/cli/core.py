@@ -35,6 +35,9 @@ def up(
     port = port or cfg.server.port
     app = create_app(cfg)
     console.print(f"llmapps is up: [bold]http://{host}:{port}/[/]  (Ctrl+C to stop)")
+    from llmapps.models.local.manifests import default_model_line
+
+    console.print(default_model_line(cfg), highlight=False, soft_wrap=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
