@@ -256,3 +256,35 @@ def test_execution_errors_read_like_go(text: str, data: object, message: str) ->
         go(text, data)
     assert message in str(info.value)
     assert "executing" in str(info.value)
+
+
+@pytest.mark.model
+def test_every_stock_template_creates_and_answers_through_api_chat(server: object) -> None:
+    import httpx
+
+    url = str(server.url)  # type: ignore[attr-defined]
+    for path in TEMPLATES:
+        name = f"stock-{path.stem.replace('.', '-')}"
+        created = httpx.post(
+            url + "/api/create",
+            json={
+                "model": name,
+                "from": "smollm2",
+                "template": path.read_text(encoding="utf-8"),
+                "stream": False,
+            },
+            timeout=60,
+        )
+        assert created.status_code == 200, (path.stem, created.text)
+        answer = httpx.post(
+            url + "/api/chat",
+            json={
+                "model": name,
+                "messages": CASES["system-user-assistant-user"],
+                "options": {"num_predict": 2, "temperature": 0},
+                "stream": False,
+            },
+            timeout=120,
+        )
+        assert answer.status_code == 200, (path.stem, answer.text)
+        assert answer.json()["done"] is True
