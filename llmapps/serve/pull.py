@@ -476,7 +476,12 @@ def pull(
         client.close()
     progress({"status": "writing manifest"})
     mf, _dropped = modelfile_from_layers(files)
-    source = {"name": name, "kind": ref.kind, "digest": manifest_digest}
+    source: dict[str, Any] = {
+        "name": name,
+        "kind": ref.kind,
+        "digest": manifest_digest,
+        "layers": [layer.digest for layer in layers],
+    }
     if files.get("projector"):
         source["projector"] = str(files["projector"][0])
     record = registry.save_pulled(ref.local_name, mf, source)

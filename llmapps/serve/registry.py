@@ -347,7 +347,23 @@ class Registry:
         file = self._file(name)
         if not file.is_file():
             self.get(name)  # raises the not-found error with its hint
+        record = self.get(name)
         file.unlink()
         folder = file.parent
         if folder != self.root and not any(folder.iterdir()):
             shutil.rmtree(folder, ignore_errors=True)
+        if record.source:
+            self._prune(record)
+
+    def _prune(self, removed: ModelRecord) -> None:
+        """Remove the pulled blobs no other model uses (as ``ollama rm`` does); files outside
+        the blob store (created models' GGUFs) are never touched."""
+        blobs = self.settings.home / "models" / "blobs"
+        candidates = {blobs / f"sha256-{d[7:]}" for d in (removed.source or {}).get("layers", [])}
+        candidates |= {p for p in [removed.path, *removed.adapters] if p.parent == blobs}
+        in_use: set[Path] = set()
+        for other in self.list():
+            in_use |= {other.path, *other.adapters}
+            in_use |= {blobs / f"sha256-{d[7:]}" for d in (other.source or {}).get("layers", [])}
+        for path in candidates - in_use:
+            path.unlink(missing_ok=True)

@@ -218,3 +218,17 @@ def test_an_explicit_registry_host_needs_insecure_for_plain_http(
         run_pull(f"{host}/library/tiny:0.5b")
     record, _ = run_pull(f"{host}/library/tiny:0.5b", insecure=True)
     assert record.name == f"{host}/library/tiny:0.5b"
+
+
+def test_rm_removes_pulled_blobs_no_other_model_uses(hub: FakeHub, gguf_file: Path) -> None:
+    publish(hub, gguf_file)
+    record, _ = run_pull("tiny:0.5b")
+    blobs = get_settings().home / "models" / "blobs"
+    assert len(list(blobs.glob("sha256-*"))) == 6
+    registry = Registry(get_settings())
+    registry.copy("tiny:0.5b", "mine")
+    registry.delete("tiny:0.5b")
+    assert record.path.is_file()  # the copy still uses them
+    registry.delete("mine")
+    assert list(blobs.glob("sha256-*")) == []
+    assert gguf_file.is_file()
