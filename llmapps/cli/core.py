@@ -8,7 +8,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from llmapps.cli.common import console, fail, handle_errors, read_text_arg, settings
+from llmapps.cli.common import console, err_console, fail, handle_errors, read_text_arg, settings
 
 config_app = typer.Typer(help="Show and check the configuration.", no_args_is_help=True)
 
@@ -51,9 +51,12 @@ def ask(
     max_tokens: int | None = typer.Option(None, "--max-tokens"),
 ) -> None:
     """Ask a model once and stream the answer to the terminal."""
+    from llmapps.models import resolve_spec
     from llmapps.models.ask import stream_answer
 
     text = read_text_arg(prompt)
+    if model is None:  # say which model the default (maybe "auto") stands for
+        err_console.print(f"model: {resolve_spec(None, settings())}", style="dim", highlight=False)
     for piece in stream_answer(
         text,
         spec=model,

@@ -231,3 +231,52 @@ class HubServer:
     def __exit__(self, *exc: Any) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class ForwardProxy:
+    """A plain HTTP forward proxy on 127.0.0.1 (absolute-URI requests), recording each URL."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        seen = self.seen
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                import http.client
+                import urllib.parse
+
+                seen.append(self.path)
+                url = urllib.parse.urlsplit(self.path)
+                conn = http.client.HTTPConnection(url.hostname or "", url.port or 80, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "proxy-connection"}
+                conn.request(
+                    "GET", url.path + (f"?{url.query}" if url.query else ""), headers=headers
+                )
+                resp = conn.getresponse()
+                body = resp.read()
+                self.send_response(resp.status)
+                for key, value in resp.getheaders():
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                conn.close()
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> ForwardProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -232,3 +232,18 @@ def test_rm_removes_pulled_blobs_no_other_model_uses(hub: FakeHub, gguf_file: Pa
     registry.delete("mine")
     assert list(blobs.glob("sha256-*")) == []
     assert gguf_file.is_file()
+
+
+def test_the_proxy_environment_is_honoured(
+    hub: FakeHub, gguf_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.serve.fake_registries import ForwardProxy
+
+    publish(hub, gguf_file)
+    with ForwardProxy() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "")
+        record, _ = run_pull("tiny:0.5b")
+    assert record.path.read_bytes() == gguf_file.read_bytes()
+    assert f"{hub.url}/v2/library/tiny/manifests/0.5b" in proxy.seen
+    assert any(url.startswith(f"{hub.url}/cdn/sha256:") for url in proxy.seen)
