@@ -48,6 +48,8 @@ MEDIA_PREFIX = "application/vnd.ollama.image."
 HF_HOSTS = ("hf.co", "huggingface.co")
 QUANT_PREFERENCE = ("Q4_K_M", "Q4_0", "Q8_0")
 _CHUNK = 1 << 20
+MAX_MANIFEST_BYTES = 4 << 20  # a manifest or file listing larger than this is not a model's
+MAX_LAYERS = 64
 _DIGEST = re.compile(r"^sha256:([0-9a-f]{64})$")
 
 
@@ -248,6 +250,8 @@ def _fetch(
                     with partial.open(mode) as fh:
                         shown = have
                         for chunk in resp.iter_bytes():  # as received: a cut loses nothing
+                            if layer.size and have + len(chunk) > layer.size:
+                                break  # more than announced: the digest check below refuses it
                             fh.write(chunk)
                             sha.update(chunk)
                             have += len(chunk)
@@ -302,11 +306,17 @@ def _ollama_manifest(client: httpx.Client, ref: Ref, name: str) -> tuple[dict[st
         raise PullError(f"pull {name}: the registry refused access (HTTP {resp.status_code})")
     if resp.status_code >= 400:
         raise PullError(f"pull {name}: the registry answered HTTP {resp.status_code}")
+    if len(resp.content) > MAX_MANIFEST_BYTES:
+        raise PullError(f"pull {name}: the registry sent a manifest over 4 MB")
     try:
         manifest = resp.json()
         layers = list(manifest.get("layers") or [])
     except (ValueError, AttributeError):
         raise PullError(f"pull {name}: the registry sent a manifest that is not JSON") from None
+    if len(layers) > MAX_LAYERS:
+        raise PullError(
+            f"pull {name}: the manifest lists {len(layers)} layers (at most {MAX_LAYERS})"
+        )
     digest = "sha256:" + hashlib.sha256(resp.content).hexdigest()
     if not any(layer.get("mediaType") == MEDIA_PREFIX + "model" for layer in layers):
         raise PullError(f"pull {name}: the manifest has no model layer")
@@ -419,6 +429,8 @@ def _hf_layers(client: httpx.Client, ref: Ref, name: str) -> list[Layer]:
         )
     if resp.status_code >= 400:
         raise PullError(f"pull {name}: Hugging Face answered HTTP {resp.status_code}")
+    if len(resp.content) > MAX_MANIFEST_BYTES:
+        raise PullError(f"pull {name}: the repository's file list is over 4 MB")
     try:
         files = list(resp.json())
     except ValueError:
@@ -472,6 +484,11 @@ def pull(
                 files.setdefault(layer.media_type[len(MEDIA_PREFIX) :], []).append(path)
     except httpx.HTTPError as exc:
         raise _network_error(ref.base_url, exc) from None
+    except OSError as exc:  # not disk-full (handled where it happens): permissions, a bad disk
+        raise PullError(
+            f"cannot write the download to {blobs}: {exc.strerror or exc}: check that folder "
+            "(or set LLMAPPS_HOME to another data directory)"
+        ) from None
     finally:
         client.close()
     progress({"status": "writing manifest"})
