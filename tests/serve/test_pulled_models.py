@@ -50,3 +50,16 @@ def test_a_pulled_model_is_a_spec_by_its_bare_name(tmp_path: Path) -> None:
     assert found.temperature == 0.2 and found.max_tokens == 8  # the caller's value wins
     with pytest.raises(Exception, match="unknown model spec"):
         resolve_spec("qwen9:404b", settings)
+
+
+def test_remote_callers_may_name_registry_models(tmp_path: Path) -> None:
+    from llmapps.models import SpecError, check_spec_allowed
+
+    settings = get_settings()
+    _pulled(tmp_path, "hf.co/someone/tiny-gguf:q8_0", 1000)
+    _pulled(tmp_path, "qwen2.5:1.5b", 1000)
+    for spec in ("qwen2.5:1.5b", "local:qwen2.5:1.5b", "hf.co/someone/tiny-gguf:q8_0"):
+        check_spec_allowed(spec, settings)
+    check_spec_allowed("local:hf.co/someone/tiny-gguf:q8_0", settings)
+    with pytest.raises(SpecError):
+        check_spec_allowed("qwen9:404b", settings)
