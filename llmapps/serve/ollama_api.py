@@ -531,6 +531,12 @@ async def delete(request: Request) -> Response:
         return ollama_error(exc)
 
 
+def _pull_limit(rt: Runtime) -> int:
+    """A pull asked for over HTTP may fetch at most ``server.max_blob_mb`` (the CLI has no
+    limit: the local user chooses)."""
+    return rt.settings.server.max_blob_mb * 1024 * 1024
+
+
 def pull_lines(rt: Runtime, name: str, insecure: bool) -> Iterator[str]:
     """Ollama's NDJSON progress of a pull, from a worker thread (an error ends the stream as
     ``{"error": ...}``, as Ollama does)."""
@@ -539,7 +545,7 @@ def pull_lines(rt: Runtime, name: str, insecure: bool) -> Iterator[str]:
 
     def work() -> None:
         try:
-            pull_model(rt.settings, name, events.put, insecure=insecure)
+            pull_model(rt.settings, name, events.put, insecure=insecure, max_bytes=_pull_limit(rt))
         except Exception as exc:
             events.put(exc)
         finally:
@@ -575,7 +581,9 @@ async def pull(request: Request) -> Response:
         if body.stream:
             return StreamingResponse(pull_lines(rt, ref, body.insecure), media_type=NDJSON)
         await run_in_threadpool(
-            lambda: pull_model(rt.settings, ref, lambda _p: None, insecure=body.insecure)
+            lambda: pull_model(
+                rt.settings, ref, lambda _p: None, insecure=body.insecure, max_bytes=_pull_limit(rt)
+            )
         )
         return JSONResponse({"status": "success"})
     except Exception as exc:

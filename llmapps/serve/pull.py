@@ -455,6 +455,7 @@ def pull(
     progress: Progress,
     *,
     insecure: bool = False,
+    max_bytes: int | None = None,
 ) -> Any:
     """Pull ``name`` into the registry; returns the :class:`ModelRecord`. Raises one-line
     :class:`PullError` s (unknown model or tag, network down, disk full, digest mismatch)."""
@@ -476,6 +477,13 @@ def pull(
         else:
             manifest, manifest_digest = _ollama_manifest(client, ref, name)
             layers = _ollama_layers(ref, manifest)
+        total = sum(layer.size for layer in layers)
+        if max_bytes is not None and total > max_bytes:
+            raise PullError(
+                f"pull {name}: the model is {_size(total)}, over this server's limit of "
+                f"{_size(max_bytes)} for pulls over HTTP (raise server.max_blob_mb, or run "
+                "'llmapps pull' on the server)"
+            )
         _check_space(blobs, layers)
         files: dict[str, list[Path]] = {}
         for layer in layers:

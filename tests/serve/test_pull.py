@@ -247,3 +247,10 @@ def test_the_proxy_environment_is_honoured(
     assert record.path.read_bytes() == gguf_file.read_bytes()
     assert f"{hub.url}/v2/library/tiny/manifests/0.5b" in proxy.seen
     assert any(url.startswith(f"{hub.url}/cdn/sha256:") for url in proxy.seen)
+
+
+def test_a_size_limit_refuses_before_the_first_byte(hub: FakeHub, gguf_file: Path) -> None:
+    publish(hub, gguf_file)
+    with pytest.raises(PullError, match=r"over this server's limit .* server\.max_blob_mb"):
+        run_pull("tiny:0.5b", max_bytes=1_000_000)
+    assert hub.ranges == []
