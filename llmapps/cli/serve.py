@@ -165,8 +165,12 @@ def run(
 ) -> None:
     """Chat with a model: one-shot with PROMPT, else a REPL (/bye, /clear, /set, \"\"\")."""
     from llmapps.errors import LlmappsError
+    from llmapps.serve.registry import Registry
     from llmapps.serve.session import ChatSession
 
+    if not Registry(settings()).exists(name):  # like `ollama run`: pull what is missing
+        err_console.print(f"{name} is not here yet: pulling it", highlight=False)
+        pull(name, insecure=False)
     session = ChatSession.open(settings(), name)
 
     def answer(text: str) -> None:

@@ -125,3 +125,27 @@ def test_ps_and_stop_against_the_running_server(server: Any) -> None:
     assert out[1].startswith("smollm2:latest ") and "100% CPU" in out[1]
     assert runner.invoke(app, ["stop", "smollm2", "--url", server.url]).exit_code == 0
     assert len(runner.invoke(app, ["ps", "--url", server.url]).output.splitlines()) == 1
+
+
+def test_run_pulls_a_missing_model_first(hub: FakeHub) -> None:
+    result = runner.invoke(app, ["run", "nosuch:7b", "hi"])
+    assert result.exit_code != 0
+    assert "nosuch:7b is not here yet: pulling it" in result.output
+    assert "no such model in the registry" in result.output
+
+
+@pytest.mark.model
+def test_run_pulls_then_answers(hub: FakeHub) -> None:
+    from llmapps.models.local.discovery import bundled_model_path
+    from tests.serve.test_pull import TEMPLATE
+
+    hub.add_model(
+        "smol",
+        "135m",
+        hub.add_blob(path=bundled_model_path()),
+        {"template": TEMPLATE.encode(), "params": b'{"num_predict": 4, "temperature": 0}'},
+    )
+    result = runner.invoke(app, ["run", "smol:135m", "Say hi"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert "success: smol:135m" in result.output and lines[-1].strip()
