@@ -202,6 +202,7 @@ def go(text: str, data: object = None) -> str:
             '{"a":[1,2.5,null,true],"b":"\\u003c\\u0026\\u003e"}',
         ),
         ("{{ if and .Missing .Missing.Deeper }}x{{ else }}y{{ end }}", {}, "y"),
+        ('{{ eq .Missing "x" }} {{ ne .Missing 1 }} {{ not .Missing }}', {}, "false true true"),
     ],
 )
 def test_go_semantics(text: str, data: object, expected: str) -> None:

@@ -34,7 +34,7 @@ def _kind(value: Any) -> str:
         return "float"
     if isinstance(value, str):
         return "string"
-    if value is MISSING:
+    if value is MISSING or value is None:  # a nil interface: Go's indirectInterface -> invalid
         return "invalid"
     return "other"
 
@@ -46,7 +46,7 @@ def eq(arg1: Any, *others: Any) -> bool:
     for arg in others:
         k2 = _kind(arg)
         if k1 != k2:
-            if arg1 is not MISSING and arg is not MISSING:
+            if k1 != "invalid" and k2 != "invalid":
                 raise FuncError("incompatible types for comparison")
             continue
         if k1 in ("bool", "int", "float", "string"):
