@@ -285,7 +285,7 @@ def _one(verb: str, flags: str, prec: int | None, arg: Any) -> str:
         sign = "-" if arg < 0 else ("+" if "+" in flags else (" " if " " in flags else ""))
         return sign + text
     if verb in "feEgG":
-        if isinstance(arg, bool) or not isinstance(arg, int | float):
+        if not isinstance(arg, float):  # Go: %f of an int is %!f(int=1)
             return _bad(verb, arg)
         value = float(arg)
         if verb in "gG" and prec is None:
