@@ -55,7 +55,8 @@ class _Section(BaseModel):
 class ModelsConfig(_Section):
     """The model layer: default spec, aliases, network behaviour, the embedded runner."""
 
-    default: str = "local:smollm2"
+    # "auto": the largest pulled model that fits in memory, else the bundled local:smollm2
+    default: str = "auto"
     embeddings: str | None = None  # spec for embeddings; None means "same as default"
     aliases: dict[str, str] = Field(default_factory=dict)
     timeout: float = 120.0  # seconds per request to a remote provider
@@ -67,6 +68,10 @@ class ModelsConfig(_Section):
     n_threads: int | None = None  # llama.cpp threads; None lets llama.cpp decide
     gguf_dirs: list[str] = Field(default_factory=list)  # extra folders searched for *.gguf
     ollama_base_url: str = "http://127.0.0.1:11434"
+    # Where `llmapps pull NAME` fetches from: Ollama's registry (or an in-house mirror of it)
+    # and Hugging Face (for hf.co/<user>/<repo> names).
+    registry_url: str = "https://registry.ollama.ai"
+    hf_url: str = "https://huggingface.co"
     openai_base_url: str | None = None  # e.g. an Azure/OpenAI proxy; secrets stay in env
     # Base URLs (prefixes: scheme://host[:port][/path]) that model specs sent over HTTP or the
     # web UI may name, besides the URLs already in this section (the CLI is not restricted).

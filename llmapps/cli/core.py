@@ -8,7 +8,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from llmapps.cli.common import console, fail, handle_errors, read_text_arg, settings
+from llmapps.cli.common import console, err_console, fail, handle_errors, read_text_arg, settings
 
 config_app = typer.Typer(help="Show and check the configuration.", no_args_is_help=True)
 
@@ -35,6 +35,9 @@ def up(
     port = port or cfg.server.port
     app = create_app(cfg)
     console.print(f"llmapps is up: [bold]http://{host}:{port}/[/]  (Ctrl+C to stop)")
+    from llmapps.models.local.manifests import default_model_line
+
+    console.print(default_model_line(cfg), highlight=False, soft_wrap=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
@@ -48,9 +51,12 @@ def ask(
     max_tokens: int | None = typer.Option(None, "--max-tokens"),
 ) -> None:
     """Ask a model once and stream the answer to the terminal."""
+    from llmapps.models import resolve_spec
     from llmapps.models.ask import stream_answer
 
     text = read_text_arg(prompt)
+    if model is None:  # say which model the default (maybe "auto") stands for
+        err_console.print(f"model: {resolve_spec(None, settings())}", style="dim", highlight=False)
     for piece in stream_answer(
         text,
         spec=model,

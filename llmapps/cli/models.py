@@ -64,13 +64,6 @@ def list_cmd(
     table.add_column("size", justify="right")
     for entry in catalog.entries:
         table.add_row(entry.spec, entry.source, entry.detail, format_size(entry.size_bytes))
-    for item in served:
-        table.add_row(
-            item["name"],
-            "server",
-            "llmapps up: /v1 and /api (Modelfile)",
-            format_size(item["size"]),
-        )
     console.print(table)
     for note in catalog.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)

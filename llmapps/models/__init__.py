@@ -48,9 +48,23 @@ GENERATION_PARAMS = ("temperature", "top_p", "max_tokens", "stop", "seed")
 
 
 def resolve_spec(spec: str | None = None, settings: Settings | None = None) -> ModelSpec:
-    """Parse ``spec`` (default: ``models.default``), resolving aliases from the config."""
+    """Parse ``spec`` (default: ``models.default``), resolving aliases from the config.
+
+    ``auto`` picks the best model present (see :func:`~llmapps.models.local.manifests.auto_model`);
+    a bare registry name such as ``qwen2.5:1.5b`` (pulled or created) means ``local:`` it.
+    """
+    from llmapps.models.local.manifests import auto_model, find_registry_model
+
     settings = settings or get_settings()
-    return parse_spec(spec or settings.models.default, settings.models.aliases)
+    text = spec or settings.models.default
+    if text.strip() == "auto" and "auto" not in settings.models.aliases:
+        text = auto_model(settings)
+    try:
+        return parse_spec(text, settings.models.aliases)
+    except SpecError:
+        if find_registry_model(text, settings) is not None:
+            return ModelSpec(provider="local", model=text.strip())
+        raise
 
 
 def get_chat_model(
@@ -90,7 +104,10 @@ def get_embeddings(spec: str | None = None, *, settings: Settings | None = None)
     from llmapps.models.providers import local, ollama, openai
 
     settings = settings or get_settings()
-    parsed = resolve_spec(spec or settings.models.embeddings or settings.models.default, settings)
+    text = spec or settings.models.embeddings or settings.models.default
+    if text.strip() == "auto":  # embeddings stay stable: a pulled chat model must not re-key KBs
+        text = "local:smollm2"
+    parsed = resolve_spec(text, settings)
     if parsed.provider == "local":
         return local.embeddings(parsed, settings)
     if parsed.provider in ("openai", "openai-compatible"):

@@ -65,6 +65,14 @@ def list_models(settings: Settings, *, include_ollama: bool = True) -> Catalog:
         )
     except LlmappsError as exc:
         cat.notes.append(str(exc))
+    from llmapps.models.local.manifests import registry_models
+
+    for model in registry_models(settings):  # pulled or created: run in-process by name
+        cat.entries.append(
+            ModelEntry(
+                f"local:{model.name}", "registry", str(model.path), model.path.stat().st_size
+            )
+        )
     for gguf in list_gguf_files(settings):
         cat.entries.append(ModelEntry(f"local:{gguf}", "gguf", gguf.stem, gguf.stat().st_size))
     if include_ollama:

@@ -116,10 +116,18 @@ def path_in_gguf_dirs(
     return False
 
 
+def _registered(name: str, settings: Settings) -> bool:
+    """A model of the server's registry (pulled or created there): its files are the
+    registry's, so naming it opens nothing a remote user chose."""
+    from llmapps.models.local.manifests import find_registry_model
+
+    return find_registry_model(name, settings) is not None
+
+
 def _local_allowed(name: str, settings: Settings) -> bool:
     """The bundled model, a bare name (looked up only in the GGUF folders), or a path inside
     one of the GGUF folders (:func:`path_in_gguf_dirs`)."""
-    if name == BUNDLED_NAME:
+    if name == BUNDLED_NAME or _registered(name, settings):
         return True
     if not (name.endswith(".gguf") or "/" in name or "\\" in name or name.startswith("~")):
         return True  # resolve_local_model searches only the configured folders for bare names
@@ -136,7 +144,12 @@ def check_spec_allowed(spec: str | None, settings: Settings | None = None) -> No
     raw = (spec or "").strip()
     if not raw or raw in settings.models.aliases or raw in configured_specs(settings):
         return
-    parsed = parse_spec(raw, settings.models.aliases)
+    try:
+        parsed = parse_spec(raw, settings.models.aliases)
+    except SpecError:
+        if _registered(raw, settings):  # a pulled/created model by its bare name
+            return
+        raise
     if parsed in _configured_parsed(settings):
         return
     if parsed.provider == "local":

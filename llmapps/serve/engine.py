@@ -26,7 +26,7 @@ from llmapps.models.errors import ModelError
 from llmapps.models.local.chat_model import gguf_formatter
 from llmapps.models.local.pool import LoadedModel, ModelPool, get_pool
 from llmapps.serve.errors import BadRequestError, ContextOverflowError, ModelNotFoundError
-from llmapps.serve.gotemplate import render_template
+from llmapps.serve.gotemplate import render_chat
 from llmapps.serve.options import GenOptions, base_options
 from llmapps.serve.registry import ModelRecord
 
@@ -240,17 +240,6 @@ class Runner:
             if req.raw:
                 return req.prompt or "", [], True
             system = req.system if req.system is not None else req.model.modelfile.system
-            if template is not None:
-                data = {
-                    "System": system or "",
-                    "Prompt": req.prompt or "",
-                    "Response": "",
-                    "Messages": _go_messages(
-                        ([{"role": "system", "content": system}] if system else [])
-                        + [{"role": "user", "content": req.prompt or ""}]
-                    ),
-                }
-                return render_template(template, data), [], True
             messages = ([{"role": "system", "content": system}] if system else []) + [
                 {"role": "user", "content": req.prompt or ""}
             ]
@@ -367,51 +356,11 @@ def _plain_message(msg: dict[str, Any]) -> dict[str, Any]:
     return {"role": msg["role"], "content": msg["content"]}
 
 
-def _go_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"Role": m["role"], "Content": m["content"]} for m in messages]
-
-
 def _render_go_chat(
     template: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
 ) -> str:
-    """Render a Go template for a chat: with ``.Messages`` at once, else turn by turn."""
-    system = "\n".join(m["content"] for m in messages if m["role"] == "system")
-    turns = [m for m in messages if m["role"] != "system"]
-    if ".Messages" in template:
-        data = {
-            "System": system,
-            "Messages": _go_messages(messages),
-            "Tools": tools or [],
-            "Prompt": turns[-1]["content"] if turns and turns[-1]["role"] == "user" else "",
-            "Response": "",
-        }
-        return render_template(template, data)
-    # Legacy templates see one (system, prompt, response) turn at a time, like Ollama renders.
-    out: list[str] = []
-    pending_prompt = ""
-    first = True
-    for msg in turns:
-        if msg["role"] == "user":
-            if pending_prompt:
-                out.append(_turn(template, system if first else "", pending_prompt, ""))
-                first = False
-            pending_prompt = msg["content"]
-        elif msg["role"] == "assistant":
-            out.append(_turn(template, system if first else "", pending_prompt, msg["content"]))
-            first = False
-            pending_prompt = ""
-    out.append(_turn(template, system if first else "", pending_prompt, ""))
-    return "".join(out)
-
-
-def _turn(template: str, system: str, prompt: str, response: str) -> str:
-    marker = "\x00RESPONSE\x00"
-    data = {"System": system, "Prompt": prompt, "Response": response or marker, "Messages": []}
-    text = render_template(template, data)
-    if response:
-        return text
-    # Like Ollama: the open turn ends where ``{{ .Response }}`` stands, so the model writes it.
-    return text.split(marker, 1)[0]
+    """Render a Go TEMPLATE for a chat exactly as Ollama does (see serve/gotemplate.py)."""
+    return render_chat(template, messages, tools)
 
 
 @lru_cache(maxsize=32)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
 import re
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -38,7 +40,7 @@ from llmapps.serve.create_guard import (
     read_modelfile,
 )
 from llmapps.serve.engine import GenRequest, GenResult, gguf_metadata, model_options
-from llmapps.serve.errors import BadRequestError, OfflineError, PayloadTooLargeError
+from llmapps.serve.errors import BadRequestError, PayloadTooLargeError
 from llmapps.serve.http import (
     Runtime,
     aclose,
@@ -52,6 +54,7 @@ from llmapps.serve.http import (
     start_stream,
 )
 from llmapps.serve.modelfile import Modelfile, convert_parameter, parse_modelfile
+from llmapps.serve.pull import pull as pull_model
 from llmapps.serve.registry import ModelRecord, full_name
 
 router = APIRouter(prefix="/api", tags=["ollama"])
@@ -321,6 +324,10 @@ def ps_entries(rt: Runtime) -> list[dict[str, Any]]:
     out = []
     for loaded in rt.runner.pool.loaded():
         name = loaded.name or f"{loaded.path.stem}:latest"
+        try:
+            digest = rt.registry.get(name).digest
+        except Exception:  # a file loaded by path, or removed meanwhile: no digest to show
+            digest = ""
         expires = loaded.expires_at
         out.append(
             {
@@ -328,7 +335,7 @@ def ps_entries(rt: Runtime) -> list[dict[str, Any]]:
                 "model": name,
                 "size": loaded.size_bytes,
                 "size_vram": 0,
-                "digest": "",
+                "digest": digest,
                 "details": _loaded_details(loaded.path),
                 "expires_at": (
                     _zulu(datetime.fromtimestamp(expires, UTC))
@@ -474,17 +481,25 @@ async def blob_upload(digest: str, request: Request) -> Response:
         partial = target.with_name(target.name + f".{uuid.uuid4().hex}.partial")
         sha = hashlib.sha256()
         size = 0
+        head = b""
         try:
             with partial.open("wb") as fh:
                 async for chunk in request.stream():
                     size += len(chunk)
                     if size > limit:
                         raise PayloadTooLargeError(too_large)
+                    if len(head) < 4:
+                        head += chunk[: 4 - len(head)]
                     sha.update(chunk)
                     await run_in_threadpool(fh.write, chunk)
             if f"sha256-{sha.hexdigest()}" != target.name:
                 raise BadRequestError(
                     f"digest mismatch: the upload is sha256:{sha.hexdigest()}, not {digest}"
+                )
+            if head != b"GGUF":
+                raise BadRequestError(
+                    "the blob is not a GGUF file (it does not start with 'GGUF'): upload a "
+                    "GGUF model or LoRA adapter (convert safetensors with llama.cpp first)"
                 )
             partial.replace(target)
         finally:
@@ -516,29 +531,60 @@ async def delete(request: Request) -> Response:
         return ollama_error(exc)
 
 
+def _pull_limit(rt: Runtime) -> int:
+    """A pull asked for over HTTP may fetch at most ``server.max_blob_mb`` (the CLI has no
+    limit: the local user chooses)."""
+    return rt.settings.server.max_blob_mb * 1024 * 1024
+
+
+def pull_lines(rt: Runtime, name: str, insecure: bool) -> Iterator[str]:
+    """Ollama's NDJSON progress of a pull, from a worker thread (an error ends the stream as
+    ``{"error": ...}``, as Ollama does)."""
+    events: queue.Queue[Any] = queue.Queue()
+    done = object()
+
+    def work() -> None:
+        try:
+            pull_model(rt.settings, name, events.put, insecure=insecure, max_bytes=_pull_limit(rt))
+        except Exception as exc:
+            events.put(exc)
+        finally:
+            events.put(done)
+
+    threading.Thread(target=work, name=f"pull {name}", daemon=True).start()
+    while (item := events.get()) is not done:
+        if isinstance(item, Exception):
+            yield _line({"error": error_payload(item)["message"]})
+        else:
+            yield _line(item)
+
+
 @router.post("/pull")
 async def pull(request: Request) -> Response:
-    """Import a local GGUF (``model`` is a path); remote pulls are refused: we are offline."""
+    """Pull a model by name from the Ollama registry or Hugging Face (``hf.co/user/repo``);
+    a path to a GGUF file (ours, not Ollama's) imports that file."""
     try:
         rt, body = await read_body(request, OllamaModelRef)
         ref = body.ref()
+        if not ref:
+            raise BadRequestError("'model' (the name to pull) is required", param="model")
         if ref.endswith(".gguf") or ref.startswith(("/", "~", ".")):
             path = check_file_allowed(ref, rt.settings, http_base_dir(rt.settings))
             if not path.is_file():
-                raise BadRequestError(f"GGUF file not found: {path}", param="model")
+                raise BadRequestError(f"GGUF file not found: {ref}", param="model")
             name = path.stem.lower().replace(" ", "-")
             await run_in_threadpool(rt.registry.create, name, Modelfile(from_=str(path)))
-        elif not await run_in_threadpool(rt.registry.exists, ref):
-            raise OfflineError(
-                f"cannot pull '{ref}': pulling from the internet is not available on this "
-                'offline server; import a local GGUF with /api/pull {"model": "/path/x.gguf"} '
-                "or 'llmapps models create NAME -f Modelfile'"
-            )
-        statuses = ["pulling manifest", "verifying sha256 digest", "success"]
+            if body.stream:
+                lines = [_line({"status": s}) for s in ("pulling manifest", "success")]
+                return StreamingResponse(iter(lines), media_type=NDJSON)
+            return JSONResponse({"status": "success"})
         if body.stream:
-            return StreamingResponse(
-                iter([_line({"status": s}) for s in statuses]), media_type=NDJSON
+            return StreamingResponse(pull_lines(rt, ref, body.insecure), media_type=NDJSON)
+        await run_in_threadpool(
+            lambda: pull_model(
+                rt.settings, ref, lambda _p: None, insecure=body.insecure, max_bytes=_pull_limit(rt)
             )
+        )
         return JSONResponse({"status": "success"})
     except Exception as exc:
         return ollama_error(exc)

@@ -26,7 +26,11 @@ from llmapps.serve.gguf_header import GGUFHeaderError, read_gguf_keys
 from llmapps.serve.modelfile import Modelfile, convert_parameter, parse_modelfile
 
 DEFAULT_TAG = "latest"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+# name, namespace/name, or host/namespace/name (pulled models keep their registry path)
+_NAME = re.compile(
+    r"^(?:[A-Za-z0-9][A-Za-z0-9._-]*(?::\d{1,5})?/)?"
+    r"[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0-9._-]*)?$"
+)
 _TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -41,7 +45,7 @@ def split_name(name: str) -> tuple[str, str]:
             f"invalid model name '{name}': use name[:tag] with letters, digits, '.', '_' or '-'",
             param="model",
         )
-    return base.lower(), tag
+    return base.lower(), tag.lower()
 
 
 def full_name(name: str) -> str:
@@ -61,6 +65,8 @@ class ModelRecord:
     parent: str | None = None
     created_at: str = ""
     bundled: bool = False
+    # Pulled models: {"name": what was pulled, "kind": "ollama"|"hf", "digest": "sha256:..."}
+    source: dict[str, Any] | None = None
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -68,6 +74,8 @@ class ModelRecord:
 
     @property
     def digest(self) -> str:
+        if self.source and str(self.source.get("digest", "")).startswith("sha256:"):
+            return str(self.source["digest"])[7:]
         text = self.modelfile.render() + str(self.path)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -90,6 +98,7 @@ class ModelRecord:
             "system": mf.system,
             "messages": mf.messages,
             "license": mf.license,
+            **({"source": self.source} if self.source else {}),
         }
 
     @classmethod
@@ -110,6 +119,7 @@ class ModelRecord:
             adapters=[Path(a) for a in data.get("adapters") or []],
             parent=data.get("parent"),
             created_at=data.get("created_at", ""),
+            source=data.get("source"),
         )
 
 
@@ -260,6 +270,37 @@ class Registry:
         self._write(record)
         return record
 
+    def save_pulled(self, name: str, mf: Modelfile, source: dict[str, Any]) -> ModelRecord:
+        """Store a pulled model (weights and layers already verified in the blob store).
+
+        A model already present with the same manifest digest is left as it is (Ollama's
+        "up to date"); a changed digest replaces the manifest.
+        """
+        canonical = full_name(name)
+        try:
+            old = self.get(canonical)
+        except ModelNotFoundError:
+            old = None
+        if old is not None and old.source and old.source.get("digest") == source.get("digest"):
+            return old
+        path = Path(mf.from_)
+        if not _is_gguf(path):
+            raise BadRequestError(f"pull {name}: the model layer is not a GGUF file")
+        if mf.template is not None:
+            from llmapps.serve.gotemplate import parse_template
+
+            parse_template(mf.template)
+        record = ModelRecord(
+            name=canonical,
+            path=path,
+            modelfile=mf,
+            adapters=[Path(a) for a in mf.adapters],
+            created_at=datetime.now(UTC).isoformat(),
+            source=source,
+        )
+        self._write(record)
+        return record
+
     def _gguf(self, ref: str, base_dir: Path, what: str) -> Path:
         candidate = Path(ref).expanduser()
         if not candidate.is_absolute():
@@ -306,7 +347,23 @@ class Registry:
         file = self._file(name)
         if not file.is_file():
             self.get(name)  # raises the not-found error with its hint
+        record = self.get(name)
         file.unlink()
         folder = file.parent
         if folder != self.root and not any(folder.iterdir()):
             shutil.rmtree(folder, ignore_errors=True)
+        if record.source:
+            self._prune(record)
+
+    def _prune(self, removed: ModelRecord) -> None:
+        """Remove the pulled blobs no other model uses (as ``ollama rm`` does); files outside
+        the blob store (created models' GGUFs) are never touched."""
+        blobs = self.settings.home / "models" / "blobs"
+        candidates = {blobs / f"sha256-{d[7:]}" for d in (removed.source or {}).get("layers", [])}
+        candidates |= {p for p in [removed.path, *removed.adapters] if p.parent == blobs}
+        in_use: set[Path] = set()
+        for other in self.list():
+            in_use |= {other.path, *other.adapters}
+            in_use |= {blobs / f"sha256-{d[7:]}" for d in (other.source or {}).get("layers", [])}
+        for path in candidates - in_use:
+            path.unlink(missing_ok=True)

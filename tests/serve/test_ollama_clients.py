@@ -119,11 +119,19 @@ def test_embed_and_legacy_embeddings(server: Any) -> None:
     assert list(legacy.embedding)[:4] == pytest.approx(list(out.embeddings[0])[:4], abs=1e-5)
 
 
-def test_pull_is_offline_or_imports_a_local_gguf(server: Any) -> None:
+def test_pull_without_network_is_one_line_or_imports_a_local_gguf(
+    start_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import free_port
+
+    # No network in tests: the registry is a closed loopback port (pulling from a loopback
+    # registry is tested in test_ollama_client_pull.py).
+    monkeypatch.setenv("LLMAPPS_MODELS__REGISTRY_URL", f"http://127.0.0.1:{free_port()}")
+    server = start_server()
     cl = client(server)
     with pytest.raises(ollama.ResponseError) as err:
         cl.pull("llama3.2")
-    assert "offline" in str(err.value)
+    assert "cannot reach 127.0.0.1" in str(err.value)
     gguf = bundled_model_path()
     assert cl.pull(str(gguf)).status == "success"
     assert gguf.stem.lower() + ":latest" in [m.model for m in cl.list().models]

@@ -124,6 +124,7 @@ class ChatLlamaCpp(BaseChatModel):
     n_ctx: int = 4096
     n_threads: int | None = None
     keep_alive: float = 300.0
+    default_system: str | None = None  # a registry model's SYSTEM, used when none is given
     pool: ModelPool = Field(default_factory=get_pool, exclude=True)
 
     @property
@@ -150,6 +151,11 @@ class ChatLlamaCpp(BaseChatModel):
         params.update({k: v for k, v in kwargs.items() if k in allowed and v is not None})
         return params
 
+    def _with_system(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if self.default_system and not any(m.get("role") == "system" for m in messages):
+            return [{"role": "system", "content": self.default_system}, *messages]
+        return messages
+
     def _use(self) -> Any:
         return self.pool.use(
             self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads, keep_alive=self.keep_alive
@@ -172,7 +178,7 @@ class ChatLlamaCpp(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        oa_messages = to_openai_messages(messages)
+        oa_messages = self._with_system(to_openai_messages(messages))
         params = self._params(stop, **kwargs)
         with self._use() as loaded:
             self._check_context(loaded.llama, oa_messages)
@@ -205,7 +211,7 @@ class ChatLlamaCpp(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        oa_messages = to_openai_messages(messages)
+        oa_messages = self._with_system(to_openai_messages(messages))
         params = self._params(stop, **kwargs)
         with self._use() as loaded:
             llama = loaded.llama

@@ -49,6 +49,11 @@ def resolve_local_model(name: str, settings: Settings) -> Path:
     """``smollm2`` -> bundled file; a path -> that file; a bare name -> ``<dir>/<name>.gguf``."""
     if name == BUNDLED_NAME:
         return bundled_model_path()
+    from llmapps.models.local.manifests import find_registry_model
+
+    registered = find_registry_model(name, settings)  # pulled or created: qwen2.5:1.5b
+    if registered is not None and name.split(":", 1)[0] != BUNDLED_NAME:
+        return registered.path
     candidate = Path(name).expanduser()
     if candidate.suffix == ".gguf" or "/" in name:
         if candidate.is_file():
