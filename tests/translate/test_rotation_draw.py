@@ -199,3 +199,39 @@ def test_ocr_translation_is_drawn_on_a_background_patch(tmp_path: Path) -> None:
     with pdfplumber.open(out) as result:
         text = "".join(c["text"] for c in result.pages[0].chars)
     assert text == "你好世界"
+
+
+def test_invisible_ocr_layer_gets_a_patch_over_the_printed_line(tmp_path: Path) -> None:
+    """A scan with an invisible text layer (as ocrmypdf writes): the printed line is hidden
+    under a patch of the paper's colour, sampled from the page, and the translation drawn."""
+    source = tmp_path / "sandwich.pdf"
+    image_pdf = tmp_path / "image.pdf"
+    doc, (x0, top, x1, bottom) = _scan(image_pdf)
+    block = doc.blocks[0]
+    c = canvas.Canvas(str(source), pagesize=(300, 150))
+    c.drawImage(ImageReader(io.BytesIO(render_page_png(image_pdf, 0, dpi=144))), 0, 0, 300, 150)
+    text = c.beginText()
+    text.setTextRenderMode(3)  # invisible, as an OCR text layer
+    text.setFont("Helvetica", bottom - top - 2)
+    text.setTextOrigin(x0 + 1, 150 - bottom + 3)
+    text.textOut(block.text)
+    c.drawText(text)
+    c.showPage()
+    c.save()
+    plain = Block(block.text, bbox=block.bbox, size=block.size, translation="好")
+    page = Page(1, width=300, height=150, blocks=[plain], image_count=1)
+    out = tmp_path / "sandwich.zh.pdf"
+    out.write_bytes(translated_pdf(Document(source, "pdf", [page], page_count=1)))
+    assert plain.meta.get("patch") and not plain.meta.get("unfit")
+    assert _near(tuple(round(v * 255) for v in plain.meta["background"]), BACKGROUND, 12)
+    before = Image.open(io.BytesIO(render_page_png(source, 0, dpi=144))).convert("RGB")
+    after = Image.open(io.BytesIO(render_page_png(out, 0, dpi=144))).convert("RGB")
+
+    def ink(image: Image.Image) -> int:
+        # The right half of the printed line: the one-glyph translation never reaches it.
+        xs = range(int(x0 + x1), int(x1 * 2) - 2)
+        ys = range(int(top * 2) + 2, int(bottom * 2) - 2)
+        return sum(1 for x in xs for y in ys if _near(image.getpixel((x, y)), INK, 60))  # type: ignore[arg-type]
+
+    assert ink(before) > 100 and ink(after) == 0
+    assert _near(after.getpixel((480, 80)), RED, 3)  # type: ignore[arg-type]

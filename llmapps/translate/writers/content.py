@@ -67,6 +67,7 @@ class TextRun:
     box: Rect
     size: float  # glyph height on the page
     rotation: int  # baseline direction, degrees CCW in user space
+    invisible: bool = False  # render mode 3/7: an OCR text layer over a scanned image
 
 
 @dataclass
@@ -123,6 +124,7 @@ class _State:
     scale: float = 1.0
     leading: float = 0.0
     rise: float = 0.0
+    render: int = 0
 
     def copy(self) -> _State:
         return _State(**self.__dict__)
@@ -277,7 +279,8 @@ class PageContent:
         right, bottom = self._to_page(max(xs), min(ys))
         sx, st_ = self._to_page(x0, y0)
         rotation = round(math.degrees(math.atan2(b, a)) / 90.0) % 4 * 90
-        return TextRun(sx, st_, (left, top, right, bottom), up, rotation)
+        invisible = st.render in (3, 7)
+        return TextRun(sx, st_, (left, top, right, bottom), up, rotation, invisible)
 
     def _walk(
         self,
@@ -327,6 +330,9 @@ class PageContent:
                 st.word_space = float(operands[0])
             elif op == b"Tz" and operands:
                 st.scale = float(operands[0]) / 100
+            elif op == b"Tr" and operands:
+                with contextlib.suppress(TypeError, ValueError):
+                    st.render = int(operands[0])
             elif op == b"Ts" and operands:
                 st.rise = float(operands[0])
             elif op == b"Do" and operands and depth < 8:

@@ -13,7 +13,9 @@ a subset) in the source text's orientation, and merged onto the original page, s
 Scanned pages whose units came from OCR have no text to remove: each translation is drawn
 over a patch filled with the background colour sampled around the OCR'd line
 (``meta["background"]``), covering only that line's box and the translation's own lines, in
-the sampled text colour (``meta["color"]``); the rest of the page image is untouched.
+the sampled text colour (``meta["color"]``); the rest of the page image is untouched. Units
+whose source is an invisible OCR text layer over a scan get the same patch, with colours
+sampled from the rendered page (:mod:`.sample`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from reportlab.pdfgen import canvas
 from llmapps.translate.document import Block, Document, Page
 from llmapps.translate.fonts import register_font
 from llmapps.translate.writers.content import PageContent, Rect, TextRun
+from llmapps.translate.writers.sample import sample_page
 from llmapps.translate.writers.typeset import (
     BoxIndex,
     PageLayout,
@@ -65,7 +68,12 @@ def _owned(run: TextRun, index: BoxIndex) -> bool:
 
 
 def layout_page(page: Page, content: PageContent | None, font: str) -> PageLayout:
-    """Typeset ``page``'s translations against what the page's content stream holds."""
+    """Typeset ``page``'s translations against what the page's content stream holds.
+
+    Units whose source text is all invisible (an OCR text layer over a scanned image) are
+    marked ``meta["patch"]``: the printed line is in the image, so the translation needs a
+    patch over it, like a unit from our own OCR.
+    """
     units = replaced_units(page)
     chosen = {id(b) for b in units}
     fixed = [b for b in page.blocks if id(b) not in chosen and b.bbox is not None]
@@ -77,7 +85,48 @@ def layout_page(page: Page, content: PageContent | None, font: str) -> PageLayou
         index = BoxIndex(b.bbox for b in page.blocks if b.bbox is not None)
         # Text that belongs to no unit stays where it is: the typesetter must avoid it.
         text = [run.box for run in scan.runs if run.box[2] > run.box[0] and not _owned(run, index)]
+        _mark_invisible(units, scan.runs)
     return Typesetter(page, font, text, rules).run(units, fixed)
+
+
+def _mark_invisible(units: Sequence[Block], runs: Sequence[TextRun]) -> None:
+    index = BoxIndex(b.bbox for b in units if b.bbox is not None)
+    with_box = [b for b in units if b.bbox is not None]
+    seen: dict[int, set[bool]] = {}
+    for run in runs:
+        for i in index.containing(run.x, run.t, START_MARGIN):
+            seen.setdefault(i, set()).add(run.invisible)
+    for i, block in enumerate(with_box):
+        if seen.get(i) == {True} and not block.meta.get("ocr"):
+            block.meta["patch"] = True
+
+
+def _needs_patch(block: Block) -> bool:
+    return bool(block.meta.get("ocr") or block.meta.get("patch"))
+
+
+def _sample_missing(doc: Document, page: Page, layout: PageLayout, password: str | None) -> None:
+    """Paper and ink colours for patched units that do not carry them."""
+    missing = [
+        p.block
+        for p in layout.placements
+        if _needs_patch(p.block) and p.block.bbox and "background" not in p.block.meta
+    ]
+    if not missing:
+        return
+    try:
+        sampled = sample_page(
+            doc.path,
+            page.number - 1,
+            [b.bbox for b in missing if b.bbox is not None],
+            page.rotate,
+            password,
+        )
+    except Exception:  # no render: white paper, black ink (still hides the printed line)
+        sampled = [((1.0, 1.0, 1.0), (0.0, 0.0, 0.0))] * len(missing)
+    for block, (paper, ink) in zip(missing, sampled, strict=True):
+        block.meta["background"] = paper
+        block.meta.setdefault("color", ink)
 
 
 def remove_source(content: PageContent, placed: Sequence[Block], kept: Sequence[Block]) -> int:
@@ -104,10 +153,13 @@ def draw_page(page: Page, layout: PageLayout, font: str, size: tuple[float, floa
     # OCR patches first, so no patch can cover another unit's translation.
     for placement in layout.placements:
         block = placement.block
-        if block.meta.get("ocr") and block.bbox is not None:
+        if _needs_patch(block) and block.bbox is not None:
             c.setFillColorRGB(*_rgb(block.meta.get("background"), (1.0, 1.0, 1.0)))
+            # A little margin: printed glyphs and scan noise reach just past the OCR'd box.
+            pad = min(1.5, 0.1 * placement.size)
             for x0, top, x1, bottom in [block.bbox, *placement.boxes]:
-                c.rect(x0, height - bottom, x1 - x0, bottom - top, stroke=0, fill=1)
+                w, h = x1 - x0 + 2 * pad, bottom - top + 2 * pad
+                c.rect(x0 - pad, height - bottom - pad, w, h, stroke=0, fill=1)
     for placement in layout.placements:
         _draw(c, placement, font, height)
     c.showPage()
@@ -166,6 +218,7 @@ def translated_pdf(
         placed_ids = {id(b) for b in placed}
         kept = [b for b in page.blocks if id(b) not in placed_ids]
         remove_source(content, placed, kept)
+        _sample_missing(doc, page, layout, password)
         if layout.placements:
             mb = target.mediabox
             size = (float(mb.width), float(mb.height))
