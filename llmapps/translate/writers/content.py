@@ -25,6 +25,7 @@ from pypdf.generic import (
     DecodedStreamObject,
     DictionaryObject,
     FloatObject,
+    IndirectObject,
     NameObject,
 )
 
@@ -168,60 +169,18 @@ class PageContent:
         self.changed = self.changed or bool(removed)
         return removed
 
-    def draw_over(self, overlay: PageObject, writer: Any, name: str = "/LlmappsTr") -> None:
-        """Draw ``overlay`` (a page of the media box's size) over the page, as a Form XObject.
-
-        Why not ``merge_page``: it parses the page's content stream again; this appends one
-        ``Do`` to the stream we already hold, after wrapping the page's own content in
-        ``q``/``Q`` so whatever state it leaves cannot move the overlay.
-        """
-        data = overlay.get_contents()
-        if data is None:
-            return
-        form = DecodedStreamObject()
-        form.set_data(data.get_data())
-        form[NameObject("/Type")] = NameObject("/XObject")
-        form[NameObject("/Subtype")] = NameObject("/Form")
-        mb = overlay.mediabox
-        form[NameObject("/BBox")] = ArrayObject(
-            [FloatObject(float(v)) for v in (mb.left, mb.bottom, mb.right, mb.top)]
-        )
-        resources = overlay.get("/Resources")
-        if resources is not None:
-            form[NameObject("/Resources")] = resources.get_object().clone(writer)
-        ref = writer._add_object(form)
-        page_resources: Any = self.page.get("/Resources")
-        if page_resources is None:
-            page_resources = DictionaryObject()
-            self.page[NameObject("/Resources")] = page_resources
-        page_resources = page_resources.get_object()
-        xobjects: Any = page_resources.get("/XObject")
-        if xobjects is None:
-            xobjects = DictionaryObject()
-            page_resources[NameObject("/XObject")] = xobjects
-        xobjects = xobjects.get_object()
-        while name in xobjects:
-            name += "X"
-        xobjects[NameObject(name)] = ref
-        if self.stream is None:
-            self.stream = ContentStream(None, self.reader)
-        ops = self.stream.operations
-        shift = [FloatObject(v) for v in (1, 0, 0, 1, self.left, float(self.page.mediabox.bottom))]
-        self.stream.operations = [
-            ([], b"q"),
-            *ops,
-            ([], b"Q"),
-            ([], b"q"),
-            (shift, b"cm"),
-            ([NameObject(name)], b"Do"),
-            ([], b"Q"),
-        ]
-        self.changed = True
-
     def save(self) -> None:
-        """Write the edited content stream back into the page."""
+        """Write the edited content stream back into the page, compressed.
+
+        The page gets bytes, not the parsed operator list: a long document's pages are all
+        held by the writer until it writes, and parsed operators cost far more memory.
+        """
         if self.changed and self.stream is not None:
-            self.page.replace_contents(self.stream)
+            data = DecodedStreamObject()
+            data.set_data(self.stream.get_data())
+            self.page.replace_contents(data.flate_encode())
+        self.stream = None
+        self._forms.clear()
 
     # -- the walk ---------------------------------------------------------------------------
     def _to_page(self, x: float, y: float) -> tuple[float, float]:
@@ -468,3 +427,56 @@ def _bytes(item: Any) -> bytes:
         if isinstance(value, bytes):
             return value
     return str(item).encode("latin-1", "replace")
+
+
+def draw_over(page: PageObject, overlay: PageObject, writer: Any, name: str = "/LlmappsTr") -> None:
+    """Draw ``overlay`` (a page of the media box's size) over ``page``, as a Form XObject.
+
+    Why not ``merge_page``: it parses the page's content stream again. Here the page's
+    contents become ``[q] + its own streams + [Q q cm /Name Do Q]``: nothing is parsed, and
+    whatever graphics state the page's own content leaves cannot move the overlay.
+    """
+    data = overlay.get_contents()
+    if data is None:
+        return
+    form = DecodedStreamObject()
+    form.set_data(data.get_data())
+    form[NameObject("/Type")] = NameObject("/XObject")
+    form[NameObject("/Subtype")] = NameObject("/Form")
+    mb = overlay.mediabox
+    form[NameObject("/BBox")] = ArrayObject(
+        [FloatObject(float(v)) for v in (mb.left, mb.bottom, mb.right, mb.top)]
+    )
+    resources = overlay.get("/Resources")
+    if resources is not None:
+        form[NameObject("/Resources")] = resources.get_object().clone(writer)
+    ref = writer._add_object(form.flate_encode())
+    page_resources: Any = page.get("/Resources")
+    if page_resources is None:
+        page_resources = DictionaryObject()
+        page[NameObject("/Resources")] = page_resources
+    page_resources = page_resources.get_object()
+    xobjects: Any = page_resources.get("/XObject")
+    if xobjects is None:
+        xobjects = DictionaryObject()
+        page_resources[NameObject("/XObject")] = xobjects
+    xobjects = xobjects.get_object()
+    while name in xobjects:
+        name += "X"
+    xobjects[NameObject(name)] = ref
+    target = page.mediabox
+    head = DecodedStreamObject()
+    head.set_data(b"q\n")
+    tail = DecodedStreamObject()
+    left, bottom = float(target.left), float(target.bottom)
+    tail.set_data(f"\nQ q 1 0 0 1 {left:.4f} {bottom:.4f} cm {name} Do Q\n".encode())
+    contents: Any = page.get("/Contents")
+    own = []
+    if contents is not None:
+        contents = contents.get_object()
+        own = list(contents) if isinstance(contents, ArrayObject) else [page["/Contents"]]
+        # Streams must be indirect objects inside an array.
+        own = [c if isinstance(c, IndirectObject) else writer._add_object(c) for c in own]
+    page[NameObject("/Contents")] = ArrayObject(
+        [writer._add_object(head), *own, writer._add_object(tail)]
+    )

@@ -30,7 +30,7 @@ from reportlab.pdfgen import canvas
 
 from llmapps.translate.document import Block, Document, Page
 from llmapps.translate.fonts import register_font
-from llmapps.translate.writers.content import PageContent, Rect, TextRun
+from llmapps.translate.writers.content import PageContent, Rect, TextRun, draw_over
 from llmapps.translate.writers.sample import sample_page
 from llmapps.translate.writers.typeset import (
     BoxIndex,
@@ -149,7 +149,14 @@ def draw_page(page: Page, layout: PageLayout, font: str, size: tuple[float, floa
     """A one-page PDF of ``size`` (the unrotated media box) with every placement drawn."""
     buffer = io.BytesIO()
     c = canvas.Canvas(buffer, pagesize=size)
-    height = page.height or size[1]
+    draw_into(c, page, layout, font, page.height or size[1])
+    c.showPage()
+    c.save()
+    return buffer.getvalue()
+
+
+def draw_into(c: canvas.Canvas, page: Page, layout: PageLayout, font: str, height: float) -> None:
+    """Draw ``layout`` on the canvas's current page (``height``: the page's, for y flips)."""
     # OCR patches first, so no patch can cover another unit's translation.
     for placement in layout.placements:
         block = placement.block
@@ -162,9 +169,6 @@ def draw_page(page: Page, layout: PageLayout, font: str, size: tuple[float, floa
                 c.rect(x0 - pad, height - bottom - pad, w, h, stroke=0, fill=1)
     for placement in layout.placements:
         _draw(c, placement, font, height)
-    c.showPage()
-    c.save()
-    return buffer.getvalue()
 
 
 def _rgb(value: Any, default: tuple[float, float, float]) -> tuple[float, float, float]:
@@ -202,32 +206,62 @@ def translated_pdf(
     """The layout-preserving translated PDF of the selected pages, as bytes.
 
     Units that could not be placed keep their source text and are marked
-    ``meta["unfit"]`` (the reason), for the job summary.
+    ``meta["unfit"]`` (the reason), for the job summary. All translations are drawn in one
+    reportlab document (one embedded font subset for the whole file), one overlay page per
+    translated page, attached to its page as a Form XObject. A page whose content cannot be
+    processed is kept as it was, its units reported unfit.
     """
     font = register_font(font_path)
     reader = open_reader(doc.path, password)
     writer = PdfWriter()
+    buffer = io.BytesIO()
+    overlay = canvas.Canvas(buffer)
+    attach: list[tuple[PageObject, int]] = []  # writer page, overlay page index
     for page in doc.pages:
         writer.add_page(reader.pages[page.number - 1])
         target = writer.pages[-1]
         if not replaced_units(page):
             continue
-        content = PageContent(target, writer)
-        layout = layout_page(page, content, font)
-        placed = [p.block for p in layout.placements]
-        placed_ids = {id(b) for b in placed}
-        kept = [b for b in page.blocks if id(b) not in placed_ids]
-        remove_source(content, placed, kept)
-        _sample_missing(doc, page, layout, password)
+        try:
+            layout = _edit_page(doc, page, target, writer, font, password)
+        except Exception as exc:  # a broken content stream: keep the page, report its units
+            for block in replaced_units(page):
+                block.meta["unfit"] = f"page could not be typeset ({type(exc).__name__})"
+            continue
         if layout.placements:
             mb = target.mediabox
-            size = (float(mb.width), float(mb.height))
-            overlay = PdfReader(io.BytesIO(draw_page(page, layout, font, size))).pages[0]
-            content.draw_over(overlay, writer)
-        content.save()
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
+            overlay.setPageSize((float(mb.width), float(mb.height)))
+            draw_into(overlay, page, layout, font, page.height or float(mb.height))
+            overlay.showPage()
+            attach.append((target, len(attach)))
+    if attach:
+        overlay.save()
+        drawn = PdfReader(io.BytesIO(buffer.getvalue()))
+        for target, index in attach:
+            draw_over(target, drawn.pages[index], writer)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _edit_page(
+    doc: Document,
+    page: Page,
+    target: PageObject,
+    writer: PdfWriter,
+    font: str,
+    password: str | None,
+) -> PageLayout:
+    """Typeset the page's translations and remove the source text of the placed units."""
+    content = PageContent(target, writer)
+    layout = layout_page(page, content, font)
+    placed = [p.block for p in layout.placements]
+    placed_ids = {id(b) for b in placed}
+    kept = [b for b in page.blocks if id(b) not in placed_ids]
+    remove_source(content, placed, kept)
+    _sample_missing(doc, page, layout, password)
+    content.save()
+    return layout
 
 
 def bilingual_pdf(
