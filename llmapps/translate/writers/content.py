@@ -69,6 +69,7 @@ class TextRun:
     size: float  # glyph height on the page
     rotation: int  # baseline direction, degrees CCW in user space
     invisible: bool = False  # render mode 3/7: an OCR text layer over a scanned image
+    blank: bool = False  # only space characters: nothing to collide with
 
 
 @dataclass
@@ -199,11 +200,13 @@ class PageContent:
             self._fonts[key] = _font_widths(ref)
         return self._fonts[key]
 
-    def _advance(self, operands: Any, op: bytes, st: _State) -> float:
-        """Advance of one show operator in unscaled text space (before the text matrix)."""
+    def _advance(self, operands: Any, op: bytes, st: _State) -> tuple[float, bool]:
+        """Advance of one show operator in unscaled text space (before the text matrix), and
+        whether it shows only spaces."""
         font = st.font or _Font(False, {}, 500.0)
         items = operands[0] if op == b"TJ" and operands else operands[-1:] if operands else []
         total = 0.0
+        blank = True
         for item in items if isinstance(items, list) else [items]:
             if isinstance(item, int | float) or hasattr(item, "as_numeric"):
                 with contextlib.suppress(TypeError, ValueError):
@@ -213,11 +216,12 @@ class PageContent:
             step = 2 if font.two_byte else 1
             for k in range(0, len(data) - step + 1, step):
                 code = int.from_bytes(data[k : k + step], "big")
+                blank = blank and code in (0, 32)
                 width = font.widths.get(code, font.default) / 1000 * st.size + st.char_space
                 if step == 1 and code == 32:
                     width += st.word_space
                 total += width * st.scale
-        return total
+        return total, blank
 
     def _run(self, st: _State, tm: Matrix, advance: float) -> TextRun:
         full = mul(tm, st.ctm)
@@ -304,8 +308,9 @@ class PageContent:
                         st.word_space, st.char_space = float(operands[0]), float(operands[1])
                     tlm = mul((1, 0, 0, 1, 0, -st.leading), tlm)
                     tm = tlm
-                advance = self._advance(operands, op, st)
+                advance, blank = self._advance(operands, op, st)
                 run = self._run(st, tm, advance)
+                run.blank = blank
                 tm = mul((1, 0, 0, 1, advance, 0), tm)
                 if scan is not None:
                     scan.runs.append(run)
@@ -417,6 +422,9 @@ def _blank(
 def _bytes(item: Any) -> bytes:
     if isinstance(item, bytes):
         return item
+    raw = getattr(item, "_original_bytes", None)  # as in the stream (the public getter
+    if isinstance(raw, bytes):  # re-encodes UTF-16 strings with a BOM in front)
+        return raw
     for attr in ("get_original_bytes", "original_bytes"):
         value = getattr(item, attr, None)
         if callable(value):

@@ -84,7 +84,11 @@ def layout_page(page: Page, content: PageContent | None, font: str) -> PageLayou
         rules = scan.rules
         index = BoxIndex(b.bbox for b in page.blocks if b.bbox is not None)
         # Text that belongs to no unit stays where it is: the typesetter must avoid it.
-        text = [run.box for run in scan.runs if run.box[2] > run.box[0] and not _owned(run, index)]
+        text = [
+            run.box
+            for run in scan.runs
+            if not run.blank and run.box[2] > run.box[0] and not _owned(run, index)
+        ]
         _mark_invisible(units, scan.runs)
     return Typesetter(page, font, text, rules).run(units, fixed)
 
