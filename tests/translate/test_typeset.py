@@ -224,3 +224,29 @@ def test_kept_units_and_placed_units_never_share_glyph_space(tmp_path: Path) -> 
         assert "1,204" in {w["text"] for w in page.extract_words()}
         ours = [c for c in page.chars if OUR_FONT in c["fontname"]]
         assert ours and max(c["x1"] for c in ours) <= 150
+
+
+def test_growth_stops_at_a_stroked_border(tmp_path: Path) -> None:
+    """A table border drawn as one stroked rectangle is four rules: no translation crosses it."""
+    c = canvas.Canvas(str(tmp_path / "b.pdf"), pagesize=(300, 200))
+    c.rect(20, 20, 200, 160, stroke=1, fill=0)  # the border, right edge at x = 220
+    c.setFont("Helvetica", 10)
+    c.drawString(170, 25, "Amount")  # just above the bottom edge: no room below
+    c.showPage()
+    c.save()
+    width = c.stringWidth("Amount", "Helvetica", 10)
+    label = Block(
+        "Amount",
+        bbox=(170, 167.1, 170 + width, 177.1),
+        size=10,
+        translation="这是一段很长的金额说明文字",
+    )
+    doc = Document(tmp_path / "b.pdf", "pdf", [Page(1, 300, 200, [label])], page_count=1)
+    out = tmp_path / "b.zh.pdf"
+    out.write_bytes(translated_pdf(doc))
+    with pdfplumber.open(out) as result:
+        ours = [c for c in result.pages[0].chars if OUR_FONT in c["fontname"]]
+    if label.meta.get("unfit"):  # boxed in by the border: reported, nothing drawn
+        assert ours == []
+    else:
+        assert ours and max(c["x1"] for c in ours) <= 220

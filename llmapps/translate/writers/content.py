@@ -13,6 +13,7 @@ glyph-run by glyph-run rather than all at its block's start.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ Rect = tuple[float, float, float, float]
 IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 _SHOW_OPS = {b"Tj", b"TJ", b"'", b'"'}
 _PAINT_OPS = {b"S", b"s", b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*"}
+_STROKE_OPS = {b"S", b"s", b"B", b"B*", b"b", b"b*"}
 #: A path thinner than this (points) and longer than RULE_MIN is a rule (table line, underline).
 RULE_THICKNESS = 2.5
 RULE_MIN = 4.0
@@ -342,18 +344,16 @@ class PageContent:
                 )
             elif op == b"re" and len(operands) == 4:
                 x, y, w, h = (float(v) for v in operands)
-                offsets = ((0, 0), (w, 0), (w, h), (0, h))
+                offsets = ((0, 0), (w, 0), (w, h), (0, h), (0, 0))  # closed
                 corners = [point(ctm, x + dx, y + dy) for dx, dy in offsets]
                 path.append([self._to_page(px, py) for px, py in corners])
+            elif op == b"h" and path and path[-1]:
+                path[-1].append(path[-1][0])
             elif op in _PAINT_OPS:
+                stroked = op in _STROKE_OPS
                 for sub in path:
-                    if not sub:
-                        continue
-                    xs = [p[0] for p in sub]
-                    ts = [p[1] for p in sub]
-                    w, h = max(xs) - min(xs), max(ts) - min(ts)
-                    if min(w, h) < RULE_THICKNESS and max(w, h) > RULE_MIN:
-                        scan.rules.append((min(xs), min(ts), max(xs), max(ts)))
+                    if sub:
+                        scan.rules.extend(_rules(sub, stroked))
                 path.clear()
             elif op == b"n":
                 path.clear()
@@ -396,6 +396,26 @@ class PageContent:
             form.decoded_self = decoded
             form.set_data(data)
         return removed
+
+
+def _rules(sub: list[tuple[float, float]], stroked: bool) -> list[Rect]:
+    """The rules a painted subpath draws: a thin filled shape is one; a stroked path's
+    straight segments are each one (a table's border drawn as one rectangle has four)."""
+    xs = [p[0] for p in sub]
+    ts = [p[1] for p in sub]
+    w, h = max(xs) - min(xs), max(ts) - min(ts)
+    if min(w, h) < RULE_THICKNESS:
+        return [(min(xs), min(ts), max(xs), max(ts))] if max(w, h) > RULE_MIN else []
+    if not stroked:
+        return []
+    out = []
+    for (x0, t0), (x1, t1) in itertools.pairwise(sub):
+        if (
+            min(abs(x1 - x0), abs(t1 - t0)) < RULE_THICKNESS
+            and max(abs(x1 - x0), abs(t1 - t0)) > RULE_MIN
+        ):
+            out.append((min(x0, x1), min(t0, t1), max(x0, x1), max(t0, t1)))
+    return out
 
 
 def _blank(
