@@ -27,6 +27,8 @@ from tests.translate.layout_checks import (
     pseudo_translate,
 )
 
+DESCENT = -0.207  # Helvetica, as pdfminer sizes a char box
+
 
 def _placement(block: Block, boxes: list[tuple[float, float, float, float]]) -> Placement:
     lines = [Line("x", 0.0, 0.0, 1.0) for _ in boxes]
@@ -250,3 +252,32 @@ def test_growth_stops_at_a_stroked_border(tmp_path: Path) -> None:
         assert ours == []
     else:
         assert ours and max(c["x1"] for c in ours) <= 220
+
+
+def test_translation_keeps_the_source_text_colour(tmp_path: Path) -> None:
+    """A blue heading stays blue; white text on a dark header band stays white."""
+    c = canvas.Canvas(str(tmp_path / "c.pdf"), pagesize=(300, 200))
+    c.setFillColorRGB(0.1, 0.2, 0.8)
+    c.setFont("Helvetica", 12)
+    c.drawString(20, 170, "Blue heading")
+    c.setFillColorRGB(0.1, 0.1, 0.3)
+    c.rect(20, 100, 200, 20, stroke=0, fill=1)
+    c.setFillColorRGB(1, 1, 1)
+    c.drawString(25, 106, "White label")
+    c.showPage()
+    c.save()
+    top = 200 - 170 - 12 * (1 + DESCENT)
+    heading = Block("Blue heading", bbox=(20, top, 90, top + 12), size=12, translation="蓝标题")
+    top = 200 - 106 - 12 * (1 + DESCENT)
+    label = Block("White label", bbox=(25, top, 90, top + 12), size=12, translation="白标签")
+    doc = Document(tmp_path / "c.pdf", "pdf", [Page(1, 300, 200, [heading, label])], page_count=1)
+    out = tmp_path / "c.zh.pdf"
+    out.write_bytes(translated_pdf(doc))
+    with pdfplumber.open(out) as result:
+        colours = {
+            c["text"]: tuple(round(v, 2) for v in c["non_stroking_color"])
+            for c in result.pages[0].chars
+            if OUR_FONT in c["fontname"]
+        }
+    assert colours["蓝"] == (0.1, 0.2, 0.8)
+    assert colours["白"] == (1.0, 1.0, 1.0)

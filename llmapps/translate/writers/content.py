@@ -72,6 +72,7 @@ class TextRun:
     rotation: int  # baseline direction, degrees CCW in user space
     invisible: bool = False  # render mode 3/7: an OCR text layer over a scanned image
     blank: bool = False  # only space characters: nothing to collide with
+    color: tuple[float, float, float] | None = None  # fill colour (RGB 0..1) when known
 
 
 @dataclass
@@ -129,6 +130,7 @@ class _State:
     leading: float = 0.0
     rise: float = 0.0
     render: int = 0
+    fill: tuple[float, float, float] | None = (0.0, 0.0, 0.0)  # None: a pattern, unknown
 
     def copy(self) -> _State:
         return _State(**self.__dict__)
@@ -245,7 +247,8 @@ class PageContent:
         sx, st_ = self._to_page(x0, y0)
         rotation = round(math.degrees(math.atan2(b, a)) / 90.0) % 4 * 90
         invisible = st.render in (3, 7)
-        return TextRun(sx, st_, (left, top, right, bottom), up, rotation, invisible)
+        box = (left, top, right, bottom)
+        return TextRun(sx, st_, box, up, rotation, invisible, color=st.fill)
 
     def _walk(
         self,
@@ -295,6 +298,8 @@ class PageContent:
                 st.word_space = float(operands[0])
             elif op == b"Tz" and operands:
                 st.scale = float(operands[0]) / 100
+            elif op in (b"g", b"rg", b"k", b"sc", b"scn"):
+                st.fill = _fill(operands)
             elif op == b"Tr" and operands:
                 with contextlib.suppress(TypeError, ValueError):
                     st.render = int(operands[0])
@@ -396,6 +401,24 @@ class PageContent:
             form.decoded_self = decoded
             form.set_data(data)
         return removed
+
+
+def _fill(operands: Any) -> tuple[float, float, float] | None:
+    """RGB of a fill colour operator by its component count (gray, RGB, CMYK); None for a
+    pattern or anything else (an approximation: calibrated and indexed spaces are read as
+    their component counts say)."""
+    try:
+        values = [float(v) for v in operands]
+    except (TypeError, ValueError):
+        return None
+    if len(values) == 1:
+        return (values[0], values[0], values[0])
+    if len(values) == 3:
+        return (values[0], values[1], values[2])
+    if len(values) == 4:
+        c, m, y, k = values
+        return ((1 - c) * (1 - k), (1 - m) * (1 - k), (1 - y) * (1 - k))
+    return None
 
 
 def _rules(sub: list[tuple[float, float]], stroked: bool) -> list[Rect]:

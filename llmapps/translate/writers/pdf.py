@@ -94,15 +94,27 @@ def layout_page(page: Page, content: PageContent | None, font: str) -> PageLayou
 
 
 def _mark_invisible(units: Sequence[Block], runs: Sequence[TextRun]) -> None:
+    """Mark units whose source is all invisible text (``meta["patch"]``) and give the others
+    their source's text colour (``meta["color"]``) when all their runs share one."""
     index = BoxIndex(b.bbox for b in units if b.bbox is not None)
     with_box = [b for b in units if b.bbox is not None]
     seen: dict[int, set[bool]] = {}
+    colours: dict[int, set[tuple[float, float, float] | None]] = {}
     for run in runs:
+        if run.blank:
+            continue
         for i in index.containing(run.x, run.t, START_MARGIN):
             seen.setdefault(i, set()).add(run.invisible)
+            colours.setdefault(i, set()).add(run.color)
     for i, block in enumerate(with_box):
-        if seen.get(i) == {True} and not block.meta.get("ocr"):
+        if block.meta.get("ocr"):
+            continue
+        if seen.get(i) == {True}:
             block.meta["patch"] = True
+        elif len(colours.get(i, ())) == 1 and "color" not in block.meta:
+            colour = next(iter(colours[i]))
+            if colour is not None and max(colour) > 0.05:  # black is the default anyway
+                block.meta["color"] = colour
 
 
 def _needs_patch(block: Block) -> bool:
