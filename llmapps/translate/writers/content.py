@@ -204,12 +204,13 @@ class PageContent:
             self._fonts[key] = _font_widths(ref)
         return self._fonts[key]
 
-    def _advance(self, operands: Any, op: bytes, st: _State) -> tuple[float, bool]:
-        """Advance of one show operator in unscaled text space (before the text matrix), and
-        whether it shows only spaces."""
+    def _advance(self, operands: Any, op: bytes, st: _State) -> tuple[float, float, bool]:
+        """Advance of one show operator in unscaled text space (before the text matrix), the
+        advance before its first non-space glyph, and whether it shows only spaces."""
         font = st.font or _Font(False, {}, 500.0)
         items = operands[0] if op == b"TJ" and operands else operands[-1:] if operands else []
         total = 0.0
+        lead = 0.0
         blank = True
         for item in items if isinstance(items, list) else [items]:
             if isinstance(item, int | float) or hasattr(item, "as_numeric"):
@@ -220,16 +221,19 @@ class PageContent:
             step = 2 if font.two_byte else 1
             for k in range(0, len(data) - step + 1, step):
                 code = int.from_bytes(data[k : k + step], "big")
-                blank = blank and code in (0, 32)
+                if blank and code not in (0, 32):
+                    blank, lead = False, total
                 width = font.widths.get(code, font.default) / 1000 * st.size + st.char_space
                 if step == 1 and code == 32:
                     width += st.word_space
                 total += width * st.scale
-        return total, blank
+        return total, (total if blank else lead), blank
 
-    def _run(self, st: _State, tm: Matrix, advance: float) -> TextRun:
+    def _run(self, st: _State, tm: Matrix, advance: float, lead: float = 0.0) -> TextRun:
+        """The run's box; its start point is where its first non-space glyph begins (runs
+        often start with indenting spaces that lie outside their unit's box)."""
         full = mul(tm, st.ctm)
-        x0, y0 = point(full, 0.0, st.rise)
+        x0, y0 = point(full, lead, st.rise)
         x1, y1 = point(full, advance, st.rise)
         a, b, c, d = full[:4]
         up = math.hypot(c, d) * st.size or st.size
@@ -315,8 +319,8 @@ class PageContent:
                         st.word_space, st.char_space = float(operands[0]), float(operands[1])
                     tlm = mul((1, 0, 0, 1, 0, -st.leading), tlm)
                     tm = tlm
-                advance, blank = self._advance(operands, op, st)
-                run = self._run(st, tm, advance)
+                advance, lead, blank = self._advance(operands, op, st)
+                run = self._run(st, tm, advance, lead)
                 run.blank = blank
                 tm = mul((1, 0, 0, 1, advance, 0), tm)
                 if scan is not None:

@@ -21,7 +21,7 @@ sampled from the rendered page (:mod:`.sample`).
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,19 +60,14 @@ def replaced_units(page: Page) -> list[Block]:
     ]
 
 
-def _owned(run: TextRun, index: BoxIndex) -> bool:
-    """The run starts in a unit's box, or its middle lies in one."""
-    if index.containing(run.x, run.t, START_MARGIN):
-        return True
-    return bool(index.containing((run.box[0] + run.box[2]) / 2, (run.box[1] + run.box[3]) / 2))
-
-
 def layout_page(page: Page, content: PageContent | None, font: str) -> PageLayout:
     """Typeset ``page``'s translations against what the page's content stream holds.
 
-    Units whose source text is all invisible (an OCR text layer over a scanned image) are
-    marked ``meta["patch"]``: the printed line is in the image, so the translation needs a
-    patch over it, like a unit from our own OCR.
+    Every text run that will stay on the page (not removed with a translated unit's source)
+    is text the translations must avoid: runs outside any unit, runs of kept units, and runs
+    that only cross a unit's box. Units whose source text is all invisible (an OCR text layer
+    over a scanned image) are marked ``meta["patch"]``: the printed line is in the image, so
+    the translation needs a patch over it, like a unit from our own OCR.
     """
     units = replaced_units(page)
     chosen = {id(b) for b in units}
@@ -82,12 +77,11 @@ def layout_page(page: Page, content: PageContent | None, font: str) -> PageLayou
     if content is not None and units:
         scan = content.scan()
         rules = scan.rules
-        index = BoxIndex(b.bbox for b in page.blocks if b.bbox is not None)
-        # Text that belongs to no unit stays where it is: the typesetter must avoid it.
+        removing = _remover(units, fixed)
         text = [
             run.box
             for run in scan.runs
-            if not run.blank and run.box[2] > run.box[0] and not _owned(run, index)
+            if not run.blank and run.box[2] > run.box[0] and not removing(run)
         ]
         _mark_invisible(units, scan.runs)
     return Typesetter(page, font, text, rules).run(units, fixed)
@@ -145,20 +139,26 @@ def _sample_missing(doc: Document, page: Page, layout: PageLayout, password: str
         block.meta.setdefault("color", ink)
 
 
-def remove_source(content: PageContent, placed: Sequence[Block], kept: Sequence[Block]) -> int:
-    """Remove the source text of the ``placed`` units (a run starting inside a kept unit's box
-    stays even when it also starts inside a placed one: numbers must never vanish)."""
+def _remover(placed: Sequence[Block], kept: Sequence[Block]) -> Callable[[TextRun], bool]:
+    """Which runs go with the ``placed`` units' source: those whose first glyph starts in a
+    placed unit's box (a run starting inside a kept unit's box stays even when it also starts
+    inside a placed one: numbers must never vanish)."""
     boxes = BoxIndex(b.bbox for b in placed if b.bbox is not None)
     kept_boxes = BoxIndex(b.bbox for b in kept if b.bbox is not None)
-    if not boxes.rects:
-        return 0
 
     def decide(run: TextRun) -> bool:
         if not boxes.containing(run.x, run.t, START_MARGIN):
             return False
         return not kept_boxes.containing(run.x, run.t)
 
-    return content.remove(decide)
+    return decide
+
+
+def remove_source(content: PageContent, placed: Sequence[Block], kept: Sequence[Block]) -> int:
+    """Remove the source text of the ``placed`` units from the page's content."""
+    if not any(b.bbox is not None for b in placed):
+        return 0
+    return content.remove(_remover(placed, kept))
 
 
 def draw_page(page: Page, layout: PageLayout, font: str, size: tuple[float, float]) -> bytes:

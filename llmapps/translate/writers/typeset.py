@@ -255,7 +255,7 @@ class Typesetter:
             placements.append(placement)
             if placement.grown:
                 self._block(placement.area())
-        staying = [b.bbox for b in fixed if b.bbox is not None] + self.text
+        staying = [b.bbox for b in [*fixed, *unfit] if b.bbox is not None] + self.text
         placements, rejected = check(placements, self.page, staying)
         return PageLayout(placements, unfit + rejected)
 
@@ -273,7 +273,8 @@ class Typesetter:
         own_page = _own_box(clamped, near)
         own = to_frame(own_page, rotation)
         floor = max(MIN_SIZE, size * self.floor)
-        fitted = fit_size(text, self.font, own[2] - own[0], own[3] - own[1], size, floor, LEADING)
+        leading = _leading(block, own, size)
+        fitted = fit_size(text, self.font, own[2] - own[0], own[3] - own[1], size, floor, leading)
         frame = own
         grown = False
         if fitted is None or fitted.size < size * 0.85:
@@ -290,14 +291,14 @@ class Typesetter:
                     candidate[3] - candidate[1],
                     size,
                     floor,
-                    LEADING,
+                    leading,
                 )
                 if trial is not None and (best is None or trial.size > best.size * 1.05):
                     best, frame, grown = trial, candidate, True
             fitted = best
         if fitted is None:
             return None
-        lines = self._lines(block, fitted.lines, fitted.size, fitted.leading, own, frame)
+        lines = self._lines(block, fitted.lines, fitted.size, fitted.leading, own, frame, rotation)
         placement = Placement(block, rotation, fitted.size, lines, frame, grown=grown)
         placement.boxes = [self._glyph_box(line, fitted.size, rotation) for line in lines]
         return placement
@@ -310,6 +311,7 @@ class Typesetter:
         leading: float,
         own: Rect,
         frame: Rect,
+        rotation: int,
     ) -> list[Line]:
         widths = Widths.of(self.font)
         ascent = 1 + self.metrics.descent  # glyph box top above the baseline (pdfminer's rule)
@@ -319,10 +321,16 @@ class Typesetter:
         single = own_height < size * 2.0 or block.kind == TABLE_CELL
         if single and height < own_height and frame[3] - frame[1] <= own_height + 0.01:
             top = own[1] + (own_height - height) / 2  # keep a short unit centred on its line
+        centre = None
+        not_wider = frame[2] - frame[0] <= own[2] - own[0] + 0.01
+        if not_wider and _centred(block, self.page, rotation):
+            centre = (own[0] + own[2]) / 2
         out = []
         for i, text in enumerate(texts):
             baseline = top + ascent * size + i * leading
-            out.append(Line(text, frame[0], baseline, widths.text(text) * size))
+            width = widths.text(text) * size
+            start = frame[0] if centre is None else max(frame[0], centre - width / 2)
+            out.append(Line(text, start, baseline, width))
         return out
 
     def _glyph_box(self, line: Line, size: float, rotation: int) -> Rect:
@@ -334,6 +342,25 @@ class Typesetter:
             line.baseline - self.metrics.descent * size,
         )
         return to_page(rect, rotation)
+
+
+def _leading(block: Block, own: Rect, size: float) -> float:
+    """Line spacing as a share of the size: the source's own when it had several lines
+    (``meta["lines"]``), within 1.05-1.3; else LEADING."""
+    lines = int(block.meta.get("lines", 1) or 1)
+    if lines < 2 or size <= 0:
+        return LEADING
+    pitch = ((own[3] - own[1]) - size) / (lines - 1)
+    return min(1.3, max(1.05, pitch / size))
+
+
+def _centred(block: Block, page: Page, rotation: int) -> bool:
+    """A one-line unit centred on the page (a title) keeps its translation centred."""
+    if rotation != 0 or block.bbox is None or page.width <= 0:
+        return False
+    x0, _, x1, _ = block.bbox
+    middle = (x0 + x1) / 2
+    return abs(middle - page.width / 2) < 0.02 * page.width and x1 - x0 < 0.8 * page.width
 
 
 def _clamp(rect: Rect, page: Rect) -> Rect:
