@@ -50,7 +50,12 @@ def overlap_share(a: dict[str, Any], b: dict[str, Any]) -> float:
 
 def colliding_chars(page: Any) -> list[dict[str, Any]]:
     """Chars of ``page`` overlapping a char of another line by more than 30%."""
-    chars = sorted((c for c in page.chars if c["text"].strip()), key=lambda c: c["x0"])
+    return colliding(page.chars)
+
+
+def colliding(chars: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Chars overlapping a char of another line by more than 30%."""
+    chars = sorted((c for c in chars if c["text"].strip()), key=lambda c: c["x0"])
     hits = []
     for i, c in enumerate(chars):
         for d in chars[i + 1 :]:

@@ -21,6 +21,7 @@ from llmapps.translate.writers.pdf import translated_pdf
 from llmapps.translate.writers.typeset import Line, Placement, Typesetter, collisions, overlaps
 from tests.translate.layout_checks import (
     OUR_FONT,
+    colliding,
     colliding_chars,
     corpus_pdf,
     off_page,
@@ -281,3 +282,54 @@ def test_translation_keeps_the_source_text_colour(tmp_path: Path) -> None:
         }
     assert colours["蓝"] == (0.1, 0.2, 0.8)
     assert colours["白"] == (1.0, 1.0, 1.0)
+
+
+def test_runs_starting_with_indenting_spaces_are_replaced(tmp_path: Path) -> None:
+    """A line drawn as "   Robbery" starts left of its unit's box (the box is the glyphs')."""
+    c = canvas.Canvas(str(tmp_path / "i.pdf"), pagesize=(300, 200))
+    c.setFont("Helvetica", 10)
+    c.drawString(20, 170, "      Robbery and theft")
+    c.drawString(20, 150, "Centred title")
+    c.showPage()
+    c.save()
+    indent = c.stringWidth("      ", "Helvetica", 10)
+    width = c.stringWidth("Robbery and theft", "Helvetica", 10)
+    top = 200 - 170 - 10 * (1 + DESCENT)
+    label = Block(
+        "Robbery and theft",
+        bbox=(20 + indent, top, 20 + indent + width, top + 10),
+        size=10,
+        translation="抢劫和盗窃",
+    )
+    doc = Document(tmp_path / "i.pdf", "pdf", [Page(1, 300, 200, [label])], page_count=1)
+    out = tmp_path / "i.zh.pdf"
+    out.write_bytes(translated_pdf(doc))
+    with pdfplumber.open(out) as result:
+        chars = [c for c in result.pages[0].chars if c["text"].strip()]
+    source = {c["text"] for c in chars if "Helvetica" in c["fontname"] and c["top"] < 40}
+    assert source == set() and colliding(chars) == []
+    assert "".join(c["text"] for c in chars if OUR_FONT in c["fontname"]) == "抢劫和盗窃"
+
+
+def test_a_centred_title_stays_centred(tmp_path: Path) -> None:
+    c = canvas.Canvas(str(tmp_path / "t.pdf"), pagesize=(300, 200))
+    c.setFont("Helvetica-Bold", 14)
+    c.drawCentredString(150, 170, "Annual Report of the Society")
+    c.showPage()
+    c.save()
+    width = c.stringWidth("Annual Report of the Society", "Helvetica-Bold", 14)
+    top = 200 - 170 - 14 * (1 + DESCENT)
+    title = Block(
+        "Annual Report of the Society",
+        bbox=(150 - width / 2, top, 150 + width / 2, top + 14),
+        size=14,
+        bold=True,
+        translation="学会年度报告",
+    )
+    doc = Document(tmp_path / "t.pdf", "pdf", [Page(1, 300, 200, [title])], page_count=1)
+    out = tmp_path / "t.zh.pdf"
+    out.write_bytes(translated_pdf(doc))
+    with pdfplumber.open(out) as result:
+        ours = [c for c in result.pages[0].chars if OUR_FONT in c["fontname"]]
+    middle = (min(c["x0"] for c in ours) + max(c["x1"] for c in ours)) / 2
+    assert abs(middle - 150) < 1.0
