@@ -3,9 +3,9 @@
 Each document of the corpus (``make corpus``: PDFs from the sdists of ocrmypdf, tabula-py and
 pikepdf) goes through ``translate_file`` exactly as ``llmapps translate`` runs it (parse ->
 units -> batched model calls -> typeset -> write), with a pseudo-translator model on loopback
-(``bench/pseudo_translator.py``: a perfect, predictable "translation"), so what is measured is
-the layout engine, not a model's wording. Printed per document (definitions in
-``bench/layout_metrics.py``):
+(``bench/tools/pseudo_translator.py``: a perfect, predictable "translation"), so what is
+measured is the layout engine, not a model's wording. Printed per document (definitions in
+``bench/tools/layout_metrics.py``):
 
 - collisions: share of output characters drawn over another line (worst page, and document);
 - numbers kept: standalone numbers (cells, counts, codes) still at their place;
@@ -43,8 +43,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.layout_metrics import Figures, measure  # noqa: E402
-from bench.pseudo_translator import PseudoTranslator  # noqa: E402
+from bench.tools.layout_metrics import Figures, measure  # noqa: E402
+from bench.tools.pseudo_translator import PseudoTranslator  # noqa: E402
 
 CORPUS = ROOT / ".cache" / "corpus"
 DOCUMENTS = [

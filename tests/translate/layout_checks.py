@@ -11,7 +11,7 @@ from typing import Any
 
 import pdfplumber
 
-from bench.pseudo_translator import pseudo
+from bench.tools.pseudo_translator import pseudo
 from llmapps.translate.document import Document
 from llmapps.translate.paragraphs import mark_keep
 

@@ -16,7 +16,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 from typer.testing import CliRunner
 
-from bench.pseudo_translator import PseudoTranslator
+from bench.tools.pseudo_translator import PseudoTranslator
 from llmapps.cli import app
 from llmapps.translate.preview import render_page_png, write_previews
 

@@ -10,7 +10,7 @@ figures compare across the two:
 - untranslated: share of the source's alphabetic words (4+ letters) still in the output;
 - outside: characters the output has off the page beyond those the source already had there.
 
-Usage: python bench/layout_metrics.py SOURCE.pdf OUTPUT.pdf [FIRST [LAST]] -> one JSON line.
+Usage: python bench/tools/layout_metrics.py SOURCE.pdf OUTPUT.pdf [FIRST [LAST]] -> JSON line.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ translator keeps them), prefixed ``译N`` so each unit stays identifiable. It an
 ``[i]`` items otherwise, and a single pseudo text for a single text; streaming answers are one
 SSE chunk. Use it as ``openai-compatible:pseudo@http://127.0.0.1:PORT/v1`` (any API key).
 
-Run alone: ``python bench/pseudo_translator.py PORT``; in code: ``with PseudoTranslator() as
+Run alone: ``python bench/tools/pseudo_translator.py PORT``; in code: ``with PseudoTranslator() as
 server: server.spec``. ``calls`` counts chat completions answered.
 """
 
