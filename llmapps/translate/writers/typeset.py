@@ -323,7 +323,8 @@ class Typesetter:
             top = own[1] + (own_height - height) / 2  # keep a short unit centred on its line
         centre = None
         not_wider = frame[2] - frame[0] <= own[2] - own[0] + 0.01
-        if not_wider and _centred(block, self.page, rotation):
+        one_line = own_height < size * 2.0  # a centred paragraph may just be justified
+        if not_wider and one_line and _centred(block, self.page, rotation):
             centre = (own[0] + own[2]) / 2
         out = []
         for i, text in enumerate(texts):
