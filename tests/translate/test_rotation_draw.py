@@ -235,3 +235,45 @@ def test_invisible_ocr_layer_gets_a_patch_over_the_printed_line(tmp_path: Path) 
 
     assert ink(before) > 100 and ink(after) == 0
     assert _near(after.getpixel((480, 80)), RED, 3)  # type: ignore[arg-type]
+
+
+def test_ocr_translation_never_grows_over_a_picture(tmp_path: Path) -> None:
+    """Free of text is not free: a scan's photo beside and below a line is never painted."""
+    image = Image.new("RGB", (600, 300), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    for k in range(0, 600, 6):  # a "photo": stripes of colour right of and below the line
+        draw.rectangle((260 + k % 340, 40, 265 + k % 340, 110), fill=(k % 255, 90, 160))
+        draw.rectangle((40 + k, 110, 45 + k, 290), fill=(30, k % 255, 90))
+    draw.text((40, 60), "Short", fill=INK, font_size=36)
+    left, top, right, bottom = draw.textbbox((40, 60), "Short", font_size=36)
+    path = tmp_path / "photo.pdf"
+    c = canvas.Canvas(str(path), pagesize=(300, 150))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    c.drawImage(ImageReader(io.BytesIO(buffer.getvalue())), 0, 0, 300, 150)
+    c.showPage()
+    c.save()
+    block = Block(
+        "Short",
+        bbox=(left / 2 - 1, top / 2 - 1, right / 2 + 1, bottom / 2 + 1),
+        size=(bottom - top) / 2,
+        translation="这是一个比原文长得多的译文句子",
+        meta={"ocr": True, "background": tuple(v / 255 for v in BACKGROUND)},
+    )
+    page = Page(1, width=300, height=150, blocks=[block], ocr=True, image_count=1)
+    out = tmp_path / "photo.zh.pdf"
+    out.write_bytes(translated_pdf(Document(path, "pdf", [page], page_count=1)))
+    before = Image.open(io.BytesIO(render_page_png(path, 0, dpi=144))).convert("RGB")
+    after = Image.open(io.BytesIO(render_page_png(out, 0, dpi=144))).convert("RGB")
+    x0, y0 = int(block.bbox[2] * 2) + 3, int(block.bbox[3] * 2) + 3  # type: ignore[index]
+    changed = [
+        (x, y)
+        for x in range(0, 600, 2)
+        for y in range(0, 300, 2)
+        if (x > x0 or y > y0) and not _near(after.getpixel((x, y)), before.getpixel((x, y)), 3)  # type: ignore[arg-type]
+    ]
+    assert changed == []  # nothing painted outside the line's own box
+    if not block.meta.get("unfit"):  # it fit in its own box (shrunk): drawn there only
+        with pdfplumber.open(out) as result:
+            chars = result.pages[0].chars
+        assert chars and max(ch["x1"] for ch in chars) <= block.bbox[2] + 1  # type: ignore[index]

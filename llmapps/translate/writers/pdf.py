@@ -31,7 +31,7 @@ from reportlab.pdfgen import canvas
 from llmapps.translate.document import Block, Document, Page
 from llmapps.translate.fonts import register_font
 from llmapps.translate.writers.content import PageContent, Rect, TextRun, draw_over
-from llmapps.translate.writers.sample import sample_page
+from llmapps.translate.writers.sample import PageImage, colours
 from llmapps.translate.writers.typeset import (
     BoxIndex,
     PageLayout,
@@ -60,7 +60,9 @@ def replaced_units(page: Page) -> list[Block]:
     ]
 
 
-def layout_page(page: Page, content: PageContent | None, font: str) -> PageLayout:
+def layout_page(
+    page: Page, content: PageContent | None, font: str, image: PageImage | None = None
+) -> PageLayout:
     """Typeset ``page``'s translations against what the page's content stream holds.
 
     Every text run that will stay on the page (not removed with a translated unit's source)
@@ -84,7 +86,19 @@ def layout_page(page: Page, content: PageContent | None, font: str) -> PageLayou
             if not run.blank and run.box[2] > run.box[0] and not removing(run)
         ]
         _mark_invisible(units, scan.runs)
-    return Typesetter(page, font, text, rules).run(units, fixed)
+    blank = None
+    if image is not None and any(_needs_patch(b) for b in units):
+
+        def blank(block: Block, area: Rect) -> bool:
+            """Patched units grow only over blank paper (never over a photo of the scan)."""
+            if not _needs_patch(block):
+                return True
+            paper = block.meta.get("background")
+            if paper is None and block.bbox is not None:
+                paper, _ = colours(image.pixels(block.bbox))
+            return image.blank(area, _rgb(paper, (1.0, 1.0, 1.0)))
+
+    return Typesetter(page, font, text, rules, blank=blank).run(units, fixed)
 
 
 def _mark_invisible(units: Sequence[Block], runs: Sequence[TextRun]) -> None:
@@ -115,26 +129,16 @@ def _needs_patch(block: Block) -> bool:
     return bool(block.meta.get("ocr") or block.meta.get("patch"))
 
 
-def _sample_missing(doc: Document, page: Page, layout: PageLayout, password: str | None) -> None:
+def _sample_missing(layout: PageLayout, image: PageImage) -> None:
     """Paper and ink colours for patched units that do not carry them."""
-    missing = [
-        p.block
-        for p in layout.placements
-        if _needs_patch(p.block) and p.block.bbox and "background" not in p.block.meta
-    ]
-    if not missing:
-        return
-    try:
-        sampled = sample_page(
-            doc.path,
-            page.number - 1,
-            [b.bbox for b in missing if b.bbox is not None],
-            page.rotate,
-            password,
-        )
-    except Exception:  # no render: white paper, black ink (still hides the printed line)
-        sampled = [((1.0, 1.0, 1.0), (0.0, 0.0, 0.0))] * len(missing)
-    for block, (paper, ink) in zip(missing, sampled, strict=True):
+    for placement in layout.placements:
+        block = placement.block
+        if not _needs_patch(block) or block.bbox is None or "background" in block.meta:
+            continue
+        try:
+            paper, ink = colours(image.pixels(block.bbox))
+        except Exception:  # no render: white paper, black ink (still hides the printed line)
+            paper, ink = (1.0, 1.0, 1.0), (0.0, 0.0, 0.0)
         block.meta["background"] = paper
         block.meta.setdefault("color", ink)
 
@@ -270,12 +274,13 @@ def _edit_page(
 ) -> PageLayout:
     """Typeset the page's translations and remove the source text of the placed units."""
     content = PageContent(target, writer)
-    layout = layout_page(page, content, font)
+    image = PageImage(doc.path, page.number - 1, page.rotate, password)
+    layout = layout_page(page, content, font, image)
     placed = [p.block for p in layout.placements]
     placed_ids = {id(b) for b in placed}
     kept = [b for b in page.blocks if id(b) not in placed_ids]
     remove_source(content, placed, kept)
-    _sample_missing(doc, page, layout, password)
+    _sample_missing(layout, image)
     content.save()
     return layout
 

@@ -10,7 +10,6 @@ Units that come from our own OCR carry these colours already (``meta["background
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -61,34 +60,50 @@ def _rgb(values: np.ndarray) -> RGB:
     return (r, g, b)
 
 
-def sample_page(
-    pdf: Path,
-    page_index: int,
-    boxes: Sequence[BBox],
-    rotate: int = 0,
-    password: str | None = None,
-) -> list[tuple[RGB, RGB]]:
-    """(paper, ink) for each box (unrotated top-left coordinates) of page ``page_index``."""
-    import pypdfium2 as pdfium
+class PageImage:
+    """A page rendered once, on first use, to tell whether an area is blank paper."""
 
-    doc = pdfium.PdfDocument(str(pdf), password=password)
-    try:
-        page = doc[page_index]
+    def __init__(self, pdf: Path, page_index: int, rotate: int, password: str | None) -> None:
+        self.pdf, self.page_index, self.rotate, self.password = pdf, page_index, rotate, password
+        self._image: np.ndarray | None = None
+        self._size = (0.0, 0.0)
+
+    def _load(self) -> np.ndarray:
+        if self._image is None:
+            import pypdfium2 as pdfium
+
+            doc = pdfium.PdfDocument(str(self.pdf), password=self.password)
+            try:
+                page = doc[self.page_index]
+                try:
+                    bitmap = page.render(scale=SCALE).to_pil().convert("RGB")
+                finally:
+                    page.close()
+            finally:
+                doc.close()
+            self._image = np.asarray(bitmap)
+            shown_h, shown_w = self._image.shape[0] / SCALE, self._image.shape[1] / SCALE
+            swap = self.rotate in (90, 270)
+            self._size = (shown_h, shown_w) if swap else (shown_w, shown_h)
+        return self._image
+
+    def pixels(self, box: BBox) -> np.ndarray:
+        """The area's RGB pixels (none when the page cannot be rendered)."""
         try:
-            image = np.asarray(page.render(scale=SCALE).to_pil().convert("RGB"))
-        finally:
-            page.close()
-    finally:
-        doc.close()
-    # The page as rendered (with /Rotate applied: for 90 and 270 the sides swap).
-    shown_h, shown_w = image.shape[0] / SCALE, image.shape[1] / SCALE
-    width, height = (shown_h, shown_w) if rotate in (90, 270) else (shown_w, shown_h)
-    out = []
-    for box in boxes:
-        x0, y0, x1, y1 = _display_box(box, rotate, width, height)
-        px = image[
+            image = self._load()
+        except Exception:  # a page pdfium cannot render: nothing is known of it
+            return np.zeros((0, 0, 3), dtype=np.uint8)
+        x0, y0, x1, y1 = _display_box(box, self.rotate, *self._size)
+        return image[
             max(0, int(y0 * SCALE)) : max(0, int(y1 * SCALE) + 1),
             max(0, int(x0 * SCALE)) : max(0, int(x1 * SCALE) + 1),
         ]
-        out.append(colours(px))
-    return out
+
+    def blank(self, box: BBox, paper: RGB, share: float = 0.98) -> bool:
+        """True when at least ``share`` of the area's pixels are the paper's colour."""
+        px = self.pixels(box).reshape(-1, 3).astype(np.int32)
+        if px.size == 0:
+            return False
+        target = np.array([round(v * 255) for v in paper])
+        close = np.abs(px - target).sum(axis=1) <= 60
+        return bool(close.mean() >= share)

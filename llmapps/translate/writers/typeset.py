@@ -20,7 +20,7 @@ user space, degrees counter-clockwise.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from llmapps.translate.document import TABLE_CELL, Block, Page
@@ -211,9 +211,13 @@ class Typesetter:
         rules: Sequence[Rect] = (),
         *,
         floor: float = FLOOR,
+        blank: Callable[[Block, Rect], bool] | None = None,
     ) -> None:
         self.page = page
         self.font = font
+        # For units drawn on a patch (scans): may this page area be painted over? (Growth
+        # must not paint the paper's colour over a photo or a drawing of the scan.)
+        self.blank = blank
         self.metrics = font_metrics(font)
         self.floor = floor
         self.text = list(text)  # text that stays outside any unit (page coordinates)
@@ -283,6 +287,10 @@ class Typesetter:
             best = fitted
             for candidate in _candidates(own, index, own_index, limits, size * GAP):
                 if candidate == own:
+                    continue
+                if self.blank is not None and not all(
+                    self.blank(block, to_page(strip, rotation)) for strip in _added(own, candidate)
+                ):
                     continue
                 trial = fit_size(
                     text,
@@ -389,6 +397,16 @@ def _candidates(own: Rect, index: BoxIndex, skip: int, limits: Rect, gap: float)
     wide = (u0, w0, right, w1)
     both_down = _free_down(wide, index, skip, limits[3], gap)
     return [wide, (u0, w0, u1, down), (u0, w0, right, both_down)]
+
+
+def _added(own: Rect, grown: Rect) -> list[Rect]:
+    """The strips ``grown`` adds to ``own`` (frame coordinates): beside it and below."""
+    strips = []
+    if grown[2] > own[2]:
+        strips.append((own[2], own[1], grown[2], own[3]))
+    if grown[3] > own[3]:
+        strips.append((grown[0], own[3], grown[2], grown[3]))
+    return strips
 
 
 def _free_right(box: Rect, index: BoxIndex, skip: int, limit: float, gap: float) -> float:
