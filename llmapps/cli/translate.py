@@ -34,6 +34,9 @@ def register(app: typer.Typer) -> None:
         password: str = typer.Option(None, "--password", help="password of an encrypted PDF"),
         output: Path = typer.Option(None, "--output", "-o", help="output folder"),
         layout: str = typer.Option(None, "--bilingual-layout", help="side | alternate"),
+        preview: Path = typer.Option(
+            None, "--preview", help="folder for PNGs of original and translated pages (PDF)"
+        ),
     ) -> None:
         """Translate a document into another language, keeping its layout (resumable)."""
         from llmapps.translate.progress import Progress as TProgress
@@ -63,6 +66,8 @@ def register(app: typer.Typer) -> None:
             TextColumn("{task.fields[stats]}"),
             TimeElapsedColumn(),
         )
+        if preview is not None:
+            check_preview(file, options.formats or list(cfg.translate.formats), preview)
         with Progress(*columns, console=err_console, transient=False) as bar:
             task = bar.add_task("parsing", total=None, stats="")
 
@@ -93,3 +98,35 @@ def register(app: typer.Typer) -> None:
         )
         for fmt, out in result.outputs.items():
             console.print(f"{fmt}: {out}", highlight=False, soft_wrap=True)
+        if preview is not None:
+            from llmapps.translate.errors import TranslateError
+            from llmapps.translate.preview import write_previews
+
+            numbers = [page.number for page in result.document.pages]
+            try:
+                written = write_previews(
+                    file, result.outputs["pdf"], preview, numbers, password=password
+                )
+            except OSError as exc:
+                raise TranslateError(
+                    f"cannot write the preview to {preview} ({exc.strerror or exc}): "
+                    "choose another folder with --preview"
+                ) from None
+            console.print(
+                f"preview: {len(written) // 2} page(s) as PNG in {preview}",
+                highlight=False,
+                soft_wrap=True,
+            )
+
+
+def check_preview(file: Path, formats: list[str], folder: Path) -> None:
+    """``--preview`` renders the translated PDF: fail before any model call when there is none."""
+    from llmapps.translate.errors import TranslateError
+    from llmapps.translate.parsers import detect_kind
+
+    if file.is_file() and detect_kind(file) != "pdf":
+        raise TranslateError(f"{file.name}: --preview needs a PDF input: drop --preview")
+    if "pdf" not in formats:
+        raise TranslateError("--preview renders the translated PDF: add pdf to --format")
+    if folder.exists() and not folder.is_dir():
+        raise TranslateError(f"--preview {folder}: not a folder: give a folder for the PNGs")

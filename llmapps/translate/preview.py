@@ -1,15 +1,20 @@
-"""Page previews: a PDF page rendered to PNG, so a user can look at a translation instead of reading it.
+"""Page previews: PDF pages rendered to PNG, so a user looks at a translation, not at a report.
 
-One function serves the CLI's ``--preview DIR`` and the Translator tab's side-by-side view.
+One module serves the CLI's ``--preview DIR`` and the Translator tab's side-by-side view. A
+translated PDF made with ``--pages`` holds only the selected pages, so its page ``i`` is the
+original's page ``original_pages[i]``: the caller passes that list and the pairs match.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
 #: Previews are for the eye, not for print: 110 dpi keeps an A4 page near 900 px tall.
 PREVIEW_DPI = 110
+#: The largest side of a preview, in pixels (a poster page would otherwise be huge).
+MAX_PIXELS = 2400
 
 
 def page_count(pdf: Path, password: str | None = None) -> int:
@@ -35,7 +40,9 @@ def render_page_png(
             raise IndexError(f"page {page_index + 1} is outside 1-{len(doc)}")
         page = doc[page_index]
         try:
-            image = page.render(scale=dpi / 72).to_pil()
+            width, height = page.get_size()
+            scale = min(dpi / 72, MAX_PIXELS / max(width, height, 1.0))
+            image = page.render(scale=scale).to_pil()
         finally:
             page.close()
     finally:
@@ -46,19 +53,34 @@ def render_page_png(
 
 
 def write_previews(
-    original: Path, translated: Path, out_dir: Path, pages: list[int] | None = None
+    original: Path,
+    translated: Path,
+    out_dir: Path,
+    original_pages: Sequence[int] | None = None,
+    password: str | None = None,
+    dpi: int = PREVIEW_DPI,
 ) -> list[Path]:
-    """Write ``NNN.original.png`` and ``NNN.translated.png`` for each page (1-based names).
+    """Write ``NNN.original.png`` and ``NNN.translated.png`` for each translated page.
 
-    ``pages`` are 0-based indices of the translated file; the original's page of the same
-    index is paired with it. Returns the written paths.
+    ``original_pages``: the original's 1-based page numbers of the translated file's pages, in
+    order (``Document.pages``' numbers); ``None`` means the two files have the same pages. Files are
+    named by the original's page number, so ``--pages 3,7`` gives ``003.*`` and ``007.*``.
+    ``password`` opens an encrypted original. Returns the written paths.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
     count = page_count(translated)
+    numbers = list(original_pages) if original_pages is not None else list(range(1, count + 1))
+    if len(numbers) != count:
+        raise ValueError(
+            f"{translated.name} has {count} page(s) but {len(numbers)} page number(s) were given"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for index in pages if pages is not None else range(count):
-        for label, source in (("original", original), ("translated", translated)):
-            target = out_dir / f"{index + 1:03d}.{label}.png"
-            target.write_bytes(render_page_png(source, index))
+    for index, number in enumerate(numbers):
+        for label, source, at, secret in (
+            ("original", original, number - 1, password),
+            ("translated", translated, index, None),
+        ):
+            target = out_dir / f"{number:03d}.{label}.png"
+            target.write_bytes(render_page_png(source, at, dpi, secret))
             written.append(target)
     return written

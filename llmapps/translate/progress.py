@@ -21,6 +21,9 @@ class Progress:
     tokens: int = 0
     glossary_violations: int = 0
     scanned_pages: list[int] = field(default_factory=list)
+    # Units the PDF writer could not place without touching other text (source text kept).
+    unfit_units: int = 0
+    unfit_pages: list[int] = field(default_factory=list)
     model_seconds: float = 0.0
     message: str = ""
 

@@ -302,7 +302,19 @@ def _run(
     out_dir.mkdir(parents=True, exist_ok=True)
     outputs = _output_paths(path, target, formats, out_dir)
     _write(doc, outputs, options, settings)
-    tracker.update(stage="done", message=f"wrote {', '.join(p.name for p in outputs.values())}")
+    unfit = [b for b in doc.blocks if b.meta.get("unfit")]
+    unfit_pages = sorted({b.page for b in unfit})
+    if unfit:
+        notes.append(
+            f"{len(unfit)} unit(s) did not fit their box and keep the source text "
+            f"(page(s) {', '.join(str(n) for n in unfit_pages)})"
+        )
+    tracker.update(
+        stage="done",
+        unfit_units=len(unfit),
+        unfit_pages=unfit_pages,
+        message=f"wrote {', '.join(p.name for p in outputs.values())}",
+    )
     return TranslateResult(
         job_id=job_id,
         document=doc,

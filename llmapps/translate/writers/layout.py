@@ -1,22 +1,79 @@
-"""Fitting text into a box: wrap (words for Latin, characters for CJK) and shrink until it fits.
+"""Line breaking and size fitting: a text in a box of a given width and height.
 
-Why shrink rather than overflow: a translation is often longer than its source (English ->
-German) or uses wider glyphs (-> Chinese); the box is the only place known to be free on the
-page, so the text gets smaller, never bigger than the box, and never leaves the page.
+Why widths from a per-character table: fitting tries many sizes for every unit of a page, and
+measuring each candidate line with the font again is quadratic in the line length; widths scale
+linearly with the size, so each character is measured once per font (at 1 pt) and every size
+after that is a multiplication.
+
+Line breaking: Latin text breaks between words (a word wider than the line breaks between
+characters); CJK text breaks between any two characters, except that closing punctuation never
+starts a line and opening brackets never end one (kinsoku shori, the Chinese/Japanese rule).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import ClassVar
 
-from llmapps.translate.fonts import text_width
+from reportlab.pdfbase import pdfmetrics
 
-_TOKEN = re.compile(
-    r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]|[^\s\u2e80-\u9fff]+|\s+"
-)
+# One CJK character, a run of non-space non-CJK characters, or a run of spaces.
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f\uac00-\ud7af"
+_TOKEN = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+|\s+")
+# Never at the start of a line (closing punctuation) / never at its end (opening brackets).
+NO_START = set("，。、；：！？）」』】》〉’”…·%‰,.;:!?)]}ー々〜")
+NO_END = set("（「『【《〈‘“([{")
 MIN_SIZE = 4.0
 LEADING = 1.2
+
+
+@dataclass
+class Metrics:
+    """Vertical metrics of the drawing font, as fractions of the font size."""
+
+    ascent: float
+    descent: float  # negative: below the baseline
+
+    @property
+    def height(self) -> float:
+        return self.ascent - self.descent
+
+
+@lru_cache(maxsize=8)
+def font_metrics(font: str) -> Metrics:
+    face = getattr(pdfmetrics.getFont(font), "face", None)
+    ascent = float(getattr(face, "ascent", 0) or 800) / 1000
+    descent = float(getattr(face, "descent", 0) or -200) / 1000
+    return Metrics(ascent, descent if descent < 0 else -descent)
+
+
+class Widths:
+    """Advance widths of one font at 1 pt, measured once per character."""
+
+    _cache: ClassVar[dict[str, Widths]] = {}
+
+    def __init__(self, font: str) -> None:
+        self.font = font
+        self._chars: dict[str, float] = {}
+
+    @classmethod
+    def of(cls, font: str) -> Widths:
+        if font not in cls._cache:
+            cls._cache[font] = cls(font)
+        return cls._cache[font]
+
+    def char(self, ch: str) -> float:
+        width = self._chars.get(ch)
+        if width is None:
+            width = float(pdfmetrics.stringWidth(ch, self.font, 1000)) / 1000
+            self._chars[ch] = width
+        return width
+
+    def text(self, text: str) -> float:
+        """Width of ``text`` at 1 pt."""
+        return sum(self.char(ch) for ch in text)
 
 
 @dataclass
@@ -30,35 +87,105 @@ class Fitted:
 
 
 def wrap(text: str, font: str, size: float, width: float) -> list[str]:
-    """Greedy line breaking; paragraphs inside ``text`` (newlines) start new lines."""
+    """Greedy line breaking at ``size`` into ``width``; newlines in ``text`` start new lines."""
+    return _wrap_units(text, Widths.of(font), width / size if size > 0 else 0.0)
+
+
+def _wrap_units(text: str, widths: Widths, limit: float) -> list[str]:
+    """Break ``text`` into lines no wider than ``limit`` (in units of the font size)."""
     lines: list[str] = []
     for paragraph in text.split("\n"):
         line = ""
+        line_width = 0.0
         for token in _TOKEN.findall(paragraph):
-            candidate = line + token
-            if text_width(candidate.rstrip(), font, size) <= width or not line.strip():
-                if not line.strip() and text_width(token, font, size) > width and token.strip():
-                    # A single word wider than the box: break it by characters.
+            token_width = widths.text(token)
+            if token.isspace():
+                if line:
+                    line += " "
+                    line_width += widths.char(" ")
+                continue
+            if line_width + token_width <= limit + 1e-6 or not line:
+                if not line and token_width > limit and len(token) > 1:
+                    # A single word wider than the box: break it between characters.
                     for ch in token:
-                        if line and text_width(line + ch, font, size) > width:
+                        w = widths.char(ch)
+                        if line and line_width + w > limit + 1e-6:
                             lines.append(line)
-                            line = ""
+                            line, line_width = "", 0.0
                         line += ch
+                        line_width += w
                     continue
-                line = candidate if line.strip() else token.lstrip()
-            else:
-                lines.append(line.rstrip())
-                line = token.lstrip()
+                line += token
+                line_width += token_width
+                continue
+            # Break before ``token``.
+            done = line.rstrip()
+            carry = ""
+            if token[0] in NO_START and len(done) > 1:
+                # Closing punctuation may not start a line: take the last character along.
+                carry, done = done[-1], done[:-1].rstrip()
+            while len(done) > 1 and done[-1] in NO_END:
+                carry, done = done[-1] + carry, done[:-1].rstrip()
+            lines.append(done)
+            line = carry + token
+            line_width = widths.text(line)
         lines.append(line.rstrip())
     return [ln for ln in lines if ln] or [""]
 
 
-def fit(text: str, font: str, size: float, width: float, height: float) -> Fitted:
-    """The largest size <= ``size`` (down to MIN_SIZE) at which ``text`` fits the box."""
-    current = max(size, MIN_SIZE)
-    while True:
-        lines = wrap(text, font, current, width)
-        fitted = Fitted(lines, current, current * LEADING)
-        if fitted.height() <= height + 0.5 or current <= MIN_SIZE:
+def widest(lines: list[str], font: str) -> float:
+    """Width of the widest line at 1 pt."""
+    widths = Widths.of(font)
+    return max((widths.text(line) for line in lines), default=0.0)
+
+
+def fit_size(
+    text: str,
+    font: str,
+    width: float,
+    height: float,
+    largest: float,
+    smallest: float,
+    leading: float = LEADING,
+) -> Fitted | None:
+    """The largest size in [``smallest``, ``largest``] at which ``text`` fits the box, or None.
+
+    Sizes are searched in steps of 2% (about a quarter point at 12 pt), largest first, by
+    bisection: the number of lines only grows as the size grows.
+    """
+    widths = Widths.of(font)
+    if width <= 0 or height <= 0 or largest <= 0:
+        return None
+
+    def attempt(size: float) -> Fitted | None:
+        lines = _wrap_units(text, widths, width / size)
+        fitted = Fitted(lines, size, size * leading)
+        too_wide = max(widths.text(line) for line in lines) * size > width + 0.01
+        if fitted.height() <= height + 0.01 and not too_wide:
             return fitted
-        current = max(MIN_SIZE, current - max(0.25, current * 0.05))
+        return None
+
+    best = attempt(largest)
+    if best is not None:
+        return best
+    if smallest >= largest or attempt(smallest) is None:
+        return None
+    lo, hi = smallest, largest  # fits at lo, not at hi
+    while hi - lo > max(0.05, lo * 0.02):
+        mid = (lo + hi) / 2
+        if attempt(mid) is not None:
+            lo = mid
+        else:
+            hi = mid
+    return attempt(lo)
+
+
+def fit(text: str, font: str, size: float, width: float, height: float) -> Fitted:
+    """The largest size <= ``size`` (down to MIN_SIZE) at which ``text`` fits; at MIN_SIZE
+    the text may still be taller than the box (callers check ``height()``)."""
+    largest = max(size, MIN_SIZE)
+    fitted = fit_size(text, font, width, height, largest, MIN_SIZE)
+    if fitted is not None:
+        return fitted
+    lines = wrap(text, font, MIN_SIZE, width)
+    return Fitted(lines, MIN_SIZE, MIN_SIZE * LEADING)

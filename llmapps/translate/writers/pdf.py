@@ -2,50 +2,46 @@
 
 Why edit the content stream instead of painting white boxes: a white box would also hide
 images, rules and table lines under the text, and the source text would still be there for
-copy/search. We walk each page's content stream with pypdf, track where every text-showing
-operator starts (CTM and text matrix), and drop the ones that start inside a block being
-replaced; images, vector graphics and kept text stay untouched. The translations are then
-drawn by reportlab on an overlay page (our CJK TrueType font, embedded as a subset) and
-merged onto the original page, so page size and everything else are kept.
+copy/search. :mod:`.content` walks each page's content stream and drops the text runs that
+start inside a unit being replaced; images, vector graphics and kept text stay untouched. The
+typesetter (:mod:`.typeset`) places every translation so that no glyph lands on other text or
+off the page; a unit that cannot be placed keeps its source text and is reported. The
+translations are then drawn by reportlab on an overlay page (our CJK TrueType font, embedded as
+a subset) in the source text's orientation, and merged onto the original page, so page size,
+``/Rotate`` and everything else are kept.
+
+Scanned pages whose units came from OCR have no text to remove: each translation is drawn
+over a patch filled with the background colour sampled around the OCR'd line
+(``meta["background"]``), covering only that line's box and the translation's own lines, in
+the sampled text colour (``meta["color"]``); the rest of the page image is untouched. Units
+whose source is an invisible OCR text layer over a scan get the same patch, with colours
+sampled from the rendered page (:mod:`.sample`).
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from pypdf import PageObject, PdfReader, PdfWriter, Transformation
-from pypdf.generic import ContentStream, DecodedStreamObject, NameObject
 from reportlab.pdfgen import canvas
 
-from llmapps.translate.document import TABLE_CELL, BBox, Block, Document, Page
+from llmapps.translate.document import Block, Document, Page
 from llmapps.translate.fonts import register_font
-from llmapps.translate.writers.layout import fit
+from llmapps.translate.writers.content import PageContent, Rect, TextRun, draw_over
+from llmapps.translate.writers.sample import PageImage, colours
+from llmapps.translate.writers.typeset import (
+    BoxIndex,
+    PageLayout,
+    Placement,
+    Typesetter,
+    to_page_point,
+)
 
-Matrix = tuple[float, float, float, float, float, float]
-_IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
-_SHOW_OPS = {b"Tj", b"TJ", b"'", b'"'}
-
-
-def _mul(m1: Matrix, m2: Matrix) -> Matrix:
-    """m1 then m2 (PDF row-vector convention)."""
-    a1, b1, c1, d1, e1, f1 = m1
-    a2, b2, c2, d2, e2, f2 = m2
-    return (
-        a1 * a2 + b1 * c2,
-        a1 * b2 + b1 * d2,
-        c1 * a2 + d1 * c2,
-        c1 * b2 + d1 * d2,
-        e1 * a2 + f1 * c2 + e2,
-        e1 * b2 + f1 * d2 + f2,
-    )
-
-
-def _point(m: Matrix, x: float, y: float) -> tuple[float, float]:
-    a, b, c, d, e, f = m
-    return a * x + c * y + e, b * x + d * y + f
+#: A text run belongs to a unit when it starts this close (points) to the unit's box.
+START_MARGIN = 1.0
 
 
 def open_reader(path: Path, password: str | None) -> PdfReader:
@@ -55,211 +51,238 @@ def open_reader(path: Path, password: str | None) -> PdfReader:
     return reader
 
 
-def remove_text(page: PageObject, reader: Any, boxes: list[BBox], margin: float = 2.0) -> int:
-    """Drop text-showing operators that start inside ``boxes`` (top-left coords); count them.
+def replaced_units(page: Page) -> list[Block]:
+    """The units whose translation replaces their source on the page."""
+    return [
+        b
+        for b in page.blocks
+        if b.bbox is not None and not b.keep and b.translation and b.translation != b.text
+    ]
 
-    Form XObjects drawn by the page (``Do``) are filtered too, with their matrix applied.
+
+def layout_page(
+    page: Page, content: PageContent | None, font: str, image: PageImage | None = None
+) -> PageLayout:
+    """Typeset ``page``'s translations against what the page's content stream holds.
+
+    Every text run that will stay on the page (not removed with a translated unit's source)
+    is text the translations must avoid: runs outside any unit, runs of kept units, and runs
+    that only cross a unit's box. Units whose source text is all invisible (an OCR text layer
+    over a scanned image) are marked ``meta["patch"]``: the printed line is in the image, so
+    the translation needs a patch over it, like a unit from our own OCR.
     """
-    if not boxes:
-        return 0
-    contents = page.get_contents()
-    if contents is None:
-        return 0
-    stream = ContentStream(contents, reader)
-    mb = page.mediabox
-    geometry = _Geometry(boxes, margin, float(mb.left), float(mb.top), reader)
-    removed = _filter(stream, page.get("/Resources"), _IDENTITY, geometry, 0)
-    if removed:
-        page.replace_contents(stream)
-    return removed
+    units = replaced_units(page)
+    chosen = {id(b) for b in units}
+    fixed = [b for b in page.blocks if id(b) not in chosen and b.bbox is not None]
+    text: list[Rect] = []
+    rules: list[Rect] = []
+    if content is not None and units:
+        scan = content.scan()
+        rules = scan.rules
+        removing = _remover(units, fixed)
+        text = [
+            run.box
+            for run in scan.runs
+            if not run.blank and run.box[2] > run.box[0] and not removing(run)
+        ]
+        _mark_invisible(units, scan.runs)
+    blank = None
+    if image is not None and any(_needs_patch(b) for b in units):
+
+        def blank(block: Block, area: Rect) -> bool:
+            """Patched units grow only over blank paper (never over a photo of the scan)."""
+            if not _needs_patch(block):
+                return True
+            paper = block.meta.get("background")
+            if paper is None and block.bbox is not None:
+                paper, _ = colours(image.pixels(block.bbox))
+            return image.blank(area, _rgb(paper, (1.0, 1.0, 1.0)))
+
+    return Typesetter(page, font, text, rules, blank=blank).run(units, fixed)
 
 
-class _Geometry:
-    def __init__(
-        self, boxes: list[BBox], margin: float, left: float, top: float, reader: Any
-    ) -> None:
-        self.boxes, self.margin, self.left, self.top, self.reader = (
-            boxes,
-            margin,
-            left,
-            top,
-            reader,
-        )
-
-    def inside(self, x: float, y: float) -> bool:
-        px, py = x - self.left, self.top - y
-        m = self.margin
-        return any(b[0] - m <= px <= b[2] + m and b[1] - m <= py <= b[3] + m for b in self.boxes)
-
-
-def _filter(stream: ContentStream, resources: Any, ctm: Matrix, geo: _Geometry, depth: int) -> int:
-    stack: list[Matrix] = []
-    tm: Matrix = _IDENTITY
-    tlm: Matrix = _IDENTITY
-    leading = 0.0
-    rise = 0.0
-    removed = 0
-    kept_ops: list[tuple[Any, bytes]] = []
-
-    def next_line() -> None:
-        nonlocal tlm, tm
-        tlm = _mul((1, 0, 0, 1, 0, -leading), tlm)
-        tm = tlm
-
-    for operands, op in stream.operations:
-        if op == b"q":
-            stack.append(ctm)
-        elif op == b"Q":
-            ctm = stack.pop() if stack else ctm
-        elif op == b"cm" and len(operands) == 6:
-            ctm = _mul(tuple(float(v) for v in operands), ctm)  # type: ignore[arg-type]
-        elif op == b"BT":
-            tm = tlm = _IDENTITY
-        elif op in (b"Td", b"TD") and len(operands) == 2:
-            tx, ty = float(operands[0]), float(operands[1])
-            if op == b"TD":
-                leading = -ty
-            tlm = _mul((1, 0, 0, 1, tx, ty), tlm)
-            tm = tlm
-        elif op == b"Tm" and len(operands) == 6:
-            tlm = tm = tuple(float(v) for v in operands)  # type: ignore[assignment]
-        elif op == b"TL" and operands:
-            leading = float(operands[0])
-        elif op == b"Ts" and operands:
-            rise = float(operands[0])
-        elif op == b"T*":
-            next_line()
-        elif op == b"Do" and operands and depth < 8:
-            removed += _filter_form(operands[0], resources, ctm, geo, depth)
-        if op in _SHOW_OPS:
-            if op in (b"'", b'"'):
-                next_line()
-            x, y = _point(_mul(_mul((1, 0, 0, 1, 0, rise), tm), ctm), 0.0, 0.0)
-            if geo.inside(x, y):
-                removed += 1
-                if op in (b"'", b'"'):
-                    kept_ops.append(([], b"T*"))  # keep the line move, drop the glyphs
-                continue
-        kept_ops.append((operands, op))
-    if removed:
-        stream.operations = kept_ops
-    return removed
-
-
-def _filter_form(name: Any, resources: Any, ctm: Matrix, geo: _Geometry, depth: int) -> int:
-    """Filter the text of a Form XObject in place (its /Matrix maps form space to the page)."""
-    if resources is None:
-        return 0
-    xobjects = resources.get_object().get("/XObject")
-    if xobjects is None or name not in xobjects.get_object():
-        return 0
-    form = xobjects.get_object()[name].get_object()
-    if form.get("/Subtype") != "/Form":
-        return 0
-    matrix = tuple(float(v) for v in form.get("/Matrix", _IDENTITY))
-    sub = ContentStream(form, geo.reader)
-    removed = _filter(sub, form.get("/Resources") or resources, _mul(matrix, ctm), geo, depth + 1)  # type: ignore[arg-type]
-    if removed:
-        # Re-encode as FlateDecode (pypdf only rewrites Flate streams; forms may use others).
-        data = sub.get_data()
-        form[NameObject("/Filter")] = NameObject("/FlateDecode")
-        form.pop(NameObject("/DecodeParms"), None)
-        decoded = DecodedStreamObject()
-        decoded.set_data(data)
-        form.decoded_self = decoded
-        form.set_data(data)
-    return removed
-
-
-def _free_space(page: Page, block: Block, margin: float = 18.0) -> tuple[float, float]:
-    """How far right and how far down ``block`` may grow before another block or the margin."""
-    assert block.bbox is not None
-    x0, top, x1, bottom = block.bbox
-    right = page.width - margin
-    below = page.height - margin
-    for other in page.blocks:
-        if other is block or other.bbox is None:
+def _mark_invisible(units: Sequence[Block], runs: Sequence[TextRun]) -> None:
+    """Mark units whose source is all invisible text (``meta["patch"]``) and give the others
+    their source's text colour (``meta["color"]``) when all their runs share one."""
+    index = BoxIndex(b.bbox for b in units if b.bbox is not None)
+    with_box = [b for b in units if b.bbox is not None]
+    seen: dict[int, set[bool]] = {}
+    colours: dict[int, set[tuple[float, float, float] | None]] = {}
+    for run in runs:
+        if run.blank:
             continue
-        ox0, otop, ox1, obottom = other.bbox
-        if otop < bottom and obottom > top and ox0 >= x1 - 1:
-            right = min(right, ox0 - 4)  # a block beside it
-        if ox0 < x1 and ox1 > x0 and otop >= bottom - 1:
-            below = min(below, otop - 2)  # a block under it
-    return max(right, x1), max(below, bottom)
+        for i in index.containing(run.x, run.t, START_MARGIN):
+            seen.setdefault(i, set()).add(run.invisible)
+            colours.setdefault(i, set()).add(run.color)
+    for i, block in enumerate(with_box):
+        if block.meta.get("ocr"):
+            continue
+        if seen.get(i) == {True}:
+            block.meta["patch"] = True
+        elif len(colours.get(i, ())) == 1 and "color" not in block.meta:
+            colour = next(iter(colours[i]))
+            if colour is not None and max(colour) > 0.05:  # black is the default anyway
+                block.meta["color"] = colour
 
 
-def draw_blocks(page: Page, blocks: Iterable[Block], font: str) -> bytes:
-    """A one-page PDF (same size as ``page``) with each block's output fitted in its box."""
+def _needs_patch(block: Block) -> bool:
+    return bool(block.meta.get("ocr") or block.meta.get("patch"))
+
+
+def _sample_missing(layout: PageLayout, image: PageImage) -> None:
+    """Paper and ink colours for patched units that do not carry them."""
+    for placement in layout.placements:
+        block = placement.block
+        if not _needs_patch(block) or block.bbox is None or "background" in block.meta:
+            continue
+        try:
+            paper, ink = colours(image.pixels(block.bbox))
+        except Exception:  # no render: white paper, black ink (still hides the printed line)
+            paper, ink = (1.0, 1.0, 1.0), (0.0, 0.0, 0.0)
+        block.meta["background"] = paper
+        block.meta.setdefault("color", ink)
+
+
+def _remover(placed: Sequence[Block], kept: Sequence[Block]) -> Callable[[TextRun], bool]:
+    """Which runs go with the ``placed`` units' source: those whose first glyph starts in a
+    placed unit's box (a run starting inside a kept unit's box stays even when it also starts
+    inside a placed one: numbers must never vanish)."""
+    boxes = BoxIndex(b.bbox for b in placed if b.bbox is not None)
+    kept_boxes = BoxIndex(b.bbox for b in kept if b.bbox is not None)
+
+    def decide(run: TextRun) -> bool:
+        if not boxes.containing(run.x, run.t, START_MARGIN):
+            return False
+        return not kept_boxes.containing(run.x, run.t)
+
+    return decide
+
+
+def remove_source(content: PageContent, placed: Sequence[Block], kept: Sequence[Block]) -> int:
+    """Remove the source text of the ``placed`` units from the page's content."""
+    if not any(b.bbox is not None for b in placed):
+        return 0
+    return content.remove(_remover(placed, kept))
+
+
+def draw_page(page: Page, layout: PageLayout, font: str, size: tuple[float, float]) -> bytes:
+    """A one-page PDF of ``size`` (the unrotated media box) with every placement drawn."""
     buffer = io.BytesIO()
-    c = canvas.Canvas(buffer, pagesize=(page.width, page.height))
-    for block in blocks:
-        if block.bbox is None:
-            continue
-        x0, top, x1, bottom = block.bbox
-        x0, x1 = max(0.0, x0), min(page.width, x1)
-        top, bottom = max(0.0, top), min(page.height, bottom)
-        width = max(x1 - x0, 10.0)
-        height = max(bottom - top, 1.0)
-        size = block.size or 10.0
-        fitted = fit(block.output, font, size, width, height)
-        if fitted.height() > height + 0.5 or fitted.size < size * 0.7:
-            # Much smaller than the source, or overflowing even at the smallest size: grow
-            # the box into the free space to the right, then below (up to the next block or
-            # the page margin), never off the page.
-            right, below = _free_space(page, block)
-            wider = fit(block.output, font, size, max(width, right - x0), height)
-            if wider.size > fitted.size or wider.height() < fitted.height():
-                fitted, width = wider, max(width, right - x0)
-            if fitted.height() > height + 0.5:
-                room = max(height, below - top)
-                fitted = fit(block.output, font, min(size, fitted.size), width, room)
-                limit = max(1, int((room - fitted.size) // fitted.leading) + 1)
-                fitted.lines = fitted.lines[:limit]
-        text = c.beginText()
-        text.setFont(font, fitted.size)
-        # One font file for everything: fake bold by stroking the glyph outlines too. The
-        # render mode outlives BT/ET, so it is set inside q/Q, which restores it afterwards.
-        c.saveState()
-        if block.bold:
-            text.setTextRenderMode(2)
-            c.setLineWidth(fitted.size * 0.035)
-        baseline = page.height - top - fitted.size * 0.88
-        if block.kind == TABLE_CELL and fitted.height() < height:
-            baseline -= (height - fitted.height()) / 2  # cells: centred vertically
-        for line in fitted.lines:
-            if baseline < 0:
-                break
-            text.setTextOrigin(x0, baseline)
-            text.textOut(line)
-            baseline -= fitted.leading
-        c.drawText(text)
-        c.restoreState()
+    c = canvas.Canvas(buffer, pagesize=size)
+    draw_into(c, page, layout, font, page.height or size[1])
     c.showPage()
     c.save()
     return buffer.getvalue()
 
 
+def draw_into(c: canvas.Canvas, page: Page, layout: PageLayout, font: str, height: float) -> None:
+    """Draw ``layout`` on the canvas's current page (``height``: the page's, for y flips)."""
+    # OCR patches first, so no patch can cover another unit's translation.
+    for placement in layout.placements:
+        block = placement.block
+        if _needs_patch(block) and block.bbox is not None:
+            c.setFillColorRGB(*_rgb(block.meta.get("background"), (1.0, 1.0, 1.0)))
+            # A little margin: printed glyphs and scan noise reach just past the OCR'd box.
+            pad = min(1.5, 0.1 * placement.size)
+            for x0, top, x1, bottom in [block.bbox, *placement.boxes]:
+                w, h = x1 - x0 + 2 * pad, bottom - top + 2 * pad
+                c.rect(x0 - pad, height - bottom - pad, w, h, stroke=0, fill=1)
+    for placement in layout.placements:
+        _draw(c, placement, font, height)
+
+
+def _rgb(value: Any, default: tuple[float, float, float]) -> tuple[float, float, float]:
+    try:
+        r, g, b = (float(v) for v in value)
+        return (min(1.0, max(0.0, r)), min(1.0, max(0.0, g)), min(1.0, max(0.0, b)))
+    except (TypeError, ValueError):
+        return default
+
+
+def _draw(c: canvas.Canvas, placement: Placement, font: str, height: float) -> None:
+    block = placement.block
+    cos, sin = {0: (1, 0), 90: (0, 1), 180: (-1, 0), 270: (0, -1)}[placement.rotation]
+    text = c.beginText()
+    text.setFont(font, placement.size)
+    # One font file for everything: fake bold by stroking the glyph outlines too. The render
+    # mode outlives BT/ET, so it is set inside q/Q, which restores it afterwards.
+    c.saveState()
+    c.setFillColorRGB(*_rgb(block.meta.get("color"), (0.0, 0.0, 0.0)))
+    if block.bold:
+        text.setTextRenderMode(2)
+        c.setStrokeColorRGB(*_rgb(block.meta.get("color"), (0.0, 0.0, 0.0)))
+        c.setLineWidth(placement.size * 0.035)
+    for line in placement.lines:
+        x, top = to_page_point(line.u, line.baseline, placement.rotation)
+        text.setTextTransform(cos, sin, -sin, cos, x, height - top)
+        text.textOut(line.text)
+    c.drawText(text)
+    c.restoreState()
+
+
 def translated_pdf(
     doc: Document, password: str | None = None, font_path: str | None = None
 ) -> bytes:
-    """The layout-preserving translated PDF of the selected pages, as bytes."""
+    """The layout-preserving translated PDF of the selected pages, as bytes.
+
+    Units that could not be placed keep their source text and are marked
+    ``meta["unfit"]`` (the reason), for the job summary. All translations are drawn in one
+    reportlab document (one embedded font subset for the whole file), one overlay page per
+    translated page, attached to its page as a Form XObject. A page whose content cannot be
+    processed is kept as it was, its units reported unfit.
+    """
     font = register_font(font_path)
     reader = open_reader(doc.path, password)
     writer = PdfWriter()
+    buffer = io.BytesIO()
+    overlay = canvas.Canvas(buffer)
+    attach: list[tuple[PageObject, int]] = []  # writer page, overlay page index
     for page in doc.pages:
         writer.add_page(reader.pages[page.number - 1])
         target = writer.pages[-1]
-        replaced = [b for b in page.blocks if not b.keep and b.translation and b.bbox]
-        remove_text(target, writer, [b.bbox for b in replaced if b.bbox])
-        if replaced:
-            overlay = PdfReader(io.BytesIO(draw_blocks(page, replaced, font))).pages[0]
+        if not replaced_units(page):
+            continue
+        try:
+            layout = _edit_page(doc, page, target, writer, font, password)
+        except Exception as exc:  # a broken content stream: keep the page, report its units
+            for block in replaced_units(page):
+                block.meta["unfit"] = f"page could not be typeset ({type(exc).__name__})"
+            continue
+        if layout.placements:
             mb = target.mediabox
-            target.merge_transformed_page(
-                overlay, Transformation().translate(float(mb.left), float(mb.bottom))
-            )
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
+            overlay.setPageSize((float(mb.width), float(mb.height)))
+            draw_into(overlay, page, layout, font, page.height or float(mb.height))
+            overlay.showPage()
+            attach.append((target, len(attach)))
+    if attach:
+        overlay.save()
+        drawn = PdfReader(io.BytesIO(buffer.getvalue()))
+        for target, index in attach:
+            draw_over(target, drawn.pages[index], writer)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _edit_page(
+    doc: Document,
+    page: Page,
+    target: PageObject,
+    writer: PdfWriter,
+    font: str,
+    password: str | None,
+) -> PageLayout:
+    """Typeset the page's translations and remove the source text of the placed units."""
+    content = PageContent(target, writer)
+    image = PageImage(doc.path, page.number - 1, page.rotate, password)
+    layout = layout_page(page, content, font, image)
+    placed = [p.block for p in layout.placements]
+    placed_ids = {id(b) for b in placed}
+    kept = [b for b in page.blocks if id(b) not in placed_ids]
+    remove_source(content, placed, kept)
+    _sample_missing(layout, image)
+    content.save()
+    return layout
 
 
 def bilingual_pdf(

@@ -1,0 +1,304 @@
+"""Layout benchmark: the translator's real pipeline over real-world PDFs, judged by geometry.
+
+Each document of the corpus (``make corpus``: PDFs from the sdists of ocrmypdf, tabula-py and
+pikepdf) goes through ``translate_file`` exactly as ``llmapps translate`` runs it (parse ->
+units -> batched model calls -> typeset -> write), with a pseudo-translator model on loopback
+(``bench/tools/pseudo_translator.py``: a perfect, predictable "translation"), so what is
+measured is the layout engine, not a model's wording. Printed per document (definitions in
+``bench/tools/layout_metrics.py``):
+
+- collisions: share of output characters drawn over another line (worst page, and document);
+- numbers kept: standalone numbers (cells, counts, codes) still at their place;
+- untranslated: the source's 4+ letter words still in the output;
+- off-page: characters the translation put off the page (beyond the source's own);
+- layout s/page: parse + typeset + write CPU time per page (stages timed from the job's
+  progress events; model calls excluded; CPU time, so a busy machine does not inflate it);
+- calls: model calls against one call per translated unit ("one per paragraph");
+- unfit: units left in the source language because they could not be placed.
+
+Then a 300-page document made by repeating the corpus's text pages is translated in a child
+process whose peak resident memory is reported.
+
+Targets (issue 9): collisions <= 0.5% on every page, no char off the page, numbers kept >= 95%,
+untranslated <= 5%, layout <= 1.0 s/page, RSS <= 1.5 GB on 300 pages, calls <= 1/3.
+
+Usage: python bench/layout.py [--docs NAME,...] [--rss-pages 300] [--no-rss] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.tools.layout_metrics import Figures, measure  # noqa: E402
+from bench.tools.pseudo_translator import PseudoTranslator  # noqa: E402
+
+CORPUS = ROOT / ".cache" / "corpus"
+DOCUMENTS = [
+    "tabula-py/12s0324.pdf",  # statistics table with dot leaders, two tables on a page
+    "tabula-py/MultiColumn.pdf",  # three-column register
+    "tabula-py/campaign_donors.pdf",  # wide form-like table
+    "tabula-py/data.pdf",  # ruled numeric tables, three pages
+    "ocrmypdf/linn.pdf",  # scanned page (OCR)
+    "ocrmypdf/francais.pdf",  # scanned French
+    "ocrmypdf/c03-29.pdf",  # scanned form
+    "ocrmypdf/rotated_skew.pdf",  # /Rotate 90 scan
+    "ocrmypdf/skew.pdf",  # skewed scan
+    "ocrmypdf/toc.pdf",  # text with an image
+    "ocrmypdf/graph_ocred.pdf",  # OCR text layer over a chart
+    "pikepdf/congress.pdf",  # scanned
+    "pikepdf/fourpages.pdf",  # four simple text pages
+    "pikepdf/sandwich.pdf",  # invisible OCR text over a scan
+]
+# Pages with a text layer, repeated into the memory test's long document.
+RSS_SOURCES = [
+    "tabula-py/12s0324.pdf",
+    "tabula-py/MultiColumn.pdf",
+    "tabula-py/campaign_donors.pdf",
+    "tabula-py/data.pdf",
+    "pikepdf/fourpages.pdf",
+]
+SUMMED = ("chars", "collided", "numbers", "numbers_kept", "words", "words_left", "outside")
+TARGETS = {
+    "collisions": 0.005,
+    "numbers": 0.95,
+    "untranslated": 0.05,
+    "seconds_per_page": 1.0,
+    "rss_mb": 1536.0,
+    "calls_ratio": 1 / 3,
+}
+
+
+@dataclass
+class Run:
+    name: str
+    pages: int
+    units: int
+    kept: int
+    calls: int
+    unfit: int
+    layout_s: float
+    total_s: float
+    figures: Figures | None
+    error: str = ""
+
+
+def corpus_path(name: str) -> Path:
+    path = CORPUS / name
+    if not path.is_file():
+        raise SystemExit(f"{path} is missing: run make corpus")
+    return path
+
+
+def translate(pdf: Path, spec: str, home: Path, out: Path) -> tuple[Any, float, float]:
+    """Run the real pipeline on ``pdf``; returns (result, layout seconds, total seconds)."""
+    os.environ["LLMAPPS_HOME"] = str(home)
+    os.environ.setdefault("OPENAI_COMPATIBLE_API_KEY", "bench")
+    from llmapps.config import get_settings
+    from llmapps.translate.progress import Progress
+    from llmapps.translate.service import TranslateOptions, translate_file
+
+    marks: dict[str, float] = {}
+
+    def on_progress(p: Progress) -> None:
+        # CPU time of this process: the machine may be shared, and the stages timed here run
+        # on this thread (the model calls in between are not counted).
+        marks.setdefault(p.stage, time.process_time())
+
+    started = time.process_time()
+    result = translate_file(
+        pdf,
+        TranslateOptions(
+            target="zh", source="en", model=spec, formats=["pdf"], output_dir=str(out)
+        ),
+        settings=get_settings(),
+        progress=on_progress,
+    )
+    ended = time.process_time()
+    parse = marks.get("translating", ended) - marks.get("parsing", started)
+    write = ended - marks.get("writing", ended)
+    return result, parse + write, ended - started
+
+
+def run_document(name: str, spec: str, work: Path) -> Run:
+    pdf = corpus_path(name)
+    stem = name.replace("/", "_").removesuffix(".pdf")
+    try:
+        result, layout_s, total_s = translate(pdf, spec, work / stem / "home", work / stem)
+    except Exception as exc:  # a failure is a figure too: print it and go on
+        return Run(name, 0, 0, 0, 0, 0, 0.0, 0.0, None, f"{type(exc).__name__}: {exc}")
+    doc = result.document
+    p = result.progress
+    figures = measure(pdf, result.outputs["pdf"], [page.number for page in doc.pages])
+    return Run(
+        name,
+        len(doc.pages),
+        len(doc.blocks),
+        sum(1 for b in doc.blocks if b.keep),
+        p.model_calls,
+        p.unfit_units,
+        layout_s,
+        total_s,
+        figures,
+    )
+
+
+def _pct(value: float | None) -> str:
+    return "   -  " if value is None else f"{value * 100:5.1f}%"
+
+
+def _mark(ok: bool) -> str:
+    return " " if ok else "!"
+
+
+def report(runs: list[Run]) -> bool:
+    """Print one line per document and the totals; True when every target is met."""
+    print(
+        f"{'document':32} {'pages':>5} {'units':>5} {'coll.worst':>10} {'coll.doc':>8} "
+        f"{'numbers':>8} {'untransl':>8} {'offpage':>7} {'s/page':>7} {'calls':>11} {'unfit':>5}"
+    )
+    all_ok = True
+    totals = Figures()
+    pages = calls = paragraphs = 0
+    layout_s = 0.0
+    for run in runs:
+        if run.figures is None:
+            print(f"{run.name:32} FAILED {run.error}")
+            all_ok = False
+            continue
+        f = run.figures
+        paragraphs_here = run.units - run.kept
+        ratio = run.calls / paragraphs_here if paragraphs_here else 0.0
+        per_page = run.layout_s / run.pages if run.pages else 0.0
+        checks = {
+            "coll": (f.worst_page or 0) <= TARGETS["collisions"],
+            "num": f.kept is None or f.kept >= TARGETS["numbers"],
+            "untr": f.untranslated is None or f.untranslated <= TARGETS["untranslated"],
+            "off": f.outside == 0,
+            "time": per_page <= TARGETS["seconds_per_page"],
+            "calls": ratio <= TARGETS["calls_ratio"] or run.calls <= 1,
+        }
+        all_ok &= all(checks.values())
+        m = {key: _mark(value) for key, value in checks.items()}
+        print(
+            f"{run.name:32} {run.pages:5d} {run.units:5d} {_pct(f.worst_page):>9}{m['coll']}"
+            f" {_pct(f.collisions):>8} {_pct(f.kept):>7}{m['num']}"
+            f" {_pct(f.untranslated):>7}{m['untr']} {f.outside:6d}{m['off']}"
+            f" {per_page:6.2f}{m['time']} {run.calls:4d}/{paragraphs_here:<4d}"
+            f"{ratio:4.2f}{m['calls']} {run.unfit:5d}"
+        )
+        for key in SUMMED:
+            setattr(totals, key, getattr(totals, key) + getattr(f, key))
+        totals.page_collisions.extend(f.page_collisions)
+        pages += run.pages
+        calls += run.calls
+        paragraphs += paragraphs_here
+        layout_s += run.layout_s
+    print(
+        f"{'all':32} {pages:5d} {'':5} {_pct(totals.worst_page):>9}  {_pct(totals.collisions):>8}"
+        f" {_pct(totals.kept):>7}  {_pct(totals.untranslated):>7}  {totals.outside:6d}"
+        f"  {layout_s / max(pages, 1):6.2f}  {calls:4d}/{paragraphs:<4d}"
+        f"{calls / max(paragraphs, 1):4.2f}"
+    )
+    print("('!' marks a figure that misses its target)")
+    return all_ok
+
+
+def make_long_pdf(path: Path, pages: int) -> Path:
+    """``pages`` pages made by repeating the corpus's text pages."""
+    from pypdf import PdfReader, PdfWriter
+
+    sources = [PdfReader(corpus_path(name)) for name in RSS_SOURCES]
+    flat = [page for reader in sources for page in reader.pages]
+    writer = PdfWriter()
+    for i in range(pages):
+        writer.add_page(flat[i % len(flat)])
+    with path.open("wb") as fh:
+        writer.write(fh)
+    return path
+
+
+def rss_child(pdf: Path, spec: str, work: Path) -> None:
+    """In a child process: translate ``pdf``, print JSON with timings and peak RSS."""
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    result, layout_s, total_s = translate(pdf, spec, work / "home", work / "out")
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        json.dumps(
+            {
+                "pages": len(result.document.pages),
+                "layout_s": layout_s,
+                "total_s": total_s,
+                "rss_mb": peak_kb / 1024,
+                "calls": result.progress.model_calls,
+                "unfit": result.progress.unfit_units,
+            }
+        )
+    )
+
+
+def rss_check(spec: str, work: Path, pages: int) -> bool:
+    pdf = make_long_pdf(work / f"long-{pages}.pdf", pages)
+    child = subprocess.run(
+        [sys.executable, __file__, "--rss-child", str(pdf), "--spec", spec, "--work", str(work)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if child.returncode != 0:
+        print(f"{pages}-page document: FAILED\n{child.stderr[-2000:]}")
+        return False
+    data = json.loads(child.stdout.strip().splitlines()[-1])
+    per_page = data["layout_s"] / max(data["pages"], 1)
+    ok = data["rss_mb"] <= TARGETS["rss_mb"] and per_page <= TARGETS["seconds_per_page"]
+    print(
+        f"{data['pages']}-page document: peak RSS {data['rss_mb']:.0f} MB (target <= "
+        f"{TARGETS['rss_mb']:.0f}), layout {per_page:.2f} s/page, {data['calls']} model calls, "
+        f"{data['unfit']} unfit units{'' if ok else '  !'}"
+    )
+    return bool(ok)
+
+
+def main() -> None:
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # broken xref notes of corpus files
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", help="comma list of corpus paths (default: all)")
+    parser.add_argument("--rss-pages", type=int, default=300)
+    parser.add_argument("--no-rss", action="store_true")
+    parser.add_argument("--keep", help="folder to keep the outputs in (default: a temp folder)")
+    parser.add_argument("--rss-child", help=argparse.SUPPRESS)
+    parser.add_argument("--spec", help=argparse.SUPPRESS)
+    parser.add_argument("--work", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.rss_child:
+        rss_child(Path(args.rss_child), args.spec, Path(args.work))
+        return
+    if not CORPUS.is_dir():
+        raise SystemExit(f"{CORPUS} is missing: run make corpus")
+    names = [n.strip() for n in args.docs.split(",")] if args.docs else DOCUMENTS
+    with tempfile.TemporaryDirectory(prefix="bench-layout-") as tmp:
+        work = Path(args.keep) if args.keep else Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        with PseudoTranslator() as server:
+            runs = [run_document(name, server.spec, work) for name in names]
+            ok = report(runs)
+            if not args.no_rss:
+                ok &= rss_check(server.spec, work, args.rss_pages)
+    print("all targets met" if ok else "some targets missed")
+
+
+if __name__ == "__main__":
+    main()

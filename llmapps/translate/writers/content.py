@@ -1,0 +1,537 @@
+"""Reading and editing a page's content stream: where each piece of text is, where the rules
+are, and removing the text of translated units.
+
+Why walk the content stream ourselves: the layout-preserving writer must delete exactly the
+source text it replaces and nothing else (images, vector graphics, kept numbers stay), and the
+typesetter must know which space is really free (text outside any unit, table rules). We track
+the graphics state (CTM, text matrix, font, size, spacing) through every operator, including
+Form XObjects, and compute each text-showing operator's start point and advance from the
+font's width tables, so a run of ``Tj`` operators inside one ``BT`` block is located
+glyph-run by glyph-run rather than all at its block's start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pypdf import PageObject
+from pypdf.generic import (
+    ArrayObject,
+    ContentStream,
+    DecodedStreamObject,
+    DictionaryObject,
+    FloatObject,
+    IndirectObject,
+    NameObject,
+)
+
+Matrix = tuple[float, float, float, float, float, float]
+Rect = tuple[float, float, float, float]
+IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+_SHOW_OPS = {b"Tj", b"TJ", b"'", b'"'}
+_PAINT_OPS = {b"S", b"s", b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*"}
+_STROKE_OPS = {b"S", b"s", b"B", b"B*", b"b", b"b*"}
+#: A path thinner than this (points) and longer than RULE_MIN is a rule (table line, underline).
+RULE_THICKNESS = 2.5
+RULE_MIN = 4.0
+
+
+def mul(m1: Matrix, m2: Matrix) -> Matrix:
+    """m1 then m2 (PDF row-vector convention)."""
+    a1, b1, c1, d1, e1, f1 = m1
+    a2, b2, c2, d2, e2, f2 = m2
+    return (
+        a1 * a2 + b1 * c2,
+        a1 * b2 + b1 * d2,
+        c1 * a2 + d1 * c2,
+        c1 * b2 + d1 * d2,
+        e1 * a2 + f1 * c2 + e2,
+        e1 * b2 + f1 * d2 + f2,
+    )
+
+
+def point(m: Matrix, x: float, y: float) -> tuple[float, float]:
+    a, b, c, d, e, f = m
+    return a * x + c * y + e, b * x + d * y + f
+
+
+@dataclass
+class TextRun:
+    """One text-showing operator: where it starts and the box its glyphs cover (page
+    coordinates, origin top-left)."""
+
+    x: float
+    t: float
+    box: Rect
+    size: float  # glyph height on the page
+    rotation: int  # baseline direction, degrees CCW in user space
+    invisible: bool = False  # render mode 3/7: an OCR text layer over a scanned image
+    blank: bool = False  # only space characters: nothing to collide with
+    color: tuple[float, float, float] | None = None  # fill colour (RGB 0..1) when known
+
+
+@dataclass
+class _Font:
+    two_byte: bool
+    widths: dict[int, float]  # code -> width in 1/1000 em
+    default: float
+
+
+def _font_widths(font: Any) -> _Font:
+    """Advance widths of a font resource (simple fonts' /Widths, Type0 fonts' /W)."""
+    try:
+        font = font.get_object()
+        if font.get("/Subtype") == "/Type0":
+            desc = font["/DescendantFonts"][0].get_object()
+            default = float(desc.get("/DW", 1000))
+            widths: dict[int, float] = {}
+            array = desc.get("/W")
+            items = list(array.get_object()) if array is not None else []
+            i = 0
+            while i < len(items) - 1:
+                first = int(items[i])
+                nxt = items[i + 1]
+                nxt = nxt.get_object() if hasattr(nxt, "get_object") else nxt
+                if isinstance(nxt, list):
+                    for k, w in enumerate(nxt):
+                        widths[first + k] = float(w)
+                    i += 2
+                elif i + 2 < len(items):
+                    for code in range(first, int(nxt) + 1):
+                        widths[code] = float(items[i + 2])
+                    i += 3
+                else:
+                    break
+            return _Font(True, widths, default)
+        first_char = int(font.get("/FirstChar", 0))
+        widths = {first_char + k: float(w) for k, w in enumerate(font.get("/Widths", []) or [])}
+        missing = 500.0
+        descriptor = font.get("/FontDescriptor")
+        if descriptor is not None:
+            missing = float(descriptor.get_object().get("/MissingWidth", 0)) or 500.0
+        return _Font(False, widths, missing)
+    except Exception:  # a broken font dictionary: estimate
+        return _Font(False, {}, 500.0)
+
+
+@dataclass
+class _State:
+    ctm: Matrix = IDENTITY
+    font: _Font | None = None
+    size: float = 0.0
+    char_space: float = 0.0
+    word_space: float = 0.0
+    scale: float = 1.0
+    leading: float = 0.0
+    rise: float = 0.0
+    render: int = 0
+    fill: tuple[float, float, float] | None = (0.0, 0.0, 0.0)  # None: a pattern, unknown
+
+    def copy(self) -> _State:
+        return _State(**self.__dict__)
+
+
+@dataclass
+class Scan:
+    """What one walk over a page found."""
+
+    runs: list[TextRun] = field(default_factory=list)
+    rules: list[Rect] = field(default_factory=list)
+
+
+class PageContent:
+    """A page's content stream (and its forms), parsed once, scanned and then filtered."""
+
+    def __init__(self, page: PageObject, reader: Any) -> None:
+        self.page = page
+        self.reader = reader
+        mb = page.mediabox
+        self.left, self.top = float(mb.left), float(mb.top)
+        contents = page.get_contents()
+        self.stream = ContentStream(contents, reader) if contents is not None else None
+        self.changed = False
+        self._forms: dict[int, tuple[Any, ContentStream]] = {}
+        self._fonts: dict[int, _Font] = {}
+
+    # -- scanning ---------------------------------------------------------------------------
+    def scan(self) -> Scan:
+        """Every text run and rule of the page."""
+        out = Scan()
+        if self.stream is not None:
+            self._walk(self.stream, self.page.get("/Resources"), IDENTITY, 0, out, None)
+        return out
+
+    def remove(self, decide: Callable[[TextRun], bool]) -> int:
+        """Drop the text runs for which ``decide`` is true; returns how many were dropped."""
+        if self.stream is None:
+            return 0
+        removed = self._walk(self.stream, self.page.get("/Resources"), IDENTITY, 0, None, decide)
+        self.changed = self.changed or bool(removed)
+        return removed
+
+    def save(self) -> None:
+        """Write the edited content stream back into the page, compressed.
+
+        The page gets bytes, not the parsed operator list: a long document's pages are all
+        held by the writer until it writes, and parsed operators cost far more memory.
+        """
+        if self.changed and self.stream is not None:
+            data = DecodedStreamObject()
+            data.set_data(self.stream.get_data())
+            self.page.replace_contents(data.flate_encode())
+        self.stream = None
+        self._forms.clear()
+
+    # -- the walk ---------------------------------------------------------------------------
+    def _to_page(self, x: float, y: float) -> tuple[float, float]:
+        return x - self.left, self.top - y
+
+    def _font(self, resources: Any, name: Any) -> _Font | None:
+        try:
+            fonts = resources.get_object().get("/Font") if resources is not None else None
+            ref = fonts.get_object().get(name) if fonts is not None else None
+        except Exception:
+            return None
+        if ref is None:
+            return None
+        key = id(ref.get_object())
+        if key not in self._fonts:
+            self._fonts[key] = _font_widths(ref)
+        return self._fonts[key]
+
+    def _advance(self, operands: Any, op: bytes, st: _State) -> tuple[float, float, bool]:
+        """Advance of one show operator in unscaled text space (before the text matrix), the
+        advance before its first non-space glyph, and whether it shows only spaces."""
+        font = st.font or _Font(False, {}, 500.0)
+        items = operands[0] if op == b"TJ" and operands else operands[-1:] if operands else []
+        total = 0.0
+        lead = 0.0
+        blank = True
+        for item in items if isinstance(items, list) else [items]:
+            if isinstance(item, int | float) or hasattr(item, "as_numeric"):
+                with contextlib.suppress(TypeError, ValueError):
+                    total -= float(item) / 1000 * st.size * st.scale
+                continue
+            data = _bytes(item)
+            step = 2 if font.two_byte else 1
+            for k in range(0, len(data) - step + 1, step):
+                code = int.from_bytes(data[k : k + step], "big")
+                if blank and code not in (0, 32):
+                    blank, lead = False, total
+                width = font.widths.get(code, font.default) / 1000 * st.size + st.char_space
+                if step == 1 and code == 32:
+                    width += st.word_space
+                total += width * st.scale
+        return total, (total if blank else lead), blank
+
+    def _run(self, st: _State, tm: Matrix, advance: float, lead: float = 0.0) -> TextRun:
+        """The run's box; its start point is where its first non-space glyph begins (runs
+        often start with indenting spaces that lie outside their unit's box)."""
+        full = mul(tm, st.ctm)
+        x0, y0 = point(full, lead, st.rise)
+        x1, y1 = point(full, advance, st.rise)
+        a, b, c, d = full[:4]
+        up = math.hypot(c, d) * st.size or st.size
+        ux, uy = (-b, a)
+        norm = math.hypot(ux, uy) or 1.0
+        ux, uy = ux / norm, uy / norm
+        # Glyph box: from 0.2 em below the baseline to 0.8 em above it.
+        xs, ys = [], []
+        for px, py in ((x0, y0), (x1, y1)):
+            for k in (-0.2, 0.8):
+                xs.append(px + ux * up * k)
+                ys.append(py + uy * up * k)
+        left, top = self._to_page(min(xs), max(ys))
+        right, bottom = self._to_page(max(xs), min(ys))
+        sx, st_ = self._to_page(x0, y0)
+        rotation = round(math.degrees(math.atan2(b, a)) / 90.0) % 4 * 90
+        invisible = st.render in (3, 7)
+        box = (left, top, right, bottom)
+        return TextRun(sx, st_, box, up, rotation, invisible, color=st.fill)
+
+    def _walk(
+        self,
+        stream: ContentStream,
+        resources: Any,
+        ctm: Matrix,
+        depth: int,
+        scan: Scan | None,
+        decide: Callable[[TextRun], bool] | None,
+    ) -> int:
+        st = _State(ctm=ctm)
+        stack: list[_State] = []
+        tm: Matrix = IDENTITY
+        tlm: Matrix = IDENTITY
+        removed = 0
+        kept_ops: list[tuple[Any, bytes]] = []
+        path: list[list[tuple[float, float]]] = []
+
+        for operands, op in stream.operations:
+            if op == b"q":
+                stack.append(st.copy())
+            elif op == b"Q":
+                st = stack.pop() if stack else st
+            elif op == b"cm" and len(operands) == 6:
+                st.ctm = mul(tuple(float(v) for v in operands), st.ctm)  # type: ignore[arg-type]
+            elif op == b"BT":
+                tm = tlm = IDENTITY
+            elif op in (b"Td", b"TD") and len(operands) == 2:
+                tx, ty = float(operands[0]), float(operands[1])
+                if op == b"TD":
+                    st.leading = -ty
+                tlm = mul((1, 0, 0, 1, tx, ty), tlm)
+                tm = tlm
+            elif op == b"Tm" and len(operands) == 6:
+                tlm = tm = tuple(float(v) for v in operands)  # type: ignore[assignment]
+            elif op == b"T*":
+                tlm = mul((1, 0, 0, 1, 0, -st.leading), tlm)
+                tm = tlm
+            elif op == b"Tf" and len(operands) == 2:
+                st.font = self._font(resources, operands[0])
+                st.size = float(operands[1])
+            elif op == b"TL" and operands:
+                st.leading = float(operands[0])
+            elif op == b"Tc" and operands:
+                st.char_space = float(operands[0])
+            elif op == b"Tw" and operands:
+                st.word_space = float(operands[0])
+            elif op == b"Tz" and operands:
+                st.scale = float(operands[0]) / 100
+            elif op in (b"g", b"rg", b"k", b"sc", b"scn"):
+                st.fill = _fill(operands)
+            elif op == b"Tr" and operands:
+                with contextlib.suppress(TypeError, ValueError):
+                    st.render = int(operands[0])
+            elif op == b"Ts" and operands:
+                st.rise = float(operands[0])
+            elif op == b"Do" and operands and depth < 8:
+                removed += self._form(operands[0], resources, st.ctm, depth, scan, decide)
+            elif scan is not None:
+                self._path(op, operands, st.ctm, path, scan)
+            if op in _SHOW_OPS:
+                if op in (b"'", b'"'):
+                    if op == b'"' and len(operands) == 3:
+                        st.word_space, st.char_space = float(operands[0]), float(operands[1])
+                    tlm = mul((1, 0, 0, 1, 0, -st.leading), tlm)
+                    tm = tlm
+                advance, lead, blank = self._advance(operands, op, st)
+                run = self._run(st, tm, advance, lead)
+                run.blank = blank
+                tm = mul((1, 0, 0, 1, advance, 0), tm)
+                if scan is not None:
+                    scan.runs.append(run)
+                if decide is not None and decide(run):
+                    removed += 1
+                    kept_ops.extend(_blank(operands, op, st, advance, tm))
+                    continue
+            kept_ops.append((operands, op))
+        if removed and decide is not None:
+            stream.operations = kept_ops
+        return removed
+
+    def _path(
+        self,
+        op: bytes,
+        operands: Any,
+        ctm: Matrix,
+        path: list[list[tuple[float, float]]],
+        scan: Scan,
+    ) -> None:
+        try:
+            if op == b"m" and len(operands) == 2:
+                path.append([self._to_page(*point(ctm, float(operands[0]), float(operands[1])))])
+            elif op == b"l" and len(operands) == 2 and path:
+                path[-1].append(self._to_page(*point(ctm, float(operands[0]), float(operands[1]))))
+            elif op in (b"c", b"v", b"y") and len(operands) >= 2 and path:
+                path[-1].append(
+                    self._to_page(*point(ctm, float(operands[-2]), float(operands[-1])))
+                )
+            elif op == b"re" and len(operands) == 4:
+                x, y, w, h = (float(v) for v in operands)
+                offsets = ((0, 0), (w, 0), (w, h), (0, h), (0, 0))  # closed
+                corners = [point(ctm, x + dx, y + dy) for dx, dy in offsets]
+                path.append([self._to_page(px, py) for px, py in corners])
+            elif op == b"h" and path and path[-1]:
+                path[-1].append(path[-1][0])
+            elif op in _PAINT_OPS:
+                stroked = op in _STROKE_OPS
+                for sub in path:
+                    if sub:
+                        scan.rules.extend(_rules(sub, stroked))
+                path.clear()
+            elif op == b"n":
+                path.clear()
+        except (TypeError, ValueError):
+            path.clear()
+
+    def _form(
+        self,
+        name: Any,
+        resources: Any,
+        ctm: Matrix,
+        depth: int,
+        scan: Scan | None,
+        decide: Callable[[TextRun], bool] | None,
+    ) -> int:
+        """Walk a Form XObject (its /Matrix maps form space to the page); re-encoded when
+        text is removed from it."""
+        try:
+            xobjects = resources.get_object().get("/XObject") if resources is not None else None
+            if xobjects is None or name not in xobjects.get_object():
+                return 0
+            form = xobjects.get_object()[name].get_object()
+        except Exception:
+            return 0
+        if form.get("/Subtype") != "/Form":
+            return 0
+        key = id(form)
+        if key not in self._forms:
+            self._forms[key] = (form, ContentStream(form, self.reader))
+        sub = self._forms[key][1]
+        matrix = tuple(float(v) for v in form.get("/Matrix", IDENTITY))
+        inner = form.get("/Resources") or resources
+        removed = self._walk(sub, inner, mul(matrix, ctm), depth + 1, scan, decide)  # type: ignore[arg-type]
+        if removed and decide is not None:
+            data = sub.get_data()
+            form[NameObject("/Filter")] = NameObject("/FlateDecode")
+            form.pop(NameObject("/DecodeParms"), None)
+            decoded = DecodedStreamObject()
+            decoded.set_data(data)
+            form.decoded_self = decoded
+            form.set_data(data)
+        return removed
+
+
+def _fill(operands: Any) -> tuple[float, float, float] | None:
+    """RGB of a fill colour operator by its component count (gray, RGB, CMYK); None for a
+    pattern or anything else (an approximation: calibrated and indexed spaces are read as
+    their component counts say)."""
+    try:
+        values = [float(v) for v in operands]
+    except (TypeError, ValueError):
+        return None
+    if len(values) == 1:
+        return (values[0], values[0], values[0])
+    if len(values) == 3:
+        return (values[0], values[1], values[2])
+    if len(values) == 4:
+        c, m, y, k = values
+        return ((1 - c) * (1 - k), (1 - m) * (1 - k), (1 - y) * (1 - k))
+    return None
+
+
+def _rules(sub: list[tuple[float, float]], stroked: bool) -> list[Rect]:
+    """The rules a painted subpath draws: a thin filled shape is one; a stroked path's
+    straight segments are each one (a table's border drawn as one rectangle has four)."""
+    xs = [p[0] for p in sub]
+    ts = [p[1] for p in sub]
+    w, h = max(xs) - min(xs), max(ts) - min(ts)
+    if min(w, h) < RULE_THICKNESS:
+        return [(min(xs), min(ts), max(xs), max(ts))] if max(w, h) > RULE_MIN else []
+    if not stroked:
+        return []
+    out = []
+    for (x0, t0), (x1, t1) in itertools.pairwise(sub):
+        if (
+            min(abs(x1 - x0), abs(t1 - t0)) < RULE_THICKNESS
+            and max(abs(x1 - x0), abs(t1 - t0)) > RULE_MIN
+        ):
+            out.append((min(x0, x1), min(t0, t1), max(x0, x1), max(t0, t1)))
+    return out
+
+
+def _blank(
+    operands: Any, op: bytes, st: _State, advance: float, tm: Matrix
+) -> list[tuple[Any, bytes]]:
+    """What replaces a removed show operator: the same line move and advance, no glyphs.
+
+    A ``TJ`` holding only a number moves the text position without drawing, so the runs that
+    follow in the same text object stay exactly where they were.
+    """
+    out: list[tuple[Any, bytes]] = []
+    if op == b'"' and len(operands) == 3:
+        out += [([operands[0]], b"Tw"), ([operands[1]], b"Tc")]
+    if op in (b"'", b'"'):
+        out.append(([], b"T*"))
+    if st.size and st.scale:
+        shift = -advance * 1000 / (st.size * st.scale)
+        out.append(([ArrayObject([FloatObject(round(shift, 4))])], b"TJ"))
+    else:  # no font size: set the text matrix where the run ended
+        out.append(([FloatObject(round(v, 6)) for v in tm], b"Tm"))
+    return out
+
+
+def _bytes(item: Any) -> bytes:
+    if isinstance(item, bytes):
+        return item
+    raw = getattr(item, "_original_bytes", None)  # as in the stream (the public getter
+    if isinstance(raw, bytes):  # re-encodes UTF-16 strings with a BOM in front)
+        return raw
+    for attr in ("get_original_bytes", "original_bytes"):
+        value = getattr(item, attr, None)
+        if callable(value):
+            try:
+                return bytes(value())
+            except Exception:
+                continue
+        if isinstance(value, bytes):
+            return value
+    return str(item).encode("latin-1", "replace")
+
+
+def draw_over(page: PageObject, overlay: PageObject, writer: Any, name: str = "/LlmappsTr") -> None:
+    """Draw ``overlay`` (a page of the media box's size) over ``page``, as a Form XObject.
+
+    Why not ``merge_page``: it parses the page's content stream again. Here the page's
+    contents become ``[q] + its own streams + [Q q cm /Name Do Q]``: nothing is parsed, and
+    whatever graphics state the page's own content leaves cannot move the overlay.
+    """
+    data = overlay.get_contents()
+    if data is None:
+        return
+    form = DecodedStreamObject()
+    form.set_data(data.get_data())
+    form[NameObject("/Type")] = NameObject("/XObject")
+    form[NameObject("/Subtype")] = NameObject("/Form")
+    mb = overlay.mediabox
+    form[NameObject("/BBox")] = ArrayObject(
+        [FloatObject(float(v)) for v in (mb.left, mb.bottom, mb.right, mb.top)]
+    )
+    resources = overlay.get("/Resources")
+    if resources is not None:
+        form[NameObject("/Resources")] = resources.get_object().clone(writer)
+    ref = writer._add_object(form.flate_encode())
+    page_resources: Any = page.get("/Resources")
+    if page_resources is None:
+        page_resources = DictionaryObject()
+        page[NameObject("/Resources")] = page_resources
+    page_resources = page_resources.get_object()
+    xobjects: Any = page_resources.get("/XObject")
+    if xobjects is None:
+        xobjects = DictionaryObject()
+        page_resources[NameObject("/XObject")] = xobjects
+    xobjects = xobjects.get_object()
+    while name in xobjects:
+        name += "X"
+    xobjects[NameObject(name)] = ref
+    target = page.mediabox
+    head = DecodedStreamObject()
+    head.set_data(b"q\n")
+    tail = DecodedStreamObject()
+    left, bottom = float(target.left), float(target.bottom)
+    tail.set_data(f"\nQ q 1 0 0 1 {left:.4f} {bottom:.4f} cm {name} Do Q\n".encode())
+    contents: Any = page.get("/Contents")
+    own = []
+    if contents is not None:
+        contents = contents.get_object()
+        own = list(contents) if isinstance(contents, ArrayObject) else [page["/Contents"]]
+        # Streams must be indirect objects inside an array.
+        own = [c if isinstance(c, IndirectObject) else writer._add_object(c) for c in own]
+    page[NameObject("/Contents")] = ArrayObject(
+        [writer._add_object(head), *own, writer._add_object(tail)]
+    )

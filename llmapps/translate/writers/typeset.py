@@ -1,0 +1,490 @@
+"""Typesetting a page's translations so that no text is drawn over other text.
+
+Why a separate step before drawing: a translation is a different length than its source, and
+the only space known to be free is the unit's own box. Each unit is therefore fitted in its
+own box first (shrinking to a floor of its source size); only then may it grow, to the right
+and downwards, into space that no other text uses (other units, kept text, text outside any
+unit, table rules, the page margin). Space a unit grows into is claimed, so two neighbours
+never grow into the same gap. Before anything is drawn, every placed line is checked against
+the text that will stay on the page and against the other placed lines; a unit that does not
+fit, or whose lines would touch another's, is not drawn: its source text stays in place and
+the job summary reports it.
+
+Rotation: all geometry is done in the unit's *text frame* (u along the baseline, w down across
+the lines), so growing "right" means along the baseline and "down" means to the next line,
+whatever the text's orientation on the page. Boxes are in pdfplumber's page coordinates
+(unrotated user space, origin top-left); ``Block.rotation`` is the baseline direction in PDF
+user space, degrees counter-clockwise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from llmapps.translate.document import TABLE_CELL, Block, Page
+from llmapps.translate.writers.layout import LEADING, MIN_SIZE, Widths, fit_size, font_metrics
+
+Rect = tuple[float, float, float, float]  # x0, top, x1, bottom (page) or u0, w0, u1, w1 (frame)
+
+#: A translation may shrink to this share of its source size before it grows into free space.
+FLOOR = 0.6
+#: Free space kept between a grown unit and its neighbours, as a share of the font size.
+GAP = 0.3
+#: Growth stops this far from the page edge (unless the source already came closer).
+PAGE_MARGIN = 12.0
+#: Overlap (points, in both directions) below which two boxes are taken as touching, not colliding.
+TOLERANCE = 0.6
+
+
+@dataclass
+class Line:
+    text: str
+    u: float  # start along the baseline, frame coordinates
+    baseline: float  # w of the baseline, frame coordinates
+    width: float
+
+
+@dataclass
+class Placement:
+    """Where and how one unit's translation is drawn."""
+
+    block: Block
+    rotation: int
+    size: float
+    lines: list[Line]
+    frame: Rect  # the region of the text frame the unit uses (its own box, perhaps grown)
+    boxes: list[Rect] = field(default_factory=list)  # each line's glyph box, page coordinates
+    grown: bool = False
+
+    def area(self) -> Rect:
+        """The page-coordinate box around all drawn lines."""
+        return _union(self.boxes)
+
+
+@dataclass
+class PageLayout:
+    placements: list[Placement]
+    unfit: list[Block]  # units left in the source language (reason in ``meta["unfit"]``)
+
+
+def _rotation(value: float) -> int:
+    return round(value / 90.0) % 4 * 90
+
+
+def _cos_sin(rotation: int) -> tuple[int, int]:
+    return {0: (1, 0), 90: (0, 1), 180: (-1, 0), 270: (0, -1)}[rotation]
+
+
+def to_frame(rect: Rect, rotation: int) -> Rect:
+    """A page rectangle in the text frame of ``rotation`` (u along the baseline, w downwards)."""
+    c, s = _cos_sin(rotation)
+    x0, t0, x1, t1 = rect
+    us = (x0 * c - t0 * s, x1 * c - t1 * s)
+    ws = (x0 * s + t0 * c, x1 * s + t1 * c)
+    return (min(us), min(ws), max(us), max(ws))
+
+
+def to_page_point(u: float, w: float, rotation: int) -> tuple[float, float]:
+    c, s = _cos_sin(rotation)
+    return u * c + w * s, -u * s + w * c
+
+
+def to_page(rect: Rect, rotation: int) -> Rect:
+    c, s = _cos_sin(rotation)
+    u0, w0, u1, w1 = rect
+    xs = (u0 * c + w0 * s, u1 * c + w1 * s)
+    ts = (-u0 * s + w0 * c, -u1 * s + w1 * c)
+    return (min(xs), min(ts), max(xs), max(ts))
+
+
+def overlaps(a: Rect, b: Rect, tolerance: float = TOLERANCE) -> bool:
+    """True when ``a`` and ``b`` share more than ``tolerance`` points in both directions."""
+    return (
+        min(a[2], b[2]) - max(a[0], b[0]) > tolerance
+        and min(a[3], b[3]) - max(a[1], b[1]) > tolerance
+    )
+
+
+def _area(r: Rect) -> float:
+    return max(0.0, r[2] - r[0]) * max(0.0, r[3] - r[1])
+
+
+def _union(rects: Iterable[Rect]) -> Rect:
+    rs = list(rects)
+    return (
+        min(r[0] for r in rs),
+        min(r[1] for r in rs),
+        max(r[2] for r in rs),
+        max(r[3] for r in rs),
+    )
+
+
+def source_size(block: Block) -> float:
+    """The source's font size, or one estimated from the box and its line count."""
+    if block.size and block.size > 0:
+        return float(block.size)
+    assert block.bbox is not None
+    frame = to_frame(block.bbox, _rotation(block.rotation))
+    lines = max(1, int(block.meta.get("lines", 1) or 1))
+    return max(MIN_SIZE, min(48.0, (frame[3] - frame[1]) / lines / 1.1))
+
+
+class BoxIndex:
+    """Rectangles bucketed on a coarse grid, so "which boxes are near this one" costs the
+    neighbours, not the whole page (dense tables have thousands of boxes)."""
+
+    def __init__(self, rects: Iterable[Rect] = (), cell: float = 48.0) -> None:
+        self.cell = cell
+        self.rects: list[Rect] = []
+        self._grid: dict[tuple[int, int], list[int]] = {}
+        for rect in rects:
+            self.add(rect)
+
+    def _cells(self, rect: Rect) -> Iterable[tuple[int, int]]:
+        c = self.cell
+        x0, x1 = math.floor(rect[0] / c), math.floor(rect[2] / c)
+        y0, y1 = math.floor(rect[1] / c), math.floor(rect[3] / c)
+        if (x1 - x0 + 1) * (y1 - y0 + 1) > 4096:  # absurd boxes: clamp the work
+            x1, y1 = x0 + 63, y0 + 63
+        for i in range(x0, x1 + 1):
+            for j in range(y0, y1 + 1):
+                yield i, j
+
+    def add(self, rect: Rect) -> int:
+        index = len(self.rects)
+        self.rects.append(rect)
+        for key in self._cells(rect):
+            self._grid.setdefault(key, []).append(index)
+        return index
+
+    def near(self, rect: Rect) -> list[int]:
+        """Indices of the boxes that may touch ``rect`` (a superset; test them exactly)."""
+        found: set[int] = set()
+        for key in self._cells(rect):
+            found.update(self._grid.get(key, ()))
+        return sorted(found)
+
+    def touching(self, rect: Rect, tolerance: float = TOLERANCE) -> list[int]:
+        return [i for i in self.near(rect) if overlaps(self.rects[i], rect, tolerance)]
+
+    def containing(self, x: float, y: float, margin: float = 0.0) -> list[int]:
+        """Indices of the boxes holding the point (x, y), grown by ``margin``."""
+        near = self.near((x - margin, y - margin, x + margin, y + margin))
+        return [
+            i
+            for i in near
+            if self.rects[i][0] - margin <= x <= self.rects[i][2] + margin
+            and self.rects[i][1] - margin <= y <= self.rects[i][3] + margin
+        ]
+
+
+def _own_box(box: Rect, others: Sequence[Rect]) -> Rect:
+    """``box`` cut clear of the other units' boxes that overlap it (parsers may return boxes
+    that overlap a little); a cut that would lose more than 60% of the box is not made."""
+    out = box
+    for other in others:
+        if not overlaps(out, other):
+            continue
+        x0, t0, x1, t1 = out
+        cuts = [
+            (x0, t0, other[0], t1),
+            (other[2], t0, x1, t1),
+            (x0, t0, x1, other[1]),
+            (x0, other[3], x1, t1),
+        ]
+        best = max(cuts, key=_area)
+        if _area(best) >= 0.4 * _area(box) and best[2] > best[0] and best[3] > best[1]:
+            out = best
+    return out
+
+
+class Typesetter:
+    """Fits every unit of one page, in reading order, claiming the space each one uses."""
+
+    def __init__(
+        self,
+        page: Page,
+        font: str,
+        text: Sequence[Rect] = (),
+        rules: Sequence[Rect] = (),
+        *,
+        floor: float = FLOOR,
+        blank: Callable[[Block, Rect], bool] | None = None,
+    ) -> None:
+        self.page = page
+        self.font = font
+        # For units drawn on a patch (scans): may this page area be painted over? (Growth
+        # must not paint the paper's colour over a photo or a drawing of the scan.)
+        self.blank = blank
+        self.metrics = font_metrics(font)
+        self.floor = floor
+        self.text = list(text)  # text that stays outside any unit (page coordinates)
+        self.rules = list(rules)  # table rules and other thin lines
+        # Everything a unit may not grow into, in page coordinates, and per text rotation in
+        # that rotation's frame (built when first needed; grown units are added as they go).
+        self._blockers = BoxIndex()
+        self._frames: dict[int, BoxIndex] = {}
+
+    def _block(self, rect: Rect) -> int:
+        index = self._blockers.add(rect)
+        for rotation, frame_index in self._frames.items():
+            frame_index.add(to_frame(rect, rotation))
+        return index
+
+    def _frame_index(self, rotation: int) -> BoxIndex:
+        if rotation not in self._frames:
+            self._frames[rotation] = BoxIndex(to_frame(r, rotation) for r in self._blockers.rects)
+        return self._frames[rotation]
+
+    def run(self, units: Sequence[Block], fixed: Sequence[Block]) -> PageLayout:
+        """Place ``units`` (to be translated); ``fixed`` are units whose text stays."""
+        own_index: dict[int, int] = {}
+        for block in [*units, *fixed]:
+            if block.bbox is not None:
+                own_index[id(block)] = self._block(block.bbox)
+        for rect in (*self.text, *self.rules):
+            self._block(rect)
+        placements: list[Placement] = []
+        unfit: list[Block] = []
+        for block in units:
+            assert block.bbox is not None
+            block.meta.pop("unfit", None)
+            placement = self.place(block, own_index[id(block)])
+            if placement is None:
+                block.meta["unfit"] = "does not fit its box at a readable size"
+                unfit.append(block)
+                continue
+            placements.append(placement)
+            if placement.grown:
+                self._block(placement.area())
+        staying = [b.bbox for b in [*fixed, *unfit] if b.bbox is not None] + self.text
+        placements, rejected = check(placements, self.page, staying)
+        return PageLayout(placements, unfit + rejected)
+
+    def place(self, block: Block, own_index: int = -1) -> Placement | None:
+        """The placement of ``block``'s translation, or None when it cannot fit.
+
+        ``own_index`` is the block's own box among the blockers (it never blocks itself)."""
+        assert block.bbox is not None
+        rotation = _rotation(block.rotation)
+        size = source_size(block)
+        text = "\n".join(" ".join(part.split()) for part in block.output.split("\n"))
+        page_box: Rect = (0.0, 0.0, self.page.width, self.page.height)
+        clamped = _clamp(block.bbox, page_box)
+        near = [self._blockers.rects[i] for i in self._blockers.touching(clamped) if i != own_index]
+        own_page = _own_box(clamped, near)
+        own = to_frame(own_page, rotation)
+        floor = max(MIN_SIZE, size * self.floor)
+        leading = _leading(block, own, size)
+        fitted = fit_size(text, self.font, own[2] - own[0], own[3] - own[1], size, floor, leading)
+        frame = own
+        grown = False
+        if fitted is None or fitted.size < size * 0.85:
+            index = self._frame_index(rotation)
+            limits = _page_limits(to_frame(page_box, rotation), own)
+            best = fitted
+            for candidate in _candidates(own, index, own_index, limits, size * GAP):
+                if candidate == own:
+                    continue
+                if self.blank is not None and not all(
+                    self.blank(block, to_page(strip, rotation)) for strip in _added(own, candidate)
+                ):
+                    continue
+                trial = fit_size(
+                    text,
+                    self.font,
+                    candidate[2] - candidate[0],
+                    candidate[3] - candidate[1],
+                    size,
+                    floor,
+                    leading,
+                )
+                if trial is not None and (best is None or trial.size > best.size * 1.05):
+                    best, frame, grown = trial, candidate, True
+            fitted = best
+        if fitted is None:
+            return None
+        lines = self._lines(block, fitted.lines, fitted.size, fitted.leading, own, frame, rotation)
+        placement = Placement(block, rotation, fitted.size, lines, frame, grown=grown)
+        placement.boxes = [self._glyph_box(line, fitted.size, rotation) for line in lines]
+        return placement
+
+    def _lines(
+        self,
+        block: Block,
+        texts: list[str],
+        size: float,
+        leading: float,
+        own: Rect,
+        frame: Rect,
+        rotation: int,
+    ) -> list[Line]:
+        widths = Widths.of(self.font)
+        ascent = 1 + self.metrics.descent  # glyph box top above the baseline (pdfminer's rule)
+        height = size + (len(texts) - 1) * leading
+        top = frame[1]
+        own_height = own[3] - own[1]
+        single = own_height < size * 2.0 or block.kind == TABLE_CELL
+        if single and height < own_height and frame[3] - frame[1] <= own_height + 0.01:
+            top = own[1] + (own_height - height) / 2  # keep a short unit centred on its line
+        centre = None
+        not_wider = frame[2] - frame[0] <= own[2] - own[0] + 0.01
+        one_line = own_height < size * 2.0  # a centred paragraph may just be justified
+        if not_wider and one_line and _centred(block, self.page, rotation):
+            centre = (own[0] + own[2]) / 2
+        out = []
+        for i, text in enumerate(texts):
+            baseline = top + ascent * size + i * leading
+            width = widths.text(text) * size
+            start = frame[0] if centre is None else max(frame[0], centre - width / 2)
+            out.append(Line(text, start, baseline, width))
+        return out
+
+    def _glyph_box(self, line: Line, size: float, rotation: int) -> Rect:
+        ascent = 1 + self.metrics.descent
+        rect = (
+            line.u,
+            line.baseline - ascent * size,
+            line.u + line.width,
+            line.baseline - self.metrics.descent * size,
+        )
+        return to_page(rect, rotation)
+
+
+def _leading(block: Block, own: Rect, size: float) -> float:
+    """Line spacing as a share of the size: the source's own when it had several lines
+    (``meta["lines"]``), within 1.05-1.3; else LEADING."""
+    lines = int(block.meta.get("lines", 1) or 1)
+    if lines < 2 or size <= 0:
+        return LEADING
+    pitch = ((own[3] - own[1]) - size) / (lines - 1)
+    return min(1.3, max(1.05, pitch / size))
+
+
+def _centred(block: Block, page: Page, rotation: int) -> bool:
+    """A one-line unit centred on the page (a title) keeps its translation centred."""
+    if rotation != 0 or block.bbox is None or page.width <= 0:
+        return False
+    x0, _, x1, _ = block.bbox
+    middle = (x0 + x1) / 2
+    return abs(middle - page.width / 2) < 0.02 * page.width and x1 - x0 < 0.8 * page.width
+
+
+def _clamp(rect: Rect, page: Rect) -> Rect:
+    x0, t0, x1, t1 = rect
+    x0, x1 = max(page[0], min(x0, page[2])), max(page[0], min(x1, page[2]))
+    t0, t1 = max(page[1], min(t0, page[3])), max(page[1], min(t1, page[3]))
+    return (x0, t0, max(x1, x0 + 1.0), max(t1, t0 + 1.0))
+
+
+def _page_limits(page: Rect, own: Rect) -> Rect:
+    """How far a unit may grow on the page: to the margin, or its own edge if it is closer."""
+    return (
+        page[0],
+        page[1],
+        max(own[2], page[2] - PAGE_MARGIN),
+        max(own[3], page[3] - PAGE_MARGIN),
+    )
+
+
+def _candidates(own: Rect, index: BoxIndex, skip: int, limits: Rect, gap: float) -> list[Rect]:
+    """Grown boxes to try: wider, taller (same width), both (frame coordinates)."""
+    u0, w0, u1, w1 = own
+    right = _free_right(own, index, skip, limits[2], gap)
+    down = _free_down(own, index, skip, limits[3], gap)
+    wide = (u0, w0, right, w1)
+    both_down = _free_down(wide, index, skip, limits[3], gap)
+    return [wide, (u0, w0, u1, down), (u0, w0, right, both_down)]
+
+
+def _added(own: Rect, grown: Rect) -> list[Rect]:
+    """The strips ``grown`` adds to ``own`` (frame coordinates): beside it and below."""
+    strips = []
+    if grown[2] > own[2]:
+        strips.append((own[2], own[1], grown[2], own[3]))
+    if grown[3] > own[3]:
+        strips.append((grown[0], own[3], grown[2], grown[3]))
+    return strips
+
+
+def _free_right(box: Rect, index: BoxIndex, skip: int, limit: float, gap: float) -> float:
+    """How far ``box`` may grow along the baseline before a blocker (or ``limit``)."""
+    _, w0, u1, w1 = box
+    right = limit
+    for i in index.near((u1, w0, limit, w1)):
+        b = index.rects[i]
+        if i != skip and b[1] < w1 - TOLERANCE and b[3] > w0 + TOLERANCE and b[2] > u1:
+            right = min(right, u1 if b[0] < u1 else b[0] - gap)
+    return max(u1, right)
+
+
+def _free_down(box: Rect, index: BoxIndex, skip: int, limit: float, gap: float) -> float:
+    """How far ``box`` may grow across its lines before a blocker (or ``limit``)."""
+    u0, _, u1, w1 = box
+    down = limit
+    for i in index.near((u0, w1, u1, limit)):
+        b = index.rects[i]
+        if i != skip and b[0] < u1 - TOLERANCE and b[2] > u0 + TOLERANCE and b[3] > w1:
+            down = min(down, w1 if b[1] < w1 else b[1] - gap)
+    return max(w1, down)
+
+
+def check(
+    placements: list[Placement], page: Page, staying: Sequence[Rect]
+) -> tuple[list[Placement], list[Block]]:
+    """Drop the placements whose glyphs would overlap text that stays (``staying``), another
+    placement's glyphs, or leave the page; their units are marked unfit. Repeated until stable,
+    because a dropped unit's source text stays and may touch another placement."""
+    rejected: list[Block] = []
+    staying = list(staying)
+    while True:
+        bad = collisions(placements, staying, page.width, page.height)
+        if not bad:
+            return placements, rejected
+        keep = []
+        for placement in placements:
+            if id(placement) in bad:
+                placement.block.meta["unfit"] = bad[id(placement)]
+                rejected.append(placement.block)
+                if placement.block.bbox is not None:
+                    staying.append(placement.block.bbox)
+            else:
+                keep.append(placement)
+        placements = keep
+
+
+def collisions(
+    placements: Sequence[Placement], staying: Sequence[Rect], width: float, height: float
+) -> dict[int, str]:
+    """``id(placement) -> reason`` for every placement with a glyph off the page, over text
+    that stays (``staying`` boxes), or over another placement's glyphs."""
+    bad: dict[int, str] = {}
+    items: list[tuple[Rect, int]] = []
+    index = BoxIndex(staying)
+    for placement in placements:
+        own = placement.block.bbox
+        for box in placement.boxes:
+            off_x = box[0] < -TOLERANCE or box[2] > width + TOLERANCE
+            if off_x or box[1] < -TOLERANCE or box[3] > height + TOLERANCE:
+                bad[id(placement)] = "would leave the page"
+            items.append((box, id(placement)))
+            if id(placement) not in bad and any(
+                index.rects[i] is not own for i in index.touching(box)
+            ):
+                bad[id(placement)] = "would overlap text kept in place"
+    # Sweep along x: only boxes whose x-ranges meet are compared.
+    items.sort(key=lambda item: item[0][0])
+    for i, (a, owner_a) in enumerate(items):
+        for b, owner_b in items[i + 1 :]:
+            if b[0] >= a[2] - TOLERANCE:
+                break
+            if owner_a != owner_b and overlaps(a, b):
+                bad.setdefault(owner_b, "would overlap another translation")
+    return bad
+
+
+def glyph_rotation(matrix: Sequence[float]) -> int:
+    """The baseline direction of a text matrix (a, b, c, d, e, f), degrees CCW, to 90°."""
+    return _rotation(math.degrees(math.atan2(matrix[1], matrix[0])))

@@ -1,0 +1,335 @@
+"""Typesetting that never collides: fit, grow only into free space, check, report what is unfit.
+
+Geometry is asserted on the written PDF read back with pdfplumber (what a reader sees), on
+real-world corpus pages and on reportlab-generated pages whose layout is known exactly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pdfplumber
+import pytest
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+
+from llmapps.translate.document import PARAGRAPH, TABLE_CELL, Block, Document, Page
+from llmapps.translate.fonts import register_font
+from llmapps.translate.parsers import parse_document
+from llmapps.translate.writers.layout import NO_START, wrap
+from llmapps.translate.writers.pdf import translated_pdf
+from llmapps.translate.writers.typeset import Line, Placement, Typesetter, collisions, overlaps
+from tests.translate.layout_checks import (
+    OUR_FONT,
+    colliding,
+    colliding_chars,
+    corpus_pdf,
+    off_page,
+    pseudo_translate,
+)
+
+DESCENT = -0.207  # Helvetica, as pdfminer sizes a char box
+
+
+def _placement(block: Block, boxes: list[tuple[float, float, float, float]]) -> Placement:
+    lines = [Line("x", 0.0, 0.0, 1.0) for _ in boxes]
+    return Placement(block, 0, 10.0, lines, boxes[0], boxes=boxes)
+
+
+def test_collision_checker_catches_overlaps_and_off_page_glyphs() -> None:
+    a = Block("a", bbox=(10, 10, 100, 22))
+    b = Block("b", bbox=(10, 30, 100, 42))
+    c = Block("c", bbox=(10, 50, 100, 62))
+    clean = [_placement(a, [(10, 10, 90, 20)]), _placement(b, [(10, 30, 90, 40)])]
+    assert collisions(clean, [], 200, 200) == {}
+    # Two translations drawn over each other.
+    crossing = [_placement(a, [(10, 10, 90, 20)]), _placement(b, [(50, 15, 120, 25)])]
+    assert list(collisions(crossing, [], 200, 200).values()) == [
+        "would overlap another translation"
+    ]
+    # A translation over text that stays (a kept number's box).
+    kept = (60, 52, 80, 60)
+    over = [_placement(c, [(10, 50, 90, 60)])]
+    assert collisions(over, [kept], 200, 200) == {id(over[0]): "would overlap text kept in place"}
+    # Its own source box never counts against it.
+    assert collisions(over, [c.bbox], 200, 200) == {}  # type: ignore[list-item]
+    # Off the page.
+    off = [_placement(a, [(150, 10, 230, 20)])]
+    assert collisions(off, [], 200, 200) == {id(off[0]): "would leave the page"}
+    # Boxes that merely touch are not collisions.
+    touching = [_placement(a, [(10, 10, 90, 20)]), _placement(b, [(90, 10, 150, 20)])]
+    assert collisions(touching, [], 200, 200) == {}
+
+
+def test_growth_stops_at_neighbours_and_claims_its_space() -> None:
+    font = register_font()
+    long = "这是一段比原文长得多的译文" * 2
+    a = Block("Short label", bbox=(20, 20, 80, 32), size=10, translation=long)
+    right = Block("Right", bbox=(200, 20, 260, 32), size=10, translation="右")
+    below = Block("Below", bbox=(20, 60, 80, 72), size=10, translation="下")
+    kept = Block("2024", bbox=(20, 90, 60, 102), size=10, keep=True)
+    page = Page(1, width=300, height=200, blocks=[a, right, below, kept])
+    layout = Typesetter(page, font).run([a, right, below], [kept])
+    assert layout.unfit == []
+    placed = {id(p.block): p for p in layout.placements}
+    grown = placed[id(a)]
+    assert grown.grown and grown.size >= 10 * 0.6
+    for box in grown.boxes:
+        assert box[0] >= 20 - 0.01
+        assert not overlaps(box, right.bbox)  # type: ignore[arg-type]
+        assert not overlaps(box, below.bbox)  # type: ignore[arg-type]
+        assert box[2] <= right.bbox[0]  # type: ignore[index]
+    # Nothing placed touches anything else.
+    assert collisions(layout.placements, [kept.bbox], 300, 200) == {}  # type: ignore[list-item]
+
+
+def test_unit_boxed_in_is_reported_unfit_and_drawn_nowhere() -> None:
+    font = register_font()
+    words = "这是一段比原文长得多的译文" * 8
+    boxed = Block("cyl", kind=TABLE_CELL, bbox=(50, 50, 70, 60), size=9, translation=words)
+    left = Block("A", kind=TABLE_CELL, bbox=(20, 50, 49, 60), size=9, translation="甲")
+    right = Block("B", kind=TABLE_CELL, bbox=(71, 50, 100, 60), size=9, translation="乙")
+    under = Block("C", kind=TABLE_CELL, bbox=(50, 61, 70, 71), size=9, translation="丙")
+    page = Page(1, width=200, height=200, blocks=[left, boxed, right, under])
+    layout = Typesetter(page, font).run([left, boxed, right, under], [])
+    assert layout.unfit == [boxed]
+    assert boxed.meta["unfit"] == "does not fit its box at a readable size"
+    assert [p.block for p in layout.placements] == [left, right, under]
+
+
+def _table_pdf(path: Path) -> Path:
+    """A ruled table with narrow cells, a paragraph above it and numbers in the cells."""
+    c = canvas.Canvas(str(path), pagesize=A4)
+    height = A4[1]
+    c.setFont("Helvetica", 10)
+    c.drawString(60, height - 60, "Quarterly figures of the three regional offices.")
+    top = height - 100
+    xs = [60, 160, 180, 260, 330]
+    rows = [["Office", "cyl", "Sales", "Costs"], ["North", "am", "1,204", "877"]]
+    for r, row in enumerate(rows):
+        y = top - r * 12
+        for k, text in enumerate(row):
+            c.drawString(xs[k] + 2, y - 9, text)
+    for x in xs:
+        c.line(x, top, x, top - 24)
+    for r in range(3):
+        c.line(xs[0], top - r * 12, xs[-1], top - r * 12)
+    c.showPage()
+    c.save()
+    return path
+
+
+def test_table_cells_fit_or_keep_their_source(tmp_path: Path) -> None:
+    pdf = _table_pdf(tmp_path / "table.pdf")
+    doc = parse_document(pdf)
+    pseudo_translate(doc)
+    out = tmp_path / "table.zh.pdf"
+    out.write_bytes(translated_pdf(doc))
+    unfit = [b for b in doc.blocks if b.meta.get("unfit")]
+    # "译N 汉字" cannot fit a 20 x 12 pt ruled cell at a readable size.
+    assert {b.text for b in unfit} == {"cyl", "am"}
+    with pdfplumber.open(out) as result:
+        page = result.pages[0]
+        assert colliding_chars(page) == [] and off_page(page) == []
+        words = {w["text"] for w in page.extract_words()}
+        assert {"cyl", "am", "1,204", "877"} <= words  # unfit cells' source and numbers stay
+        assert "Office" not in words and "Sales" not in words  # replaced
+        ours = [c for c in page.chars if OUR_FONT in c["fontname"]]
+        for block in doc.blocks:
+            if block.keep or block.meta.get("unfit") or block.bbox is None:
+                continue
+            x0, top, x1, bottom = block.bbox
+            if block.kind == TABLE_CELL:
+                # A cell's translation stays inside its ruled cell.
+                inside = [c for c in ours if x0 - 1 <= c["x0"] and c["x1"] <= x1 + 1]
+                inside = [c for c in inside if top - 1 <= c["top"] and c["bottom"] <= bottom + 1]
+                assert inside, block.text
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "tabula-py/12s0324.pdf",
+        "tabula-py/campaign_donors.pdf",
+        "tabula-py/data.pdf",
+        "tabula-py/MultiColumn.pdf",
+        "pikepdf/fourpages.pdf",
+    ],
+)
+def test_corpus_pages_translate_without_collisions(name: str, tmp_path: Path) -> None:
+    source = corpus_pdf(name)
+    doc = parse_document(source)
+    pseudo_translate(doc)
+    out = tmp_path / "out.pdf"
+    out.write_bytes(translated_pdf(doc))
+    with pdfplumber.open(source) as src, pdfplumber.open(out) as dst:
+        for sp, dp, page in zip(src.pages, dst.pages, doc.pages, strict=True):
+            chars = [c for c in dp.chars if c["text"].strip()]
+            before = len(colliding_chars(sp))
+            assert len(colliding_chars(dp)) - before <= 0.005 * max(len(chars), 1), page.number
+            assert len(off_page(dp)) <= len(off_page(sp))
+            placed = [
+                b
+                for b in page.blocks
+                if b.bbox and not b.keep and b.translation and not b.meta.get("unfit")
+            ]
+            # The source text of every placed unit is gone: no source glyph starts in its box
+            # unless it also belongs to a unit whose text stays.
+            staying = [b.bbox for b in page.blocks if b.bbox and b not in placed]
+            for c in dp.chars:
+                if OUR_FONT in c["fontname"] or not c["text"].strip():
+                    continue
+                homes = [b for b in placed if _starts_in(c, b.bbox)]  # type: ignore[arg-type]
+                if homes:
+                    assert any(_starts_in(c, box) for box in staying), (c["text"], homes[0].text)
+
+
+def _starts_in(c: dict[str, float], box: tuple[float, float, float, float]) -> bool:
+    cx, cy = (c["x0"] + c["x1"]) / 2, (c["top"] + c["bottom"]) / 2
+    return box[0] + 0.5 <= cx <= box[2] - 0.5 and box[1] + 0.5 <= cy <= box[3] - 0.5
+
+
+def test_cjk_and_latin_line_breaking() -> None:
+    font = register_font()
+    text = "机器翻译把一种语言的文本转换成另一种语言，现代系统使用大型语言模型。它们保留原意。"
+    for width in (40, 55, 70, 90):
+        lines = wrap(text, font, 10, width)
+        assert "".join(lines) == text  # CJK breaks anywhere, nothing lost or added
+        assert all(line and line[0] not in NO_START for line in lines)
+    sentence = "Modern systems read a whole paragraph at once"
+    latin = wrap(sentence, "Helvetica", 10, 80)
+    assert " ".join(latin) == sentence and len(latin) > 1  # broken between words only
+
+
+def test_kept_units_and_placed_units_never_share_glyph_space(tmp_path: Path) -> None:
+    """A paragraph box that overlaps a kept number's box is cut clear of it."""
+    c = canvas.Canvas(str(tmp_path / "p.pdf"), pagesize=(300, 200))
+    c.setFont("Helvetica", 10)
+    c.drawString(20, 170, "Total sales of the year")
+    c.drawString(150, 170, "1,204")
+    c.showPage()
+    c.save()
+    para = Block(
+        "Total sales of the year",
+        kind=PARAGRAPH,
+        bbox=(20, 22, 160, 33),  # a parser's box reaching over the number
+        size=10,
+        translation="本年度销售总额",
+    )
+    number = Block("1,204", bbox=(150, 22, 176, 33), size=10, keep=True)
+    doc = Document(tmp_path / "p.pdf", "pdf", [Page(1, 300, 200, [para, number])], page_count=1)
+    out = tmp_path / "p.zh.pdf"
+    out.write_bytes(translated_pdf(doc))
+    assert not para.meta.get("unfit")
+    with pdfplumber.open(out) as result:
+        page = result.pages[0]
+        assert colliding_chars(page) == []
+        assert "1,204" in {w["text"] for w in page.extract_words()}
+        ours = [c for c in page.chars if OUR_FONT in c["fontname"]]
+        assert ours and max(c["x1"] for c in ours) <= 150
+
+
+def test_growth_stops_at_a_stroked_border(tmp_path: Path) -> None:
+    """A table border drawn as one stroked rectangle is four rules: no translation crosses it."""
+    c = canvas.Canvas(str(tmp_path / "b.pdf"), pagesize=(300, 200))
+    c.rect(20, 20, 200, 160, stroke=1, fill=0)  # the border, right edge at x = 220
+    c.setFont("Helvetica", 10)
+    c.drawString(170, 25, "Amount")  # just above the bottom edge: no room below
+    c.showPage()
+    c.save()
+    width = c.stringWidth("Amount", "Helvetica", 10)
+    label = Block(
+        "Amount",
+        bbox=(170, 167.1, 170 + width, 177.1),
+        size=10,
+        translation="这是一段很长的金额说明文字",
+    )
+    doc = Document(tmp_path / "b.pdf", "pdf", [Page(1, 300, 200, [label])], page_count=1)
+    out = tmp_path / "b.zh.pdf"
+    out.write_bytes(translated_pdf(doc))
+    with pdfplumber.open(out) as result:
+        ours = [c for c in result.pages[0].chars if OUR_FONT in c["fontname"]]
+    if label.meta.get("unfit"):  # boxed in by the border: reported, nothing drawn
+        assert ours == []
+    else:
+        assert ours and max(c["x1"] for c in ours) <= 220
+
+
+def test_translation_keeps_the_source_text_colour(tmp_path: Path) -> None:
+    """A blue heading stays blue; white text on a dark header band stays white."""
+    c = canvas.Canvas(str(tmp_path / "c.pdf"), pagesize=(300, 200))
+    c.setFillColorRGB(0.1, 0.2, 0.8)
+    c.setFont("Helvetica", 12)
+    c.drawString(20, 170, "Blue heading")
+    c.setFillColorRGB(0.1, 0.1, 0.3)
+    c.rect(20, 100, 200, 20, stroke=0, fill=1)
+    c.setFillColorRGB(1, 1, 1)
+    c.drawString(25, 106, "White label")
+    c.showPage()
+    c.save()
+    top = 200 - 170 - 12 * (1 + DESCENT)
+    heading = Block("Blue heading", bbox=(20, top, 90, top + 12), size=12, translation="蓝标题")
+    top = 200 - 106 - 12 * (1 + DESCENT)
+    label = Block("White label", bbox=(25, top, 90, top + 12), size=12, translation="白标签")
+    doc = Document(tmp_path / "c.pdf", "pdf", [Page(1, 300, 200, [heading, label])], page_count=1)
+    out = tmp_path / "c.zh.pdf"
+    out.write_bytes(translated_pdf(doc))
+    with pdfplumber.open(out) as result:
+        colours = {
+            c["text"]: tuple(round(v, 2) for v in c["non_stroking_color"])
+            for c in result.pages[0].chars
+            if OUR_FONT in c["fontname"]
+        }
+    assert colours["蓝"] == (0.1, 0.2, 0.8)
+    assert colours["白"] == (1.0, 1.0, 1.0)
+
+
+def test_runs_starting_with_indenting_spaces_are_replaced(tmp_path: Path) -> None:
+    """A line drawn as "   Robbery" starts left of its unit's box (the box is the glyphs')."""
+    c = canvas.Canvas(str(tmp_path / "i.pdf"), pagesize=(300, 200))
+    c.setFont("Helvetica", 10)
+    c.drawString(20, 170, "      Robbery and theft")
+    c.drawString(20, 150, "Centred title")
+    c.showPage()
+    c.save()
+    indent = c.stringWidth("      ", "Helvetica", 10)
+    width = c.stringWidth("Robbery and theft", "Helvetica", 10)
+    top = 200 - 170 - 10 * (1 + DESCENT)
+    label = Block(
+        "Robbery and theft",
+        bbox=(20 + indent, top, 20 + indent + width, top + 10),
+        size=10,
+        translation="抢劫和盗窃",
+    )
+    doc = Document(tmp_path / "i.pdf", "pdf", [Page(1, 300, 200, [label])], page_count=1)
+    out = tmp_path / "i.zh.pdf"
+    out.write_bytes(translated_pdf(doc))
+    with pdfplumber.open(out) as result:
+        chars = [c for c in result.pages[0].chars if c["text"].strip()]
+    source = {c["text"] for c in chars if "Helvetica" in c["fontname"] and c["top"] < 40}
+    assert source == set() and colliding(chars) == []
+    assert "".join(c["text"] for c in chars if OUR_FONT in c["fontname"]) == "抢劫和盗窃"
+
+
+def test_a_centred_title_stays_centred(tmp_path: Path) -> None:
+    c = canvas.Canvas(str(tmp_path / "t.pdf"), pagesize=(300, 200))
+    c.setFont("Helvetica-Bold", 14)
+    c.drawCentredString(150, 170, "Annual Report of the Society")
+    c.showPage()
+    c.save()
+    width = c.stringWidth("Annual Report of the Society", "Helvetica-Bold", 14)
+    top = 200 - 170 - 14 * (1 + DESCENT)
+    title = Block(
+        "Annual Report of the Society",
+        bbox=(150 - width / 2, top, 150 + width / 2, top + 14),
+        size=14,
+        bold=True,
+        translation="学会年度报告",
+    )
+    doc = Document(tmp_path / "t.pdf", "pdf", [Page(1, 300, 200, [title])], page_count=1)
+    out = tmp_path / "t.zh.pdf"
+    out.write_bytes(translated_pdf(doc))
+    with pdfplumber.open(out) as result:
+        ours = [c for c in result.pages[0].chars if OUR_FONT in c["fontname"]]
+    middle = (min(c["x0"] for c in ours) + max(c["x1"] for c in ours)) / 2
+    assert abs(middle - 150) < 1.0
