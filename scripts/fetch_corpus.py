@@ -22,7 +22,7 @@ SOURCES: dict[str, str] = {
     "tabula-py==2.9.0": "tests/resources/",
     "pikepdf==9.0.0": "tests/resources/",
 }
-MAX_PDF_BYTES = 20 * 1024 * 1024  # skip stress files (e.g. ocrmypdf's "enormous.pdf" is small, but be safe)
+MAX_PDF_BYTES = 20 * 1024 * 1024  # leave out stress files larger than this
 
 
 def _sdist(spec: str, cache: Path) -> Path:
