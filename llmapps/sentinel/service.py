@@ -114,6 +114,15 @@ def fetch_activity(
     return activity
 
 
+MAX_DAYS = 36500  # a report window of a century: more would overflow dates
+
+
+def check_days(days: float | None) -> None:
+    """A report window in days must make a date: refuse 0, negatives, NaN and 1e308."""
+    if days is not None and not 0 < days <= MAX_DAYS:
+        raise SubscriptionError(f"--days must be above 0 and at most {MAX_DAYS} (got {days:g})")
+
+
 def resolve_window(
     *,
     days: float | None = None,
@@ -132,8 +141,7 @@ def resolve_window(
         ) from None
     assert until_dt is not None
     if since_dt is None:
-        if days is not None and days <= 0:
-            raise SubscriptionError(f"--days must be positive (got {days})")
+        check_days(days)
         since_dt = until_dt - timedelta(days=days if days is not None else 1)
     if since_dt >= until_dt:
         raise SubscriptionError("the window is empty: --since must be before --until")
@@ -169,6 +177,7 @@ def generate_report(
     local paths for HTTP callers (``None``: unrestricted, the CLI's local user).
     """
     kind, name = subs.parse_target(target, git_roots=git_roots)
+    check_days(days)
     if kind == "hn":
         return hn_report(
             settings, hours=(days or 1) * 24, model=model, lang=lang, chat_model=chat_model
@@ -212,6 +221,10 @@ def hn_report(
 ) -> Report:
     """Take a snapshot now, then digest the stories seen in the last ``hours`` (or 24 h)."""
     language = subs.check_language(lang or settings.sentinel.language)
+    if hours is not None and not 0 < hours <= MAX_DAYS * 24:
+        raise SubscriptionError(
+            f"--hours must be above 0 and at most {MAX_DAYS * 24} (got {hours:g})"
+        )
     if on_progress:
         on_progress("reading Hacker News")
     hackernews.take_snapshot(settings)
