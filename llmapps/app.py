@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from llmapps import __version__
 from llmapps.config import Settings, get_settings
 from llmapps.errors import LlmappsError
+from llmapps.scrub import install_log_scrubber
 from llmapps.serve.edge import error_body
 from llmapps.serve.http import api_error
 
@@ -31,6 +32,7 @@ ROUTER_MODULES = (
 def create_app(settings: Settings | None = None, *, ui: bool = True) -> FastAPI:
     """Build the app; ``ui=False`` leaves out Gradio (for ``llmapps serve`` and API tests)."""
     settings = settings or get_settings()
+    install_log_scrubber()  # every log line of the server, ours and the libraries'
     app = FastAPI(title="llmapps", version=__version__)
     app.state.settings = settings
     from llmapps.serve.auth import install as install_api_security
