@@ -54,6 +54,10 @@ def create_app(settings: Settings | None = None, *, ui: bool = True) -> FastAPI:
         module = importlib.import_module(name)
         app.include_router(module.router)
 
+    if not ui:  # `llmapps serve`: "/" is Ollama's "Ollama is running" probe
+        from llmapps.serve.routes import root_router
+
+        app.include_router(root_router)
     if ui:
         import gradio as gr
 

@@ -51,6 +51,9 @@ from llmapps.serve.http import (
     runtime,
     start_stream,
 )
+from llmapps.serve.info import model_details as _details
+from llmapps.serve.info import modified_at as _modified
+from llmapps.serve.info import show_info
 from llmapps.serve.modelfile import Modelfile, convert_parameter, parse_modelfile
 from llmapps.serve.registry import ModelRecord, full_name
 
@@ -225,26 +228,6 @@ async def generate(request: Request) -> Response:
         return ollama_error(exc)
 
 
-def _details(record: ModelRecord) -> dict[str, Any]:
-    meta = gguf_metadata(record.path)
-    arch = meta.get("general.architecture", "")
-    size_label = meta.get("general.size_label", "")
-    file_type = meta.get("general.file_type", "")
-    quant = {"0": "F32", "1": "F16", "2": "Q4_0", "3": "Q4_1", "7": "Q8_0", "15": "Q4_K_M"}
-    return {
-        "parent_model": record.parent or "",
-        "format": "gguf",
-        "family": arch,
-        "families": [arch] if arch else None,
-        "parameter_size": size_label,
-        "quantization_level": quant.get(str(file_type), str(file_type)),
-    }
-
-
-def _modified(record: ModelRecord) -> str:
-    return record.created_at or _now()
-
-
 @router.get("/tags")
 async def tags(request: Request) -> Response:
     try:
@@ -266,35 +249,6 @@ async def tags(request: Request) -> Response:
         return JSONResponse({"models": await run_in_threadpool(build)})
     except Exception as exc:
         return ollama_error(exc)
-
-
-def parameters_text(record: ModelRecord) -> str:
-    """PARAMETER lines as Ollama's ``/api/show`` prints them (``name  value``)."""
-    lines = []
-    for name, value in record.parameters.items():
-        for item in value if isinstance(value, list) else [value]:
-            shown = json.dumps(item) if name == "stop" else str(item)
-            lines.append(f"{name:<30} {shown}")
-    return "\n".join(lines)
-
-
-def show_info(record: ModelRecord) -> dict[str, Any]:
-    """What ``/api/show`` and ``llmapps models show`` present."""
-    meta = gguf_metadata(record.path)
-    mf = record.modelfile
-    info = {k: v for k, v in meta.items() if not k.startswith("tokenizer.ggml.")}
-    return {
-        "modelfile": f"# Modelfile of {record.name}\n" + mf.render(),
-        "parameters": parameters_text(record),
-        "template": mf.template if mf.template is not None else "",
-        "system": mf.system or "",
-        "license": "\n".join(mf.license),
-        "details": _details(record),
-        "model_info": info,
-        "messages": mf.messages,
-        "capabilities": ["completion", "tools", "embedding"],
-        "modified_at": _modified(record),
-    }
 
 
 @router.post("/show")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from llmapps.access import REMOTE
 from llmapps.config import Settings
 from llmapps.errors import LlmappsError
 
@@ -108,7 +109,7 @@ def build(settings: Settings) -> None:
                 emails=_split(emails),
                 webhooks=_split(hooks),
                 webhook_format=None if fmt == "auto" else fmt,
-                git_roots=settings.sentinel.git_roots,
+                access=REMOTE,
             )
         except Exception as exc:
             return _error(exc), gr.update()
@@ -143,21 +144,17 @@ def build(settings: Settings) -> None:
     ) -> tuple[str, Any]:
         if not ref.strip():
             return "⚠️ load a subscription first (id or target) / 请先载入订阅", gr.update()
-        from llmapps.models.guard import check_spec_allowed
-        from llmapps.sentinel.routes import restore_webhooks
-
         try:
-            check_spec_allowed(model.strip(), settings)
-            current = service.get_subscription(settings, ref.strip())
             sub = service.edit_subscription(
                 settings,
                 ref.strip(),
+                access=REMOTE,
                 every=every.strip() or None,
                 at=at.strip() or None,
                 tz=tz.strip() or None,
                 lang=lang or None,
                 emails=_split(emails),  # the form shows every recipient: empty = none
-                webhooks=restore_webhooks(_split(hooks), current),
+                webhooks=_split(hooks),
                 webhook_format=None if fmt == "auto" else fmt,
                 model=model.strip(),  # empty = the default model
                 enabled=enabled,
@@ -189,10 +186,7 @@ def build(settings: Settings) -> None:
                 gr.update(),
             )
         progress(0.1, desc="fetching / 获取中")
-        from llmapps.models.guard import check_spec_allowed
-
         try:
-            check_spec_allowed(model.strip(), settings)
             report = service.generate_report(
                 settings,
                 target.strip(),
@@ -201,7 +195,7 @@ def build(settings: Settings) -> None:
                 model=model.strip() or None,
                 lang=lang,
                 on_progress=lambda msg: progress(0.5, desc=msg),
-                git_roots=settings.sentinel.git_roots,
+                access=REMOTE,
             )
         except Exception as exc:
             return _error(exc), "", None, gr.update()
@@ -219,12 +213,14 @@ def build(settings: Settings) -> None:
         return f"✅ {report.title}", report.markdown, downloadable([report.path, report.raw_path])
 
     def hacker_news(hours: float, daily: bool, model: str, lang: str) -> tuple[str, str, Any]:
-        from llmapps.models.guard import check_spec_allowed
-
         try:
-            check_spec_allowed(model.strip(), settings)
             report = service.hn_report(
-                settings, hours=float(hours), daily=daily, model=model.strip() or None, lang=lang
+                settings,
+                hours=float(hours),
+                daily=daily,
+                model=model.strip() or None,
+                lang=lang,
+                access=REMOTE,
             )
         except Exception as exc:
             return _error(exc), "", gr.update()

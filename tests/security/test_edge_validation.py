@@ -87,7 +87,7 @@ def test_report_days_probe(http: httpx.Client) -> None:
     # within 64 bits but still no date: the service names its own limit
     resp = http.post("/sentinel/reports", json={"target": "hn", "days": 1e15})
     assert resp.status_code == 400, resp.text
-    assert "--days must be above 0 and at most 36500" in resp.json()["error"]["message"]
+    assert "--days must be positive and at most 36500" in resp.json()["error"]["message"]
     resp = http.post("/sentinel/hn", json={"hours": 1e12})
     assert resp.status_code == 400 and "--hours" in resp.json()["error"]["message"]
 
