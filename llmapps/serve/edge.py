@@ -164,7 +164,8 @@ class EdgeGuard:
                 try:
                     receive = await self._checked_body(scope, receive, headers, origin)
                 except JsonBodyError as exc:
-                    await self._refuse(scope, send, exc.status_code, path, str(exc))
+                    code = getattr(exc, "code", None)
+                    await self._refuse(scope, send, exc.status_code, path, str(exc), code=code)
                     return
         await self.app(scope, receive, self._cors_send(send, origin if listed else None))
 
@@ -255,16 +256,18 @@ class EdgeGuard:
         path: str,
         message: str,
         kind: str = "invalid_request_error",
+        code: str | None = None,
     ) -> None:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
-        body = json.dumps(error_body(path, message, kind=kind)).encode()
+        body = json.dumps(error_body(path, message, kind=kind, code=code)).encode()
         await _send_bytes(send, status, body, [(b"content-type", b"application/json")])
 
 
 class _UnsupportedType(JsonBodyError):
     status_code = 415
+    code = "unsupported_media_type"
 
     def __init__(self, ctype: str) -> None:
         super().__init__(
@@ -275,6 +278,7 @@ class _UnsupportedType(JsonBodyError):
 
 class _TooLarge(JsonBodyError):
     status_code = 413
+    code = "request_too_large"
 
     def __init__(self, limit: int) -> None:
         super().__init__(
