@@ -45,6 +45,7 @@ from llmapps.chat.personas import Persona, PersonaStore
 from llmapps.config import Settings, get_settings
 from llmapps.errors import LlmappsError
 from llmapps.models.guard import check_spec
+from llmapps.scrub import scrub
 
 log = logging.getLogger(__name__)
 
@@ -359,7 +360,8 @@ class ChatService:
                 log.exception("chat turn failed")
                 state.status = "error"
                 yield ChatEvent(
-                    "error", {"message": f"{type(exc).__name__}: {exc}", "status_code": 500}
+                    "error",
+                    {"message": scrub(f"{type(exc).__name__}: {exc}"), "status_code": 500},
                 )
             if stop.is_set() and state.status == "complete":
                 state.status = "stopped"

@@ -24,6 +24,7 @@ from langchain_core.language_models import BaseChatModel
 from llmapps.access import LOCAL, Access
 from llmapps.config import Settings
 from llmapps.models.guard import check_spec
+from llmapps.scrub import scrub
 from llmapps.sentinel import subscriptions as subs
 from llmapps.sentinel.activity import Activity, record_activity
 from llmapps.sentinel.errors import SubscriptionError
@@ -372,7 +373,7 @@ def run_subscription(
             report.item_count,
         )
     except Exception as exc:  # recorded and returned: the scheduler keeps going
-        outcome.error = str(exc) or type(exc).__name__
+        outcome.error = scrub(str(exc)) or type(exc).__name__
         subs.mark_run(settings, sub.id, window_end=None, status=f"error: {outcome.error}")
         log.error("subscription %s (%s) failed: %s", sub.id, sub.target, outcome.error)
         return outcome

@@ -23,6 +23,7 @@ from llmapps.access import LOCAL, Access
 from llmapps.config import Settings, get_settings
 from llmapps.errors import LlmappsError
 from llmapps.models.guard import check_spec
+from llmapps.scrub import scrub
 from llmapps.store.db import get_db
 from llmapps.translate.batcher import make_batches
 from llmapps.translate.cache import TranslationCache, cache_key
@@ -187,8 +188,8 @@ def translate_file(
         )
         raise
     except BaseException as exc:
-        message = (
-            f"translation stopped ({type(exc).__name__}: {exc}) after "
+        message = (  # stored in the job row: no known secret value in it
+            f"translation stopped ({type(exc).__name__}: {scrub(str(exc))}) after "
             f"{tracker.progress.blocks_done} of {tracker.progress.blocks_total} blocks: "
             "run it again to resume (finished blocks are cached)"
         )
