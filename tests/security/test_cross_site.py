@@ -66,8 +66,10 @@ def test_json_endpoints_refuse_simple_request_bodies(live_server: Callable[..., 
         # ... and the ollama client's JSON, and multipart uploads on upload routes
         assert http.post("/api/copy", json={"source": "smollm2", "destination": "mine"}).is_success
         assert "mine:latest" in _names(http)
-        up = http.post("/translate/jobs", files={"file": ("a.md", b"# hi")}, data={"to": "zh"})
-        assert up.status_code == 202
+        # (an unknown format: the route itself answers, so no translation starts in the background)
+        files = {"file": ("a.md", b"# hi")}
+        up = http.post("/translate/jobs", files=files, data={"to": "zh", "formats": "nope"})
+        assert up.status_code == 400 and "nope" in up.json()["error"]["message"]
 
 
 def test_foreign_origins_are_refused_and_get_no_cors(live_server: Callable[..., Any]) -> None:
