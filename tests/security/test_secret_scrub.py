@@ -57,9 +57,9 @@ def test_scrub_replaces_every_known_secret(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("LLMAPPS_API_KEYS", "server-key-one-111, server-key-two-222")
     monkeypatch.setenv("SMTP_PASSWORD", "hunter2-hunter2")
     monkeypatch.setenv("MY_SERVICE_TOKEN", "tok-1234567890")
-    monkeypatch.setenv("LLMAPPS_MODELS__MAX_TOKENS_X", "2048")  # not a secret by name
-    text = "ghp_abcdefghijklmnop server-key-two-222 hunter2-hunter2 tok-1234567890 2048"
-    assert scrub(text) == " ".join([REPLACEMENT] * 4 + ["2048"])
+    monkeypatch.setenv("TOKENS_PER_MINUTE", "20480000")  # "token" in the name, not a secret
+    text = "ghp_abcdefghijklmnop server-key-two-222 hunter2-hunter2 tok-1234567890 20480000"
+    assert scrub(text) == " ".join([REPLACEMENT] * 4 + ["20480000"])
 
 
 def test_provider_echo_is_scrubbed_in_errors_calllog_and_logs(
