@@ -9,11 +9,16 @@ from __future__ import annotations
 import importlib
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from llmapps import __version__
 from llmapps.config import Settings, get_settings
 from llmapps.errors import LlmappsError
+from llmapps.scrub import install_log_scrubber
+from llmapps.serve.edge import error_body
+from llmapps.serve.http import api_error
 
 # Modules exposing ``router`` (an APIRouter); included in this order.
 ROUTER_MODULES = (
@@ -27,6 +32,7 @@ ROUTER_MODULES = (
 def create_app(settings: Settings | None = None, *, ui: bool = True) -> FastAPI:
     """Build the app; ``ui=False`` leaves out Gradio (for ``llmapps serve`` and API tests)."""
     settings = settings or get_settings()
+    install_log_scrubber()  # every log line of the server, ours and the libraries'
     app = FastAPI(title="llmapps", version=__version__)
     app.state.settings = settings
     from llmapps.serve.auth import install as install_api_security
@@ -34,9 +40,11 @@ def create_app(settings: Settings | None = None, *, ui: bool = True) -> FastAPI:
     # Optional API keys for every path but /healthz (browsers log in at /login), plus CORS.
     install_api_security(app, settings, ui=ui)
 
-    @app.exception_handler(LlmappsError)
-    async def _user_error(_request: Request, exc: LlmappsError) -> JSONResponse:
-        return JSONResponse({"error": {"message": str(exc)}}, status_code=exc.status_code)
+    # One error mapping for every route: each API answers in its own shape (see api_error).
+    app.add_exception_handler(LlmappsError, _api_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _api_error)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -46,6 +54,10 @@ def create_app(settings: Settings | None = None, *, ui: bool = True) -> FastAPI:
         module = importlib.import_module(name)
         app.include_router(module.router)
 
+    if not ui:  # `llmapps serve`: "/" is Ollama's "Ollama is running" probe
+        from llmapps.serve.routes import root_router
+
+        app.include_router(root_router)
     if ui:
         import gradio as gr
 
@@ -58,3 +70,25 @@ def create_app(settings: Settings | None = None, *, ui: bool = True) -> FastAPI:
             max_file_size=f"{settings.server.max_upload_mb}mb",  # uploads of every tab
         )
     return app
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    return api_error(request.url.path, exc)
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    """FastAPI's validation errors as one line in the API's shape (not ``{"detail": [...]}``)."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    where = ".".join(str(p) for p in first["loc"][1:]) or str(
+        first["loc"][0] if first["loc"] else "body"
+    )
+    message = f"'{where}': {first['msg']}"
+    return JSONResponse(error_body(request.url.path, message), status_code=422)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 500)
+    detail = str(getattr(exc, "detail", "") or "error")
+    headers = getattr(exc, "headers", None)
+    return JSONResponse(error_body(request.url.path, detail), status_code=status, headers=headers)

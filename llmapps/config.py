@@ -83,7 +83,9 @@ class ServerConfig(_Section):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    cors_origins: list[str] = Field(default_factory=list)
+    cors_origins: list[str] = Field(default_factory=list)  # origins browsers may call from
+    # Host names (besides loopback and `host`) requests may name: DNS rebinding protection.
+    allowed_hosts: list[str] = Field(default_factory=list)
     require_api_key: bool = False  # when true, keys come from LLMAPPS_API_KEYS (comma list)
     max_upload_mb: int = 50
     max_loaded_models: int = 2

@@ -13,3 +13,9 @@ class LlmappsError(Exception):
 
     status_code: int = 400
     exit_code: int = 1
+
+    def __str__(self) -> str:
+        # Known secret values never leave in a message, whoever shows or stores it.
+        from llmapps.scrub import scrub
+
+        return scrub(super().__str__())

@@ -13,10 +13,12 @@ from dataclasses import asdict, dataclass, field, fields
 from importlib import resources
 from typing import Any
 
+from llmapps.access import LOCAL, Access
 from llmapps.chat.conversations import MEMORY_STRATEGIES, now
 from llmapps.chat.schema import chat_db
 from llmapps.config import Settings, get_settings
 from llmapps.errors import LlmappsError
+from llmapps.models.guard import check_spec
 
 
 class PersonaError(LlmappsError):
@@ -138,7 +140,8 @@ class PersonaStore:
             "create it with 'llmapps personas create')"
         )
 
-    def create(self, data: dict[str, Any]) -> Persona:
+    def create(self, data: dict[str, Any], access: Access = LOCAL) -> Persona:
+        check_spec(None if data.get("model") is None else str(data["model"]), self.settings, access)
         persona = _validate({k: v for k, v in data.items() if k != "shipped"})
         exists = self.db.query_one("SELECT 1 FROM chat_personas WHERE name = ?", (persona.name,))
         if exists or persona.name in shipped_personas():
@@ -148,8 +151,10 @@ class PersonaStore:
         self._save(persona, created=True)
         return self.get(persona.name)
 
-    def update(self, name: str, changes: dict[str, Any]) -> Persona:
+    def update(self, name: str, changes: dict[str, Any], access: Access = LOCAL) -> Persona:
         """Edit a persona; editing a shipped one stores the user's copy under the same name."""
+        model = changes.get("model")
+        check_spec(None if model is None else str(model), self.settings, access)
         current = self.get(name).to_dict()
         current.pop("shipped", None)
         changes = {k: v for k, v in changes.items() if k not in ("shipped", "name")}

@@ -20,10 +20,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
+from llmapps.access import REMOTE
 from llmapps.chat.service import ChatService, Turn, get_service
 from llmapps.chat.uploads import safe_name, upload_folder
 from llmapps.config import Settings, get_settings
-from llmapps.models.guard import check_spec_allowed
 from llmapps.uploads import save_upload
 
 router = APIRouter(prefix="/chat", tags=["chat"])
@@ -73,11 +73,6 @@ def _service(request: Request) -> ChatService:
     return get_service(settings)
 
 
-def _check_model(request: Request, spec: object) -> None:
-    """403 for a spec naming a file or host a remote caller may not use (see models.guard)."""
-    check_spec_allowed(None if spec is None else str(spec), _service(request).settings)
-
-
 def _respond(request: Request, turn: Turn, stream: bool) -> Response:
     if not stream:
         events = [e.to_dict() for e in turn]
@@ -118,8 +113,7 @@ def list_conversations(request: Request, q: str | None = None, limit: int = 200)
 
 @router.post("/conversations", status_code=201)
 def create_conversation(request: Request, body: ConversationIn) -> dict[str, Any]:
-    _check_model(request, body.model)
-    return _service(request).new_conversation(**body.model_dump()).to_dict()
+    return _service(request).new_conversation(**body.model_dump(), access=REMOTE).to_dict()
 
 
 @router.get("/conversations/{conversation_id}")
@@ -131,13 +125,11 @@ def get_conversation(request: Request, conversation_id: int) -> dict[str, Any]:
 def update_conversation(
     request: Request, conversation_id: int, body: ConversationPatch
 ) -> dict[str, Any]:
-    _check_model(request, body.model)
     service = _service(request)
     data = body.model_dump()
     title = data.pop("title")
-    if title is not None:
-        service.store.rename(conversation_id, title)
-    return service.configure(conversation_id, **data).to_dict()
+    conv = service.configure(conversation_id, **data, access=REMOTE)
+    return (service.store.rename(conversation_id, title) if title is not None else conv).to_dict()
 
 
 @router.delete("/conversations/{conversation_id}", status_code=204)
@@ -165,9 +157,13 @@ def export_conversation(
 @router.post("/conversations/{conversation_id}/messages")
 def post_message(request: Request, conversation_id: int, body: MessageIn) -> Response:
     """Send a message and stream the answer (NDJSON, or SSE when asked for)."""
-    _check_model(request, body.model)
     turn = _service(request).send(
-        conversation_id, body.content, persona=body.persona, model=body.model, kb=body.kb
+        conversation_id,
+        body.content,
+        persona=body.persona,
+        model=body.model,
+        kb=body.kb,
+        access=REMOTE,
     )
     return _respond(request, turn, body.stream)
 
@@ -207,14 +203,12 @@ def get_persona(request: Request, name: str) -> dict[str, Any]:
 
 @router.post("/personas", status_code=201)
 def create_persona(request: Request, body: dict[str, Any]) -> dict[str, Any]:
-    _check_model(request, body.get("model"))
-    return _service(request).personas.create(body).to_dict()
+    return _service(request).personas.create(body, REMOTE).to_dict()
 
 
 @router.put("/personas/{name}")
 def update_persona(request: Request, name: str, body: dict[str, Any]) -> dict[str, Any]:
-    _check_model(request, body.get("model"))
-    return _service(request).personas.update(name, body).to_dict()
+    return _service(request).personas.update(name, body, REMOTE).to_dict()
 
 
 @router.delete("/personas/{name}", status_code=204)

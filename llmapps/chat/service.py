@@ -33,6 +33,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.tools import BaseTool
 
+from llmapps.access import LOCAL, Access
 from llmapps.chat.conversations import Conversation, ConversationStore, Message
 from llmapps.chat.memory import (
     ContextOverflowError,
@@ -43,6 +44,8 @@ from llmapps.chat.memory import (
 from llmapps.chat.personas import Persona, PersonaStore
 from llmapps.config import Settings, get_settings
 from llmapps.errors import LlmappsError
+from llmapps.models.guard import check_spec
+from llmapps.scrub import scrub
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +183,9 @@ class ChatService:
         memory: str | None = None,
         tools: list[str] | None = None,
         title: str = "",
+        access: Access = LOCAL,
     ) -> Conversation:
+        check_spec(model, self.settings, access)
         persona_name = persona or self.settings.chat.persona
         self.personas.get(persona_name)
         if kb:
@@ -199,8 +204,10 @@ class ChatService:
         memory: str | None = None,
         tools: list[str] | None = None,
         title: str | None = None,
+        access: Access = LOCAL,
     ) -> Conversation:
         """Change a conversation's persona/model/KB/memory/tools (``""`` clears one)."""
+        check_spec(model, self.settings, access)
         if persona:
             self.personas.get(persona)
         if kb:
@@ -237,18 +244,27 @@ class ChatService:
         memory: str | None = None,
         tools: list[str] | None = None,
         stop_event: threading.Event | None = None,
+        access: Access = LOCAL,
     ) -> Turn:
-        """Add the user's message and answer it. Validation errors raise before streaming."""
+        """Add the user's message and answer it. Validation errors raise before streaming.
+
+        ``access``: a remote caller (HTTP, web UI) may only name the models the guard allows."""
         text = text.strip()
         if not text:
             raise ChatError("empty message: type something to send")
         if conversation_id is None:
             conv = self.new_conversation(
-                persona=persona, model=model, kb=kb, memory=memory, tools=tools
+                persona=persona, model=model, kb=kb, memory=memory, tools=tools, access=access
             )
         else:
             conv = self.configure(
-                conversation_id, persona=persona, model=model, kb=kb, memory=memory, tools=tools
+                conversation_id,
+                persona=persona,
+                model=model,
+                kb=kb,
+                memory=memory,
+                tools=tools,
+                access=access,
             )
         plan_args = self._plan_args(conv)
         user = self.store.add_message(conv.id, "user", text)
@@ -344,7 +360,8 @@ class ChatService:
                 log.exception("chat turn failed")
                 state.status = "error"
                 yield ChatEvent(
-                    "error", {"message": f"{type(exc).__name__}: {exc}", "status_code": 500}
+                    "error",
+                    {"message": scrub(f"{type(exc).__name__}: {exc}"), "status_code": 500},
                 )
             if stop.is_set() and state.status == "complete":
                 state.status = "stopped"

@@ -24,4 +24,7 @@ for module in (core, models, serve, translate, sentinel, chat, kb):
 
 def main() -> None:
     """Console-script entry point."""
+    from llmapps.scrub import install_log_scrubber
+
+    install_log_scrubber()  # no known secret value in any log line the CLI (or daemon) writes
     app()

@@ -14,12 +14,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from llmapps.chat.conversations import MEMORY_STRATEGIES
 from llmapps.chat.personas import Persona
 from llmapps.chat.service import ChatError, ChatService, Turn
 from llmapps.cli.common import console, err_console, fail, handle_errors, settings
+from llmapps.cli.listing import json_option, print_list
 from llmapps.errors import LlmappsError
 
 HELP = """Commands 命令:
@@ -261,27 +261,31 @@ def _export(service: ChatService, conversation_id: int, target: str) -> Path:
     return path
 
 
-def _print_conversations(service: ChatService, current: int | None = None) -> None:
-    table = Table("id", "title", "persona", "model", "kb", "updated")
-    for conv in service.store.all():
-        mark = "*" if conv.id == current else ""
-        table.add_row(
-            f"{conv.id}{mark}",
+def _print_conversations(
+    service: ChatService, current: int | None = None, as_json: bool = False
+) -> None:
+    convs = service.store.all()
+    rows = [
+        [
+            f"{conv.id}{'*' if conv.id == current else ''}",
             conv.title or "(untitled)",
             conv.persona or "",
             conv.model or "",
             conv.kb or "",
             conv.updated_at,
-        )
-    console.print(table)
+        ]
+        for conv in convs
+    ]
+    columns = ("id", "title", "persona", "model", "kb", "updated")
+    print_list(columns, rows, as_json=as_json, records=[c.to_dict() for c in convs])
 
 
 # llmapps conversations ---------------------------------------------------------------------
 @conversations_app.command("list")
 @handle_errors
-def conversations_list() -> None:
+def conversations_list(as_json: bool = json_option()) -> None:
     """List saved conversations, newest first."""
-    _print_conversations(_service())
+    _print_conversations(_service(), as_json=as_json)
 
 
 @conversations_app.command("search")
@@ -323,19 +327,22 @@ def conversations_export(conversation_id: int, path: Path) -> None:
 # llmapps personas ----------------------------------------------------------------------------
 @personas_app.command("list")
 @handle_errors
-def personas_list() -> None:
+def personas_list(as_json: bool = json_option()) -> None:
     """Shipped and user personas."""
-    table = Table("name", "title", "model", "kb only", "description", "source")
-    for p in _service().personas.all():
-        table.add_row(
+    personas = _service().personas.all()
+    rows = [
+        [
             p.name,
             p.title,
             p.model or "(default)",
             "yes" if p.kb_only else "",
             p.description,
             "shipped" if p.shipped else "user",
-        )
-    console.print(table)
+        ]
+        for p in personas
+    ]
+    columns = ("name", "title", "model", "kb only", "description", "source")
+    print_list(columns, rows, as_json=as_json, records=[p.to_dict() for p in personas])
 
 
 @personas_app.command("show")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import typer
-from rich import box
-from rich.table import Table
 
 from llmapps.cli.common import console, err_console, fail, handle_errors, read_text_arg, settings
+from llmapps.cli.listing import print_json, print_list
 
 config_app = typer.Typer(help="Show and check the configuration.", no_args_is_help=True)
 
@@ -153,26 +152,24 @@ def logs(
     rows = recent_calls(cfg, limit=n, app=app_name)
     totals = call_totals(cfg, app=app_name)
     if as_json:
-        console.print_json(json.dumps({"calls": rows, "totals": totals}, ensure_ascii=False))
+        print_json({"calls": rows, "totals": totals})
         return
-    table = Table(title="model calls, newest first (full errors: --json)", box=box.SIMPLE)
-    table.add_column("time (UTC)", no_wrap=True)
-    table.add_column("app", no_wrap=True)
-    table.add_column("model", overflow="fold", min_width=14)
-    for column in ("in", "out", "ms"):
-        table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("error", no_wrap=True, overflow="ellipsis", max_width=24)
-    for row in rows:
-        table.add_row(
-            str(row["started_at"]).replace("T", " ")[5:19],
-            row["app"],
-            row["spec"],
-            "" if row["prompt_tokens"] is None else str(row["prompt_tokens"]),
-            "" if row["completion_tokens"] is None else str(row["completion_tokens"]),
-            "" if row["latency_ms"] is None else str(row["latency_ms"]),
-            (row["error"] or "").removeprefix(f"{row['spec']}: "),
-        )
-    console.print(table)
+    print_list(
+        ("time (UTC)", "app", "model", "in", "out", "ms", "error"),
+        [
+            [
+                str(row["started_at"]).replace("T", " ")[5:19],
+                row["app"],
+                row["spec"],
+                "" if row["prompt_tokens"] is None else row["prompt_tokens"],
+                "" if row["completion_tokens"] is None else row["completion_tokens"],
+                "" if row["latency_ms"] is None else row["latency_ms"],
+                (row["error"] or "").removeprefix(f"{row['spec']}: "),
+            ]
+            for row in rows
+        ],
+        title="model calls, newest first",
+    )
     scope = f"app {app_name}" if app_name else "all apps"
     console.print(
         f"totals ({scope}): {totals.get('calls', 0)} calls, {totals.get('errors', 0)} errors, "

@@ -14,9 +14,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from llmapps.cli.common import console, err_console, handle_errors, settings
+from llmapps.cli.listing import print_json, print_list
 
 kb_app = typer.Typer(
     name="kb",
@@ -94,31 +94,23 @@ def list_(
     cfg = settings()
     if name is None:
         infos = [kb_info(n, settings=cfg) for n in list_kbs(cfg)]
-        if as_json:
-            console.print_json(json.dumps([asdict(i) for i in infos], ensure_ascii=False))
-            return
-        if not infos:
-            console.print("no knowledge bases yet: create one with 'llmapps kb create NAME'")
-            return
-        table = Table("name", "files", "chunks", "vectors", "created")
-        for info in infos:
-            table.add_row(
-                escape(info.name),
-                str(len(info.files)),
-                str(info.chunks),
-                str(info.vectors),
-                info.created_at,
-            )
-        console.print(table)
+        print_list(
+            ("name", "files", "chunks", "vectors", "created"),
+            [[i.name, len(i.files), i.chunks, i.vectors, i.created_at] for i in infos],
+            as_json=as_json,
+            records=[asdict(i) for i in infos],
+            empty="no knowledge bases yet: create one with 'llmapps kb create NAME'",
+        )
         return
     info = kb_info(name, settings=cfg)
     if as_json:
-        console.print_json(json.dumps(asdict(info), ensure_ascii=False))
+        print_json(asdict(info))
         return
-    table = Table("file", "type", "chunks", "bytes", "added", title=f"{info.name}")
-    for file in info.files:
-        table.add_row(escape(file.name), file.kind, str(file.chunks), str(file.size), file.added_at)
-    console.print(table)
+    print_list(
+        ("file", "type", "chunks", "bytes", "added"),
+        [[f.name, f.kind, f.chunks, f.size, f.added_at] for f in info.files],
+        title=info.name,
+    )
     vectors = f"{info.vectors} vectors ({info.embed_spec})" if info.vectors else "no vectors"
     console.print(f"{info.chunks} chunks, {vectors}" + (f"; {info.note}" if info.note else ""))
 

@@ -5,13 +5,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from llmapps.cli.common import console, handle_errors, settings
+from llmapps.cli.listing import print_json, print_list
 
 models_app = typer.Typer(help="List and manage models.", no_args_is_help=True)
 
@@ -55,15 +54,13 @@ def list_cmd(
             "server_models": served,
             "notes": catalog.notes,
         }
-        console.print_json(json.dumps(payload, ensure_ascii=False))
+        print_json(payload)
         return
-    table = Table(title="models (use the first column with -m or models.default)")
-    table.add_column("spec / alias", overflow="fold")
-    table.add_column("source")
-    table.add_column("details", overflow="fold")
-    table.add_column("size", justify="right")
-    for entry in catalog.entries:
-        table.add_row(entry.spec, entry.source, entry.detail, format_size(entry.size_bytes))
-    console.print(table)
+    rows = [[e.spec, e.source, e.detail, format_size(e.size_bytes)] for e in catalog.entries]
+    print_list(
+        ("spec / alias", "source", "details", "size"),
+        rows,
+        title="models (use the first column with -m or models.default)",
+    )
     for note in catalog.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 
 from llmapps.cli.common import console, handle_errors, settings
+from llmapps.cli.listing import json_option, print_list
 
 if TYPE_CHECKING:
     from llmapps.sentinel.reports import Report
@@ -54,13 +54,22 @@ def register(app: typer.Typer) -> None:
     app.add_typer(sentinel_app, name="sentinel")
 
 
-def _subs_table(rows: list[Subscription]) -> Table:
-    table = Table(
-        "id", "kind", "target", "schedule", "tz", "lang", "to", "webhooks", "last run", "watch"
-    )
-    for s in rows:
-        table.add_row(*(str(cell) for cell in s.listing_row()), s.watch.summary() or "-")
-    return table
+SUB_COLUMNS = (
+    "id",
+    "kind",
+    "target",
+    "schedule",
+    "tz",
+    "lang",
+    "to",
+    "webhooks",
+    "last run",
+    "watch",
+)
+
+
+def _sub_row(s: Subscription) -> list[Any]:
+    return [*s.listing_row(), s.watch.summary() or "-"]
 
 
 def _run_report(label: str, run: Callable[..., Report], *args: Any, **options: Any) -> Report:
@@ -116,15 +125,23 @@ def add(
 
 @sentinel_app.command("list")
 @handle_errors
-def list_cmd() -> None:
-    """List subscriptions."""
+def list_cmd(as_json: bool = json_option()) -> None:
+    """List subscriptions (webhook URLs, which hold tokens, are shown redacted in JSON)."""
+    from llmapps.sentinel.notifiers.webhook import redact_webhook
     from llmapps.sentinel.service import list_subscriptions
 
     rows = list_subscriptions(settings())
-    if not rows:
-        console.print("no subscriptions yet: add one with 'llmapps sentinel add owner/repo'")
-        return
-    console.print(_subs_table(rows))
+    records = [
+        {**s.to_dict(), "webhooks": [{**h, "url": redact_webhook(h["url"])} for h in s.webhooks]}
+        for s in rows
+    ]
+    print_list(
+        SUB_COLUMNS,
+        [_sub_row(s) for s in rows],
+        as_json=as_json,
+        records=records,
+        empty="no subscriptions yet: add one with 'llmapps sentinel add owner/repo'",
+    )
 
 
 @sentinel_app.command("remove")
@@ -184,7 +201,7 @@ def edit(
         enabled=enable,
         **_watch_options(releases_only, label, path, keyword, include_seen, per_item),
     )
-    console.print(_subs_table([sub]))
+    print_list(SUB_COLUMNS, [_sub_row(sub)])
     if sub.watch.filters:
         console.print(f"watch filters: {sub.watch.describe()}", markup=False, highlight=False)
 
@@ -249,27 +266,35 @@ def hn(
 
 @sentinel_app.command("history")
 @handle_errors
-def history(target: str | None = typer.Argument(None, help="Only this target.")) -> None:
+def history(
+    target: str | None = typer.Argument(None, help="Only this target."),
+    as_json: bool = json_option(),
+) -> None:
     """List stored reports, newest first."""
     from llmapps.sentinel.service import history as list_history
 
     rows = list_history(settings(), target)
-    if not rows:
-        console.print("no reports yet: write one with 'llmapps sentinel report owner/repo'")
-        return
-    table = Table("id", "target", "type", "window", "v", "items", "model", "created")
+    table = []
     for r in rows:
-        table.add_row(
-            str(r.id),
-            r.target,
-            r.report_type,
-            f"{r.window_start} → {r.window_end}",
-            str(r.version),
-            str(r.item_count),
-            r.model or "-",
-            r.created_at,
+        table.append(
+            [
+                str(r.id),
+                r.target,
+                r.report_type,
+                f"{r.window_start} → {r.window_end}",
+                str(r.version),
+                str(r.item_count),
+                r.model or "-",
+                r.created_at,
+            ]
         )
-    console.print(table)
+    print_list(
+        ("id", "target", "type", "window", "v", "items", "model", "created"),
+        table,
+        as_json=as_json,
+        records=[{k: v for k, v in r.to_dict().items() if k != "markdown"} for r in rows],
+        empty="no reports yet: write one with 'llmapps sentinel report owner/repo'",
+    )
 
 
 @sentinel_app.command("show")

@@ -42,11 +42,8 @@ def register(app: typer.Typer) -> None:
 def build_server_app() -> Any:
     """The standalone server: the APIs without the UI, plus ``GET /`` like Ollama."""
     from llmapps.app import create_app
-    from llmapps.serve.routes import root_router
 
-    app = create_app(settings(), ui=False)
-    app.include_router(root_router)
-    return app
+    return create_app(settings(), ui=False)  # without the UI, "/" answers like Ollama
 
 
 OLLAMA_PORT = 11434
@@ -245,7 +242,7 @@ def show(
     license_: bool = typer.Option(False, "--license", help="Print the license."),
 ) -> None:
     """Show a model's details, or one part of it."""
-    from llmapps.serve.ollama_api import show_info
+    from llmapps.serve.info import show_info
     from llmapps.serve.registry import Registry
 
     record = Registry(settings()).get(name)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from llmapps.access import LOCAL, Access
 from llmapps.config import Settings
 from llmapps.models.errors import ModelError
 
@@ -45,10 +46,14 @@ def stream_answer(
     app: str = "ask",
     settings: Settings,
     stats: AnswerStats | None = None,
+    access: Access = LOCAL,
 ) -> Iterator[str]:
-    """Yield the answer to ``prompt`` piece by piece from the model ``spec`` (default model)."""
+    """Yield the answer to ``prompt`` piece by piece from the model ``spec`` (default model);
+    a remote caller (``access``) may only name the models the guard allows."""
     from llmapps.models import get_chat_model
+    from llmapps.models.guard import check_spec
 
+    check_spec(spec, settings, access)
     if not prompt.strip():
         raise ModelError("the prompt is empty: type a question (or pipe one in with '-')")
     if max_tokens is not None and max_tokens < 1:

@@ -26,6 +26,7 @@ from langchain_core.outputs import ChatGeneration, LLMResult
 
 from llmapps.config import Settings
 from llmapps.errors import LlmappsError
+from llmapps.scrub import scrub, scrub_optional
 from llmapps.store import Database, get_db
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ class CallLogger(BaseCallbackHandler):
             text = " ".join(str(error).split()) or type(error).__name__
             ours = isinstance(error, LlmappsError)
             message = text if ours else f"{type(error).__name__}: {text}"
-        self._finish(run_id, None, None, message[:500], None)
+        self._finish(run_id, None, None, scrub(message)[:500], None)
 
     def _finish(
         self,
@@ -168,8 +169,8 @@ class CallLogger(BaseCallbackHandler):
                     int((end - run.started) * 1000),
                     first,
                     error,
-                    run.prompt,
-                    answer if self.settings.log_prompts else None,
+                    scrub_optional(run.prompt),
+                    scrub_optional(answer) if self.settings.log_prompts else None,
                 ),
             )
         except Exception as exc:  # logging must never break the model call

@@ -6,8 +6,9 @@ makes the server send requests to any host it can reach (request forgery). A loc
 CLI may do both; someone who only reaches the server over HTTP may use the configured models,
 GGUF files inside the configured folders, and base URLs the config names or allows.
 
-Every HTTP route and web tab that accepts a spec calls :func:`check_spec_allowed` before the
-spec is used or stored.
+Application service functions call :func:`check_spec` with their caller's
+:class:`~llmapps.access.Access` before a spec is used or stored; routes and tabs only pass
+``Access.REMOTE``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from llmapps.access import Access
 from llmapps.config import Settings, get_settings
 from llmapps.models.errors import ModelError, SpecError
 from llmapps.models.local.discovery import BUNDLED_NAME, gguf_dirs
@@ -167,3 +169,9 @@ def check_spec_allowed(spec: str | None, settings: Settings | None = None) -> No
             f"model URL {parsed.base_url} is not allowed over HTTP: add it to "
             "models.allowed_base_urls in llmapps.toml (or set server.allow_any_model_url)"
         )
+
+
+def check_spec(spec: str | None, settings: Settings, access: Access) -> None:
+    """The remote-caller rule for model specs: :func:`check_spec_allowed` for ``REMOTE``."""
+    if access.remote:
+        check_spec_allowed(None if spec is None else str(spec), settings)

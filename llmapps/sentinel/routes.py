@@ -1,9 +1,8 @@
 """HTTP endpoints of Sentinel under ``/sentinel`` (the same service functions as CLI and UI).
 
-Over HTTP, local git paths are confined to ``sentinel.git_roots`` (the CLI is not): anyone who
-reaches the API must not read the history of any repository on the machine. Model specs pass
-:func:`llmapps.models.guard.check_spec_allowed`, and webhook URLs (which embed tokens) are
-shown redacted: a redacted URL sent back in an edit keeps the stored one.
+Every call passes ``access=REMOTE``: the service applies the remote-caller rules (local git
+paths confined to ``sentinel.git_roots``, model specs through the guard, webhook URLs shown
+redacted and kept when sent back redacted). The handlers only parse and present.
 
 Handlers are plain ``def``: FastAPI runs them in its thread pool, where the service may call
 ``asyncio.run`` for concurrent fetching and a local model may take its time.
@@ -19,30 +18,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from llmapps.access import REMOTE
 from llmapps.config import Settings, get_settings
-from llmapps.models.guard import check_spec_allowed
 from llmapps.sentinel import service
-from llmapps.sentinel.notifiers.webhook import redact_webhook
-from llmapps.sentinel.subscriptions import Subscription
 
 router = APIRouter(prefix="/sentinel", tags=["sentinel"])
 
 
 def _settings(request: Request) -> Settings:
     return getattr(request.app.state, "settings", None) or get_settings()
-
-
-def subscription_view(sub: Subscription) -> dict[str, Any]:
-    """A subscription for HTTP and UI listings: webhook URLs redacted (stored ones intact)."""
-    data = sub.to_dict()
-    data["webhooks"] = [{**h, "url": redact_webhook(h["url"])} for h in sub.webhooks]
-    return data
-
-
-def restore_webhooks(given: list[str], sub: Subscription) -> list[str]:
-    """Map redacted URLs (as listed) back to the stored URLs, so an edit round-trip keeps them."""
-    stored = {redact_webhook(h["url"]): h["url"] for h in sub.webhooks}
-    return [stored.get(url.strip(), url) for url in given]
 
 
 class SubscriptionIn(BaseModel):
@@ -103,19 +87,17 @@ class HackerNewsIn(BaseModel):
 
 @router.get("/subscriptions")
 def list_subscriptions(request: Request) -> list[dict[str, Any]]:
-    return [subscription_view(s) for s in service.list_subscriptions(_settings(request))]
+    subs = service.list_subscriptions(_settings(request))
+    return [service.subscription_view(s, REMOTE) for s in subs]
 
 
 def _for_target(
     run: Callable[..., Any], body: SubscriptionIn | ReportIn, request: Request
 ) -> dict[str, Any]:
-    """Call ``run(settings, target, ...)`` with the body's fields, as a remote user may: the
-    model spec checked, and a local git path confined to sentinel.git_roots (403 otherwise)."""
+    """Call ``run(settings, target, ...)`` with the body's fields as a remote caller."""
     data = body.model_dump()
     target = data.pop("target")
-    settings = _settings(request)
-    check_spec_allowed(body.model, settings)
-    return dict(run(settings, target, git_roots=settings.sentinel.git_roots, **data).to_dict())
+    return dict(run(_settings(request), target, access=REMOTE, **data).to_dict())
 
 
 @router.post("/subscriptions", status_code=201)
@@ -126,18 +108,13 @@ def add_subscription(body: SubscriptionIn, request: Request) -> dict[str, Any]:
 
 @router.patch("/subscriptions/{ref:path}")
 def edit_subscription(ref: str, body: SubscriptionPatch, request: Request) -> dict[str, Any]:
-    settings = _settings(request)
-    check_spec_allowed(body.model, settings)
-    data = body.model_dump()
-    if body.webhooks is not None:
-        current = service.get_subscription(settings, ref)
-        data["webhooks"] = restore_webhooks(body.webhooks, current)
-    return subscription_view(service.edit_subscription(settings, ref, **data))
+    sub = service.edit_subscription(_settings(request), ref, access=REMOTE, **body.model_dump())
+    return service.subscription_view(sub, REMOTE)
 
 
 @router.delete("/subscriptions/{ref:path}")
 def remove_subscription(ref: str, request: Request) -> dict[str, Any]:
-    return subscription_view(service.remove_subscription(_settings(request), ref))
+    return service.subscription_view(service.remove_subscription(_settings(request), ref), REMOTE)
 
 
 @router.post("/reports", status_code=201)
@@ -167,9 +144,7 @@ def download_report(report_id: int, request: Request, raw: bool = False) -> File
 
 @router.post("/hn", status_code=201)
 def hacker_news(body: HackerNewsIn, request: Request) -> dict[str, Any]:
-    settings = _settings(request)
-    check_spec_allowed(body.model, settings)
-    return service.hn_report(settings, **body.model_dump()).to_dict()
+    return service.hn_report(_settings(request), access=REMOTE, **body.model_dump()).to_dict()
 
 
 @router.post("/run-now")

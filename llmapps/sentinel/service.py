@@ -3,6 +3,11 @@
 Why one module: "generate a report now" must behave the same whether it comes from
 ``llmapps sentinel report``, the Sentinel tab or ``POST /sentinel/reports``; the shells only
 parse input and present what these functions return.
+
+The remote-caller policy is applied here too, from the caller's ``access``: over HTTP or the
+web UI a model spec must pass the guard, a local git path must lie under
+``sentinel.git_roots``, webhook URLs (which embed tokens) are shown redacted, and a redacted
+URL sent back in an edit keeps the stored one.
 """
 
 from __future__ import annotations
@@ -16,13 +21,17 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from llmapps.access import LOCAL, Access
 from llmapps.config import Settings
+from llmapps.models.guard import check_spec
+from llmapps.scrub import scrub
 from llmapps.sentinel import seen
 from llmapps.sentinel import subscriptions as subs
 from llmapps.sentinel import watch as watching
 from llmapps.sentinel.activity import Activity, record_activity
 from llmapps.sentinel.errors import SubscriptionError
 from llmapps.sentinel.notifiers import Delivery, deliver, retry_failed
+from llmapps.sentinel.notifiers.webhook import redact_webhook
 from llmapps.sentinel.prompts import TEXT
 from llmapps.sentinel.reports import ModelFactory, Report, get_report, list_reports, make_report
 from llmapps.sentinel.sources import hackernews
@@ -48,16 +57,42 @@ __all__ = [
     "list_reports",
     "list_subscriptions",
     "remove_subscription",
+    "restore_webhooks",
     "retry_failed",
     "run_due",
     "run_now",
     "run_subscription",
+    "subscription_view",
 ]
 
 
 # -- subscriptions ------------------------------------------------------------------------
-def add_subscription(settings: Settings, target: str, **options: Any) -> Subscription:
+def _git_roots(settings: Settings, access: Access, given: list[str] | None) -> list[str] | None:
+    """Local git paths a caller may name: ``None`` (any) for the local user."""
+    return settings.sentinel.git_roots if access.remote else given
+
+
+def add_subscription(
+    settings: Settings, target: str, *, access: Access = LOCAL, **options: Any
+) -> Subscription:
+    check_spec(options.get("model"), settings, access)
+    options["git_roots"] = _git_roots(settings, access, options.get("git_roots"))
     return subs.add(settings, target, **options)
+
+
+def subscription_view(sub: Subscription, access: Access = LOCAL) -> dict[str, Any]:
+    """A subscription as a caller may see it: for a remote one, webhook URLs redacted (the
+    stored ones stay intact)."""
+    data = sub.to_dict()
+    if access.remote:
+        data["webhooks"] = [{**h, "url": redact_webhook(h["url"])} for h in sub.webhooks]
+    return data
+
+
+def restore_webhooks(given: list[str], sub: Subscription) -> list[str]:
+    """Map redacted URLs (as listed) back to the stored URLs, so an edit round-trip keeps them."""
+    stored = {redact_webhook(h["url"]): h["url"] for h in sub.webhooks}
+    return [stored.get(url.strip(), url) for url in given]
 
 
 def list_subscriptions(settings: Settings) -> list[Subscription]:
@@ -72,7 +107,12 @@ def remove_subscription(settings: Settings, ref: int | str) -> Subscription:
     return subs.remove(settings, ref)
 
 
-def edit_subscription(settings: Settings, ref: int | str, **options: Any) -> Subscription:
+def edit_subscription(
+    settings: Settings, ref: int | str, *, access: Access = LOCAL, **options: Any
+) -> Subscription:
+    check_spec(options.get("model"), settings, access)
+    if access.remote and options.get("webhooks") is not None:
+        options["webhooks"] = restore_webhooks(options["webhooks"], subs.get(settings, ref))
     return subs.edit(settings, ref, **options)
 
 
@@ -117,6 +157,15 @@ def fetch_activity(
     return activity
 
 
+MAX_DAYS = 36500  # a report window of a century: more would overflow dates
+
+
+def check_days(days: float | None) -> None:
+    """A report window in days must make a date: refuse 0, negatives, NaN and 1e308."""
+    if days is not None and not 0 < days <= MAX_DAYS:
+        raise SubscriptionError(f"--days must be positive and at most {MAX_DAYS} (got {days:g})")
+
+
 def resolve_window(
     *,
     days: float | None = None,
@@ -135,8 +184,7 @@ def resolve_window(
         ) from None
     assert until_dt is not None
     if since_dt is None:
-        if days is not None and days <= 0:
-            raise SubscriptionError(f"--days must be positive (got {days})")
+        check_days(days)
         since_dt = until_dt - timedelta(days=days if days is not None else 1)
     if since_dt >= until_dt:
         raise SubscriptionError("the window is empty: --since must be before --until")
@@ -202,6 +250,7 @@ def generate_report(
     git_roots: list[str] | None = None,
     per_item: bool | None = None,
     now: datetime | None = None,
+    access: Access = LOCAL,
 ) -> Report:
     """A report on a repository (GitHub ``owner/repo`` or a local git path) for a window.
 
@@ -210,7 +259,9 @@ def generate_report(
     reported in full); scheduled runs use :func:`run_subscription`. ``git_roots`` confines
     local paths for HTTP callers (``None``: unrestricted, the CLI's local user).
     """
-    kind, name = subs.parse_target(target, git_roots=git_roots)
+    check_spec(model, settings, access)
+    kind, name = subs.parse_target(target, git_roots=_git_roots(settings, access, git_roots))
+    check_days(days)
     if kind == "hn":
         return hn_report(
             settings,
@@ -273,6 +324,7 @@ def hn_report(
     per_item: bool | None = None,
     keywords: list[str] | None = None,
     now: datetime | None = None,
+    access: Access = LOCAL,
 ) -> Report:
     """Take a snapshot now, then digest the stories seen in the last ``hours`` (or 24 h).
 
@@ -280,7 +332,12 @@ def hn_report(
     kind) already listed are left out and counted, unless ``include_seen`` (or the
     subscription's setting) says to repeat them. ``now`` is the clock (tests inject it).
     """
+    check_spec(model, settings, access)
     language = subs.check_language(lang or settings.sentinel.language)
+    if hours and not 0 < hours <= MAX_DAYS * 24:  # 0/None: the default hour; NaN refused
+        raise SubscriptionError(
+            f"--hours must be positive and at most {MAX_DAYS * 24} (got {hours:g})"
+        )
     sub = subs.get(settings, subscription_id) if subscription_id is not None else None
     watch = sub.watch if sub else Watch()
     if keywords:
@@ -425,7 +482,7 @@ def run_subscription(
             report.item_count,
         )
     except Exception as exc:  # recorded and returned: the scheduler keeps going
-        outcome.error = str(exc) or type(exc).__name__
+        outcome.error = scrub(str(exc)) or type(exc).__name__
         subs.mark_run(settings, sub.id, window_end=None, status=f"error: {outcome.error}")
         log.error("subscription %s (%s) failed: %s", sub.id, sub.target, outcome.error)
         return outcome

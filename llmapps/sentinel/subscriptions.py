@@ -21,6 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from llmapps.config import Settings
+from llmapps.scrub import scrub
 from llmapps.sentinel.errors import ForbiddenError, NotFoundError, SubscriptionError
 from llmapps.sentinel.sources.git import check_git_repo
 from llmapps.sentinel.sources.github import check_repo_name
@@ -500,12 +501,12 @@ def mark_run(settings: Settings, sub_id: int, *, window_end: datetime | None, st
         db.execute(
             "UPDATE sentinel_subscriptions SET last_window_end=?, last_run_at=?, last_status=? "
             "WHERE id=?",
-            (iso(window_end), iso(utcnow()), status[:500], sub_id),
+            (iso(window_end), iso(utcnow()), scrub(status)[:500], sub_id),
         )
     else:
         db.execute(
             "UPDATE sentinel_subscriptions SET last_run_at=?, last_status=? WHERE id=?",
-            (iso(utcnow()), status[:500], sub_id),
+            (iso(utcnow()), scrub(status)[:500], sub_id),
         )
 
 

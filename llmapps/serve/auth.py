@@ -26,10 +26,10 @@ import time
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from llmapps.config import Settings, secret
+from llmapps.serve.edge import EdgeGuard, error_body
 
 COOKIE_NAME = "llmapps_session"
 SESSION_SECONDS = 7 * 24 * 3600
@@ -112,7 +112,14 @@ class ApiKeyMiddleware:
         await _send(
             send,
             401,
-            json.dumps(_error_body(path, self._message(headers))).encode(),
+            json.dumps(
+                error_body(
+                    path,
+                    self._message(headers),
+                    kind="authentication_error",
+                    code="invalid_api_key",
+                )
+            ).encode(),
             [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")],
         )
 
@@ -132,21 +139,6 @@ class ApiKeyMiddleware:
         if headers.get(b"authorization"):
             return "invalid API key: send one of the keys in LLMAPPS_API_KEYS"
         return "missing API key: send 'Authorization: Bearer <key>' (browsers: log in at /login)"
-
-
-def _error_body(path: str, message: str) -> Any:
-    if path.startswith("/v1/"):
-        return {
-            "error": {
-                "message": message,
-                "type": "authentication_error",
-                "param": None,
-                "code": "invalid_api_key",
-            }
-        }
-    if path.startswith("/api/"):
-        return {"error": message}  # Ollama's shape
-    return {"error": {"message": message}}  # the shape of every llmapps error
 
 
 async def _send(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
@@ -214,7 +206,7 @@ def add_login_routes(app: FastAPI, keys: list[str]) -> None:
             session_token(match.decode()),
             max_age=SESSION_SECONDS,
             httponly=True,
-            samesite="lax",
+            samesite="strict",  # never sent on a request another site starts
             secure=request.url.scheme == "https",
             path="/",
         )
@@ -228,7 +220,7 @@ def add_login_routes(app: FastAPI, keys: list[str]) -> None:
 
 
 def install(app: FastAPI, settings: Settings, *, ui: bool = True) -> None:
-    """Add key checking (and ``/login``) and, when ``server.cors_origins`` is set, CORS.
+    """Add key checking (and ``/login``) behind the :class:`EdgeGuard` (Host, CORS, bodies).
 
     Without the UI, ``/`` is ``llmapps serve``'s "Ollama is running" probe and stays open
     like ``/healthz``; with the UI, ``/`` is the web page and needs a key.
@@ -244,11 +236,11 @@ def install(app: FastAPI, settings: Settings, *, ui: bool = True) -> None:
         required=settings.server.require_api_key,
         open_paths=open_paths,
     )
-    if settings.server.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,  # type: ignore[arg-type]
-            allow_origins=settings.server.cors_origins,
-            allow_methods=["*"],
-            allow_headers=["*"],
-            allow_credentials=False,
-        )
+    # Outermost: Host, Origin/CORS, content types and JSON bodies are checked before the key.
+    app.add_middleware(
+        EdgeGuard,  # type: ignore[arg-type]
+        allowed_hosts=settings.server.allowed_hosts,
+        cors_origins=settings.server.cors_origins,
+        bind_host=settings.server.host,
+        max_body_mb=settings.server.max_body_mb,
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import logging
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -24,11 +24,13 @@ from llmapps.config import Settings, get_settings
 from llmapps.errors import LlmappsError
 from llmapps.serve.engine import GenRequest, GenResult, Runner
 from llmapps.serve.errors import BadRequestError, BusyError, PayloadTooLargeError, ServeError
+from llmapps.serve.jsonbody import JsonBodyError, parse_json
 from llmapps.serve.options import parse_keep_alive
 from llmapps.serve.registry import ModelRecord, Registry
 from llmapps.serve.scheduler import Scheduler, Ticket
 
 M = TypeVar("M", bound=BaseModel)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -88,9 +90,9 @@ async def read_json(request: Request, limit_mb: float) -> dict[str, Any]:
     if not body.strip():
         raise BadRequestError("the request body is empty: send a JSON object")
     try:
-        data = json.loads(bytes(body))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequestError(f"malformed JSON in request body: {exc}") from None
+        data = parse_json(bytes(body))  # the edge's strict parser (depth, surrogates, ranges)
+    except JsonBodyError as exc:
+        raise BadRequestError(str(exc)) from None
     if not isinstance(data, dict):
         raise BadRequestError("the request body must be a JSON object")
     return data
@@ -135,10 +137,34 @@ def _error_parts(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
         status, param = exc.status_code, None
         kind = "invalid_request_error" if status < 500 else "server_error"
         code = {404: "model_not_found", 401: "invalid_api_key"}.get(status)
-    else:
+    else:  # a bug, not the user's fault: the details (paths, values) go to the log only
+        log.error("unexpected error answering a request", exc_info=exc)
         status, kind, code, param = 500, "server_error", None, None
+        return (
+            status,
+            {
+                "message": f"internal error ({exc.__class__.__name__}): see the server log",
+                "type": kind,
+                "param": param,
+                "code": code,
+            },
+            headers,
+        )
     message = str(exc) or exc.__class__.__name__
     return status, {"message": message, "type": kind, "param": param, "code": code}, headers
+
+
+def api_error(path: str, exc: Exception) -> JSONResponse:
+    """The one error mapping of every route: OpenAI's shape under ``/v1``, Ollama's under
+    ``/api`` and llmapps' ``{"error": {"message"}}`` elsewhere."""
+    if path.startswith("/v1/"):
+        return openai_error(exc)
+    if path.startswith("/api/"):
+        return ollama_error(exc)
+    status, body, headers = _error_parts(exc)
+    return JSONResponse(
+        {"error": {"message": body["message"]}}, status_code=status, headers=headers
+    )
 
 
 def error_payload(exc: Exception) -> dict[str, Any]:

@@ -53,6 +53,9 @@ from llmapps.serve.http import (
     runtime,
     start_stream,
 )
+from llmapps.serve.info import model_details as _details
+from llmapps.serve.info import modified_at as _modified
+from llmapps.serve.info import show_info
 from llmapps.serve.modelfile import Modelfile, convert_parameter, parse_modelfile
 from llmapps.serve.pull import pull as pull_model
 from llmapps.serve.registry import ModelRecord, full_name
@@ -156,158 +159,97 @@ async def _load_only(
 
 @router.post("/chat")
 async def chat(request: Request) -> Response:
-    try:
-        rt, body = await read_body(request, OllamaChatRequest)
-        record = await run_in_threadpool(rt.registry.get, body.model)
-        opts = _options(rt, record, body.options)
-        keep = rt.keep_alive(body.keep_alive)
-        if not body.messages:
-            empty = {"role": "assistant", "content": ""}
-            return await _load_only(rt, record, body.model, opts.num_ctx, keep, "message", empty)
-        req = GenRequest(
-            model=record,
-            options=opts,
-            messages=body.messages,
-            format=_format(body.format),
-            tools=body.tools,
-            tool_choice="auto" if body.tools else None,
-            keep_alive=keep,
-            truncate=_truncate(body.truncate, body.options),
-        )
-        ticket = rt.scheduler.reserve(rt.queue_key(record, opts.num_ctx))
+    rt, body = await read_body(request, OllamaChatRequest)
+    record = await run_in_threadpool(rt.registry.get, body.model)
+    opts = _options(rt, record, body.options)
+    keep = rt.keep_alive(body.keep_alive)
+    if not body.messages:
+        empty = {"role": "assistant", "content": ""}
+        return await _load_only(rt, record, body.model, opts.num_ctx, keep, "message", empty)
+    req = GenRequest(
+        model=record,
+        options=opts,
+        messages=body.messages,
+        format=_format(body.format),
+        tools=body.tools,
+        tool_choice="auto" if body.tools else None,
+        keep_alive=keep,
+        truncate=_truncate(body.truncate, body.options),
+    )
+    ticket = rt.scheduler.reserve(rt.queue_key(record, opts.num_ctx))
 
-        def render(item: Any) -> dict[str, Any]:
-            if isinstance(item, GenResult):
-                return _reply(body.model, "message", _message("", item), item)
-            return _reply(body.model, "message", {"role": "assistant", "content": item})
+    def render(item: Any) -> dict[str, Any]:
+        if isinstance(item, GenResult):
+            return _reply(body.model, "message", _message("", item), item)
+        return _reply(body.model, "message", {"role": "assistant", "content": item})
 
-        if body.stream:
-            return _stream(*await start_stream(rt, ticket, req), render)
-        result = await collect(rt, ticket, req, request)
-        return JSONResponse(_reply(body.model, "message", _message(result.text, result), result))
-    except Exception as exc:
-        return ollama_error(exc)
+    if body.stream:
+        return _stream(*await start_stream(rt, ticket, req), render)
+    result = await collect(rt, ticket, req, request)
+    return JSONResponse(_reply(body.model, "message", _message(result.text, result), result))
 
 
 @router.post("/generate")
 async def generate(request: Request) -> Response:
-    try:
-        rt, body = await read_body(request, OllamaGenerateRequest)
-        if body.images:
-            raise BadRequestError("images are not supported by this model", param="images")
-        if body.suffix:
-            raise BadRequestError("suffix (fill-in-the-middle) is not supported", param="suffix")
-        record = await run_in_threadpool(rt.registry.get, body.model)
-        opts = _options(rt, record, body.options)
-        keep = rt.keep_alive(body.keep_alive)
-        if not body.prompt:
-            return await _load_only(rt, record, body.model, opts.num_ctx, keep, "response", "")
-        req = GenRequest(
-            model=record,
-            options=opts,
-            prompt=body.prompt,
-            system=body.system,
-            template=body.template or None,
-            raw=body.raw,
-            format=_format(body.format),
-            keep_alive=keep,
-            truncate=_truncate(body.truncate, body.options),
-        )
-        ticket = rt.scheduler.reserve(rt.queue_key(record, opts.num_ctx))
+    rt, body = await read_body(request, OllamaGenerateRequest)
+    if body.images:
+        raise BadRequestError("images are not supported by this model", param="images")
+    if body.suffix:
+        raise BadRequestError("suffix (fill-in-the-middle) is not supported", param="suffix")
+    record = await run_in_threadpool(rt.registry.get, body.model)
+    opts = _options(rt, record, body.options)
+    keep = rt.keep_alive(body.keep_alive)
+    if not body.prompt:
+        return await _load_only(rt, record, body.model, opts.num_ctx, keep, "response", "")
+    req = GenRequest(
+        model=record,
+        options=opts,
+        prompt=body.prompt,
+        system=body.system,
+        template=body.template or None,
+        raw=body.raw,
+        format=_format(body.format),
+        keep_alive=keep,
+        truncate=_truncate(body.truncate, body.options),
+    )
+    ticket = rt.scheduler.reserve(rt.queue_key(record, opts.num_ctx))
 
-        def render(item: Any) -> dict[str, Any]:
-            if isinstance(item, GenResult):
-                return _reply(body.model, "response", "", item)
-            return _reply(body.model, "response", item)
+    def render(item: Any) -> dict[str, Any]:
+        if isinstance(item, GenResult):
+            return _reply(body.model, "response", "", item)
+        return _reply(body.model, "response", item)
 
-        if body.stream:
-            return _stream(*await start_stream(rt, ticket, req), render)
-        result = await collect(rt, ticket, req, request)
-        return JSONResponse(_reply(body.model, "response", result.text, result))
-    except Exception as exc:
-        return ollama_error(exc)
-
-
-def _details(record: ModelRecord) -> dict[str, Any]:
-    meta = gguf_metadata(record.path)
-    arch = meta.get("general.architecture", "")
-    size_label = meta.get("general.size_label", "")
-    file_type = meta.get("general.file_type", "")
-    quant = {"0": "F32", "1": "F16", "2": "Q4_0", "3": "Q4_1", "7": "Q8_0", "15": "Q4_K_M"}
-    return {
-        "parent_model": record.parent or "",
-        "format": "gguf",
-        "family": arch,
-        "families": [arch] if arch else None,
-        "parameter_size": size_label,
-        "quantization_level": quant.get(str(file_type), str(file_type)),
-    }
-
-
-def _modified(record: ModelRecord) -> str:
-    return record.created_at or _now()
+    if body.stream:
+        return _stream(*await start_stream(rt, ticket, req), render)
+    result = await collect(rt, ticket, req, request)
+    return JSONResponse(_reply(body.model, "response", result.text, result))
 
 
 @router.get("/tags")
 async def tags(request: Request) -> Response:
-    try:
-        rt = runtime(request)
+    rt = runtime(request)
 
-        def build() -> list[dict[str, Any]]:
-            return [
-                {
-                    "name": r.name,
-                    "model": r.name,
-                    "modified_at": _modified(r),
-                    "size": r.size,
-                    "digest": r.digest,
-                    "details": _details(r),
-                }
-                for r in rt.registry.list()
-            ]
+    def build() -> list[dict[str, Any]]:
+        return [
+            {
+                "name": r.name,
+                "model": r.name,
+                "modified_at": _modified(r),
+                "size": r.size,
+                "digest": r.digest,
+                "details": _details(r),
+            }
+            for r in rt.registry.list()
+        ]
 
-        return JSONResponse({"models": await run_in_threadpool(build)})
-    except Exception as exc:
-        return ollama_error(exc)
-
-
-def parameters_text(record: ModelRecord) -> str:
-    """PARAMETER lines as Ollama's ``/api/show`` prints them (``name  value``)."""
-    lines = []
-    for name, value in record.parameters.items():
-        for item in value if isinstance(value, list) else [value]:
-            shown = json.dumps(item) if name == "stop" else str(item)
-            lines.append(f"{name:<30} {shown}")
-    return "\n".join(lines)
-
-
-def show_info(record: ModelRecord) -> dict[str, Any]:
-    """What ``/api/show`` and ``llmapps models show`` present."""
-    meta = gguf_metadata(record.path)
-    mf = record.modelfile
-    info = {k: v for k, v in meta.items() if not k.startswith("tokenizer.ggml.")}
-    return {
-        "modelfile": f"# Modelfile of {record.name}\n" + mf.render(),
-        "parameters": parameters_text(record),
-        "template": mf.template if mf.template is not None else "",
-        "system": mf.system or "",
-        "license": "\n".join(mf.license),
-        "details": _details(record),
-        "model_info": info,
-        "messages": mf.messages,
-        "capabilities": ["completion", "tools", "embedding"],
-        "modified_at": _modified(record),
-    }
+    return JSONResponse({"models": await run_in_threadpool(build)})
 
 
 @router.post("/show")
 async def show(request: Request) -> Response:
-    try:
-        rt, body = await read_body(request, OllamaModelRef)
-        record = await run_in_threadpool(rt.registry.get, body.ref())
-        return JSONResponse(await run_in_threadpool(show_info, record))
-    except Exception as exc:
-        return ollama_error(exc)
+    rt, body = await read_body(request, OllamaModelRef)
+    record = await run_in_threadpool(rt.registry.get, body.ref())
+    return JSONResponse(await run_in_threadpool(show_info, record))
 
 
 def _loaded_details(path: Path) -> dict[str, Any]:
@@ -351,11 +293,8 @@ def ps_entries(rt: Runtime) -> list[dict[str, Any]]:
 
 @router.get("/ps")
 async def ps(request: Request) -> Response:
-    try:
-        entries = await run_in_threadpool(ps_entries, runtime(request))
-        return JSONResponse({"models": entries})
-    except Exception as exc:
-        return ollama_error(exc)
+    entries = await run_in_threadpool(ps_entries, runtime(request))
+    return JSONResponse({"models": entries})
 
 
 _DIGEST = re.compile(r"^sha256[:-]([0-9a-f]{64})$")
@@ -433,35 +372,29 @@ def modelfile_from_create(
 
 @router.post("/create")
 async def create(request: Request) -> Response:
-    try:
-        rt, body = await read_body(request, OllamaCreateRequest)
-        name = body.model or body.name
-        if not name:
-            raise BadRequestError("'model' (the new model's name) is required", param="model")
-        mf, base_dir = modelfile_from_create(body, rt)
-        base_dir = base_dir or http_base_dir(rt.settings)
-        check_create_allowed(mf, rt.registry, base_dir)
-        await run_in_threadpool(rt.registry.create, name, mf, base_dir)
-        steps = ["parsing modelfile", "using existing layers", "writing manifest", "success"]
-        if body.stream:
+    rt, body = await read_body(request, OllamaCreateRequest)
+    name = body.model or body.name
+    if not name:
+        raise BadRequestError("'model' (the new model's name) is required", param="model")
+    mf, base_dir = modelfile_from_create(body, rt)
+    base_dir = base_dir or http_base_dir(rt.settings)
+    check_create_allowed(mf, rt.registry, base_dir)
+    await run_in_threadpool(rt.registry.create, name, mf, base_dir)
+    steps = ["parsing modelfile", "using existing layers", "writing manifest", "success"]
+    if body.stream:
 
-            def lines() -> Iterator[str]:
-                for step in steps:
-                    yield _line({"status": step})
+        def lines() -> Iterator[str]:
+            for step in steps:
+                yield _line({"status": step})
 
-            return StreamingResponse(lines(), media_type=NDJSON)
-        return JSONResponse({"status": "success"})
-    except Exception as exc:
-        return ollama_error(exc)
+        return StreamingResponse(lines(), media_type=NDJSON)
+    return JSONResponse({"status": "success"})
 
 
 @router.head("/blobs/{digest}")
 async def blob_exists(digest: str, request: Request) -> Response:
-    try:
-        found = blob_path(runtime(request), digest).is_file()
-        return Response(status_code=200 if found else 404)
-    except Exception as exc:
-        return ollama_error(exc)
+    found = blob_path(runtime(request), digest).is_file()
+    return Response(status_code=200 if found else 404)
 
 
 @router.post("/blobs/{digest}")
@@ -511,12 +444,9 @@ async def blob_upload(digest: str, request: Request) -> Response:
 
 @router.post("/copy")
 async def copy(request: Request) -> Response:
-    try:
-        rt, body = await read_body(request, OllamaCopyRequest)
-        await run_in_threadpool(rt.registry.copy, body.source, body.destination)
-        return Response(status_code=200)
-    except Exception as exc:
-        return ollama_error(exc)
+    rt, body = await read_body(request, OllamaCopyRequest)
+    await run_in_threadpool(rt.registry.copy, body.source, body.destination)
+    return Response(status_code=200)
 
 
 @router.delete("/delete")
@@ -605,43 +535,37 @@ async def _embed(
 
 @router.post("/embed")
 async def embed(request: Request) -> Response:
-    try:
-        rt, body = await read_body(request, OllamaEmbedRequest)
-        texts = [body.input] if isinstance(body.input, str) else list(body.input)
-        vectors, count, stats = await _embed(
-            rt,
-            body.model,
-            texts,
-            _truncate(body.truncate, body.options),
-            body.keep_alive,
-            body.options,
-        )
-        if body.dimensions:
-            vectors = [v[: body.dimensions] for v in vectors]
-        return JSONResponse(
-            {
-                "model": body.model,
-                "embeddings": vectors,
-                "total_duration": stats.total_ns,
-                "load_duration": stats.load_ns,
-                "prompt_eval_count": count,
-            }
-        )
-    except Exception as exc:
-        return ollama_error(exc)
+    rt, body = await read_body(request, OllamaEmbedRequest)
+    texts = [body.input] if isinstance(body.input, str) else list(body.input)
+    vectors, count, stats = await _embed(
+        rt,
+        body.model,
+        texts,
+        _truncate(body.truncate, body.options),
+        body.keep_alive,
+        body.options,
+    )
+    if body.dimensions:
+        vectors = [v[: body.dimensions] for v in vectors]
+    return JSONResponse(
+        {
+            "model": body.model,
+            "embeddings": vectors,
+            "total_duration": stats.total_ns,
+            "load_duration": stats.load_ns,
+            "prompt_eval_count": count,
+        }
+    )
 
 
 @router.post("/embeddings")
 async def embeddings(request: Request) -> Response:
     """The legacy single-prompt endpoint (``{"embedding": [...]}``)."""
-    try:
-        rt, body = await read_body(request, OllamaEmbeddingsRequest)
-        vectors, _count, _stats = await _embed(
-            rt, body.model, [body.prompt], False, body.keep_alive, body.options
-        )
-        return JSONResponse({"embedding": vectors[0]})
-    except Exception as exc:
-        return ollama_error(exc)
+    rt, body = await read_body(request, OllamaEmbeddingsRequest)
+    vectors, _count, _stats = await _embed(
+        rt, body.model, [body.prompt], False, body.keep_alive, body.options
+    )
+    return JSONResponse({"embedding": vectors[0]})
 
 
 @router.get("/version")

@@ -34,7 +34,6 @@ from llmapps.serve.http import (
     collect,
     embed_texts,
     error_payload,
-    openai_error,
     read_body,
     runtime,
     start_stream,
@@ -63,21 +62,15 @@ def _model_json(record: ModelRecord) -> dict[str, Any]:
 
 @router.get("/models")
 async def list_models(request: Request) -> Response:
-    try:
-        rt = runtime(request)
-        records = await run_in_threadpool(rt.registry.list)
-        return JSONResponse({"object": "list", "data": [_model_json(r) for r in records]})
-    except Exception as exc:
-        return openai_error(exc)
+    rt = runtime(request)
+    records = await run_in_threadpool(rt.registry.list)
+    return JSONResponse({"object": "list", "data": [_model_json(r) for r in records]})
 
 
 @router.get("/models/{model_id:path}")
 async def get_model(model_id: str, request: Request) -> Response:
-    try:
-        record = await run_in_threadpool(runtime(request).registry.get, model_id)
-        return JSONResponse(_model_json(record))
-    except Exception as exc:
-        return openai_error(exc)
+    record = await run_in_threadpool(runtime(request).registry.get, model_id)
+    return JSONResponse(_model_json(record))
 
 
 def _stop(value: str | list[str] | None) -> list[str] | None:
@@ -189,50 +182,47 @@ async def _sse_stream(chunks: AsyncIterator[str], events: AsyncIterator[Any]) ->
 
 @router.post("/chat/completions")
 async def chat_completions(request: Request) -> Response:
-    try:
-        rt, body = await read_body(request, ChatCompletionRequest)
-        record = await run_in_threadpool(rt.registry.get, body.model)
-        opts = model_options(record, rt.settings)
-        _sampling(opts, body, body.max_completion_tokens or body.max_tokens)
-        req = GenRequest(
-            model=record,
-            options=opts,
-            messages=body.messages,
-            format=_format(body.response_format),
-            tools=body.tools,
-            tool_choice=body.tool_choice,
-            keep_alive=rt.keep_alive(body.keep_alive),
-            truncate=body.truncate,
-            logit_bias=_logit_bias(body.logit_bias),
+    rt, body = await read_body(request, ChatCompletionRequest)
+    record = await run_in_threadpool(rt.registry.get, body.model)
+    opts = model_options(record, rt.settings)
+    _sampling(opts, body, body.max_completion_tokens or body.max_tokens)
+    req = GenRequest(
+        model=record,
+        options=opts,
+        messages=body.messages,
+        format=_format(body.response_format),
+        tools=body.tools,
+        tool_choice=body.tool_choice,
+        keep_alive=rt.keep_alive(body.keep_alive),
+        truncate=body.truncate,
+        logit_bias=_logit_bias(body.logit_bias),
+    )
+    ticket = rt.scheduler.reserve(rt.queue_key(record, opts.num_ctx))
+    cid = f"chatcmpl-{uuid.uuid4().hex}"
+    created = int(time.time())
+    if body.stream:
+        first, events = await start_stream(rt, ticket, req)
+        usage = bool(body.stream_options and body.stream_options.include_usage)
+        return StreamingResponse(
+            _chat_sse(chain(first, events), cid, created, body.model, usage),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-        ticket = rt.scheduler.reserve(rt.queue_key(record, opts.num_ctx))
-        cid = f"chatcmpl-{uuid.uuid4().hex}"
-        created = int(time.time())
-        if body.stream:
-            first, events = await start_stream(rt, ticket, req)
-            usage = bool(body.stream_options and body.stream_options.include_usage)
-            return StreamingResponse(
-                _chat_sse(chain(first, events), cid, created, body.model, usage),
-                media_type="text/event-stream",
-                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-            )
-        result = await collect(rt, ticket, req, request)
-        message: dict[str, Any] = {"role": "assistant", "content": result.text or None}
-        if result.tool_calls:
-            message["tool_calls"] = _tool_calls_json(result)
-        elif message["content"] is None:
-            message["content"] = ""
-        choice = {
-            "index": 0,
-            "message": message,
-            "logprobs": None,
-            "finish_reason": _finish(result),
-        }
-        return JSONResponse(
-            _object(cid, "chat.completion", created, body.model, [choice], usage=_usage(result))
-        )
-    except Exception as exc:
-        return openai_error(exc)
+    result = await collect(rt, ticket, req, request)
+    message: dict[str, Any] = {"role": "assistant", "content": result.text or None}
+    if result.tool_calls:
+        message["tool_calls"] = _tool_calls_json(result)
+    elif message["content"] is None:
+        message["content"] = ""
+    choice = {
+        "index": 0,
+        "message": message,
+        "logprobs": None,
+        "finish_reason": _finish(result),
+    }
+    return JSONResponse(
+        _object(cid, "chat.completion", created, body.model, [choice], usage=_usage(result))
+    )
 
 
 def _chat_sse(
@@ -262,48 +252,45 @@ def _chat_sse(
 
 @router.post("/completions")
 async def completions(request: Request) -> Response:
-    try:
-        rt, body = await read_body(request, CompletionRequest)
-        prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
-        if len(prompts) != 1:
-            raise BadRequestError("send exactly one prompt per request", param="prompt")
-        if body.suffix:
-            raise BadRequestError("suffix (fill-in-the-middle) is not supported", param="suffix")
-        record = await run_in_threadpool(rt.registry.get, body.model)
-        opts = model_options(record, rt.settings)
-        _sampling(opts, body, body.max_tokens)
-        req = GenRequest(
-            model=record,
-            options=opts,
-            prompt=prompts[0],
-            raw=True,
-            keep_alive=rt.keep_alive(body.keep_alive),
-            truncate=body.truncate,
-            logit_bias=_logit_bias(body.logit_bias),
+    rt, body = await read_body(request, CompletionRequest)
+    prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
+    if len(prompts) != 1:
+        raise BadRequestError("send exactly one prompt per request", param="prompt")
+    if body.suffix:
+        raise BadRequestError("suffix (fill-in-the-middle) is not supported", param="suffix")
+    record = await run_in_threadpool(rt.registry.get, body.model)
+    opts = model_options(record, rt.settings)
+    _sampling(opts, body, body.max_tokens)
+    req = GenRequest(
+        model=record,
+        options=opts,
+        prompt=prompts[0],
+        raw=True,
+        keep_alive=rt.keep_alive(body.keep_alive),
+        truncate=body.truncate,
+        logit_bias=_logit_bias(body.logit_bias),
+    )
+    ticket = rt.scheduler.reserve(rt.queue_key(record, opts.num_ctx))
+    cid = f"cmpl-{uuid.uuid4().hex}"
+    created = int(time.time())
+    echo = prompts[0] if body.echo else ""
+    if body.stream:
+        first, events = await start_stream(rt, ticket, req)
+        usage = bool(body.stream_options and body.stream_options.include_usage)
+        return StreamingResponse(
+            _completion_sse(chain(first, events), cid, created, body.model, usage, echo),
+            media_type="text/event-stream",
         )
-        ticket = rt.scheduler.reserve(rt.queue_key(record, opts.num_ctx))
-        cid = f"cmpl-{uuid.uuid4().hex}"
-        created = int(time.time())
-        echo = prompts[0] if body.echo else ""
-        if body.stream:
-            first, events = await start_stream(rt, ticket, req)
-            usage = bool(body.stream_options and body.stream_options.include_usage)
-            return StreamingResponse(
-                _completion_sse(chain(first, events), cid, created, body.model, usage, echo),
-                media_type="text/event-stream",
-            )
-        result = await collect(rt, ticket, req, request)
-        choice = {
-            "index": 0,
-            "text": echo + result.text,
-            "logprobs": None,
-            "finish_reason": _finish(result),
-        }
-        return JSONResponse(
-            _object(cid, "text_completion", created, body.model, [choice], usage=_usage(result))
-        )
-    except Exception as exc:
-        return openai_error(exc)
+    result = await collect(rt, ticket, req, request)
+    choice = {
+        "index": 0,
+        "text": echo + result.text,
+        "logprobs": None,
+        "finish_reason": _finish(result),
+    }
+    return JSONResponse(
+        _object(cid, "text_completion", created, body.model, [choice], usage=_usage(result))
+    )
 
 
 def _completion_sse(
@@ -331,35 +318,30 @@ def _completion_sse(
 
 @router.post("/embeddings")
 async def embeddings(request: Request) -> Response:
-    try:
-        rt, body = await read_body(request, EmbeddingRequest)
-        texts = [body.input] if isinstance(body.input, str) else list(body.input)
-        if not texts:
-            raise BadRequestError(
-                "input is empty: send a string or a list of strings", param="input"
-            )
-        record = await run_in_threadpool(rt.registry.get, body.model)
-        opts = model_options(record, rt.settings)
-        vectors, count, _stats = await embed_texts(
-            rt, record, texts, opts.num_ctx, rt.keep_alive(None), body.truncate
-        )
-        data = []
-        for i, vec in enumerate(vectors):
-            if body.dimensions:
-                vec = vec[: body.dimensions]
-            value: Any = vec
-            if body.encoding_format == "base64":
-                import numpy as np
+    rt, body = await read_body(request, EmbeddingRequest)
+    texts = [body.input] if isinstance(body.input, str) else list(body.input)
+    if not texts:
+        raise BadRequestError("input is empty: send a string or a list of strings", param="input")
+    record = await run_in_threadpool(rt.registry.get, body.model)
+    opts = model_options(record, rt.settings)
+    vectors, count, _stats = await embed_texts(
+        rt, record, texts, opts.num_ctx, rt.keep_alive(None), body.truncate
+    )
+    data = []
+    for i, vec in enumerate(vectors):
+        if body.dimensions:
+            vec = vec[: body.dimensions]
+        value: Any = vec
+        if body.encoding_format == "base64":
+            import numpy as np
 
-                value = base64.b64encode(np.asarray(vec, dtype="float32").tobytes()).decode()
-            data.append({"object": "embedding", "index": i, "embedding": value})
-        return JSONResponse(
-            {
-                "object": "list",
-                "data": data,
-                "model": body.model,
-                "usage": {"prompt_tokens": count, "total_tokens": count},
-            }
-        )
-    except Exception as exc:
-        return openai_error(exc)
+            value = base64.b64encode(np.asarray(vec, dtype="float32").tobytes()).decode()
+        data.append({"object": "embedding", "index": i, "embedding": value})
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": data,
+            "model": body.model,
+            "usage": {"prompt_tokens": count, "total_tokens": count},
+        }
+    )

@@ -15,8 +15,8 @@ from typing import Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 
+from llmapps.access import REMOTE
 from llmapps.config import Settings, get_settings
-from llmapps.models.guard import check_spec_allowed
 from llmapps.store.db import get_db
 from llmapps.translate.errors import (
     JobNotFoundError,
@@ -75,12 +75,11 @@ async def create_job(
     glossary: UploadFile | None = File(None),
 ) -> JSONResponse:
     """Upload a document and start translating it; answers the job id at once."""
-    from llmapps.translate.service import TranslateOptions, check_formats, fingerprint
+    from llmapps.translate.service import TranslateOptions, check_request, fingerprint
 
     settings = _settings(request)
-    check_spec_allowed(model, settings)  # 403 for files/hosts a remote user may not name
     fmts = [f.strip() for f in formats.split(",") if f.strip()] if formats else None
-    check_formats(fmts or [])
+    check_request(model, fmts, settings, REMOTE)  # before the upload is kept
     job_id = uuid.uuid4().hex[:16]
     folder = settings.data_path("translate", "jobs", job_id)
     folder.mkdir(exist_ok=True)

@@ -19,8 +19,11 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from llmapps.access import LOCAL, Access
 from llmapps.config import Settings, get_settings
 from llmapps.errors import LlmappsError
+from llmapps.models.guard import check_spec
+from llmapps.scrub import scrub
 from llmapps.store.db import get_db
 from llmapps.translate.batcher import make_batches
 from llmapps.translate.cache import TranslationCache, cache_key
@@ -88,6 +91,16 @@ def fingerprint(path: Path, options: TranslateOptions) -> str:
     return digest.hexdigest()
 
 
+def check_request(
+    model: str | None, formats: list[str] | None, settings: Settings, access: Access
+) -> None:
+    """What a caller may ask for, checked before any upload is kept or job is queued: the
+    output formats, and for a remote caller (HTTP, web UI) the model spec (403 for files or
+    hosts it may not name)."""
+    check_spec(model, settings, access)
+    check_formats(formats or [])
+
+
 def check_formats(requested: list[str]) -> None:
     """Raise :class:`TranslateError` naming any unknown output format (the HTTP API checks
     before queueing a job, so the upload is answered 400 rather than failing later)."""
@@ -133,13 +146,16 @@ def translate_file(
     model: BaseChatModel | None = None,
     progress: ProgressCallback | None = None,
     job_id: str | None = None,
+    access: Access = LOCAL,
 ) -> TranslateResult:
     """Translate ``path`` into ``options.target`` and write the requested formats.
 
     ``model`` overrides the spec (tests and benchmarks pass a ready model); ``job_id`` resumes
-    or names a job (the HTTP API creates the row first). Raises :class:`LlmappsError`.
+    or names a job (the HTTP API creates the row first); ``access`` says who asks (a remote
+    caller may only name the models the guard allows). Raises :class:`LlmappsError`.
     """
     settings = settings or get_settings()
+    check_request(options.model, options.formats, settings, access)
     path = Path(path)
     if not options.target or not options.target.strip():
         raise TranslateError("no target language: give one with --to (e.g. --to zh)")
@@ -172,8 +188,8 @@ def translate_file(
         )
         raise
     except BaseException as exc:
-        message = (
-            f"translation stopped ({type(exc).__name__}: {exc}) after "
+        message = (  # stored in the job row: no known secret value in it
+            f"translation stopped ({type(exc).__name__}: {scrub(str(exc))}) after "
             f"{tracker.progress.blocks_done} of {tracker.progress.blocks_total} blocks: "
             "run it again to resume (finished blocks are cached)"
         )

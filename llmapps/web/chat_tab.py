@@ -15,6 +15,7 @@ from typing import Any
 
 import gradio as gr
 
+from llmapps.access import REMOTE
 from llmapps.chat.conversations import Message
 from llmapps.chat.service import ChatService, Turn, get_service
 from llmapps.config import Settings
@@ -226,9 +227,6 @@ def build(settings: Settings) -> None:
         memory_v: str | None,
         tools_v: list[str] | None,
     ) -> dict[str, Any]:
-        from llmapps.models.guard import check_spec_allowed
-
-        check_spec_allowed(model_v, settings)  # typed specs: no arbitrary files or hosts
         return {
             "persona": persona_v or None,
             "model": (model_v or "").strip(),
@@ -248,7 +246,7 @@ def build(settings: Settings) -> None:
     ) -> Iterator[Outputs]:
         try:
             opts = _opts(persona_v, model_v, kb_v, memory_v, tools_v)
-            turn = service.send(cid, text or "", **opts)
+            turn = service.send(cid, text or "", **opts, access=REMOTE)  # the page is remote
         except LlmappsError as exc:
             raise gr.Error(str(exc)) from None
         for outputs in stream(turn):

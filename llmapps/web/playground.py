@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import gradio as gr
 
+from llmapps.access import REMOTE
 from llmapps.config import Settings
 from llmapps.errors import LlmappsError
 
@@ -57,9 +58,6 @@ def run_playground(
     text = ""
     yield text, f"⏳ asking {spec or settings.models.default} …"
     try:
-        from llmapps.models.guard import check_spec_allowed
-
-        check_spec_allowed(spec, settings)  # the page is remote: no arbitrary files or hosts
         for piece in stream_answer(
             prompt,
             spec=(spec or "").strip() or None,
@@ -68,6 +66,7 @@ def run_playground(
             top_p=float(top_p),
             max_tokens=int(max_tokens),
             app="playground",
+            access=REMOTE,  # the page is remote: no arbitrary files or hosts
             settings=settings,
             stats=stats,
         ):

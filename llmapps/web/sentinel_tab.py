@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from llmapps.access import REMOTE
 from llmapps.config import Settings
 from llmapps.errors import LlmappsError
 
@@ -135,7 +136,7 @@ def build(settings: Settings) -> None:
                 emails=_split(emails),
                 webhooks=_split(hooks),
                 webhook_format=None if fmt == "auto" else fmt,
-                git_roots=settings.sentinel.git_roots,
+                access=REMOTE,
                 **watch_options(*watch),
             )
         except Exception as exc:
@@ -171,21 +172,17 @@ def build(settings: Settings) -> None:
     ) -> tuple[str, Any]:
         if not ref.strip():
             return "⚠️ load a subscription first (id or target) / 请先载入订阅", gr.update()
-        from llmapps.models.guard import check_spec_allowed
-        from llmapps.sentinel.routes import restore_webhooks
-
         try:
-            check_spec_allowed(model.strip(), settings)
-            current = service.get_subscription(settings, ref.strip())
             sub = service.edit_subscription(
                 settings,
                 ref.strip(),
+                access=REMOTE,
                 every=every.strip() or None,
                 at=at.strip() or None,
                 tz=tz.strip() or None,
                 lang=lang or None,
                 emails=_split(emails),  # the form shows every recipient: empty = none
-                webhooks=restore_webhooks(_split(hooks), current),
+                webhooks=_split(hooks),
                 webhook_format=None if fmt == "auto" else fmt,
                 model=model.strip(),  # empty = the default model
                 enabled=enabled,
@@ -218,10 +215,7 @@ def build(settings: Settings) -> None:
                 gr.update(),
             )
         progress(0.1, desc="fetching / 获取中")
-        from llmapps.models.guard import check_spec_allowed
-
         try:
-            check_spec_allowed(model.strip(), settings)
             report = service.generate_report(
                 settings,
                 target.strip(),
@@ -230,7 +224,7 @@ def build(settings: Settings) -> None:
                 model=model.strip() or None,
                 lang=lang,
                 on_progress=lambda msg: progress(0.5, desc=msg),
-                git_roots=settings.sentinel.git_roots,
+                access=REMOTE,
                 per_item=per_item or None,
             )
         except Exception as exc:
@@ -257,10 +251,7 @@ def build(settings: Settings) -> None:
         per_item: bool = False,
         keywords: str = "",
     ) -> tuple[str, str, Any]:
-        from llmapps.models.guard import check_spec_allowed
-
         try:
-            check_spec_allowed(model.strip(), settings)
             report = service.hn_report(
                 settings,
                 hours=float(hours),
@@ -270,6 +261,7 @@ def build(settings: Settings) -> None:
                 include_seen=include_seen,
                 per_item=per_item,
                 keywords=[k for k in keywords.split(";") if k.strip()],
+                access=REMOTE,
             )
         except Exception as exc:
             return _error(exc), "", gr.update()

@@ -15,6 +15,7 @@ from typing import Any
 
 import gradio as gr
 
+from llmapps.access import REMOTE
 from llmapps.config import Settings
 from llmapps.errors import LlmappsError
 from llmapps.translate.writers import FORMATS
@@ -44,15 +45,13 @@ def run_translation(
 ) -> Iterator[tuple[str, list[str] | None]]:
     """Generator for Gradio: yields (progress markdown, download paths) until done."""
     from llmapps.translate.progress import Progress
-    from llmapps.translate.service import TranslateOptions, translate_file
+    from llmapps.translate.service import TranslateOptions, check_request, translate_file
 
     if not file:
         yield "⚠️ upload a PDF, Markdown or text file first / 请先上传文件", None
         return
-    from llmapps.models.guard import check_spec_allowed
-
-    try:
-        check_spec_allowed(model, settings)  # the UI is remote: no arbitrary files or hosts
+    try:  # the page is remote: the service's rules for remote callers, before any work
+        check_request(model or None, formats or None, settings, REMOTE)
     except LlmappsError as exc:
         yield f"❌ {exc}", None
         return
@@ -72,7 +71,11 @@ def run_translation(
     def work() -> None:
         try:
             state["result"] = translate_file(
-                Path(file), options, settings=settings, progress=lambda p: state.update(progress=p)
+                Path(file),
+                options,
+                settings=settings,
+                progress=lambda p: state.update(progress=p),
+                access=REMOTE,  # the page is remote: no arbitrary files or hosts
             )
         except LlmappsError as exc:
             state["error"] = str(exc)

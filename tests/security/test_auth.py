@@ -121,7 +121,7 @@ def test_ui_and_gradio_api_need_login(keyed: None, live_server: Callable[..., An
         ok = http.post("/login", data={"username": "llmapps", "key": "key-alpha-123456"})
         assert ok.status_code == 303 and ok.headers["location"] == "/"
         cookie = ok.headers["set-cookie"]
-        assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
+        assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower()
         assert "key-alpha-123456" not in cookie  # the cookie proves the key, it is not the key
         assert http.cookies.get(COOKIE_NAME)
         page = http.get("/")

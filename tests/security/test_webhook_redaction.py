@@ -10,7 +10,7 @@ import pytest
 
 from llmapps.config import get_settings
 from llmapps.sentinel import service
-from llmapps.sentinel.routes import redact_webhook
+from llmapps.sentinel.notifiers.webhook import redact_webhook
 
 SLACK = "https://hooks.slack.com/services/T0001/B0002/s3cr3tTOKENvalue"
 FEISHU = "https://open.feishu.cn/open-apis/bot/v2/hook/9f8e7d6c-secret-uuid"

@@ -7,6 +7,7 @@ through ``-m`` (the real model layer), a webhook receiver that fails before it r
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -74,8 +75,13 @@ def test_run_now_from_the_command_line(
 
     httpserver.expect_request("/hook", method="POST").respond_with_handler(hook)
     hook_url = httpserver.url_for("/hook")
-    assert cli("add", str(git_repo), "--webhook", hook_url, "--webhook-format", "json")[0] == 0
-    assert cli("add", "hn", "--every", "daily", "-m", openai_model.spec, "--lang", "en")[0] == 0
+    # daily runs half a day away: no run falls due between the two run-now calls, at any hour
+    far = ["--at", (datetime.now(UTC) + timedelta(hours=12)).strftime("%H:%M"), "--tz", "UTC"]
+    hook_args = ["--webhook", hook_url, "--webhook-format", "json"]
+    assert cli("add", str(git_repo), *hook_args, *far)[0] == 0
+    assert (
+        cli("add", "hn", "--every", "daily", "-m", openai_model.spec, "--lang", "en", *far)[0] == 0
+    )
     assert cli("add", "acme/ghost")[0] == 0  # unknown on GitHub: fails, the others still run
 
     code, out = cli("run-now")

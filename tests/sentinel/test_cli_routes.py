@@ -113,7 +113,7 @@ def test_http_endpoints(github: GitHubEmulator, settings: Settings, git_repo: Pa
 
     repo = github.repo("acme/rocket")
     repo.add_release("v1.0.0", "One", WINDOW_START - timedelta(days=3))
-    client = TestClient(create_app(settings, ui=False))
+    client = TestClient(create_app(settings, ui=False), base_url="http://127.0.0.1")
     resp = client.post(
         "/sentinel/subscriptions",
         json={"target": "acme/rocket", "lang": "en", "webhooks": ["https://hooks.slack.com/x"]},

@@ -81,12 +81,16 @@ def test_missed_runs_are_coalesced_within_the_grace_time(
 ) -> None:
     monkeypatch.setenv("LLMAPPS_SENTINEL__MISFIRE_GRACE_S", "3600")
     settings = get_settings()
+    now = datetime.now(UTC)
     recent = service.add_subscription(settings, str(git_repo), every="hourly")
-    old = service.add_subscription(settings, "hn", every="daily")
+    # The daily run's time is chosen from the clock, so its latest due time is always about
+    # 18 h ago, beyond the grace period, at whatever hour the suite runs (a fixed 08:00 fell
+    # inside the grace period between 08:00 and 09:00 UTC).
+    daily_at = (now + timedelta(hours=6)).strftime("%H:%M")
+    old = service.add_subscription(settings, "hn", every="daily", at=daily_at, tz="UTC")
     first = Daemon(settings, sync_interval=60)
     first.start()
     first.stop()
-    now = datetime.now(UTC)
     # missed three hourly runs, the last 20 minutes ago: run once; missed by 2 days: skip
     _set_next_run(settings, f"sub-{recent.id}", now - timedelta(hours=2, minutes=20))
     _set_next_run(settings, f"sub-{old.id}", now - timedelta(days=2))

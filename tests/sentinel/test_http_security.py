@@ -25,7 +25,7 @@ def client(monkeypatch: pytest.MonkeyPatch, roots: list[str] | None = None) -> T
 
     if roots is not None:
         monkeypatch.setenv("LLMAPPS_SENTINEL__GIT_ROOTS", json.dumps(roots))
-    return TestClient(create_app(get_settings(), ui=False))
+    return TestClient(create_app(get_settings(), ui=False), base_url="http://127.0.0.1")
 
 
 def test_no_roots_means_local_git_is_refused_over_http(

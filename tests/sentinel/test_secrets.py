@@ -107,7 +107,7 @@ def test_the_token_is_used_but_never_written_anywhere(
     outputs.append(out)
     from llmapps.app import create_app
 
-    http = TestClient(create_app(settings, ui=False))
+    http = TestClient(create_app(settings, ui=False), base_url="http://127.0.0.1")
     window = {"since": "2020-01-01", "until": "2020-01-02"}
     resp = http.post("/sentinel/reports", json={"target": "acme/secret", **window})
     assert resp.status_code == 201, resp.text

@@ -17,6 +17,7 @@ from llmapps.sentinel.subscriptions import (
     make_trigger,
     mark_run,
 )
+from llmapps.sentinel.timeutil import parse_time
 from tests.sentinel.conftest import CountingFakeModel
 from tests.sentinel.sentinel_emulator import GitHubEmulator
 
@@ -53,9 +54,12 @@ def test_due_means_never_run_or_fired_since_the_last_run(
     sub = service.add_subscription(settings, str(git_repo), every="hourly", at="00:00")
     assert service.is_due(get(settings, sub.id))  # never run
     mark_run(settings, sub.id, window_end=datetime.now(UTC), status="ok")
-    assert not service.is_due(get(settings, sub.id))  # ran just now, next fire in < 1 h
-    later = datetime.now(UTC) + timedelta(hours=1, minutes=1)
-    assert service.is_due(get(settings, sub.id), later)
+    stored = get(settings, sub.id)
+    ran_at = parse_time(stored.last_run_at)
+    assert ran_at is not None
+    # judged at fixed instants, so a run just before the hour cannot flip the answer
+    assert not service.is_due(stored, ran_at)  # ran just now, next fire in < 1 h
+    assert service.is_due(stored, ran_at + timedelta(hours=1, minutes=1))
 
 
 def test_run_now_runs_every_due_subscription_once(

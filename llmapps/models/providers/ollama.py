@@ -30,6 +30,7 @@ from llmapps.models.providers import guarded
 from llmapps.models.providers.guarded import GuardedChatModel
 from llmapps.models.retry import RetryPolicy
 from llmapps.models.spec import ModelSpec
+from llmapps.scrub import scrub
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -59,7 +60,7 @@ def map_error(
             "models.ollama_base_url / the @url in the spec"
         )
     if isinstance(exc, ResponseError):
-        detail = " ".join(str(exc.error).split())[:200]
+        detail = " ".join(scrub(str(exc.error)).split())[:200]
         if exc.status_code == 404:
             return UnknownModelError(
                 f"unknown model '{model}' at {base_url} ({detail}): run 'ollama pull {model}' "

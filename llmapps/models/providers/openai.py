@@ -35,6 +35,7 @@ from llmapps.models.providers import guarded
 from llmapps.models.providers.guarded import GuardedChatModel
 from llmapps.models.retry import RetryPolicy, parse_retry_after
 from llmapps.models.spec import ModelSpec
+from llmapps.scrub import scrub
 
 # OpenAI-compatible hosts whose keys have a well-known variable of their own.
 HOST_KEYS = {
@@ -130,7 +131,7 @@ def map_error(
             "wait and try again, or raise models.max_retries"
         )
     if isinstance(exc, openai.APIStatusError):
-        detail = " ".join(str(exc.message or "").split())[:200]
+        detail = " ".join(scrub(str(exc.message or "")).split())[:200]
         extra = f" after {retries} retries" if exc.status_code >= 500 else ""
         error = RequestRejectedError if is_rejection(exc.status_code) else ModelError
         return error(f"{spec}: {base_url} answered HTTP {exc.status_code}{extra}: {detail}")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmapps.config import Settings
+from llmapps.scrub import scrub_optional
 from llmapps.sentinel.errors import DeliveryError, NotFoundError
 from llmapps.sentinel.notifiers.email import send_email
 from llmapps.sentinel.notifiers.webhook import post_webhook, redact_webhook
@@ -86,7 +87,7 @@ def _attempt(
             )
             if attempt < tries:
                 time.sleep(cfg.delivery_backoff_s * 2 ** (attempt - 1))
-    return False, tries, error
+    return False, tries, scrub_optional(error)  # stored: no known secret value in it
 
 
 def deliver(

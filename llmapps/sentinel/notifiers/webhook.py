@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from llmapps.scrub import scrub
 from llmapps.sentinel.errors import DeliveryError
 
 WECOM_LIMIT = 4000  # bytes: WeCom rejects markdown content over 4096 bytes
@@ -97,7 +98,9 @@ def post_webhook(
     except httpx.HTTPError as exc:
         raise DeliveryError(f"webhook {where} unreachable ({type(exc).__name__})") from None
     if resp.status_code >= 300:
-        raise DeliveryError(f"webhook {where} answered {resp.status_code}: {resp.text[:200]}")
+        raise DeliveryError(
+            f"webhook {where} answered {resp.status_code}: {scrub(resp.text)[:200]}"
+        )
     try:
         data = resp.json()
     except ValueError:

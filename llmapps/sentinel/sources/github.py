@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from llmapps.config import Settings, secret
+from llmapps.scrub import scrub
 from llmapps.sentinel.activity import Activity, ActivityItem
 from llmapps.sentinel.errors import (
     GitHubAuthError,
@@ -388,7 +389,7 @@ def _message(resp: httpx.Response) -> str:
     try:
         return str(resp.json().get("message", "")) or resp.reason_phrase
     except (ValueError, AttributeError):
-        return resp.text[:200] or resp.reason_phrase
+        return scrub(resp.text)[:200] or resp.reason_phrase
 
 
 async def fetch_many(
