@@ -117,7 +117,11 @@ def sample_colors(
     inner = rgb[y0:y1, x0:x1].reshape(-1, 3).astype(float)
     distance = np.abs(inner - background).sum(axis=1)
     cut = np.quantile(distance, 0.9)
-    ink = inner[distance >= cut] if cut > 30 else inner[distance.argsort()[-max(1, len(inner) // 20) :]]
+    ink = (
+        inner[distance >= cut]
+        if cut > 30
+        else inner[distance.argsort()[-max(1, len(inner) // 20) :]]
+    )
     color = np.median(ink, axis=0)
     return _unit(color), _unit(background)
 

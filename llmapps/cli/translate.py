@@ -34,6 +34,11 @@ def register(app: typer.Typer) -> None:
         password: str = typer.Option(None, "--password", help="password of an encrypted PDF"),
         output: Path = typer.Option(None, "--output", "-o", help="output folder"),
         layout: str = typer.Option(None, "--bilingual-layout", help="side | alternate"),
+        ocr: str = typer.Option(
+            None,
+            "--ocr",
+            help="auto (pages without a text layer) | always | never (default: translate.ocr)",
+        ),
     ) -> None:
         """Translate a document into another language, keeping its layout (resumable)."""
         from llmapps.translate.progress import Progress as TProgress
@@ -55,6 +60,7 @@ def register(app: typer.Typer) -> None:
             password=password,
             output_dir=str(output) if output else None,
             bilingual_layout=layout,
+            ocr=ocr,
         )
         columns = (
             TextColumn("[bold]{task.description}"),

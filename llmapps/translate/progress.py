@@ -21,6 +21,8 @@ class Progress:
     tokens: int = 0
     glossary_violations: int = 0
     scanned_pages: list[int] = field(default_factory=list)
+    ocr_pages: list[int] = field(default_factory=list)  # read by OCR
+    layout_fallback_pages: list[int] = field(default_factory=list)  # layout model failed there
     model_seconds: float = 0.0
     message: str = ""
 

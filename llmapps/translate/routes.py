@@ -72,15 +72,22 @@ async def create_job(
     keep: str | None = Form(None),
     workers: int | None = Form(None),
     password: str | None = Form(None),
+    ocr: str | None = Form(None),
     glossary: UploadFile | None = File(None),
 ) -> JSONResponse:
     """Upload a document and start translating it; answers the job id at once."""
-    from llmapps.translate.service import TranslateOptions, check_formats, fingerprint
+    from llmapps.translate.service import (
+        TranslateOptions,
+        check_formats,
+        check_ocr,
+        fingerprint,
+    )
 
     settings = _settings(request)
     check_spec_allowed(model, settings)  # 403 for files/hosts a remote user may not name
     fmts = [f.strip() for f in formats.split(",") if f.strip()] if formats else None
     check_formats(fmts or [])
+    check_ocr(ocr)
     job_id = uuid.uuid4().hex[:16]
     folder = settings.data_path("translate", "jobs", job_id)
     folder.mkdir(exist_ok=True)
@@ -102,6 +109,7 @@ async def create_job(
         style=style,
         workers=workers,
         output_dir=str(folder / "out"),
+        ocr=ocr or None,
     )
     jobs = JobStore(get_db(settings))
     jobs.create(str(dest), options.public(), fingerprint(dest, options), job_id=job_id)

@@ -14,6 +14,7 @@ to right, grouped like upright text, and turned back, so a unit's box hugs its t
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import statistics
@@ -110,7 +111,7 @@ def char_angle(char: dict[str, Any]) -> int:
     a, b = float(matrix[0]), float(matrix[1])
     if a == 0 and b == 0:
         return 0
-    return int(round(math.degrees(math.atan2(b, a)) / 90.0)) % 4 * 90
+    return round(math.degrees(math.atan2(b, a)) / 90.0) % 4 * 90
 
 
 # --- glyphs, words, lines, segments ---------------------------------------------------------
@@ -277,14 +278,14 @@ def find_gutters(lines: list[list[Word]], min_width: float) -> list[tuple[float,
         return []
     left = min(w.x0 for w in words)
     right = max(w.x1 for w in words)
-    width = int(math.ceil(right - left)) + 1
+    width = math.ceil(right - left) + 1
     if width < 3:
         return []
     coverage = np.zeros(width, dtype=np.int32)
     for line in lines:
         covered = np.zeros(width, dtype=bool)
         for w in line:
-            covered[int(w.x0 - left) : int(math.ceil(w.x1 - left))] = True
+            covered[int(w.x0 - left) : math.ceil(w.x1 - left)] = True
         coverage += covered
     allowed = len(lines) // 10
     free = coverage <= allowed
@@ -364,7 +365,7 @@ def chunks(lines: list[list[Word]], gap: float = 0.8) -> list[list[Glyph]]:
     out: list[list[Glyph]] = []
     for line in lines:
         current: list[Glyph] = list(line[0].glyphs)
-        for prev, word in zip(line, line[1:], strict=False):
+        for prev, word in itertools.pairwise(line):
             size = max(g.size for g in prev.glyphs + word.glyphs)
             if word.x0 - prev.x1 > gap * size:
                 out.append(current)
@@ -387,9 +388,11 @@ def _columns(segs: list[Seg], gutters: list[tuple[float, float]]) -> dict[int, l
     return columns
 
 
-def flow_groups(segs: list[Seg], gutters: list[tuple[float, float]]) -> list[tuple[list[Seg], bool]]:
+def flow_groups(
+    segs: list[Seg], gutters: list[tuple[float, float]]
+) -> list[tuple[list[Seg], bool]]:
     """Segments -> (group, list_like) where a group is one unit: lines joined only where the
-    text flows (same column; previous line full; no bullet, indent or size change)."""
+    text flows (same column; the previous line wrapped; no bullet, indent or size change)."""
     out: list[tuple[list[Seg], bool]] = []
     for col in _columns(segs, gutters).values():
         col.sort(key=lambda s: (s.top, s.x0))
@@ -397,16 +400,13 @@ def flow_groups(segs: list[Seg], gutters: list[tuple[float, float]]) -> list[tup
         left = min(s.x0 for s in col)
         width = right - left
         size = statistics.median(s.size for s in col)
-
-        def full(s: Seg, right: float = right, width: float = width) -> bool:
-            return s.x1 >= right - max(2.5 * s.size, 0.12 * width)
-
-        full_share = sum(1 for s in col if full(s)) / len(col)
-        list_like = width < 12 * size or (len(col) >= 3 and full_share < 0.45)
+        pairs = list(zip(col, col[1:], strict=False))
+        wrapped = sum(1 for a, b in pairs if _wrapped(a, b, right))
+        list_like = width < 10 * size or (len(pairs) >= 2 and wrapped < 0.4 * len(pairs))
         groups: list[list[Seg]] = []
         for s in col:
             g = groups[-1] if groups else None
-            if g is not None and not list_like and _joins(g, s, full):
+            if g is not None and not list_like and _joins(g, s, right):
                 g.append(s)
             else:
                 groups.append([s])
@@ -414,7 +414,16 @@ def flow_groups(segs: list[Seg], gutters: list[tuple[float, float]]) -> list[tup
     return out
 
 
-def _joins(group: list[Seg], s: Seg, full: Any) -> bool:
+def _wrapped(last: Seg, s: Seg, right: float) -> bool:
+    """``last`` ended because ``s``'s first word did not fit on it: the text flows on."""
+    if not s.words:
+        return False
+    first = s.words[0]
+    space = 0.25 * last.size
+    return last.x1 + space + (first.x1 - first.x0) >= right - 0.5 * last.size
+
+
+def _joins(group: list[Seg], s: Seg, right: float) -> bool:
     last = group[-1]
     size = max(s.size, last.size)
     gap = s.top - last.bottom
@@ -426,7 +435,7 @@ def _joins(group: list[Seg], s: Seg, full: Any) -> bool:
         return False
     if abs(s.mono - last.mono) > 0.5 or BULLET.match(s.text):
         return False
-    if not full(last) or last.word_count < 4:
+    if not _wrapped(last, s, right) or last.word_count < 3:
         return False
     hanging = BULLET.match(group[0].text) is not None
     return not (s.x0 > last.x0 + 1.2 * size and not hanging)
@@ -446,9 +455,7 @@ class PageContext:
     table_counter: int = 0
 
 
-def make_block(
-    segs: list[Seg], kind: str, frame: Frame, ctx: PageContext, **meta: Any
-) -> Block:
+def make_block(segs: list[Seg], kind: str, frame: Frame, ctx: PageContext, **meta: Any) -> Block:
     local = (
         min(s.x0 for s in segs),
         min(s.top for s in segs),
@@ -487,8 +494,13 @@ def _mean_color(colors: Iterable[Any]) -> tuple[float, float, float]:
     return (r, g, b)
 
 
-def text_units(segs: list[Seg], gutters: list[tuple[float, float]], frame: Frame, ctx: PageContext,
-               region: str = "text") -> list[Block]:
+def text_units(
+    segs: list[Seg],
+    gutters: list[tuple[float, float]],
+    frame: Frame,
+    ctx: PageContext,
+    region: str = "text",
+) -> list[Block]:
     blocks: list[Block] = []
     for group, list_like in flow_groups(segs, gutters):
         first = group[0]
@@ -514,7 +526,10 @@ def _formula(segs: list[Seg], frame: Frame, ctx: PageContext, region: str) -> Bl
 
 
 def table_units(
-    segs: list[Seg], gutters: list[tuple[float, float]], frame: Frame, ctx: PageContext,
+    segs: list[Seg],
+    gutters: list[tuple[float, float]],
+    frame: Frame,
+    ctx: PageContext,
     region: str = "table",
 ) -> list[Block]:
     """One unit per cell: columns from the gutters, rows from the visual lines."""
@@ -666,8 +681,15 @@ def reading_order(blocks: list[Block]) -> list[Block]:
                     break
             else:
                 columns.append((x0, x1, [b]))
-        for _, _, members in sorted(columns, key=lambda c: c[0]):
-            ordered.extend(sorted(members, key=lambda b: b.bbox[1] if b.bbox else 0.0))
+        later: list[Block] = []
+        ranked = sorted(columns, key=lambda c: c[0])
+        for i, (_, _, members) in enumerate(ranked):
+            others = [b.bbox[3] for j, c in enumerate(ranked) if j != i for b in c[2] if b.bbox]
+            floor = max(others, default=float("inf"))
+            for b in sorted(members, key=lambda b: b.bbox[1] if b.bbox else 0.0):
+                # Below every other column (a footnote under a two-column band): after them.
+                (later if b.bbox and b.bbox[1] >= floor else ordered).append(b)
+        ordered.extend(sorted(later, key=lambda b: b.bbox[1] if b.bbox else 0.0))
         band.clear()
 
     tables: dict[str, list[Block]] = {}
