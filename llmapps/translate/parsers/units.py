@@ -43,7 +43,8 @@ from llmapps.translate.layout_model import Region
 from llmapps.translate.paragraphs import join_lines
 
 BULLET = re.compile(r"^\s*([•◦▪‣·\-*–]|\d{1,3}[.)]|[a-z][.)]|\(\d{1,3}\)|\([a-z]\))\s+")
-_SENTENCE_END = re.compile(r"[.!?:。！？：;；]$")
+# A new speaker or question/answer in a transcript starts a new unit.
+_SPEAKER = re.compile(r"^\s*(?:[QA]\.|[A-Z][A-Z.' ]{1,30}:)\s")
 _MONO = re.compile(r"(courier|mono|consol|menlo|typewriter|fixed|lucidaconsole|cmtt)", re.I)
 _MATH = re.compile(r"(cmmi|cmsy|cmex|cmbsy|msam|msbm|math|stixmath|rsfs|esint|eufm)", re.I)
 _BOLD = re.compile(r"(bold|black|heavy|semibold|demi)", re.I)
@@ -400,13 +401,17 @@ def flow_groups(
         left = min(s.x0 for s in col)
         width = right - left
         size = statistics.median(s.size for s in col)
-        pairs = list(zip(col, col[1:], strict=False))
+        pairs = list(itertools.pairwise(col))
         wrapped = sum(1 for a, b in pairs if _wrapped(a, b, right))
         list_like = width < 10 * size or (len(pairs) >= 2 and wrapped < 0.4 * len(pairs))
+        # Line pitch of the column: double-spaced text (transcripts) still flows.
+        pitches = [b.top - a.top for a, b in pairs if 0 < b.top - a.top < 3 * size]
+        leading = statistics.median(pitches) - size if pitches else 0.0
+        max_gap = min(2.5 * size, max(0.9 * size, 1.2 * leading))
         groups: list[list[Seg]] = []
         for s in col:
             g = groups[-1] if groups else None
-            if g is not None and not list_like and _joins(g, s, right):
+            if g is not None and not list_like and _joins(g, s, right, max_gap):
                 g.append(s)
             else:
                 groups.append([s])
@@ -423,17 +428,17 @@ def _wrapped(last: Seg, s: Seg, right: float) -> bool:
     return last.x1 + space + (first.x1 - first.x0) >= right - 0.5 * last.size
 
 
-def _joins(group: list[Seg], s: Seg, right: float) -> bool:
+def _joins(group: list[Seg], s: Seg, right: float, max_gap: float) -> bool:
     last = group[-1]
     size = max(s.size, last.size)
     gap = s.top - last.bottom
-    if gap < -0.3 * size or gap > 0.9 * size:
+    if gap < -0.3 * size or gap > max_gap:
         return False
     if min(s.x1, last.x1) - max(s.x0, last.x0) <= 0:
         return False
     if abs(s.size - last.size) > 0.15 * size + 0.3 or s.bold != last.bold:
         return False
-    if abs(s.mono - last.mono) > 0.5 or BULLET.match(s.text):
+    if abs(s.mono - last.mono) > 0.5 or BULLET.match(s.text) or _SPEAKER.match(s.text):
         return False
     if not _wrapped(last, s, right) or last.word_count < 3:
         return False
