@@ -110,7 +110,7 @@ class TranslateConfig(_Section):
     layout_model: bool = True  # regions from the layout model; false: geometric rules only
     # PDF parsing limits (each job parses in a child process that is killed past them).
     max_pages: int = 2000
-    max_decompressed_mb: int = 512  # one stream, or all non-image streams together
+    max_decompressed_mb: int = 256  # one stream, or all non-image streams together
     page_time_s: float = 60.0  # per page
     parse_memory_mb: int = 4096  # address space of the parsing process; 0 = no cap
 

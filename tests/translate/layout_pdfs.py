@@ -80,7 +80,7 @@ TALLY = [
 def tally_form(path: Path) -> Path:
     """A precinct tally form: labels, candidate rows with party codes and vote counts."""
     c = canvas.Canvas(str(path), pagesize=letter)
-    width, height = letter
+    _width, height = letter
     c.setFont("Helvetica-Bold", 13)
     c.drawString(72, height - 60, "Precinct Tally Sheet")
     c.setFont("Helvetica", 10)
@@ -108,7 +108,7 @@ def rotated_page(path: Path) -> Path:
 
     buffer = io.BytesIO()
     c = canvas.Canvas(buffer, pagesize=letter)
-    width, height = letter
+    _width, height = letter
     c.saveState()
     c.rotate(90)  # user space: text runs up the portrait page; /Rotate 90 shows it upright
     c.setFont("Helvetica-Bold", 12)
@@ -157,7 +157,7 @@ TRANSCRIPT = [
 def monospace_transcript(path: Path) -> Path:
     """A court transcript in Courier with line numbers, and one line of real code."""
     c = canvas.Canvas(str(path), pagesize=letter)
-    width, height = letter
+    _width, height = letter
     c.setFont("Courier", 11)
     for i, line in enumerate(TRANSCRIPT, start=1):
         y = height - 90 - i * 24
@@ -180,7 +180,7 @@ ROWS = [
 def labelled_table(path: Path) -> Path:
     """A ruled table with a header row and row labels."""
     c = canvas.Canvas(str(path), pagesize=letter)
-    width, height = letter
+    _width, height = letter
     x0, y0, widths, rh = 72, height - 100, (180, 120, 80), 22
     for r, row in enumerate(ROWS):
         x = x0

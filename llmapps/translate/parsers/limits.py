@@ -72,8 +72,8 @@ def _inflated_size(raw: bytes, limit: int) -> int:
             chunk = inflater.decompress(pending, _STEP)
             size += len(chunk)
             pending = inflater.unconsumed_tail
-            if not chunk and not pending:
-                break
+            if inflater.eof or not chunk:
+                break  # the end of the zlib stream, or no progress (trailing bytes)
     except zlib.error:
         return size  # not inflatable as is (encrypted, broken): the parser decides
     return size

@@ -37,7 +37,7 @@ class ParseLimits:
     """Limits of one parse (``[translate]`` settings)."""
 
     max_pages: int = 2000
-    max_decompressed_mb: int = 512
+    max_decompressed_mb: int = 256
     page_time_s: float = 60.0
     memory_mb: int = 4096  # address-space cap of the child; 0 = none
 
@@ -88,7 +88,9 @@ def parse_pdf_isolated(
                 kind = message[0]
                 if kind == "start":
                     current = int(message[1])
-                    deadline = time.monotonic() + limits.page_time_s
+                    # Opening (size scan, cross-reference table) is not a page: 30 s at least.
+                    budget = limits.page_time_s if current else max(limits.page_time_s, 30.0)
+                    deadline = time.monotonic() + budget
                 elif kind == "count":
                     doc.page_count = int(message[1])
                 elif kind == "page":
@@ -147,6 +149,21 @@ def _error(kind: str, message: str) -> TranslateError:
     return CorruptFileError(message)
 
 
+def _die_with_parent() -> None:
+    """Exit as soon as the parent is gone (server stopped or killed): an orphaned parse
+    would otherwise run on for minutes."""
+    import os
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _child(
     path: str,
     password: str | None,
@@ -156,6 +173,7 @@ def _child(
     conn: Any,
 ) -> None:
     """Entry point of the child: check, parse page by page, stream the pages back."""
+    _die_with_parent()
     try:
         if limits.memory_mb > 0:
             import resource
