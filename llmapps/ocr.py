@@ -51,6 +51,33 @@ def _engine() -> Any:
     return RapidOCR(intra_op_num_threads=2, inter_op_num_threads=1, print_verbose=False)
 
 
+def ocr_pdf_page(path: str, index: int, password: str | None = None) -> list[OcrLine]:
+    """OCR of page ``index`` (0-based) of a PDF, rendered with pypdfium2 as displayed."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(path, password=password)
+    try:
+        page = doc[index]
+        try:
+            width, height = page.get_size()
+            scale = render_scale(width, height)
+            bitmap = page.render(scale=scale, rev_byteorder=True, draw_annots=False)
+            image = bitmap.to_numpy()[:, :, :3].copy()
+        finally:
+            page.close()
+    finally:
+        doc.close()
+    return ocr_image(image, scale)
+
+
+def lines_text(lines: list[OcrLine]) -> str:
+    """OCR'd lines as plain text in reading order (top to bottom, left to right)."""
+    ordered = sorted(
+        lines, key=lambda line: (round(line.bbox[1] / max(line.height, 1.0)), line.bbox[0])
+    )
+    return "\n".join(line.text for line in ordered)
+
+
 def render_scale(width_pt: float, height_pt: float) -> float:
     """Pixels per point for OCR: :data:`OCR_SCALE`, smaller when the page is large."""
     longest = max(width_pt, height_pt, 1.0)
@@ -134,7 +161,7 @@ def _unit(values: np.ndarray) -> tuple[float, float, float]:
 # --- word boundaries --------------------------------------------------------------------
 
 _LETTERS = re.compile(r"[A-Za-z]{7,}")
-_PUNCT_SPACE = re.compile(r"(?<=[a-z])([,;:!?])(?=[A-Za-z])|(?<=[a-z])(\.)(?=[A-Z][a-z])")
+_PUNCT_SPACE = re.compile(r"(?<=[A-Za-z])([,;:!?])(?=[A-Za-z])|(?<=[a-z])(\.)(?=[A-Z][a-z])")
 #: A split is accepted only when every word is at least this common in wordsegment's counts
 #: (Google's web corpus): rare words are how a wrong split of another language shows.
 _MIN_COUNT = 100_000
