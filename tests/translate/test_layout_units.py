@@ -10,6 +10,9 @@ import itertools
 import re
 from pathlib import Path
 
+import pytest
+
+from llmapps.config import get_settings
 from llmapps.translate.document import (
     HEADER,
     LINE,
@@ -21,7 +24,7 @@ from llmapps.translate.document import (
 )
 from llmapps.translate.paragraphs import mark_keep
 from llmapps.translate.parsers import parse_document
-from llmapps.translate.service import parse_notes
+from llmapps.translate.service import TranslateOptions, parse_notes, translate_file
 from tests.translate import layout_pdfs as L
 
 NUMBER = re.compile(r"^[\d.,\-–]+$")
@@ -187,3 +190,23 @@ def test_running_headers_apart_from_body() -> None:
     assert len(doc.pages) == 4
     for page in doc.pages:
         assert page.blocks and all(b.kind in (HEADER, LINE, PARAGRAPH) for b in page.blocks)
+
+
+@pytest.mark.model
+def test_tally_form_end_to_end_with_the_embedded_model(tmp_path: Path) -> None:
+    """The real model (local:smollm2) on a small form: every line a unit, numbers untouched."""
+    path = L.tally_form(tmp_path / "tally.pdf")
+    options = TranslateOptions(
+        target="zh", model="local:smollm2", formats=["pdf", "md"], output_dir=str(tmp_path)
+    )
+    result = translate_file(path, options, settings=get_settings())
+    assert result.outputs["pdf"].is_file() and result.outputs["md"].is_file()
+    blocks = result.document.blocks
+    by_text = {b.text: b for b in blocks}
+    for _, _, votes in L.TALLY:
+        assert by_text[votes].keep and by_text[votes].output == votes
+    translated = [b for b in blocks if not b.keep]
+    assert translated and all(b.translation for b in translated)
+    progress = result.progress
+    assert progress.blocks_done == progress.blocks_total == len(blocks)
+    assert progress.model_calls <= max(1, len(translated) // 3 + 1)  # batched
