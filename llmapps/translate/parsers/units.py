@@ -246,7 +246,41 @@ def build_lines(glyphs: list[Glyph]) -> list[list[Word]]:
     return lines
 
 
+def _split_leaders(word: Word) -> list[Word]:
+    """Cut dot leaders glued to a word ("Heading.........12") into a word of their own."""
+    glyphs = word.glyphs
+    if len(glyphs) < 5 or "...." not in word.text.replace("·", ".").replace("…", "...."):
+        return [word]
+    out: list[Word] = []
+    current: list[Glyph] = []
+    run: list[Glyph] = []
+    for g in glyphs:
+        if g.text in (".", "·", "…"):
+            run.append(g)
+            continue
+        if len(run) >= 4:
+            if current:
+                out.append(Word(current).finish())
+            out.append(Word(run).finish())
+            current = []
+        else:
+            current.extend(run)
+        run = []
+        current.append(g)
+    if len(run) >= 4:
+        if current:
+            out.append(Word(current).finish())
+        out.append(Word(run).finish())
+    elif current or run:
+        out.append(Word(current + run).finish())
+    return out
+
+
 def _words(glyphs: list[Glyph]) -> list[Word]:
+    return [part for word in _raw_words(glyphs) for part in _split_leaders(word)]
+
+
+def _raw_words(glyphs: list[Glyph]) -> list[Word]:
     words: list[Word] = []
     current: list[Glyph] = []
     for g in glyphs:

@@ -9,10 +9,15 @@ only the small unit lists in memory while renders live and die in the child.
 
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
+import os
+import pickle
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -60,17 +65,8 @@ def parse_pdf_isolated(
     from llmapps.translate.parsers.pdf import ParseOptions, classify
 
     limits = limits or ParseLimits()
-    ctx = multiprocessing.get_context("spawn")
-    receiver, sender = ctx.Pipe(duplex=False)
     options = ParseOptions(ocr=ocr, layout_model=layout_model)
-    proc = ctx.Process(
-        target=_child,
-        args=(str(path), password, pages, options, limits, sender),
-        name="llmapps-pdf-parse",
-        daemon=True,
-    )
-    proc.start()
-    sender.close()
+    proc, receiver = _start(path, password, pages, options, limits)
     with _ACTIVE_LOCK:
         _ACTIVE.add(proc)
     doc = Document(path=path, kind="pdf")
@@ -106,13 +102,44 @@ def parse_pdf_isolated(
                     "a broken or very complex PDF; skip the page with --pages or raise "
                     "translate.page_time_s"
                 )
-            elif not proc.is_alive() and not receiver.poll(0):
+            elif proc.poll() is not None and not receiver.poll(0):
                 raise _died(path, proc)
     finally:
         _stop(proc)
         receiver.close()
     classify(doc)
     return doc
+
+
+def _start(
+    path: Path, password: str | None, pages: str | None, options: Any, limits: ParseLimits
+) -> tuple[subprocess.Popen[bytes], Connection]:
+    """Start ``python -m llmapps.translate.parsers.worker`` with a pipe for its messages.
+
+    A plain child interpreter (not multiprocessing's spawn) never re-imports the caller's main
+    module, so any script, server or test may call this; the request goes over stdin.
+    """
+    import llmapps
+
+    # The child imports this very copy of llmapps (a checkout may shadow an installed one).
+    root = str(Path(llmapps.__file__).resolve().parents[1])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    read_fd, write_fd = os.pipe()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "llmapps.translate.parsers.worker", str(write_fd)],
+            stdin=subprocess.PIPE,
+            pass_fds=(write_fd,),
+            close_fds=True,
+            env=env,
+        )
+    finally:
+        os.close(write_fd)
+    assert proc.stdin is not None
+    proc.stdin.write(pickle.dumps((str(path), password, pages, options, limits)))
+    proc.stdin.close()
+    return proc, Connection(read_fd, writable=False)
 
 
 def cancel_all() -> int:
@@ -125,18 +152,22 @@ def cancel_all() -> int:
 
 
 def _stop(proc: Any) -> None:
-    if proc.is_alive():
+    if proc.poll() is None:
         proc.kill()
-    proc.join(timeout=5)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
     with _ACTIVE_LOCK:
         _ACTIVE.discard(proc)
 
 
 def _died(path: Path, proc: Any) -> TranslateError:
-    proc.join(timeout=1)
+    try:
+        code = proc.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        code = None
     return PdfLimitError(
-        f"{path.name}: the PDF parser stopped (exit code {proc.exitcode}), most likely out of "
-        "memory on a broken or hostile file: check the file or raise translate.parse_memory_mb"
+        f"{path.name}: the PDF parser stopped (exit code {code}), most likely out of memory "
+        "on a broken or hostile file: check the file or raise translate.parse_memory_mb"
     )
 
 
@@ -152,9 +183,14 @@ def _error(kind: str, message: str) -> TranslateError:
 def _die_with_parent() -> None:
     """Exit as soon as the parent is gone (server stopped or killed): an orphaned parse
     would otherwise run on for minutes."""
-    import os
-
     parent = os.getppid()
+    try:  # Linux: the kernel kills us the moment the parent goes, even mid C call
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -225,3 +261,14 @@ def _child(
         )
     finally:
         conn.close()
+
+
+def main() -> None:
+    """``python -m llmapps.translate.parsers.worker FD``: the request comes on stdin."""
+    conn = Connection(int(sys.argv[1]), readable=False)
+    path, password, pages, options, limits = pickle.loads(sys.stdin.buffer.read())
+    _child(path, password, pages, options, limits, conn)
+
+
+if __name__ == "__main__":
+    main()
