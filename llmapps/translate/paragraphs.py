@@ -80,6 +80,8 @@ def looks_like_code(text: str) -> bool:
     words = _WORD.findall(text)
     if symbols >= 3 and symbols >= 0.08 * len(text):
         return True
+    if re.match(r"^\s*[A-Za-z_][\w.\[\]]*\s*[-+*/%|&]?=(?!=)\s*\S", text) and len(words) <= 4:
+        return True  # an assignment: "x = 1", "total += rate"
     if re.search(r"\w+\([^)]*\)\s*[;{:]?\s*$", text) and len(words) <= 4:
         return True  # a call or signature: "print(x)", "main(argc, argv) {"
     return bool(re.search(r"[;{}]\s*$", text)) and len(words) <= 6
