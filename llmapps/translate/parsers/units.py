@@ -42,7 +42,10 @@ from llmapps.translate.document import (
 from llmapps.translate.layout_model import Region
 from llmapps.translate.paragraphs import join_lines
 
-BULLET = re.compile(r"^\s*([•◦▪‣·\-*–]|\d{1,3}[.)]|[a-z][.)]|\(\d{1,3}\)|\([a-z]\))\s+")
+# List markers; OCR often drops the space after a bullet glyph ("·Operation is ...").
+BULLET = re.compile(
+    r"^\s*(?:[•◦▪‣·●■□➢►]\s*(?=\w)|(?:[\-*–]|\d{1,3}[.)]|[a-z][.)]|\(\d{1,3}\)|\([a-z]\))\s+)"
+)
 # A new speaker or question/answer in a transcript starts a new unit.
 _SPEAKER = re.compile(r"^\s*(?:[QA]\.|[A-Z][A-Z.' ]{1,30}:)\s")
 _MONO = re.compile(r"(courier|mono|consol|menlo|typewriter|fixed|lucidaconsole|cmtt)", re.I)
