@@ -255,3 +255,18 @@ def inflation_bomb(path: Path, megabytes: int = 300) -> Path:
     )
     path.write_bytes(bytes(out))
     return path
+
+
+def running_heads(path: Path, pages: int = 4) -> Path:
+    """Pages with a running title and "Page N of M" placed inside the body margins (where no
+    fixed margin rule finds them), and body paragraphs."""
+    c = canvas.Canvas(str(path), pagesize=letter)
+    _, height = letter
+    for number in range(1, pages + 1):
+        c.setFont("Helvetica", 9)
+        c.drawString(72, height - 0.12 * height, "Annual Report of the Water Board")
+        c.drawString(270, 0.12 * height, f"Page {number} of {pages}")
+        _wrap(c, 72, height - 160, 460, f"Section {number}. " + PROSE, 11)
+        c.showPage()
+    c.save()
+    return path

@@ -250,3 +250,13 @@ def test_layout_model_and_ocr_run_offline(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr[-2000:]
     layout, ocr, blocks = out.stdout.split()
     assert layout == "model" and ocr == "True" and int(blocks) >= 1
+
+
+def test_running_headers_found_by_repetition(tmp_path: Path) -> None:
+    doc = parse_document(L.running_heads(tmp_path / "heads.pdf"))
+    for page in doc.pages:
+        kinds = {b.text: b.kind for b in page.blocks}
+        assert kinds["Annual Report of the Water Board"] == HEADER
+        assert kinds[f"Page {page.number} of 4"] == "footer"
+        body = [b for b in page.blocks if b.text.startswith("Section")]
+        assert len(body) == 1 and body[0].kind == PARAGRAPH

@@ -416,8 +416,36 @@ def _number_lines(segs: list[U.Seg]) -> None:
         s.line = index
 
 
+def _running_lines(doc: Document) -> None:
+    """Text repeated at the same place near the top or bottom of several pages (a running
+    title, "Page 3 of 9") is a header/footer, whatever the layout model called it."""
+    if len(doc.pages) < 3:
+        return
+    seen: dict[tuple[str, int, int], list[tuple[Block, bool]]] = {}
+    for page in doc.pages:
+        for block in page.blocks:
+            if block.kind not in (LINE, PARAGRAPH, HEADING) or not block.bbox or not page.height:
+                continue
+            top, bottom = block.bbox[1] / page.height, block.bbox[3] / page.height
+            if top > 0.15 and bottom < 0.85:
+                continue
+            key = (
+                re.sub(r"\d+", "#", block.text.strip().lower()),
+                round(block.bbox[0] / 20),
+                round(block.bbox[1] / 20),
+            )
+            seen.setdefault(key, []).append((block, top <= 0.15))
+    for found in seen.values():
+        pages = {b.page for b, _ in found}
+        if len(pages) >= max(3, len(doc.pages) // 2):
+            for block, at_top in found:
+                block.kind = HEADER if at_top else FOOTER
+
+
 def classify(doc: Document) -> None:
-    """Headings: clearly larger than the body size, or short bold lines; and the title."""
+    """Running headers/footers; headings: clearly larger than the body size, or short bold
+    lines; and the title."""
+    _running_lines(doc)
     sizes: list[float] = []
     for block in doc.blocks:
         if block.kind in (PARAGRAPH, LINE) and not block.meta.get("ocr"):
