@@ -82,9 +82,11 @@ def lines_text(lines: list[OcrLine]) -> str:
 
 
 def render_scale(width_pt: float, height_pt: float) -> float:
-    """Pixels per point for OCR: :data:`OCR_SCALE`, smaller when the page is large."""
+    """Pixels per point for OCR: :data:`OCR_SCALE`; small pages (a 3-inch clipping) get up to
+    twice that so their text is as many pixels tall; never past :data:`MAX_SIDE`."""
     longest = max(width_pt, height_pt, 1.0)
-    return max(0.5, min(OCR_SCALE, MAX_SIDE / longest))
+    wanted = max(OCR_SCALE, min(2 * OCR_SCALE, 1600 / longest))
+    return max(0.5, min(wanted, MAX_SIDE / longest))
 
 
 def ocr_image(image: np.ndarray, scale: float, *, min_score: float = 0.5) -> list[OcrLine]:
@@ -163,11 +165,14 @@ def _unit(values: np.ndarray) -> tuple[float, float, float]:
 
 # --- word boundaries --------------------------------------------------------------------
 
-_LETTERS = re.compile(r"[A-Za-z]{7,}")
+_LETTERS = re.compile(r"[A-Za-z]{5,}")
 _PUNCT_SPACE = re.compile(r"(?<=[A-Za-z])([,;:!?])(?=[A-Za-z])|(?<=[a-z])(\.)(?=[A-Z][a-z])")
 #: A split is accepted only when every word is at least this common in wordsegment's counts
 #: (Google's web corpus): rare words are how a wrong split of another language shows.
 _MIN_COUNT = 100_000
+_SHORT_WORDS = frozenset(
+    "a i an as at be by do go he if in is it me my no of on or so to up us we".split()
+)
 
 
 @lru_cache(maxsize=1)
@@ -198,10 +203,12 @@ def _split_run(run: str) -> str:
     words = ws.segment(lower)
     if len(words) < 2 or "".join(words) != lower:
         return run
-    if any(ws.UNIGRAMS.get(w, 0) < _MIN_COUNT for w in words):
-        return run
-    if any(len(w) == 1 and w not in ("a", "i") for w in words):
-        return run
+    for word in words:
+        if len(word) <= 2 and word not in _SHORT_WORDS:
+            return run  # "ambigue" is not "am big ue"
+        needed = _MIN_COUNT * 10 if len(word) <= 5 else _MIN_COUNT
+        if ws.UNIGRAMS.get(word, 0) < needed:
+            return run
     out: list[str] = []
     pos = 0
     for word in words:

@@ -35,6 +35,7 @@ def test_restore_spaces_on_what_the_recognizer_reads() -> None:
     # Other languages are left as read rather than cut into English-looking pieces.
     assert restore_spaces("blondquifumesursonile") == "blondquifumesursonile"
     assert restore_spaces("Portezcevieuxwhiskyaujuge") == "Portezcevieuxwhiskyaujuge"
+    assert restore_spaces("ambigue diminue") == "ambigue diminue"
     assert restore_spaces("international 1,234.5") == "international 1,234.5"
 
 
@@ -80,7 +81,7 @@ def test_real_scans_of_the_corpus() -> None:
     assert all(b.bbox and b.bbox[2] <= page.width and b.bbox[3] <= page.height for b in page.blocks)
     french = parse_document(L.corpus_file("ocrmypdf/francais.pdf"))
     words = " ".join(b.text for b in french.blocks)
-    assert "blondquifumesursonile" in words  # French left as read, not cut into "fumes urso"
+    assert "whisky" in words and "am big ue" not in words  # French never cut into English
 
 
 def test_cli_rejects_unknown_ocr_mode(scan: Path) -> None:

@@ -469,7 +469,9 @@ def _joins(group: list[Seg], s: Seg, right: float, max_gap: float) -> bool:
     last = group[-1]
     size = max(s.size, last.size)
     gap = s.top - last.bottom
-    if gap < -0.3 * size or gap > max_gap:
+    # OCR line boxes are padded around the ink, so consecutive lines overlap a little.
+    overlap_ok = 0.8 if s.meta.get("ocr") else 0.3
+    if gap < -overlap_ok * size or gap > max_gap:
         return False
     if min(s.x1, last.x1) - max(s.x0, last.x0) <= 0:
         return False
