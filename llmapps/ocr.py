@@ -171,7 +171,33 @@ _PUNCT_SPACE = re.compile(r"(?<=[A-Za-z])([,;:!?])(?=[A-Za-z])|(?<=[a-z])(\.)(?=
 #: (Google's web corpus): rare words are how a wrong split of another language shows.
 _MIN_COUNT = 100_000
 _SHORT_WORDS = frozenset(
-    "a i an as at be by do go he if in is it me my no of on or so to up us we".split()
+    [
+        "a",
+        "i",
+        "an",
+        "as",
+        "at",
+        "be",
+        "by",
+        "do",
+        "go",
+        "he",
+        "if",
+        "in",
+        "is",
+        "it",
+        "me",
+        "my",
+        "no",
+        "of",
+        "on",
+        "or",
+        "so",
+        "to",
+        "up",
+        "us",
+        "we",
+    ]
 )
 
 
