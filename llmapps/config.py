@@ -114,6 +114,13 @@ class TranslateConfig(_Section):
     retry_wait_s: float = 1.0
     bilingual_layout: str = "side"  # side | alternate
     font_path: str | None = None  # a TTF/TTC to embed instead of the packaged CJK font
+    ocr: str = "auto"  # auto (pages without a text layer) | always | never
+    layout_model: bool = True  # regions from the layout model; false: geometric rules only
+    # PDF parsing limits (each job parses in a child process that is killed past them).
+    max_pages: int = 2000
+    max_decompressed_mb: int = 256  # one stream, or all non-image streams together
+    page_time_s: float = 60.0  # per page
+    parse_memory_mb: int = 4096  # address space of the parsing process; 0 = no cap
 
 
 class SentinelConfig(_Section):

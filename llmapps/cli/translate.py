@@ -37,6 +37,11 @@ def register(app: typer.Typer) -> None:
         preview: Path = typer.Option(
             None, "--preview", help="folder for PNGs of original and translated pages (PDF)"
         ),
+        ocr: str = typer.Option(
+            None,
+            "--ocr",
+            help="auto (pages without a text layer) | always | never (default: translate.ocr)",
+        ),
     ) -> None:
         """Translate a document into another language, keeping its layout (resumable)."""
         from llmapps.translate.progress import Progress as TProgress
@@ -58,6 +63,7 @@ def register(app: typer.Typer) -> None:
             password=password,
             output_dir=str(output) if output else None,
             bilingual_layout=layout,
+            ocr=ocr,
         )
         columns = (
             TextColumn("[bold]{task.description}"),

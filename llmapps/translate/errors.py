@@ -21,6 +21,12 @@ class CorruptFileError(TranslateError):
     status_code = 422
 
 
+class PdfLimitError(TranslateError):
+    """The PDF exceeds a parsing limit (pages, decompressed size, time per page)."""
+
+    status_code = 413
+
+
 class JobNotFoundError(TranslateError):
     status_code = 404
 

@@ -17,6 +17,7 @@ from typing import Any
 from llmapps.store.db import Database
 from llmapps.translate.cache import migrate
 
+# "failed" (bad input: corrupt, encrypted, over a limit) is finished: never resumed by itself.
 UNFINISHED = ("queued", "running", "interrupted")
 
 

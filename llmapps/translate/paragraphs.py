@@ -20,6 +20,13 @@ _WORD = re.compile(r"[A-Za-z]{3,}")
 _CJK_END = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]$")
 _CJK_START = re.compile(r"^[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 _MONO_FONT = re.compile(r"(courier|mono|consol|menlo|code)", re.IGNORECASE)
+_CODE_LINE = re.compile(
+    r"^\s*(def |class |import |from \S+ import|return\b|#include|public |private |func |fn |"
+    r"function\b|var |let |const |if\s*\(|for\s*\(|while\s*\(|\$ |>>> |<\w+[ >/])"
+)
+_CODE_CHARS = set("{}[]();=<>_/\\|&$#@`")
+# Codes and identifiers in forms and tables: "A-12", "P2034", "DEM", "X"; kept in place.
+_CODE_TOKEN = re.compile(r"^(?=\S*\d)[A-Z0-9][A-Z0-9\-_./#:]{0,14}$|^[A-Z]{1,3}$")
 
 
 def join_lines(lines: list[str]) -> str:
@@ -49,7 +56,9 @@ def keep_reason(text: str, *, font: str = "", target: str = "") -> str:
         return "url"
     if _NUMBERS.match(stripped):
         return "numbers"
-    if font and _MONO_FONT.search(font):
+    if _CODE_TOKEN.match(stripped):
+        return "code"
+    if font and _MONO_FONT.search(font) and looks_like_code(stripped):
         return "code"
     letters = sum(1 for c in stripped if c.isalpha())
     math = sum(1 for c in stripped if c in _MATH_CHARS)
@@ -59,6 +68,23 @@ def keep_reason(text: str, *, font: str = "", target: str = "") -> str:
     if target and in_target_script(stripped, target):
         return "target-language"
     return ""
+
+
+def looks_like_code(text: str) -> bool:
+    """Whether monospace ``text`` is program code (kept) rather than prose set in a typewriter
+    font (a transcript, a form): decided by the content, not the font."""
+    lines = [line for line in text.splitlines() if line.strip()] or [text]
+    if any(_CODE_LINE.match(line) for line in lines):
+        return True
+    symbols = sum(1 for c in text if c in _CODE_CHARS)
+    words = _WORD.findall(text)
+    if symbols >= 3 and symbols >= 0.08 * len(text):
+        return True
+    if re.match(r"^\s*[A-Za-z_][\w.\[\]]*\s*[-+*/%|&]?=(?!=)\s*\S", text) and len(words) <= 4:
+        return True  # an assignment: "x = 1", "total += rate"
+    if re.search(r"\w+\([^)]*\)\s*[;{:]?\s*$", text) and len(words) <= 4:
+        return True  # a call or signature: "print(x)", "main(argc, argv) {"
+    return bool(re.search(r"[;{}]\s*$", text)) and len(words) <= 6
 
 
 def mark_keep(blocks: list[Block], target: str) -> None:

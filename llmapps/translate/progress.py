@@ -24,6 +24,8 @@ class Progress:
     # Units the PDF writer could not place without touching other text (source text kept).
     unfit_units: int = 0
     unfit_pages: list[int] = field(default_factory=list)
+    ocr_pages: list[int] = field(default_factory=list)  # read by OCR
+    layout_fallback_pages: list[int] = field(default_factory=list)  # layout model failed there
     model_seconds: float = 0.0
     message: str = ""
 

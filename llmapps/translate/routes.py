@@ -72,14 +72,16 @@ async def create_job(
     keep: str | None = Form(None),
     workers: int | None = Form(None),
     password: str | None = Form(None),
+    ocr: str | None = Form(None),
     glossary: UploadFile | None = File(None),
 ) -> JSONResponse:
     """Upload a document and start translating it; answers the job id at once."""
-    from llmapps.translate.service import TranslateOptions, check_request, fingerprint
+    from llmapps.translate.service import TranslateOptions, check_ocr, check_request, fingerprint
 
     settings = _settings(request)
     fmts = [f.strip() for f in formats.split(",") if f.strip()] if formats else None
     check_request(model, fmts, settings, REMOTE)  # before the upload is kept
+    check_ocr(ocr)
     job_id = uuid.uuid4().hex[:16]
     folder = settings.data_path("translate", "jobs", job_id)
     folder.mkdir(exist_ok=True)
@@ -101,6 +103,7 @@ async def create_job(
         style=style,
         workers=workers,
         output_dir=str(folder / "out"),
+        ocr=ocr or None,
     )
     jobs = JobStore(get_db(settings))
     jobs.create(str(dest), options.public(), fingerprint(dest, options), job_id=job_id)

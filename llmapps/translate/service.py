@@ -29,12 +29,19 @@ from llmapps.translate.batcher import make_batches
 from llmapps.translate.cache import TranslationCache, cache_key
 from llmapps.translate.chain import PROMPT_VERSION, BatchTranslator, ChainSettings, RateLimiter
 from llmapps.translate.document import Document
-from llmapps.translate.errors import TranslateError
+from llmapps.translate.errors import (
+    CorruptFileError,
+    EncryptedPdfError,
+    PdfLimitError,
+    TranslateError,
+    UnsupportedFileError,
+)
 from llmapps.translate.glossary import Glossary, load_glossary
 from llmapps.translate.jobs import JobStore
 from llmapps.translate.language import detect_language
 from llmapps.translate.paragraphs import mark_keep
 from llmapps.translate.parsers import parse_document
+from llmapps.translate.parsers.worker import ParseLimits
 from llmapps.translate.progress import Progress, ProgressCallback, Tracker
 from llmapps.translate.writers import FORMATS, PDF_ONLY
 from llmapps.translate.writers.pdf import bilingual_pdf, translated_pdf
@@ -59,6 +66,7 @@ class TranslateOptions:
     output_dir: str | None = None
     bilingual_layout: str | None = None
     max_tokens: int | None = None
+    ocr: str | None = None  # auto | always | never (None: translate.ocr)
 
     def public(self) -> dict[str, Any]:
         """The options without the password (what is stored in the job row)."""
@@ -111,6 +119,12 @@ def check_formats(requested: list[str]) -> None:
         )
 
 
+def check_ocr(mode: str | None) -> None:
+    """Raise :class:`TranslateError` (400) for an OCR mode other than auto, always, never."""
+    if mode and mode not in ("auto", "always", "never"):
+        raise TranslateError(f"unknown OCR mode '{mode}': use auto, always or never")
+
+
 def _formats(requested: list[str], kind: str, notes: list[str]) -> list[str]:
     check_formats(requested)
     chosen = list(dict.fromkeys(requested))
@@ -136,6 +150,21 @@ def _output_paths(path: Path, target: str, formats: list[str], out_dir: Path) ->
         if out.resolve() == path.resolve():
             outputs[fmt] = out_dir / f"{path.stem}.translated{out.suffix}"
     return outputs
+
+
+#: Errors of the input itself: running the job again cannot help.
+INPUT_ERRORS = (UnsupportedFileError, CorruptFileError, EncryptedPdfError, PdfLimitError)
+
+
+def parse_limits(settings: Settings) -> ParseLimits:
+    """The ``[translate]`` parsing limits."""
+    cfg = settings.translate
+    return ParseLimits(
+        max_pages=cfg.max_pages,
+        max_decompressed_mb=cfg.max_decompressed_mb,
+        page_time_s=cfg.page_time_s,
+        memory_mb=cfg.parse_memory_mb,
+    )
 
 
 def translate_file(
@@ -183,9 +212,9 @@ def translate_file(
         result = _run(path, options, settings, model, tracker, job_id, save)
     except LlmappsError as exc:
         tracker.update(stage="failed", message=str(exc))
-        jobs.update(
-            job_id, status="interrupted", progress=tracker.progress.as_dict(), error=str(exc)
-        )
+        # A bad input fails the same way every time: "failed" is not resumed at start-up.
+        status = "failed" if isinstance(exc, INPUT_ERRORS) else "interrupted"
+        jobs.update(job_id, status=status, progress=tracker.progress.as_dict(), error=str(exc))
         raise
     except BaseException as exc:
         message = (  # stored in the job row: no known secret value in it
@@ -222,7 +251,16 @@ def _run(
     notes: list[str] = []
     tracker.update(stage="parsing", message=f"reading {path.name}")
     formats = _formats(options.formats or list(cfg.formats), "pdf", notes)
-    doc = parse_document(path, password=options.password, pages=options.pages)
+    ocr = options.ocr or cfg.ocr
+    check_ocr(ocr)
+    doc = parse_document(
+        path,
+        password=options.password,
+        pages=options.pages,
+        ocr=ocr,
+        layout_model=cfg.layout_model,
+        limits=parse_limits(settings),
+    )
     formats = _formats(formats, doc.kind, notes)
     glossary = load_glossary(
         Path(options.glossary) if options.glossary else None, options.keep_terms
@@ -232,11 +270,7 @@ def _run(
         " ".join(b.text for b in doc.blocks[:200])
     )
     mark_keep(doc.blocks, target if source.split("-")[0] != target.split("-")[0] else "")
-    if doc.scanned_pages:
-        notes.append(
-            "scanned page(s) without a text layer, not translated (run OCR first): "
-            + ", ".join(str(n) for n in doc.scanned_pages)
-        )
+    notes.extend(parse_notes(doc, cfg.layout_model))
     blocks = doc.blocks
     kept = sum(1 for b in blocks if b.keep)
     tracker.update(
@@ -246,6 +280,12 @@ def _run(
         blocks_kept=kept,
         blocks_done=kept,
         scanned_pages=doc.scanned_pages,
+        ocr_pages=[p.number for p in doc.pages if p.ocr],
+        layout_fallback_pages=(
+            [p.number for p in doc.pages if p.layout == "rules"]
+            if cfg.layout_model and doc.kind == "pdf"
+            else []
+        ),
         message="",
     )
     spec = options.model or cfg.model or settings.models.default
@@ -340,6 +380,28 @@ def _run(
         violations=violations,
         notes=notes,
     )
+
+
+def parse_notes(doc: Document, layout_model: bool) -> list[str]:
+    """What the job summary says about parsing: OCR'd, skipped and rule-parsed pages."""
+    notes = []
+
+    def pages(numbers: list[int]) -> str:
+        return ", ".join(str(n) for n in numbers)
+
+    if doc.scanned_pages:
+        notes.append(
+            "scanned page(s) without a text layer, not translated (use --ocr auto): "
+            + pages(doc.scanned_pages)
+        )
+    ocr_pages = [p.number for p in doc.pages if p.ocr]
+    if ocr_pages:
+        notes.append(f"page(s) read by OCR: {pages(ocr_pages)}")
+    if layout_model and doc.kind == "pdf":
+        fallback = [p.number for p in doc.pages if p.layout == "rules"]
+        if fallback:
+            notes.append(f"layout analysis failed on page(s) {pages(fallback)}: used the rules")
+    return notes
 
 
 def _translate(

@@ -42,6 +42,7 @@ def run_translation(
     pages: str,
     style: str,
     glossary: str | None,
+    ocr: str = "auto",
 ) -> Iterator[tuple[str, list[str] | None]]:
     """Generator for Gradio: yields (progress markdown, download paths) until done."""
     from llmapps.translate.progress import Progress
@@ -65,6 +66,7 @@ def run_translation(
         style=style or "",
         glossary=glossary or None,
         output_dir=out_dir,
+        ocr=ocr or None,
     )
     state: dict[str, Any] = {"progress": Progress(stage="starting")}
 
@@ -148,6 +150,12 @@ def build(settings: Settings) -> None:
                     label="Style 风格",
                     elem_id="translate-style",
                 )
+            ocr = gr.Dropdown(
+                ["auto", "always", "never"],
+                value=cfg.ocr,
+                label="OCR 文字识别 (auto = pages without text 无文字层的页)",
+                elem_id="translate-ocr",
+            )
             start = gr.Button("Translate 翻译", variant="primary", elem_id="translate-run")
     status = gr.Markdown("", elem_id="translate-progress")
     downloads = gr.File(
@@ -162,6 +170,6 @@ def build(settings: Settings) -> None:
 
     start.click(
         go,
-        inputs=[file, target, source, model, formats, pages, style, glossary],
+        inputs=[file, target, source, model, formats, pages, style, glossary, ocr],
         outputs=[status, downloads],
     )

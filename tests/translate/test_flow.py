@@ -223,7 +223,7 @@ def test_page_range_and_scanned_report(rich_pdf: Path, scanned_pdf: Path) -> Non
     result = run(rich_pdf, EchoTranslator(), pages="2", formats=["pdf"])
     assert len(PdfReader(result.outputs["pdf"]).pages) == 1
     assert result.progress.pages == 1
-    scan = run(scanned_pdf, EchoTranslator(), formats=["pdf", "md"])
+    scan = run(scanned_pdf, EchoTranslator(), formats=["pdf", "md"], ocr="never")
     assert scan.scanned_pages == [2] and scan.progress.scanned_pages == [2]
     assert any("scanned" in n and "2" in n for n in scan.notes)
     assert "page 2: scanned" in scan.outputs["md"].read_text(encoding="utf-8")

@@ -82,9 +82,12 @@ def test_parse_pages() -> None:
 
 
 def test_scanned_page_detected(scanned_pdf: Path) -> None:
-    doc = parse_document(scanned_pdf)
+    doc = parse_document(scanned_pdf, ocr="never")
     assert doc.scanned_pages == [2]
     assert doc.pages[0].blocks and not doc.pages[1].blocks
+    # With OCR (the default, auto) the image-only page is read instead of skipped.
+    doc = parse_document(scanned_pdf)
+    assert doc.scanned_pages == [] and doc.pages[1].ocr and not doc.pages[0].ocr
 
 
 def test_encrypted_pdf(simple_pdf: Path, tmp_path: Path) -> None:

@@ -89,13 +89,19 @@ def read_text(path: Path) -> str:
 
 
 def load_pdf(path: Path) -> list[Section]:
-    """One section per page, located as ``p. N``."""
+    """One section per page, located as ``p. N``; scanned pages (images, no text layer) are
+    read by OCR (the translator's recognizer, word boundaries restored)."""
     import pdfplumber
 
     sections: list[Section] = []
     with pdfplumber.open(path) as pdf:
         for number, page in enumerate(pdf.pages, start=1):
             text = page.extract_text() or ""
+            if not text.strip() and page.images:
+                from llmapps.ocr import lines_text, ocr_pdf_page
+
+                text = lines_text(ocr_pdf_page(str(path), number - 1))
+            page.close()
             if text.strip():
                 sections.append(Section(text=text, location=f"p. {number}"))
     return sections

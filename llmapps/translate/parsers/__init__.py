@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llmapps.translate.document import Document
 from llmapps.translate.errors import UnsupportedFileError
+
+if TYPE_CHECKING:
+    from llmapps.translate.parsers.worker import ParseLimits
 
 SUFFIXES = {".pdf": "pdf", ".md": "md", ".markdown": "md", ".txt": "txt", ".text": "txt"}
 
@@ -28,16 +32,40 @@ def detect_kind(path: Path) -> str:
 
 
 def parse_document(
-    path: Path, *, password: str | None = None, pages: str | None = None
+    path: Path,
+    *,
+    password: str | None = None,
+    pages: str | None = None,
+    ocr: str = "auto",
+    layout_model: bool = True,
+    limits: ParseLimits | None = None,
 ) -> Document:
-    """Parse ``path`` (PDF, Markdown or text) into pages of blocks (``pages``: e.g. ``1-3``)."""
+    """Parse ``path`` (PDF, Markdown or text) into pages of blocks (``pages``: e.g. ``1-3``).
+
+    PDFs: ``ocr`` is ``auto`` (pages without a text layer), ``always`` or ``never``; with
+    ``limits`` the PDF is parsed in a child process under them (what jobs do), else here.
+    """
     if not path.is_file():
         raise UnsupportedFileError(f"{path}: file not found: check the path")
     kind = detect_kind(path)
     if kind == "pdf":
-        from llmapps.translate.parsers.pdf import parse_pdf
+        from llmapps.translate.parsers.pdf import OCR_MODES, ParseOptions, parse_pdf
 
-        return parse_pdf(path, password=password, pages=pages)
+        if ocr not in OCR_MODES:
+            raise UnsupportedFileError(f"unknown OCR mode '{ocr}': use auto, always or never")
+        if limits is not None:
+            from llmapps.translate.parsers.worker import parse_pdf_isolated
+
+            return parse_pdf_isolated(
+                path,
+                password=password,
+                pages=pages,
+                ocr=ocr,
+                layout_model=layout_model,
+                limits=limits,
+            )
+        options = ParseOptions(ocr=ocr, layout_model=layout_model)
+        return parse_pdf(path, password=password, pages=pages, options=options)
     text = _read_text(path)
     if pages:
         from llmapps.translate.pages import parse_pages

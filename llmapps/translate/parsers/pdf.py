@@ -1,82 +1,53 @@
-"""PDF (text layer) -> blocks with boxes, fonts and kinds, via pdfplumber (MIT).
+"""PDF -> pages of units that follow the document's structure.
 
-Why words -> line segments -> blocks by geometry: a PDF has no paragraphs, only positioned
-glyphs. Splitting each visual line at wide gaps separates columns; stacking segments that sit
-directly under each other with the same size rebuilds paragraphs; tables found by ruling
-lines are split cell by cell so each cell is translated alone and written back in place.
+Per page: pdfplumber gives the characters (text layer) with exact boxes and fonts; pypdfium2
+renders the page once, at a modest scale, for the layout model (regions: text, title, table,
+figure, caption, header, footer, equation) and, for pages without a text layer, for OCR.
+Ruled tables come from pdfplumber's table finder (rules are better there); everything else is
+split into units by :mod:`llmapps.translate.parsers.units`. A page whose layout analysis fails
+is parsed by the rules alone (``Page.layout == "rules"``) and the job summary names it.
+
+Pages are parsed one at a time and their renders dropped at once, so memory stays flat on long
+documents; :mod:`llmapps.translate.parsers.worker` runs this in a child process under limits.
 """
 
 from __future__ import annotations
 
 import re
 import statistics
-from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pdfplumber
 from pdfplumber.utils.exceptions import PdfminerException
 
 from llmapps.translate.document import (
+    FOOTER,
+    HEADER,
     HEADING,
-    LIST_ITEM,
+    LINE,
     PARAGRAPH,
     TABLE_CELL,
-    BBox,
     Block,
     Document,
     Page,
 )
-from llmapps.translate.errors import CorruptFileError, EncryptedPdfError
+from llmapps.translate.errors import CorruptFileError, EncryptedPdfError, TranslateError
 from llmapps.translate.pages import parse_pages
-from llmapps.translate.paragraphs import join_lines
+from llmapps.translate.parsers import units as U
 
-_BULLET = re.compile(r"^\s*([•◦▪‣·\-*–]|\d{1,3}[.)]|[a-z][.)])\s+")
-_SENTENCE_END = re.compile(r"[.!?:。！？：;；]$")
-
-
-@dataclass
-class _Segment:
-    words: list[dict[str, Any]]
-    x0: float = 0.0
-    x1: float = 0.0
-    top: float = 0.0
-    bottom: float = 0.0
-    size: float = 0.0
-    font: str = ""
-    text: str = ""
-
-    def finish(self) -> _Segment:
-        self.x0 = min(w["x0"] for w in self.words)
-        self.x1 = max(w["x1"] for w in self.words)
-        self.top = min(w["top"] for w in self.words)
-        self.bottom = max(w["bottom"] for w in self.words)
-        self.size = statistics.median(float(w.get("size") or 10) for w in self.words)
-        self.font = Counter(str(w.get("fontname", "")) for w in self.words).most_common(1)[0][0]
-        self.text = join_lines([w["text"] for w in self.words])
-        return self
-
-    @property
-    def bold(self) -> bool:
-        return bool(re.search(r"bold|black|heavy|semibold", self.font, re.IGNORECASE))
+OCR_MODES = ("auto", "always", "never")
 
 
 @dataclass
-class _Group:
-    segments: list[_Segment] = field(default_factory=list)
+class ParseOptions:
+    """How pages become units: OCR mode and whether the layout model runs."""
 
-    @property
-    def last(self) -> _Segment:
-        return self.segments[-1]
-
-    def bbox(self) -> BBox:
-        return (
-            min(s.x0 for s in self.segments),
-            min(s.top for s in self.segments),
-            max(s.x1 for s in self.segments),
-            max(s.bottom for s in self.segments),
-        )
+    ocr: str = "auto"  # auto: pages without a text layer; always; never
+    layout_model: bool = True
 
 
 def open_pdf(path: Path, password: str | None) -> Any:
@@ -102,219 +73,395 @@ def open_pdf(path: Path, password: str | None) -> Any:
         ) from None
 
 
-def parse_pdf(path: Path, *, password: str | None = None, pages: str | None = None) -> Document:
+class _Renderer:
+    """Renders pages with pypdfium2 (opened on first use: pages with nothing to look at
+    never pay for it)."""
+
+    def __init__(self, path: Path, password: str | None) -> None:
+        self.path = path
+        self.password = password
+        self._doc: Any = None
+
+    def render(self, index: int, scale: float) -> np.ndarray:
+        import pypdfium2 as pdfium
+
+        if self._doc is None:
+            self._doc = pdfium.PdfDocument(str(self.path), password=self.password or None)
+        page = self._doc[index]
+        try:
+            bitmap = page.render(scale=scale, rev_byteorder=True, draw_annots=False)
+            image = bitmap.to_numpy()[:, :, :3].copy()  # RGB, the page as displayed
+            bitmap.close()
+        finally:
+            page.close()
+        return image
+
+    def close(self) -> None:
+        if self._doc is not None:
+            self._doc.close()
+            self._doc = None
+
+
+def parse_pdf(
+    path: Path,
+    *,
+    password: str | None = None,
+    pages: str | None = None,
+    options: ParseOptions | None = None,
+    max_pages: int | None = None,
+    on_page: Callable[[int], None] | None = None,
+    on_parsed: Callable[[Page], None] | None = None,
+) -> Document:
+    """Parse ``path`` into pages of units.
+
+    ``on_page(number)`` is called before each page (the worker's heartbeat); ``on_parsed``
+    after it, with the page (the worker streams pages to its parent instead of keeping them).
+    """
+    options = options or ParseOptions()
+    if options.ocr not in OCR_MODES:
+        raise TranslateError(f"unknown OCR mode '{options.ocr}': use auto, always or never")
     pdf = open_pdf(path, password)
+    renderer = _Renderer(path, password)
     try:
         total = len(pdf.pages)
         if total == 0:
             raise CorruptFileError(f"{path.name}: the PDF has no pages: check the file")
+        selected = parse_pages(pages, total)
+        if max_pages is not None and len(selected) > max_pages:
+            from llmapps.translate.errors import PdfLimitError
+
+            raise PdfLimitError(
+                f"{path.name}: {len(selected)} pages exceed the limit of {max_pages}: "
+                "choose fewer with --pages or raise translate.max_pages"
+            )
         doc = Document(path=path, kind="pdf", page_count=total)
-        for number in parse_pages(pages, total):
+        for number in selected:
+            if on_page is not None:
+                on_page(number)
+            page = pdf.pages[number - 1]
             try:
-                doc.pages.append(_parse_page(pdf.pages[number - 1], number))
+                parsed = parse_page(page, number, options, renderer)
+            except TranslateError:
+                raise
             except Exception as exc:
                 raise CorruptFileError(
                     f"{path.name}: page {number} cannot be read ({type(exc).__name__}): "
                     "check the file or skip the page with --pages"
                 ) from None
+            finally:
+                page.close()
+            if on_parsed is not None:
+                on_parsed(parsed)
+            else:
+                doc.pages.append(parsed)
     finally:
+        renderer.close()
         pdf.close()
-    _classify(doc)
+    if on_parsed is None:
+        classify(doc)
     return doc
 
 
-def _parse_page(page: Any, number: int) -> Page:
+def parse_page(page: Any, number: int, options: ParseOptions, renderer: _Renderer) -> Page:
+    """One page: text layer (or OCR) + layout regions -> units in reading order."""
+    width, height = float(page.width), float(page.height)
     out = Page(
         number=number,
-        width=float(page.width),
-        height=float(page.height),
+        width=width,
+        height=height,
         image_count=len(page.images),
+        rotate=int(getattr(page, "rotation", 0) or 0) % 360 // 90 * 90,
+        layout="model" if options.layout_model else "rules",
     )
-    if not page.chars:
+    ctx = U.PageContext(
+        number=number,
+        width=width,
+        height=height,
+        rotate=out.rotate,
+        images=[_box(i) for i in page.images],
+        curves=[_box(c) for c in page.curves] if len(page.curves) < 5000 else [],
+    )
+    chars = [c for c in page.chars if str(c.get("text", "")).strip() or c.get("text") == " "]
+    has_text = any(str(c.get("text", "")).strip() for c in chars)
+    inked = out.image_count > 0 or len(ctx.curves) > 20
+    do_ocr = options.ocr == "always" or (options.ocr == "auto" and not has_text and inked)
+    if not has_text and not do_ocr:
         out.scanned = out.image_count > 0
         return out
-    words = page.extract_words(extra_attrs=["fontname", "size"], x_tolerance=1.5)
+    image: np.ndarray | None = None
+    scale = 1.0
+    if do_ocr:
+        from llmapps.ocr import render_scale
+
+        scale = render_scale(width, height)
+        image = renderer.render(number - 1, scale)
+    elif options.layout_model:
+        from llmapps.translate.layout_model import LAYOUT_SCALE
+
+        scale = LAYOUT_SCALE
+        image = renderer.render(number - 1, scale)
+    regions: list[Any] = []
+    if options.layout_model and image is not None:
+        from llmapps.translate.layout_model import LayoutModelError, detect_regions
+
+        try:
+            regions = detect_regions(image, scale)
+        except LayoutModelError:
+            out.layout = "rules"
+    if do_ocr and image is not None:
+        blocks = _ocr_units(image, scale, regions, ctx)
+        out.ocr = True
+    else:
+        blocks = _text_units(page, chars, regions, ctx)
+    del image
+    _page_numbers(blocks, height)
+    out.blocks = U.reading_order(blocks)
+    return out
+
+
+_PAGE_NUMBER = re.compile(
+    r"^\W*(?:page|p\.|seite|第)?\s*[\divxlcIVXLC]{1,5}\s*(?:(?:of|/|von|页)\s*\d{1,5})?\W*$",
+    re.IGNORECASE,
+)
+
+
+def _page_numbers(blocks: list[Block], height: float) -> None:
+    """A lone page number near the top or bottom edge is a header/footer, never body text."""
+    for block in blocks:
+        if block.kind not in (LINE, PARAGRAPH) or not block.bbox:
+            continue
+        if not _PAGE_NUMBER.match(block.text.strip()):
+            continue
+        top, bottom = block.bbox[1], block.bbox[3]
+        if any(
+            other is not block and other.bbox and other.bbox[1] < bottom and other.bbox[3] > top
+            for other in blocks
+        ):
+            continue  # a number on a line with other text (a table of contents entry)
+        if block.bbox[1] >= 0.85 * height:
+            block.kind = FOOTER
+        elif block.bbox[3] <= 0.15 * height:
+            block.kind = HEADER
+
+
+def _box(obj: dict[str, Any]) -> tuple[float, float, float, float]:
+    return (float(obj["x0"]), float(obj["top"]), float(obj["x1"]), float(obj["bottom"]))
+
+
+def _text_units(
+    page: Any, chars: list[dict[str, Any]], regions: list[Any], ctx: U.PageContext
+) -> list[Block]:
     blocks: list[Block] = []
-    remaining = words
-    for t_index, table in enumerate(page.find_tables(), start=1):
+    remaining = chars
+    if any(c.get("upright", True) for c in chars):
+        remaining, blocks = _ruled_tables(page, chars, ctx)
+    by_angle: dict[int, list[dict[str, Any]]] = {}
+    for c in remaining:
+        by_angle.setdefault(U.char_angle(c), []).append(c)
+    for angle, group in sorted(by_angle.items()):
+        frame = U.Frame(angle)
+        glyphs = U.glyphs_from_chars(group, frame)
+        if angle == 0 and regions:
+            pieces = U.chunks(U.build_lines(glyphs))
+            centres = [
+                (
+                    (min(g.x0 for g in p) + max(g.x1 for g in p)) / 2,
+                    (min(g.top for g in p) + max(g.bottom for g in p)) / 2,
+                )
+                for p in pieces
+            ]
+            owner = U.assign_regions(centres, regions)
+            members: dict[int, list[U.Glyph]] = {}
+            for piece, index in zip(pieces, owner, strict=True):
+                members.setdefault(index, []).extend(piece)
+            for index, glyphs_in in sorted(members.items()):
+                if index < 0:
+                    blocks.extend(_rules_units(glyphs_in, frame, ctx))
+                else:
+                    region = regions[index]
+                    blocks.extend(U.region_units(region.kind, glyphs_in, frame, ctx, region.bbox))
+        else:
+            blocks.extend(_rules_units(glyphs, frame, ctx))
+    return blocks
+
+
+def _rules_units(glyphs: list[U.Glyph], frame: U.Frame, ctx: U.PageContext) -> list[Block]:
+    """Glyphs no region claims: running headers/footers by position, the rest as text."""
+    if not glyphs:
+        return []
+    if frame.angle != 0:
+        return U.region_units("text", glyphs, frame, ctx, None)
+    top_margin, bottom_margin = 0.07 * ctx.height, 0.93 * ctx.height
+    header = [g for g in glyphs if g.bottom <= top_margin]
+    footer = [g for g in glyphs if g.top >= bottom_margin]
+    body = [g for g in glyphs if top_margin < g.bottom and g.top < bottom_margin]
+    blocks = U.region_units("text", body, frame, ctx, None) if body else []
+    if header:
+        blocks.extend(U.region_units("header", header, frame, ctx, None))
+    if footer:
+        blocks.extend(U.region_units("footer", footer, frame, ctx, None))
+    return blocks
+
+
+def _ruled_tables(
+    page: Any, chars: list[dict[str, Any]], ctx: U.PageContext
+) -> tuple[list[dict[str, Any]], list[Block]]:
+    """Tables drawn with rules: one unit per cell, header row marked."""
+    blocks: list[Block] = []
+    remaining = chars
+    try:
+        tables = page.find_tables()
+    except Exception:  # a malformed drawing must not lose the page's text
+        return chars, []
+    frame = U.Frame(0)
+    for table in tables:
+        rows = [r for r in table.rows if any(c is not None for c in r.cells)]
+        if len(rows) < 2 or max(len(r.cells) for r in rows) < 2:
+            continue
         tb = table.bbox
-        inside = [w for w in remaining if _center_in(w, tb)]
+        inside = [c for c in remaining if _centre_in(c, tb) and c.get("upright", True)]
         if not inside:
             continue
-        remaining = [w for w in remaining if not _center_in(w, tb)]
-        for r_index, row in enumerate(table.rows):
+        ids = {id(c) for c in inside}
+        remaining = [c for c in remaining if id(c) not in ids]
+        ctx.table_counter += 1
+        name = f"{ctx.number}.{ctx.table_counter}"
+        for r_index, row in enumerate(rows):
             for c_index, cell in enumerate(row.cells):
                 if cell is None:
                     continue
-                cell_words = [w for w in inside if _center_in(w, cell)]
-                if not cell_words:
+                cell_chars = [c for c in inside if _centre_in(c, cell)]
+                glyphs = U.glyphs_from_chars(cell_chars, frame)
+                lines = U.build_lines(glyphs)
+                if not lines:
                     continue
-                seg_groups = _segments(cell_words)
-                text = join_lines([s.text for s in seg_groups])
-                first = seg_groups[0]
-                blocks.append(
-                    Block(
-                        text,
-                        kind=TABLE_CELL,
-                        page=number,
-                        bbox=(cell[0] + 1, cell[1] + 1, cell[2] - 1, cell[3] - 1),
-                        font=first.font,
-                        size=first.size,
-                        bold=first.bold,
-                        meta={"table": f"{number}.{t_index}", "row": r_index, "col": c_index},
-                    )
-                )
-    groups = _group(_segments(remaining))
-    for group in _reading_order(groups, out.width):
-        first = group.segments[0]
-        text = join_lines([s.text for s in group.segments])
-        kind = LIST_ITEM if _BULLET.match(first.text) else PARAGRAPH
-        blocks.append(
-            Block(
-                text,
-                kind=kind,
-                page=number,
-                bbox=group.bbox(),
-                font=first.font,
-                size=first.size,
-                bold=first.bold,
-                meta={"lines": len(group.segments)},
-            )
-        )
-    # Tables first in extraction; put everything in top-to-bottom order per column band.
-    table_blocks = [b for b in blocks if b.kind == TABLE_CELL]
-    flow = [b for b in blocks if b.kind != TABLE_CELL]
-    out.blocks = _merge_tables(flow, table_blocks)
-    return out
+                size = min(g.size for g in glyphs)
+                gutters = U.find_gutters(lines, 0.8 * size)
+                segs = U.split_segments(lines, gutters)
+                # A cell holding several rows' values (the finder missed the row rules)
+                # keeps each value as its own unit; wrapped text stays one unit.
+                groups = [g for g, _ in U.flow_groups(segs, gutters)]
+                for part, group in enumerate(groups):
+                    meta: dict[str, Any] = {"table": name, "row": r_index, "col": c_index}
+                    if len(groups) > 1:
+                        meta["part"] = part
+                    if r_index == 0:
+                        meta["header"] = True
+                    block = U.make_block(group, TABLE_CELL, frame, ctx, **meta)
+                    if len(groups) == 1:
+                        block.bbox = (cell[0] + 1, cell[1] + 1, cell[2] - 1, cell[3] - 1)
+                    blocks.append(block)
+    return remaining, blocks
 
 
-def _center_in(word: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
-    cx = (word["x0"] + word["x1"]) / 2
-    cy = (word["top"] + word["bottom"]) / 2
+def _centre_in(obj: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
+    cx = (obj["x0"] + obj["x1"]) / 2
+    cy = (obj["top"] + obj["bottom"]) / 2
     return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
 
 
-def _segments(words: list[dict[str, Any]]) -> list[_Segment]:
-    """Words -> visual line segments, split where the horizontal gap is a column gutter."""
-    rows: list[list[dict[str, Any]]] = []
-    for word in sorted(words, key=lambda w: (w["top"], w["x0"])):
-        size = float(word.get("size") or 10)
-        if rows and abs(rows[-1][0]["top"] - word["top"]) <= size * 0.4:
-            rows[-1].append(word)
-        else:
-            rows.append([word])
-    segments: list[_Segment] = []
-    for row in rows:
-        row.sort(key=lambda w: w["x0"])
-        current = [row[0]]
-        for word in row[1:]:
-            size = float(word.get("size") or 10)
-            if word["x0"] - current[-1]["x1"] > size * 1.5:
-                segments.append(_Segment(current).finish())
-                current = [word]
-            else:
-                current.append(word)
-        segments.append(_Segment(current).finish())
-    return segments
+def _ocr_units(
+    image: np.ndarray, scale: float, regions: list[Any], ctx: U.PageContext
+) -> list[Block]:
+    """OCR'd lines as segments, grouped by the same region and flow rules as text."""
+    from llmapps.ocr import ocr_image
+
+    lines = ocr_image(image, scale)
+    frame = U.Frame(0)
+    segs: list[U.Seg] = []
+    for line in lines:
+        x0, top, x1, bottom = line.bbox
+        size = max(line.height * 0.75, 1.0)
+        glyph = U.Glyph(line.text, x0, top, x1, bottom, size, font="OCR")
+        seg = U.Seg([U.Word([glyph]).finish()]).finish()
+        seg.meta = {
+            "ocr": True,
+            "background": line.background,
+            "color": line.color,
+            "score": round(line.score, 3),
+        }
+        segs.append(seg)
+    centres = [((s.x0 + s.x1) / 2, (s.top + s.bottom) / 2) for s in segs]
+    owner = U.assign_regions(centres, regions) if regions else [-1] * len(segs)
+    members: dict[int, list[U.Seg]] = {}
+    for seg, index in zip(segs, owner, strict=True):
+        members.setdefault(index, []).append(seg)
+    blocks: list[Block] = []
+    for index, group in sorted(members.items()):
+        _number_lines(group)
+        rows: dict[int, list[U.Word]] = {}
+        for s in group:
+            rows.setdefault(s.line, []).extend(s.words)
+        size = statistics.median(s.size for s in group)
+        gutters = U.find_gutters(list(rows.values()), 0.8 * size)
+        kind = regions[index].kind if index >= 0 else "text"
+        box = regions[index].bbox if index >= 0 else None
+        if kind == "figure" and box is not None and U._real_figure(box, ctx):
+            kind = "text"  # on a scan the whole page is one image: read what the OCR found
+        blocks.extend(U.units_from_segments(kind, group, gutters, frame, ctx, box))
+    for block in blocks:
+        block.meta["ocr"] = True
+    return blocks
 
 
-def _group(segments: list[_Segment]) -> list[_Group]:
-    """Stack segments into paragraphs: directly below, same column, same size and weight."""
-    groups: list[_Group] = []
-    for seg in sorted(segments, key=lambda s: (s.top, s.x0)):
-        target = None
-        for group in reversed(groups):
-            last = group.last
-            gap = seg.top - last.bottom
-            if gap < -1 or gap > seg.size * 0.7:
+def _number_lines(segs: list[U.Seg]) -> None:
+    """Give OCR segments on the same visual line the same line index."""
+    index = -1
+    centre = -1e9
+    for s in sorted(segs, key=lambda s: ((s.top + s.bottom) / 2, s.x0)):
+        c = (s.top + s.bottom) / 2
+        if abs(c - centre) > 0.4 * s.size:
+            index += 1
+            centre = c
+        s.line = index
+
+
+def _running_lines(doc: Document) -> None:
+    """Text repeated at the same place near the top or bottom of several pages (a running
+    title, "Page 3 of 9") is a header/footer, whatever the layout model called it."""
+    if len(doc.pages) < 3:
+        return
+    seen: dict[tuple[str, int, int], list[tuple[Block, bool]]] = {}
+    for page in doc.pages:
+        for block in page.blocks:
+            if block.kind not in (LINE, PARAGRAPH, HEADING) or not block.bbox or not page.height:
                 continue
-            overlap = min(seg.x1, last.x1) - max(seg.x0, last.x0)
-            if overlap <= 0:
+            top, bottom = block.bbox[1] / page.height, block.bbox[3] / page.height
+            if top > 0.15 and bottom < 0.85:
                 continue
-            if abs(seg.size - last.size) > 0.6 or seg.bold != last.bold:
-                continue
-            if seg.x0 > last.x0 + seg.size * 1.2 and len(group.segments) >= 1:
-                continue  # first-line indent starts a new paragraph
-            if _BULLET.match(seg.text):
-                continue
-            width = group.bbox()[2] - group.bbox()[0]
-            if (
-                len(group.segments) >= 2
-                and last.x1 - last.x0 < width * 0.7
-                and _SENTENCE_END.search(last.text)
-            ):
-                continue  # the previous line was short and ended a sentence
-            target = group
-            break
-        if target is None:
-            groups.append(_Group([seg]))
-        else:
-            target.segments.append(seg)
-    return groups
+            key = (
+                re.sub(r"\d+", "#", block.text.strip().lower()),
+                round(block.bbox[0] / 20),
+                round(block.bbox[1] / 20),
+            )
+            seen.setdefault(key, []).append((block, top <= 0.15))
+    for found in seen.values():
+        pages = {b.page for b, _ in found}
+        if len(pages) >= max(3, len(doc.pages) // 2):
+            for block, at_top in found:
+                block.kind = HEADER if at_top else FOOTER
 
 
-def _reading_order(groups: list[_Group], width: float) -> list[_Group]:
-    """Top to bottom; inside bands between full-width blocks, left column before right."""
-    ordered: list[_Group] = []
-    band: list[_Group] = []
-    mid = width / 2
-
-    def flush() -> None:
-        left = sorted((g for g in band if g.bbox()[2] <= mid + 5), key=lambda g: g.bbox()[1])
-        right = sorted((g for g in band if g.bbox()[2] > mid + 5), key=lambda g: g.bbox()[1])
-        right_bottom = max((g.bbox()[3] for g in right), default=0.0)
-        # Left-column blocks below the whole right column (a footnote) come after it.
-        ordered.extend(g for g in left if g.bbox()[1] < right_bottom)
-        ordered.extend(right)
-        ordered.extend(g for g in left if g.bbox()[1] >= right_bottom)
-        band.clear()
-
-    for group in sorted(groups, key=lambda g: (g.bbox()[1], g.bbox()[0])):
-        x0, _, x1, _ = group.bbox()
-        if x0 < mid - 5 and x1 > mid + 5:
-            flush()
-            ordered.append(group)
-        else:
-            band.append(group)
-    flush()
-    return ordered
-
-
-def _merge_tables(flow: list[Block], tables: list[Block]) -> list[Block]:
-    """Insert each table's cells before the first flow block below the table's top."""
-    if not tables:
-        return flow
-    out: list[Block] = []
-    table_top = min(b.bbox[1] for b in tables if b.bbox)
-    inserted = False
-    for block in flow:
-        if not inserted and block.bbox and block.bbox[1] > table_top and block.bbox[0] < 100:
-            out.extend(tables)
-            inserted = True
-        out.append(block)
-    if not inserted:
-        out.extend(tables)
-    return out
-
-
-def _classify(doc: Document) -> None:
-    """Headings: clearly larger than the body size, or short bold lines."""
+def classify(doc: Document) -> None:
+    """Running headers/footers; headings: clearly larger than the body size, or short bold
+    lines; and the title."""
+    _running_lines(doc)
     sizes: list[float] = []
     for block in doc.blocks:
-        if block.kind != TABLE_CELL:
+        if block.kind in (PARAGRAPH, LINE) and not block.meta.get("ocr"):
             sizes.extend([block.size] * max(1, len(block.text)))
-    if not sizes:
-        return
-    body = statistics.median(sizes)
+    body = statistics.median(sizes) if sizes else 0.0
     for block in doc.blocks:
-        if block.kind == TABLE_CELL:
-            continue
-        lines = int(block.meta.get("lines", 1))
-        larger = block.size >= body * 1.15 and len(block.text) < 200
-        if larger or (block.bold and lines <= 2 and len(block.text) < 120):
-            block.kind = HEADING
-        if block.kind == HEADING:
-            block.meta["level"] = 1 if block.size >= body * 1.5 else 2
+        if body and block.kind in (PARAGRAPH, LINE):
+            lines = int(block.meta.get("lines", 1))
+            larger = block.size >= body * 1.15 and len(block.text) < 200
+            bold_title = (
+                block.bold and block.kind == PARAGRAPH and lines <= 2 and len(block.text) < 120
+            )
+            if larger or bold_title:
+                block.kind = HEADING
+        if block.kind == HEADING and "level" not in block.meta:
+            block.meta["level"] = 1 if body and block.size >= body * 1.5 else 2
     headings = [b for b in doc.blocks if b.kind == HEADING]
     first_page = doc.pages[0].blocks if doc.pages else []
     if headings:

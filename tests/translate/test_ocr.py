@@ -1,0 +1,97 @@
+"""Scanned pages: RapidOCR lines become units (word boundaries restored, colours sampled), the
+``--ocr`` modes, the real scans of the corpus, and knowledge-base ingestion of a scanned PDF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from llmapps.chat.kb.loaders import load_file
+from llmapps.cli import app
+from llmapps.ocr import restore_spaces
+from llmapps.translate.parsers import parse_document
+from tests.translate import layout_pdfs as L
+
+SCAN_LINES = [
+    "The quarterly report shows strong growth.",
+    "Sales rose in every region this year.",
+    "Invoice number 4471 was paid in full.",
+]
+
+
+def test_restore_spaces_on_what_the_recognizer_reads() -> None:
+    # Strings as RapidOCR's bundled model read linn.pdf and francais.pdf (corpus).
+    assert restore_spaces("TheLinnSequenceris a state-of-the-art tool") == (
+        "The Linn Sequencer is a state-of-the-art tool"
+    )
+    assert restore_spaces("FORWARD,REWIND,andLOCATEcontrols.") == (
+        "FORWARD, REWIND, and LOCATE controls."
+    )
+    assert restore_spaces("extremelypowerful,yetamazingly simple") == (
+        "extremely powerful, yet amazingly simple"
+    )
+    # Other languages are left as read rather than cut into English-looking pieces.
+    assert restore_spaces("blondquifumesursonile") == "blondquifumesursonile"
+    assert restore_spaces("Portezcevieuxwhiskyaujuge") == "Portezcevieuxwhiskyaujuge"
+    assert restore_spaces("ambigue diminue") == "ambigue diminue"
+    assert restore_spaces("international 1,234.5") == "international 1,234.5"
+
+
+@pytest.fixture(scope="module")
+def scan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return L.scanned_text(tmp_path_factory.mktemp("scan") / "scan.pdf", SCAN_LINES)
+
+
+def test_scanned_page_becomes_units(scan: Path) -> None:
+    doc = parse_document(scan)
+    page = doc.pages[0]
+    assert page.ocr and not page.scanned and page.blocks
+    text = " ".join(b.text for b in page.blocks)
+    for line in SCAN_LINES:
+        assert line.rstrip(".") in text  # every line read, spaces intact
+    for block in page.blocks:
+        assert block.meta["ocr"] is True and block.bbox
+        x0, top, x1, bottom = block.bbox
+        assert 0 <= x0 < x1 <= page.width and 0 <= top < bottom <= page.height
+        assert min(block.meta["background"]) > 0.9  # white paper
+        assert max(block.meta["color"]) < 0.4  # black ink
+    # never: the page is reported, not read; always: same as auto for an image-only page.
+    never = parse_document(scan, ocr="never")
+    assert never.scanned_pages == [1] and not never.blocks
+
+
+def test_text_pages_are_read_by_ocr_only_when_asked(tmp_path: Path) -> None:
+    path = L.tally_form(tmp_path / "tally.pdf")
+    auto = parse_document(path)
+    assert not auto.pages[0].ocr
+    forced = parse_document(path, ocr="always")
+    assert forced.pages[0].ocr
+    assert "Precinct Tally Sheet" in [b.text for b in forced.blocks]
+
+
+def test_real_scans_of_the_corpus() -> None:
+    linn = parse_document(L.corpus_file("ocrmypdf/linn.pdf"))
+    page = linn.pages[0]
+    assert page.ocr and len(page.blocks) >= 10
+    text = " ".join(b.text for b in page.blocks)
+    assert "The Linn Sequencer is a state-of-the-art" in text
+    assert "TheLinnSequencer" not in text
+    assert all(b.bbox and b.bbox[2] <= page.width and b.bbox[3] <= page.height for b in page.blocks)
+    french = parse_document(L.corpus_file("ocrmypdf/francais.pdf"))
+    words = " ".join(b.text for b in french.blocks)
+    assert "whisky" in words and "am big ue" not in words  # French never cut into English
+
+
+def test_cli_rejects_unknown_ocr_mode(scan: Path) -> None:
+    result = CliRunner().invoke(app, ["translate", str(scan), "--to", "zh", "--ocr", "maybe"])
+    assert result.exit_code != 0
+    assert "unknown OCR mode 'maybe': use auto, always or never" in result.output
+
+
+def test_knowledge_base_ingests_a_scanned_pdf(scan: Path) -> None:
+    kind, sections = load_file(scan)
+    assert kind == "pdf" and [s.location for s in sections] == ["p. 1"]
+    assert "Invoice number 4471 was paid in full" in sections[0].text
+    assert "quarterly report" in sections[0].text
