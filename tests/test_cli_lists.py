@@ -53,6 +53,7 @@ def test_sentinel_list_keeps_whole_paths_and_has_json(tmp_path: Path) -> None:
         "webhooks",
         "last",
         "run",
+        "watch",
     ]
     assert len(lines) == 2 and str(repo) in lines[1]  # one row, one line, nothing cut
     assert "…" not in out and "│" not in out
