@@ -10,8 +10,9 @@ import zlib
 from pathlib import Path
 
 from reportlab.lib.pagesizes import letter
-from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen import canvas
+
+from tests.translate.translate_pdfs import _draw_lines
 
 CORPUS = Path(__file__).resolve().parents[2] / ".cache" / "corpus"
 
@@ -30,22 +31,8 @@ def corpus_file(name: str) -> Path:
     return path
 
 
-def _wrap(
-    c: canvas.Canvas,
-    x: float,
-    y: float,
-    width: float,
-    text: str,
-    size: float,
-    font: str = "Helvetica",
-    leading: float | None = None,
-) -> float:
-    leading = leading or size * 1.2
-    c.setFont(font, size)
-    for line in simpleSplit(text, font, size, width):
-        c.drawString(x, y, line)
-        y -= leading
-    return y
+def _wrap(c: canvas.Canvas, x: float, y: float, width: float, text: str, size: float) -> float:
+    return _draw_lines(c, x, y, width, text, size, leading=size * 1.2)
 
 
 def three_columns(path: Path) -> tuple[Path, list[tuple[float, float]]]:

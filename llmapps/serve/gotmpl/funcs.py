@@ -7,6 +7,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
+from llmapps.serve.gotmpl.lex import go_quote as _go_quote
 from llmapps.serve.gotmpl.values import (
     MISSING,
     GoStruct,
@@ -232,24 +233,6 @@ def json_(value: Any) -> str:
 # -- printf ------------------------------------------------------------------------------------
 
 _VERB = re.compile(r"%([-+# 0]*)(\*|\d+)?(?:\.(\*|\d*))?([a-zA-Z%])")
-
-
-def _go_quote(text: str) -> str:
-    out = ['"']
-    for ch in text:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    return "".join(out) + '"'
 
 
 def _bad(verb: str, arg: Any) -> str:

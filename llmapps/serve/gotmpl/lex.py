@@ -41,11 +41,12 @@ class Item:
         if self.typ in KEYWORDS.values() and self.typ != "dot":
             return f"<{self.val}>"
         if len(self.val) > 10:
-            return _go_quote(self.val[:10]) + "..."
-        return _go_quote(self.val)
+            return go_quote(self.val[:10]) + "..."
+        return go_quote(self.val)
 
 
-def _go_quote(text: str) -> str:
+def go_quote(text: str) -> str:
+    """A string as Go's %q prints it (used for token names in errors and by printf)."""
     out = ['"']
     for ch in text:
         if ch in '"\\':
@@ -294,7 +295,7 @@ class Lexer:
             self.pos += 1
         if self.pos < len(text) and _is_alnum(text[self.pos]):
             self.pos += 1
-            raise self.error(f"bad number syntax: {_go_quote(text[begin : self.pos])}")
+            raise self.error(f"bad number syntax: {go_quote(text[begin : self.pos])}")
         self._emit("number", begin, self.pos, self.line)
 
     def _quoted(self, quote: str, unterminated: str, typ: str) -> None:
