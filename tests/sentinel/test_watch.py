@@ -113,7 +113,7 @@ def test_filters_on_the_command_line_and_over_http(
 
     from llmapps.app import create_app
 
-    client = TestClient(create_app(settings, ui=False))
+    client = TestClient(create_app(settings, ui=False), base_url="http://127.0.0.1")
     resp = client.post(
         "/sentinel/subscriptions",
         json={"target": "acme/rocket", "labels": ["bug"], "per_item": True},
