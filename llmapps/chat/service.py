@@ -26,6 +26,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -215,6 +216,33 @@ class ChatService:
             tools=tools,
             title=title,
         )
+
+    def attach_files(
+        self,
+        conversation_id: int | None,
+        files: list[Path],
+        *,
+        persona: str | None = None,
+        model: str | None = None,
+        memory: str | None = None,
+        tools: list[str] | None = None,
+    ) -> tuple[Conversation, dict[str, Any]]:
+        """Add files to the conversation's knowledge base (``chat-ID``, created when it has none).
+
+        Why here: a file dropped on the chat, posted to the API or named in the CLI all mean
+        "answer from this too"; a new conversation is created first when needed.
+        """
+        from llmapps.chat.uploads import add_uploaded_files
+
+        if conversation_id is None:
+            conv = self.new_conversation(persona=persona, model=model, memory=memory, tools=tools)
+        else:
+            conv = self.store.get(conversation_id)
+        kb = conv.kb or f"chat-{conv.id}"
+        report = add_uploaded_files(kb, files, settings=self.settings)
+        if conv.kb != kb:
+            conv = self.store.update(conv.id, kb=kb)
+        return conv, report
 
     def _check_kb(self, kb: str) -> None:
         kbmod = _kb_module()

@@ -1,4 +1,5 @@
-"""Page previews: a PDF page rendered to PNG, so a user can look at a translation instead of reading it.
+"""Page previews: a PDF page rendered to PNG, so a user can look at a translation instead of
+reading it.
 
 One function serves the CLI's ``--preview DIR`` and the Translator tab's side-by-side view.
 """
