@@ -98,7 +98,7 @@ def _tool_message(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _link(label: str, action: str) -> str:
-    return f"[{label}](#llm:{action})"
+    return f'<a href="#llm:{action}">{label}</a>'
 
 
 def _flip(label: str, msg: Message, versions: list[Message]) -> str:
@@ -545,7 +545,7 @@ def build(settings: Settings) -> None:
         show_progress="hidden",
         trigger_mode="multiple",
     )
-    action.input(
+    action.change(
         on_action, [action, conv_id], turn_outputs, concurrency_limit=None, show_progress="hidden"
     )
     chatbot.edit(

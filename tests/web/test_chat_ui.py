@@ -100,9 +100,7 @@ def test_edit_earlier_turn_flip_versions_regenerate_delete(ui_page: Any, live_se
     send(page, "Question two")
     bot.get_by_text("Answer two.").wait_for()
     # edit the first (earlier) user turn with the message's own edit button
-    first = bot.locator(".message-row.user-row").first
-    first.hover()
-    first.get_by_role("button", name="Edit").click()
+    bot.get_by_role("button", name="Edit").first.click()
     editor = bot.locator("textarea").first
     editor.fill("Question one, edited")
     bot.get_by_role("button", name="Submit").click()
