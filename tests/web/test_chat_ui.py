@@ -147,14 +147,15 @@ def test_dropped_file_goes_to_the_conversation_kb_and_answer_cites_it(
           const text = '# Returns\\n\\nOpened boxes can be returned within 30 days of delivery.\\n';
           const data = new DataTransfer();
           data.items.add(new File([text], 'policy.md', { type: 'text/markdown' }));
-          const target = document.querySelector('#chat-input');
+          const target = document.querySelector('#chat-input textarea');
           for (const type of ['dragenter', 'dragover', 'drop']) {
             target.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true,
                                                       dataTransfer: data }));
           }
         }"""
     )
-    page.locator("#chat-input").get_by_text("policy.md").wait_for()
+    page.locator("#chat-input .thumbnail-item, #chat-input .thumbnail-wrapper").first.wait_for()
+    shot(page, "chat-dropped")
     send(page, "Can opened boxes be returned?")
     bot = page.locator("#chat-chatbot")
     bot.get_by_text("within 30 days [1].").wait_for()
