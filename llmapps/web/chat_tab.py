@@ -535,9 +535,7 @@ def build(settings: Settings) -> None:
     turn_outputs = [chatbot, index_map, status, conv_id, conversations]
     # "multiple": a second Enter while the first answer streams must reach the service,
     # which queues it (Gradio's default drops submits while one is pending).
-    message.submit(
-        take, [message], [message, pending], queue=False, trigger_mode="multiple"
-    ).then(
+    message.submit(take, [message], [message, pending], queue=False, trigger_mode="multiple").then(
         on_send,
         [pending, conv_id, *pickers],
         [*turn_outputs, kb],

@@ -72,6 +72,19 @@ window.llmappsCloseSidebarOnPhone = function () {
   const bar = document.querySelector('#chat-sidebar');
   if (bar && window.matchMedia('(max-width: 768px)').matches) bar.classList.remove('shown');
 };
+// Playground prompt: Enter runs, Shift+Enter is a new line (Gradio's multi-line box does the
+// opposite). Handled before Gradio sees the key.
+for (const kind of ['keydown', 'keypress']) {
+  document.addEventListener(kind, function (event) {
+    if (event.key !== 'Enter' || !event.target.closest) return;
+    if (!event.target.closest('#playground-prompt')) return;
+    event.stopPropagation();
+    if (event.shiftKey || event.isComposing) return;
+    event.preventDefault();
+    const run = document.querySelector('#playground-submit');
+    if (kind === 'keydown' && run && !run.disabled) run.click();
+  }, true);
+}
 document.addEventListener('click', function (event) {
   const link = event.target.closest && event.target.closest('a[href*="#llm:"]');
   if (!link) return;

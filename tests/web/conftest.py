@@ -55,3 +55,11 @@ def goto(page: Any, url: str) -> None:
     page.goto(url)
     page.locator("#first-run-dismiss").click()
     page.locator("#first-run").wait_for(state="hidden")
+
+
+def open_tab(page: Any, name: str) -> None:
+    """Pick a top-level tab; on a phone Gradio folds later tabs into a ⋯ menu."""
+    tab = page.get_by_role("tab", name=name)
+    if not tab.is_visible():
+        page.locator(".overflow-menu button, button.overflow-menu").first.click()
+    page.get_by_role("tab", name=name).click()
