@@ -19,7 +19,22 @@ from llmapps.config import Settings
 from llmapps.errors import LlmappsError
 from llmapps.translate.writers import FORMATS
 
-LANGUAGES = ["zh", "en", "ja", "ko", "fr", "de", "es", "ru"]
+# (shown name in the language itself and in English, code sent to the translator)
+LANGUAGES = [
+    ("中文 Chinese (Simplified)", "zh"),
+    ("繁體中文 Chinese (Traditional)", "zh-tw"),
+    ("English 英语", "en"),
+    ("日本語 Japanese", "ja"),
+    ("한국어 Korean", "ko"),
+    ("Français French", "fr"),
+    ("Deutsch German", "de"),
+    ("Español Spanish", "es"),
+    ("Русский Russian", "ru"),
+    ("Italiano Italian", "it"),
+    ("Português Portuguese", "pt"),
+    ("العربية Arabic", "ar"),
+]
+SOURCE_LANGUAGES = [("Auto-detect 自动检测", ""), *LANGUAGES]
 STYLES = ["", "formal", "literary", "technical", "casual"]
 
 
@@ -122,12 +137,20 @@ def build(settings: Settings) -> None:
                     label="To 目标语言",
                     elem_id="translate-to",
                 )
-                source = gr.Textbox(
-                    label="From 源语言 (empty = auto 自动)", elem_id="translate-from"
+                source = gr.Dropdown(
+                    SOURCE_LANGUAGES,
+                    value="",
+                    allow_custom_value=True,
+                    label="From 源语言",
+                    elem_id="translate-from",
                 )
-            model = gr.Textbox(
-                label="Model 模型",
+            from llmapps.web.playground import model_choices
+
+            model = gr.Dropdown(
+                choices=model_choices(settings),
                 value=cfg.model or settings.models.default,
+                allow_custom_value=True,
+                label="Model 模型 (pick or type a spec)",
                 elem_id="translate-model",
             )
             formats = gr.CheckboxGroup(
@@ -157,6 +180,10 @@ def build(settings: Settings) -> None:
     def go(*args: Any) -> Iterator[tuple[str, list[str] | None]]:
         yield from run_translation(settings, *args)
 
+    from llmapps.web.common import on_page_load
+    from llmapps.web.playground import model_choices as _models
+
+    on_page_load(lambda: gr.update(choices=_models(settings)), None, [model])
     start.click(
         go,
         inputs=[file, target, source, model, formats, pages, style, glossary],
