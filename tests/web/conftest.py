@@ -59,7 +59,13 @@ def goto(page: Any, url: str) -> None:
 
 def open_tab(page: Any, name: str) -> None:
     """Pick a top-level tab; on a phone Gradio folds later tabs into a ⋯ menu."""
+    page.get_by_role("tab", name="Chat 对话").wait_for()  # the page has rendered
     tab = page.get_by_role("tab", name=name)
-    if not tab.is_visible():
-        page.locator(".overflow-menu button, button.overflow-menu").first.click()
-    page.get_by_role("tab", name=name).click()
+    if tab.is_visible():
+        tab.click()
+        return
+    page.get_by_role("button", name="More tabs").click()
+    item = page.locator(".overflow-dropdown button", has_text=name)
+    item.wait_for()
+    item.dispatch_event("click")  # the menu closes when Playwright scrolls before a click
+    page.get_by_role("tab", name=name, selected=True).wait_for()
