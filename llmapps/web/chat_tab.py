@@ -340,8 +340,26 @@ def build(settings: Settings) -> None:
             "tools": list(tools_v or []),
         }
 
-    def take(value: dict[str, Any] | None) -> tuple[Any, Any]:
-        """Empty the input at once and hand its value to the send step."""
+    def take(
+        value: dict[str, Any] | None,
+        persona_v: str | None,
+        model_v: str | None,
+        kb_v: str | None,
+        memory_v: str | None,
+        tools_v: list[str] | None,
+    ) -> tuple[Any, Any]:
+        """Check the message, then empty the input at once and hand the value on.
+
+        A mistake (empty message, a model this page may not use) raises here, before the
+        input is emptied, so the typed text stays for the user to fix.
+        """
+        value = value or {}
+        if not str(value.get("text") or "").strip() and not value.get("files"):
+            raise user_error("empty message: type something to send")
+        try:
+            _opts(persona_v, model_v, kb_v, memory_v, tools_v)
+        except LlmappsError as exc:
+            raise user_error(exc) from None
         return gr.update(value=None), value
 
     def on_send(
@@ -535,7 +553,14 @@ def build(settings: Settings) -> None:
     turn_outputs = [chatbot, index_map, status, conv_id, conversations]
     # "multiple": a second Enter while the first answer streams must reach the service,
     # which queues it (Gradio's default drops submits while one is pending).
-    message.submit(take, [message], [message, pending], queue=False, trigger_mode="multiple").then(
+    message.submit(
+        take,
+        [message, *pickers],
+        [message, pending],
+        concurrency_limit=None,
+        show_progress="hidden",
+        trigger_mode="multiple",
+    ).success(
         on_send,
         [pending, conv_id, *pickers],
         [*turn_outputs, kb],
