@@ -58,14 +58,23 @@ def goto(page: Any, url: str) -> None:
 
 
 def open_tab(page: Any, name: str) -> None:
-    """Pick a top-level tab; on a phone Gradio folds later tabs into a ⋯ menu."""
+    """Pick a tab (top-level or nested); on a phone Gradio folds later tabs into ⋯ menus."""
     page.get_by_role("tab", name="Chat 对话").wait_for()  # the page has rendered
     tab = page.get_by_role("tab", name=name)
     if tab.is_visible():
         tab.click()
         return
-    page.get_by_role("button", name="More tabs").click()
     item = page.locator(".overflow-dropdown button", has_text=name)
-    item.wait_for()
-    item.dispatch_event("click")  # the menu closes when Playwright scrolls before a click
-    page.get_by_role("tab", name=name, selected=True).wait_for()
+    menus = page.get_by_role("button", name="More tabs")
+    for index in range(menus.count()):
+        menu = menus.nth(index)
+        if not menu.is_visible():
+            continue
+        menu.click()
+        if item.first.is_visible():
+            # dispatched: the menu closes when Playwright scrolls before a real click
+            item.first.dispatch_event("click")
+            page.get_by_role("tab", name=name, selected=True).wait_for()
+            return
+        menu.click()  # not in this menu: close it again
+    raise AssertionError(f"tab {name!r} not found")
