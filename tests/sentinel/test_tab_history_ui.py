@@ -21,8 +21,8 @@ pytestmark = pytest.mark.browser
 
 def test_history_row_opens_report_and_files_carry_target(
     github: GitHubEmulator,
-    ui_page: Any,
-    live_server: Any,  # noqa: F811
+    ui_page: Any,  # noqa: F811
+    live_server: Any,
 ) -> None:
     settings = get_settings()
     now = datetime.now(UTC)
@@ -57,7 +57,8 @@ def test_history_row_opens_report_and_files_carry_target(
     open_tab(page, "History 历史")
     history = page.locator("#sentinel-history")
     history.get_by_role("gridcell", name="acme/rocket").first.wait_for()
-    history.get_by_role("gridcell", name="acme/rocket").first.click()  # a click on the row opens the report
+    # a click on the row opens the report
+    history.get_by_role("gridcell", name="acme/rocket").first.click()
     page.locator("#sentinel-hist-output").get_by_text("Plugin API (#7)").wait_for()
     files = page.locator("#sentinel-hist-files")
     files.get_by_text("acme_rocket-").first.wait_for()
