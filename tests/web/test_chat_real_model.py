@@ -15,9 +15,7 @@ from tests.web.conftest import SIZES
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
 
-def test_chat_answers_from_the_embedded_model(
-    browser: Any, live_server: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_chat_answers_from_the_embedded_model(browser: Any, live_server: Any) -> None:
     settings = get_settings()
     server = live_server(create_app(settings))
     width, height = SIZES["desktop"]
