@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.model]
 WATCH_OUTPUT = """
 () => {
   window.__seen = [];
-  const box = () => document.querySelector('#playground-output');
+  const box = () => document.querySelector('#playground-output [data-testid=markdown]');
   window.__watch = setInterval(() => {
     const el = box();
     if (!el) return;
@@ -57,7 +57,7 @@ def test_playground_streams_answer(browser_page: Any, live_server: Callable[...,
     page.locator("#playground-submit").click()
     page.locator("#playground-status", has_text="done").wait_for(timeout=90_000)
     seen = page.evaluate("() => { clearInterval(window.__watch); return window.__seen; }")
-    final = page.locator("#playground-output").inner_text().strip()
+    final = page.locator("#playground-output [data-testid=markdown]").inner_text().strip()
     assert final.strip()
     assert len(seen) >= 2, seen  # intermediate states were shown: streamed, not all at once
     assert final.startswith(seen[0])
