@@ -32,10 +32,8 @@ CSS = """
 #page-header h1 { margin: 0; font-size: 1.3rem; }
 #lang-switch { max-width: 190px; }
 html[lang^="zh"] .en-only, html:not([lang^="zh"]) .zh-only { display: none; }
-#first-run { position: fixed; right: 16px; bottom: 16px; width: min(560px, 92vw);
-  max-height: 80vh; overflow: auto; z-index: 2000; padding: 10px 14px; border-radius: 10px;
-  border: 1px solid var(--border-color-primary); background: var(--background-fill-primary);
-  box-shadow: 0 4px 28px rgba(0,0,0,.25); }
+#first-run { padding: 8px 14px; border-radius: 10px; font-size: 0.92rem;
+  border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary); }
 #first-run ul { margin: 4px 0; }
 #chat-layout { flex-wrap: nowrap; gap: 8px; }
 #chat-sidebar.collapsed { display: none !important; }
@@ -54,7 +52,7 @@ html[lang^="zh"] .en-only, html:not([lang^="zh"]) .zh-only { display: none; }
     bottom: 0; width: 82vw; z-index: 1000; overflow: auto; padding: 12px;
     background: var(--background-fill-primary); box-shadow: 0 0 24px rgba(0,0,0,.35); }
   #chat-chatbot { height: calc(100dvh - 385px) !important; min-height: 200px; }
-  #first-run { font-size: 0.85rem; right: 4vw; bottom: 8px; }
+  #first-run { font-size: 0.82rem; padding: 6px 10px; }
 }
 """
 
