@@ -47,6 +47,7 @@ def test_jobs_cancel_resume_reload_preview(
     page.locator("#translate-model input").click()
     page.get_by_role("option", name="local:smollm2").first.wait_for()
     page.keyboard.press("Escape")
+    page.locator("#translate-file").get_by_text("Click to Upload").wait_for()  # ready for a file
     page.locator("#translate-file input[type=file]").set_input_files(str(pdf))
     page.locator("#translate-file").get_by_text("book.pdf").wait_for()
     page.locator("#translate-run").click()
