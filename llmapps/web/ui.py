@@ -30,7 +30,9 @@ TABS = (
 CSS = """
 #page-header { align-items: center; flex-wrap: nowrap; }
 #page-header h1 { margin: 0; font-size: 1.3rem; }
-#lang-switch { max-width: 190px; }
+#lang-switch { max-width: 210px; }
+#lang-switch .wrap { flex-wrap: nowrap; }
+#lang-switch label { white-space: nowrap; padding: 4px 8px; }
 html[lang^="zh"] .en-only, html:not([lang^="zh"]) .zh-only { display: none; }
 #first-run { padding: 8px 14px; border-radius: 10px; font-size: 0.92rem;
   border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary); }
