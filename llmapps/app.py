@@ -61,14 +61,20 @@ def create_app(settings: Settings | None = None, *, ui: bool = True) -> FastAPI:
     if ui:
         import gradio as gr
 
-        from llmapps.web.ui import build_ui
+        from llmapps.web.ui import build_ui, mount_options
 
         app = gr.mount_gradio_app(
             app,
             build_ui(settings),
             path="/",
             max_file_size=f"{settings.server.max_upload_mb}mb",  # uploads of every tab
+            **mount_options(),
         )
+        # The page (~270 KB) and /config (~150 KB) shrink to a fifth; streams are unaffected
+        # (text/event-stream is never compressed by Starlette's middleware).
+        from starlette.middleware.gzip import GZipMiddleware
+
+        app.add_middleware(GZipMiddleware, minimum_size=1024)
     return app
 
 

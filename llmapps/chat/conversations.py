@@ -5,6 +5,13 @@ routes all need the same handful of operations (create, list, rename, delete, se
 append / edit / drop messages), and plain portable SQL keeps PostgreSQL a drop-in later.
 Every message keeps its citations and tool events as JSON so an answer can be shown again
 exactly as it was produced.
+
+Why a tree: editing any user turn or regenerating an answer adds a sibling message (same
+``parent_id``) instead of overwriting, so earlier versions stay and can be flipped back to
+(‹ 1/2 ›). The conversation's ``leaf_id`` says which branch is shown; :meth:`messages` is the
+path from the first message to that leaf, which is what memory, export and the views use.
+A message typed while an answer is still streaming is stored at once with status ``queued``
+(no parent yet) and joins the branch when its turn comes, so it is never lost.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -45,8 +52,9 @@ class Message:
     content: str
     citations: list[dict[str, Any]] = field(default_factory=list)
     tool_events: list[dict[str, Any]] = field(default_factory=list)
-    status: str = "complete"  # complete | stopped | error
+    status: str = "complete"  # complete | stopped | error | queued
     created_at: str = ""
+    parent_id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,6 +80,7 @@ class Conversation:
     summary_upto: int = 0
     created_at: str = ""
     updated_at: str = ""
+    leaf_id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -235,15 +244,25 @@ class ConversationStore:
         citations: list[dict[str, Any]] | None = None,
         tool_events: list[dict[str, Any]] | None = None,
         status: str = "complete",
+        parent_id: int | object | None = ...,
     ) -> Message:
+        """Append a message under ``parent_id`` (default: the shown leaf) and show it.
+
+        A ``queued`` message gets no parent and leaves the shown branch alone until
+        :meth:`attach_queued` puts it in place.
+        """
         if role not in ROLES:
             raise ConversationError(f"unknown role '{role}' (use one of {', '.join(ROLES)})")
         conv = self.get(conversation_id)
+        queued = status == "queued"
+        parent: int | None = None
+        if not queued:
+            parent = conv.leaf_id if parent_id is ... else cast("int | None", parent_id)
         stamp = now()
         with self.db.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO chat_messages(conversation_id, role, content, citations, "
-                "tool_events, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "tool_events, status, created_at, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     conversation_id,
                     role,
@@ -252,16 +271,20 @@ class ConversationStore:
                     json.dumps(tool_events or [], ensure_ascii=False),
                     status,
                     stamp,
+                    parent,
                 ),
             )
+            new_id = int(cur.lastrowid or 0)
             title = conv.title
             if not title and role == "user":
                 title = _auto_title(content)
             conn.execute(
-                "UPDATE chat_conversations SET updated_at = ?, title = ? WHERE id = ?",
-                (stamp, title, conversation_id),
+                "UPDATE chat_conversations SET updated_at = ?, title = ?, leaf_id = ? WHERE id = ?",
+                (stamp, title, conv.leaf_id if queued else new_id, conversation_id),
             )
-        return self.message(int(cur.lastrowid or 0))
+        if not queued:
+            self._reset_summary_if_off_branch(conv, parent)
+        return self.message(new_id)
 
     def message(self, message_id: int) -> Message:
         row = self.db.query_one("SELECT * FROM chat_messages WHERE id = ?", (message_id,))
@@ -269,11 +292,118 @@ class ConversationStore:
             raise ConversationNotFound(f"message {message_id} not found")
         return _msg(row)
 
-    def messages(self, conversation_id: int) -> list[Message]:
+    def all_messages(self, conversation_id: int) -> list[Message]:
+        """Every message of the conversation, all branches and queued ones, oldest first."""
         rows = self.db.query(
             "SELECT * FROM chat_messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
         )
         return [_msg(r) for r in rows]
+
+    def messages(self, conversation_id: int, leaf_id: int | object | None = ...) -> list[Message]:
+        """The shown branch: the path from the first message to ``leaf_id`` (default: the
+        conversation's current leaf), oldest first."""
+        leaf = self.get(conversation_id).leaf_id if leaf_id is ... else leaf_id
+        if leaf is None:
+            return []
+        by_id = {m.id: m for m in self.all_messages(conversation_id)}
+        path: list[Message] = []
+        current = by_id.get(int(leaf))  # type: ignore[call-overload]
+        while current is not None and len(path) <= len(by_id):
+            path.append(current)
+            current = by_id.get(current.parent_id) if current.parent_id is not None else None
+        return path[::-1]
+
+    def versions(self, message_id: int) -> list[Message]:
+        """The message and its siblings (same parent, same role): its versions, oldest first."""
+        msg = self.message(message_id)
+        return self._siblings(msg.conversation_id, msg)
+
+    def select(self, conversation_id: int, message_id: int) -> Conversation:
+        """Show the branch through ``message_id``: its newest descendant becomes the leaf."""
+        msg = self.message(message_id)
+        if msg.conversation_id != conversation_id or msg.status == "queued":
+            raise ConversationNotFound(
+                f"message {message_id} is not part of conversation {conversation_id}"
+            )
+        children: dict[int, list[Message]] = {}
+        for m in self.all_messages(conversation_id):
+            if m.parent_id is not None and m.status != "queued":
+                children.setdefault(m.parent_id, []).append(m)
+        leaf = msg
+        while children.get(leaf.id):
+            leaf = children[leaf.id][-1]
+        conv = self.get(conversation_id)
+        self.db.execute(
+            "UPDATE chat_conversations SET leaf_id = ? WHERE id = ?", (leaf.id, conversation_id)
+        )
+        self._reset_summary_if_off_branch(conv, leaf.id)
+        return self.get(conversation_id)
+
+    def delete_message(self, conversation_id: int, message_id: int) -> Conversation:
+        """Delete a message with everything that followed it on any branch.
+
+        The shown branch moves to the newest remaining version of the message, or to its parent.
+        """
+        msg = self.message(message_id)
+        if msg.conversation_id != conversation_id:
+            raise ConversationNotFound(
+                f"message {message_id} is not part of conversation {conversation_id}"
+            )
+        every = self.all_messages(conversation_id)
+        doomed = {message_id}
+        for m in every:  # ids grow along a branch, so one pass in id order finds the subtree
+            if m.parent_id in doomed:
+                doomed.add(m.id)
+        marks = ",".join("?" * len(doomed))
+        self.db.execute(f"DELETE FROM chat_messages WHERE id IN ({marks})", tuple(doomed))
+        conv = self.get(conversation_id)
+        if conv.leaf_id in doomed or conv.leaf_id is None:
+            rest = [v for v in self._siblings(conversation_id, msg) if v.id not in doomed]
+            if rest:
+                return self.select(conversation_id, rest[-1].id)
+            self.db.execute(
+                "UPDATE chat_conversations SET leaf_id = ?, summary = '', summary_upto = 0 "
+                "WHERE id = ?",
+                (msg.parent_id, conversation_id),
+            )
+        return self.get(conversation_id)
+
+    def _siblings(self, conversation_id: int, msg: Message) -> list[Message]:
+        return [
+            m
+            for m in self.all_messages(conversation_id)
+            if m.parent_id == msg.parent_id and m.role == msg.role and m.status != "queued"
+        ]
+
+    def queued(self, conversation_id: int) -> list[Message]:
+        """User messages waiting for the running answer to finish, oldest first."""
+        rows = self.db.query(
+            "SELECT * FROM chat_messages WHERE conversation_id = ? AND status = 'queued' "
+            "ORDER BY id",
+            (conversation_id,),
+        )
+        return [_msg(r) for r in rows]
+
+    def attach_queued(self, message_id: int) -> Message:
+        """Put a queued message at the end of the shown branch: its turn has come."""
+        msg = self.message(message_id)
+        conv = self.get(msg.conversation_id)
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE chat_messages SET status = 'complete', parent_id = ? WHERE id = ?",
+                (conv.leaf_id, message_id),
+            )
+            conn.execute(
+                "UPDATE chat_conversations SET leaf_id = ?, updated_at = ? WHERE id = ?",
+                (message_id, now(), conv.id),
+            )
+        return self.message(message_id)
+
+    def set_leaf(self, conversation_id: int, message_id: int | None) -> None:
+        """Show the branch that ends at ``message_id`` (a turn about to get a new answer)."""
+        self.db.execute(
+            "UPDATE chat_conversations SET leaf_id = ? WHERE id = ?", (message_id, conversation_id)
+        )
 
     def update_message(self, message_id: int, content: str) -> Message:
         self.message(message_id)
@@ -286,13 +416,26 @@ class ConversationStore:
             "DELETE FROM chat_messages WHERE conversation_id = ? AND id > ?",
             (conversation_id, message_id),
         )
+        self.db.execute(
+            "UPDATE chat_conversations SET leaf_id = ? WHERE id = ?", (message_id, conversation_id)
+        )
         conv = self.get(conversation_id)
         if conv.summary_upto > message_id:  # the summary covered dropped text: start again
             self.update(conversation_id, summary="", summary_upto=0)
         return int(cur.rowcount or 0)
 
+    def _reset_summary_if_off_branch(self, conv: Conversation, leaf: int | None) -> None:
+        """A running summary covers one branch: moving to another one starts it again."""
+        if not conv.summary_upto:
+            return
+        if conv.summary_upto not in {m.id for m in self.messages(conv.id, leaf)}:
+            self.update(conv.id, summary="", summary_upto=0)
+
     def clear(self, conversation_id: int) -> None:
         self.db.execute("DELETE FROM chat_messages WHERE conversation_id = ?", (conversation_id,))
+        self.db.execute(
+            "UPDATE chat_conversations SET leaf_id = NULL WHERE id = ?", (conversation_id,)
+        )
         self.update(conversation_id, summary="", summary_upto=0)
 
     # export --------------------------------------------------------------------------------

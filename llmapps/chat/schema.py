@@ -2,7 +2,8 @@
 
 Why one list: :meth:`Database.migrate` applies an ordered list of steps per namespace, so the
 conversation, message and persona tables live in one place. Append new steps; never edit a
-released one. The knowledge-base code keeps its own tables under ``chat_kb``.
+released one (step 2 adds branches: ``parent_id``/``leaf_id``). The knowledge-base
+code keeps its own tables under ``chat_kb``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,22 @@ MIGRATIONS = [
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL
     );
+    """,
+    # 2: branches and versions. Each message points at the one it answers or follows
+    # (parent_id); the conversation remembers which leaf is shown (leaf_id). Editing a user
+    # turn or regenerating an answer adds a sibling instead of overwriting, so every earlier
+    # version stays. Existing conversations become one straight branch.
+    """
+    ALTER TABLE chat_messages ADD COLUMN parent_id INTEGER;
+    ALTER TABLE chat_conversations ADD COLUMN leaf_id INTEGER;
+    UPDATE chat_messages SET parent_id = (
+        SELECT MAX(p.id) FROM chat_messages p
+        WHERE p.conversation_id = chat_messages.conversation_id AND p.id < chat_messages.id
+    );
+    UPDATE chat_conversations SET leaf_id = (
+        SELECT MAX(m.id) FROM chat_messages m WHERE m.conversation_id = chat_conversations.id
+    );
+    CREATE INDEX chat_messages_parent ON chat_messages(conversation_id, parent_id);
     """,
 ]
 

@@ -26,6 +26,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -166,6 +167,7 @@ class ChatService:
         self.personas = PersonaStore(self.settings)
         self.model_factory = model_factory or self._default_model
         self._active: dict[int, threading.Event] = {}
+        self._busy: set[int] = set()  # conversations with a submitted turn (and its queue)
         self._lock = threading.Lock()
 
     def _default_model(self, spec: str | None, params: dict[str, Any]) -> BaseChatModel:
@@ -222,6 +224,41 @@ class ChatService:
             title=title,
         )
 
+    def attach_files(
+        self,
+        conversation_id: int | None,
+        files: list[Path],
+        *,
+        persona: str | None = None,
+        model: str | None = None,
+        memory: str | None = None,
+        tools: list[str] | None = None,
+        access: Access = LOCAL,
+    ) -> tuple[Conversation, dict[str, Any]]:
+        """Add files to the conversation's knowledge base (``chat-ID``, created when it has none).
+
+        Why here: a file dropped on the chat, posted to the API or named in the CLI all mean
+        "answer from this too"; a new conversation is created first when needed.
+        """
+        from llmapps.chat.uploads import add_uploaded_files
+
+        if conversation_id is None:
+            conv = self.new_conversation(
+                persona=persona, model=model, memory=memory, tools=tools, access=access
+            )
+        else:
+            conv = self.store.get(conversation_id)
+        kb = conv.kb or f"chat-{conv.id}"
+        report = add_uploaded_files(kb, files, settings=self.settings)
+        if conv.kb != kb:
+            conv = self.store.update(conv.id, kb=kb)
+        return conv, report
+
+    def check_model(self, model: str | None, access: Access) -> None:
+        """Refuse a model this caller may not use, before any work (the page checks early so
+        the typed message stays in its box)."""
+        check_spec(model, self.settings, access)
+
     def _check_kb(self, kb: str) -> None:
         kbmod = _kb_module()
         known = kbmod.list_kbs(self.settings)
@@ -270,29 +307,156 @@ class ChatService:
         user = self.store.add_message(conv.id, "user", text)
         return self._turn(conv.id, user, plan_args, stop_event)
 
+    def submit(
+        self,
+        conversation_id: int | None,
+        text: str,
+        *,
+        persona: str | None = None,
+        model: str | None = None,
+        kb: str | None = None,
+        memory: str | None = None,
+        tools: list[str] | None = None,
+        access: Access = LOCAL,
+    ) -> Turn | Message:
+        """Send now, or queue behind the answer that is still streaming.
+
+        Returns a :class:`Turn` that answers this message and then every message queued
+        meanwhile (iterate it to the end), or the stored ``queued`` :class:`Message` when
+        another turn of the conversation is running: that turn answers it next. Why: a user
+        who presses Enter while an answer streams expects the message to be kept and answered.
+        """
+        text = text.strip()
+        if not text:
+            raise ChatError("empty message: type something to send")
+        check_spec(model, self.settings, access)  # before a queued message is stored
+        if conversation_id is not None:
+            with self._lock:
+                if conversation_id in self._busy:
+                    self.store.get(conversation_id)
+                    return self.store.add_message(conversation_id, "user", text, status="queued")
+                self._busy.add(conversation_id)
+        try:
+            turn = self.send(
+                conversation_id,
+                text,
+                persona=persona,
+                model=model,
+                kb=kb,
+                memory=memory,
+                tools=tools,
+                access=access,
+            )
+        except BaseException:
+            if conversation_id is not None:
+                with self._lock:
+                    self._busy.discard(conversation_id)
+            raise
+        with self._lock:
+            self._busy.add(turn.conversation_id)
+        return Turn(turn.conversation_id, turn.stop_event, self._drain(turn))
+
+    def _drain(self, first: Turn) -> Iterator[ChatEvent]:
+        """The first turn's events, then one turn per queued message, oldest first."""
+        cid = first.conversation_id
+        released = False
+        try:
+            yield from first._events
+            while True:
+                with self._lock:
+                    waiting = self.store.queued(cid)
+                    if not waiting:
+                        self._busy.discard(cid)
+                        released = True
+                        return
+                user = self.store.attach_queued(waiting[0].id)
+                try:
+                    plan_args = self._plan_args(self.store.get(cid))
+                except LlmappsError as exc:
+                    yield ChatEvent("error", {"message": str(exc), "status_code": exc.status_code})
+                    continue
+                yield from self._turn(cid, user, plan_args, None)._events
+        finally:
+            if not released:
+                with self._lock:
+                    self._busy.discard(cid)
+
     def regenerate(
-        self, conversation_id: int, *, stop_event: threading.Event | None = None
+        self,
+        conversation_id: int,
+        message_id: int | None = None,
+        *,
+        stop_event: threading.Event | None = None,
     ) -> Turn:
-        """Replace the last assistant answer with a new one."""
+        """Answer a user turn again; the earlier answer stays as another version.
+
+        ``message_id`` is the answer (or the question) to regenerate; default: the last one.
+        """
         conv = self.store.get(conversation_id)
-        user = self._last_user(conversation_id, "regenerate")
+        if message_id is None:
+            user = self._last_user(conversation_id, "regenerate")
+        else:
+            msg = self._own_message(conversation_id, message_id)
+            user = (
+                msg
+                if msg.role == "user"
+                else self._own_message(conversation_id, msg.parent_id or 0)
+            )
         plan_args = self._plan_args(conv)
-        self.store.delete_messages_after(conversation_id, user.id)
+        self.store.set_leaf(conversation_id, user.id)
+        return self._turn(conversation_id, user, plan_args, stop_event)
+
+    def edit(
+        self,
+        conversation_id: int,
+        message_id: int,
+        text: str,
+        *,
+        stop_event: threading.Event | None = None,
+    ) -> Turn:
+        """Change any user turn: the conversation branches there (the old branch is kept as
+        an earlier version) and the new text is answered."""
+        text = text.strip()
+        if not text:
+            raise ChatError("empty message: give the new text of your message")
+        conv = self.store.get(conversation_id)
+        old = self._own_message(conversation_id, message_id)
+        if old.role != "user":
+            raise ChatError("only your own messages can be edited; regenerate an answer instead")
+        plan_args = self._plan_args(conv)
+        user = self.store.add_message(conversation_id, "user", text, parent_id=old.parent_id)
         return self._turn(conversation_id, user, plan_args, stop_event)
 
     def edit_last(
         self, conversation_id: int, text: str, *, stop_event: threading.Event | None = None
     ) -> Turn:
-        """Change the last user message, drop the answers after it, and answer again."""
-        text = text.strip()
-        if not text:
+        """Change the last user message and answer again (the old one stays as a version)."""
+        if not text.strip():
             raise ChatError("empty message: give the new text of your last message")
-        conv = self.store.get(conversation_id)
         user = self._last_user(conversation_id, "edit")
-        plan_args = self._plan_args(conv)
-        self.store.delete_messages_after(conversation_id, user.id)
-        user = self.store.update_message(user.id, text)
-        return self._turn(conversation_id, user, plan_args, stop_event)
+        return self.edit(conversation_id, user.id, text, stop_event=stop_event)
+
+    def switch_version(self, conversation_id: int, message_id: int, step: int) -> Conversation:
+        """Show the previous (``step=-1``) or next (``+1``) version of a message."""
+        self._own_message(conversation_id, message_id)
+        versions = self.store.versions(message_id)
+        index = next(i for i, m in enumerate(versions) if m.id == message_id)
+        target = versions[max(0, min(len(versions) - 1, index + step))]
+        return self.store.select(conversation_id, target.id)
+
+    def delete_message(self, conversation_id: int, message_id: int) -> Conversation:
+        """Delete a message and what followed it (every branch below it)."""
+        self._own_message(conversation_id, message_id)
+        with self._lock:
+            if conversation_id in self._busy:
+                raise ChatError("an answer is still streaming: stop it first, then delete")
+        return self.store.delete_message(conversation_id, message_id)
+
+    def _own_message(self, conversation_id: int, message_id: int) -> Message:
+        msg = self.store.message(message_id)
+        if msg.conversation_id != conversation_id:
+            raise ChatError(f"message {message_id} is not part of conversation {conversation_id}")
+        return msg
 
     def stop(self, conversation_id: int) -> bool:
         """Stop the running turn of a conversation; False when none is running."""
@@ -399,6 +563,7 @@ class ChatService:
                 citations=state.citations,
                 tool_events=state.tool_events,
                 status=state.status,
+                parent_id=plan.user_message.id,
             )
         state.saved = message
         return message
@@ -407,7 +572,7 @@ class ChatService:
         conv, persona, question = plan.conversation, plan.persona, plan.user_message.content
         strategy = conv.memory or persona.memory or self.settings.chat.memory
         window = persona.window_turns or self.settings.chat.window_turns
-        history = [m for m in self.store.messages(conv.id) if m.id < plan.user_message.id]
+        history = self.store.messages(conv.id, plan.user_message.parent_id)
 
         hits: list[dict[str, Any]] = []
         if plan.kb:

@@ -80,6 +80,13 @@ class JobStore:
         )
         return _record(row) if row else None
 
+    def recent(self, limit: int = 50) -> list[JobRecord]:
+        """The newest jobs first, whatever their status (the web tab's job list)."""
+        rows = self.db.query(
+            "SELECT * FROM translate_jobs ORDER BY created_at DESC LIMIT ?", (int(limit),)
+        )
+        return [_record(r) for r in rows]
+
     def unfinished(self) -> list[JobRecord]:
         marks = ",".join("?" * len(UNFINISHED))
         rows = self.db.query(

@@ -7,13 +7,16 @@ shown as one clear line under the answer, never as a stack trace.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from typing import Any
 
 import gradio as gr
 
 from llmapps.access import REMOTE
 from llmapps.config import Settings
 from llmapps.errors import LlmappsError
+from llmapps.web.common import on_page_load
 
 
 def model_choices(settings: Settings) -> list[str]:
@@ -36,7 +39,7 @@ def _stats_line(stats: object) -> str:
         parts.append(f"{stats.prompt_tokens} prompt + {stats.completion_tokens} completion tokens")
     if stats.tokens_per_second:
         parts.append(f"{stats.tokens_per_second:.1f} tokens/s")
-    return "✅ done · " + " · ".join(parts)
+    return "✅ done 完成 · " + " · ".join(parts)
 
 
 def run_playground(
@@ -52,7 +55,7 @@ def run_playground(
     from llmapps.models.ask import AnswerStats, stream_answer
 
     if not (prompt or "").strip():
-        yield "", "⚠️ type a prompt first / 请先输入提示词"
+        yield "", "⚠️ type a prompt first: write a question above / 请先输入提示词"
         return
     stats = AnswerStats()
     text = ""
@@ -119,30 +122,59 @@ def build(settings: Settings) -> None:
             )
         with gr.Column(scale=2):
             prompt = gr.Textbox(
-                label="Prompt 提示词",
-                lines=5,
+                label="Prompt 提示词 (Enter runs, Shift+Enter new line 回车运行)",
+                lines=4,
+                max_lines=12,
                 placeholder="Ask something… 问点什么…",
                 elem_id="playground-prompt",
             )
             with gr.Row():
                 submit = gr.Button("Run 运行", variant="primary", elem_id="playground-submit")
-                stop = gr.Button("Stop 停止", elem_id="playground-stop")
-            output = gr.Textbox(
+                stop = gr.Button("Stop 停止", elem_id="playground-stop", interactive=False)
+            output = gr.Markdown(
+                "",
                 label="Answer 回答",
-                lines=12,
-                interactive=False,
+                buttons=["copy"],
+                min_height=200,
                 elem_id="playground-output",
             )
-            status = gr.Markdown("", elem_id="playground-status")
+            status = gr.Markdown("✓ ready 就绪", elem_id="playground-status")
+    # The page's own state between Run and Stop: the stop flag of this browser session's run.
+    stops: dict[str, threading.Event] = {}
 
     def handler(
-        spec: str, sys_text: str, text: str, temp: float, p: float, max_tok: float
+        spec: str,
+        sys_text: str,
+        text: str,
+        temp: float,
+        p: float,
+        max_tok: float,
+        request: gr.Request,
     ) -> Iterator[tuple[str, str]]:
-        yield from run_playground(settings, spec, sys_text, text, temp, p, max_tok)
+        flag = stops[request.session_hash or ""] = threading.Event()
+        last = ("", "")
+        for answer, line in run_playground(settings, spec, sys_text, text, temp, p, max_tok):
+            if flag.is_set():
+                yield last[0], f"⏹ stopped 已停止 · {len(last[0])} characters kept 已保留部分回答"
+                return
+            last = (answer, line)
+            yield answer, line
 
-    event = submit.click(
-        handler,
-        inputs=[model, system, prompt, temperature, top_p, max_tokens],
-        outputs=[output, status],
-    )
-    stop.click(None, cancels=[event])
+    def on_stop(request: gr.Request) -> None:
+        flag = stops.get(request.session_hash or "")
+        if flag is not None:
+            flag.set()
+
+    def busy() -> tuple[Any, Any]:
+        return gr.update(interactive=False), gr.update(interactive=True)
+
+    def ready() -> tuple[Any, Any]:
+        return gr.update(interactive=True), gr.update(interactive=False)
+
+    inputs = [model, system, prompt, temperature, top_p, max_tokens]
+    for trigger in (submit.click, prompt.submit):
+        trigger(busy, None, [submit, stop], queue=False).then(
+            handler, inputs, [output, status], show_progress="hidden"
+        ).then(ready, None, [submit, stop], queue=False)
+    stop.click(on_stop, None, None, queue=False)
+    on_page_load(lambda: gr.update(choices=model_choices(settings)), None, [model])

@@ -15,6 +15,7 @@ import gradio as gr
 from llmapps.access import REMOTE
 from llmapps.config import Settings
 from llmapps.errors import LlmappsError
+from llmapps.web.common import on_page_load
 
 if TYPE_CHECKING:
     from llmapps.sentinel.subscriptions import Subscription
@@ -25,10 +26,33 @@ EVERY_CHOICES = ["daily", "weekly", "hourly", "30m", "0 8 * * 1-5"]
 WEBHOOK_FORMAT_CHOICES = ["auto", "json", "slack", "feishu", "dingtalk", "wecom"]
 
 
+# CLI flags in service messages -> the form field a user of this tab sees.
+UI_WORDS = {
+    "--at": "the At 时间 field",
+    "--every": "the Every 频率 field",
+    "--tz": "the Time zone 时区 field",
+    "--since": "the Since 起始日期 field",
+    "--days": "the Days 天数 field",
+    "--model": "the Model 模型 field",
+    "--lang": "the Language 语言 choice",
+    "--email": "the Email field",
+    "--webhook": "the Webhook URLs field",
+}
+
+
+def ui_words(message: str) -> str:
+    """A service message with CLI flags replaced by the names of this tab's fields."""
+    for flag, field_name in UI_WORDS.items():
+        message = message.replace(flag, field_name)
+    return message
+
+
 def _error(exc: Exception) -> str:
+    from llmapps.web.common import error_line
+
     if isinstance(exc, LlmappsError):
-        return f"❌ {exc}"
-    return f"❌ {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+        return error_line(ui_words(str(exc)))
+    return error_line(exc)
 
 
 def subscription_rows(settings: Settings) -> list[list[Any]]:
@@ -77,15 +101,24 @@ def edit_values(sub: Subscription) -> list[Any]:
     ]
 
 
-def downloadable(paths: list[str]) -> list[str]:
+def downloadable(paths: list[str], target: str = "") -> list[str]:
     """Copies of report files in the temp dir: Gradio only serves files from cwd or temp,
-    and the data directory is usually neither."""
+    and the data directory is usually neither. Names start with the target
+    (``owner_repo-…``) so downloads of several repositories stay apart."""
+    import re
     import shutil
     import tempfile
     from pathlib import Path
 
+    prefix = re.sub(r"[^A-Za-z0-9._-]+", "_", target).strip("._")[:60]
     folder = Path(tempfile.mkdtemp(prefix="llmapps-sentinel-"))
-    return [str(shutil.copy2(path, folder / Path(path).name)) for path in paths]
+    out = []
+    for path in paths:
+        name = Path(path).name
+        if prefix and not name.startswith(prefix):
+            name = f"{prefix}-{name}"
+        out.append(str(shutil.copy2(path, folder / name)))
+    return out
 
 
 def watch_options(
@@ -230,7 +263,7 @@ def build(settings: Settings) -> None:
         except Exception as exc:
             return _error(exc), "", None, gr.update()
         status = f"✅ report {report.id} (v{report.version}, {report.item_count} items)"
-        files = downloadable([report.path, report.raw_path])
+        files = downloadable([report.path, report.raw_path], report.target)
         return status, report.markdown, files, history_rows(settings)
 
     def show(report_id: float | None) -> tuple[str, str, Any]:
@@ -240,7 +273,15 @@ def build(settings: Settings) -> None:
             report = service.get_report(settings, int(report_id))
         except Exception as exc:
             return _error(exc), "", None
-        return f"✅ {report.title}", report.markdown, downloadable([report.path, report.raw_path])
+        files = downloadable([report.path, report.raw_path], report.target)
+        return f"✅ {report.title}", report.markdown, files
+
+    def open_row(evt: gr.SelectData) -> tuple[Any, ...]:
+        """Clicking a history row opens that report."""
+        row = evt.row_value or []
+        if not row:
+            return gr.update(), gr.update(), gr.update(), gr.update()
+        return (row[0], *show(float(row[0])))
 
     def hacker_news(
         hours: float,
@@ -471,6 +512,13 @@ def build(settings: Settings) -> None:
     refresh: Callable[[str], list[list[Any]]] = lambda text: history_rows(settings, text)  # noqa: E731
     hist_refresh.click(refresh, [hist_filter], [hist_table])
     hist_show.click(show, [hist_id], [hist_status, hist_output, hist_files])
+    hist_table.select(open_row, None, [hist_id, hist_status, hist_output, hist_files])
+
+    def on_load(text: str) -> tuple[Any, Any]:
+        """The tables as the store holds them now (each page load)."""
+        return subscription_rows(settings), history_rows(settings, text or "")
+
+    on_page_load(on_load, [hist_filter], [subs_table, hist_table])
     hn_btn.click(
         hacker_news,
         [hn_hours, hn_daily, hn_model, hn_lang, hn_seen, hn_per_item, hn_keywords],

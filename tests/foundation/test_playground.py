@@ -18,11 +18,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.model]
 WATCH_OUTPUT = """
 () => {
   window.__seen = [];
-  const box = () => document.querySelector('#playground-output textarea');
+  const box = () => document.querySelector('#playground-output [data-testid=markdown]');
   window.__watch = setInterval(() => {
     const el = box();
     if (!el) return;
-    const v = el.value;
+    const v = el.innerText.trim();
     if (v && window.__seen[window.__seen.length - 1] !== v) window.__seen.push(v);
   }, 10);
 }
@@ -32,6 +32,7 @@ WATCH_OUTPUT = """
 def _open(page: Any, live_server: Callable[..., Any]) -> None:
     server = live_server(create_app(load_settings()))
     page.goto(server.url + "/")
+    page.get_by_role("tab", name="Playground 试验场").click()
     page.locator("#playground-prompt textarea").wait_for()
 
 
@@ -56,7 +57,7 @@ def test_playground_streams_answer(browser_page: Any, live_server: Callable[...,
     page.locator("#playground-submit").click()
     page.locator("#playground-status", has_text="done").wait_for(timeout=90_000)
     seen = page.evaluate("() => { clearInterval(window.__watch); return window.__seen; }")
-    final = page.locator("#playground-output textarea").input_value()
+    final = page.locator("#playground-output [data-testid=markdown]").inner_text().strip()
     assert final.strip()
     assert len(seen) >= 2, seen  # intermediate states were shown: streamed, not all at once
     assert final.startswith(seen[0])

@@ -185,7 +185,7 @@ def test_browser_logs_in_and_sees_the_playground(
     page.fill("#login-key", "key-beta-654321")
     page.click("#login-submit")
     page.wait_for_url(server.url + "/")
-    page.get_by_role("tab", name="Playground 试验场").wait_for()
+    page.get_by_role("tab", name="Playground 试验场").click()
     assert page.locator("#playground-prompt").is_visible()
     # Gradio's queue (its own API routes) works with the session cookie: a forbidden spec
     # comes back as the guard's one-line error.

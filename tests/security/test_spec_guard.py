@@ -237,8 +237,11 @@ def test_sentinel_and_chat_tabs_refuse_forbidden_specs(
     assert httpserver.log == []  # refused before anything was fetched
 
     page.get_by_role("tab", name="Chat 对话").click()
+    page.locator("#chat-settings").get_by_text("Persona").first.click()  # the settings drawer
     page.locator("#chat-model input").fill("local:/etc/passwd")
-    page.locator("#chat-input textarea, #chat-input input").first.fill("hello")
-    page.click("#chat-send")
+    box = page.locator("#chat-input textarea")
+    box.fill("hello")
+    box.press("Enter")
     page.get_by_text("outside the GGUF folders").first.wait_for()
     assert "hello" not in page.locator("#chat-chatbot").inner_text()  # nothing was sent
+    assert box.input_value() == "hello"  # kept for the user to send again
