@@ -114,7 +114,7 @@ def ocr_image(image: np.ndarray, scale: float, *, min_score: float = 0.5) -> lis
         lines.append(
             OcrLine(
                 text=restore_spaces(str(text).strip()),
-                bbox=(x0 / scale, y0 / scale, x1 / scale, y1 / scale),
+                bbox=(float(x0) / scale, float(y0) / scale, float(x1) / scale, float(y1) / scale),
                 score=float(score),
                 height=max(height, 1.0),
                 angle=angle,
