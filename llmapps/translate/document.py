@@ -86,7 +86,9 @@ class Block:
     # 270): writers draw the translation in the same orientation.
     rotation: int = 0
     # meta also carries, for OCR'd units: "ocr": True, "background": (r, g, b) and "color":
-    # (r, g, b) in 0..1 sampled from the page image, so the writer can patch only the text.
+    # (r, g, b) in 0..1 sampled from the page image, so the writer can patch only the text,
+    # and "ink": the printed lines' upright box (on a skewed scan taller than ``bbox``, which
+    # is the lines' de-skewed band where the translation goes).
     meta: dict[str, Any] = field(default_factory=dict)  # level, list marker, table/row/col...
     translation: str | None = None
 

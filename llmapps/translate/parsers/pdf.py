@@ -232,6 +232,8 @@ def _to_user_space(page: Page) -> None:
         if block.bbox is not None:
             x0, top, x1, bottom = user_box(block.bbox, page.rotate, width, height)
             block.bbox = (round(x0, 2), round(top, 2), round(x1, 2), round(bottom, 2))
+        if block.meta.get("ink"):
+            block.meta["ink"] = user_box(block.meta["ink"], page.rotate, width, height)
     if page.rotate in (90, 270):
         page.width, page.height = height, width
 
@@ -387,11 +389,14 @@ def _ocr_units(
     frame = U.Frame(0)
     segs: list[U.Seg] = []
     for line in lines:
-        x0, top, x1, bottom = line.bbox
+        # Units are laid out on the lines' de-skewed bands (the translation goes there); the
+        # printed ink, which the patch must hide, is the upright box (``meta["ink"]``).
+        x0, top, x1, bottom = line.band
         size = max(line.height * 0.75, 1.0)
         glyph = U.Glyph(line.text, x0, top, x1, bottom, size, font="OCR")
         seg = U.Seg([U.Word([glyph]).finish()]).finish()
         seg.meta = {
+            "ink": line.bbox,
             "ocr": True,
             "background": line.background,
             "color": line.color,

@@ -521,6 +521,11 @@ def make_block(segs: list[Seg], kind: str, frame: Frame, ctx: PageContext, **met
     for s in segs:
         for key, value in s.meta.items():
             block_meta.setdefault(key, value)
+    inks = [s.meta["ink"] for s in segs if s.meta.get("ink")]
+    if inks:  # OCR: the printed lines' upright boxes (what a patch must cover)
+        x0i, t0i = min(b[0] for b in inks), min(b[1] for b in inks)
+        x1i, t1i = max(b[2] for b in inks), max(b[3] for b in inks)
+        block_meta["ink"] = (round(x0i, 2), round(t0i, 2), round(x1i, 2), round(t1i, 2))
     if any(s.meta.get("ocr") for s in segs):
         block_meta["ocr"] = True
         block_meta["background"] = _mean_color(s.meta.get("background") for s in segs)
@@ -661,6 +666,7 @@ def _stacks(segs: list[Seg]) -> list[list[Seg]]:
         g = groups[-1] if groups else None
         if (
             g is not None
+            and not BULLET.match(s.text)  # a list item is never the rest of a title
             and 0 - 0.3 * s.size <= s.top - g[-1].bottom <= 0.9 * s.size
             and abs(s.size - g[-1].size) <= 0.15 * s.size + 0.3
             and min(s.x1, g[-1].x1) - max(s.x0, g[-1].x0) > 0
