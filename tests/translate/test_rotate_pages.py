@@ -9,6 +9,7 @@ turned the wrong way. The output is read back with pdfplumber, as a viewer shows
 from __future__ import annotations
 
 import io
+import itertools
 import math
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,13 @@ from reportlab.pdfgen import canvas
 from llmapps.translate.parsers import parse_document
 from llmapps.translate.writers.pdf import translated_pdf
 from tests.translate import layout_pdfs as L
-from tests.translate.layout_checks import OUR_FONT, colliding_chars, off_page, pseudo_translate
+from tests.translate.layout_checks import (
+    OUR_FONT,
+    colliding_chars,
+    corpus_pdf,
+    off_page,
+    pseudo_translate,
+)
 
 W, H = 595.0, 842.0
 
@@ -182,3 +189,23 @@ def test_ocr_of_a_rotated_scan_is_drawn_upright_inside_the_page(
         assert {_direction(c) for c in ours} == {(1, 0)}
         assert all(c["upright"] for c in ours)
         assert all(c["x0"] >= 20 and c["bottom"] <= shown_h - 15 for c in ours)
+
+
+def test_skewed_scan_lines_are_translated_without_collisions(tmp_path: Path) -> None:
+    """A real skewed scan (ocrmypdf's skew.pdf): a line's upright box overlaps the lines above
+    and below; translations go on the lines' own de-skewed bands, so (nearly) every line fits
+    and none touches another or hides a line left in place."""
+    doc = parse_document(corpus_pdf("ocrmypdf/skew.pdf"))
+    page = doc.pages[0]
+    assert page.ocr
+    inks = sorted((b.meta["ink"] for b in page.blocks), key=lambda box: box[1])
+    assert any(a[3] > b[1] + 2 for a, b in itertools.pairwise(inks))  # askew: boxes overlap
+    pseudo_translate(doc)
+    out = tmp_path / "skew.zh.pdf"
+    out.write_bytes(translated_pdf(doc))
+    units = [b for b in page.blocks if not b.keep]
+    unfit = [b.text for b in units if b.meta.get("unfit")]
+    assert len(unfit) <= 0.1 * len(units), unfit
+    with pdfplumber.open(out) as dst:
+        dp = dst.pages[0]
+        assert off_page(dp) == [] and colliding_chars(dp) == []

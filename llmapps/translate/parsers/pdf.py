@@ -335,7 +335,9 @@ def _ruled_tables(
     frame = U.Frame(0)
     for table in tables:
         rows = [r for r in table.rows if any(c is not None for c in r.cells)]
-        if len(rows) < 2 or max(len(r.cells) for r in rows) < 2:
+        # One row is a table too when rules divide it into cells (a ruled header strip):
+        # its cells' texts must never be joined across the rules.
+        if not rows or max(len(r.cells) for r in rows) < 2:
             continue
         tb = table.bbox
         inside = [c for c in remaining if _centre_in(c, tb) and c.get("upright", True)]
