@@ -42,6 +42,16 @@ class OcrLine:
     background: tuple[float, float, float] = (1.0, 1.0, 1.0)
     meta: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def band(self) -> tuple[float, float, float, float]:
+        """The line's own text band, de-skewed: the box's width, and the text height around
+        its middle. On a skewed scan the upright box of a line is much taller than its text
+        and overlaps the lines above and below; the band does not."""
+        x0, top, x1, bottom = self.bbox
+        middle = (top + bottom) / 2
+        half = min(self.height, bottom - top) / 2
+        return (x0, middle - half, x1, middle + half)
+
 
 @lru_cache(maxsize=1)
 def _engine() -> Any:
@@ -114,7 +124,7 @@ def ocr_image(image: np.ndarray, scale: float, *, min_score: float = 0.5) -> lis
         lines.append(
             OcrLine(
                 text=restore_spaces(str(text).strip()),
-                bbox=(x0 / scale, y0 / scale, x1 / scale, y1 / scale),
+                bbox=(float(x0) / scale, float(y0) / scale, float(x1) / scale, float(y1) / scale),
                 score=float(score),
                 height=max(height, 1.0),
                 angle=angle,

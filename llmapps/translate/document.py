@@ -27,6 +27,47 @@ FORMULA = "formula"  # equation: kept as drawn
 
 BBox = tuple[float, float, float, float]  # x0, top, x1, bottom in points, origin top-left
 
+# Coordinates (the one convention parsers and writers share): every PDF ``Block.bbox`` and
+# ``Page.width``/``height`` are in the page's *unrotated* user space, in points, origin at the
+# top-left of the unrotated page, y downwards -- pdfplumber's coordinates for the same page
+# without its ``/Rotate``. Why unrotated: the content stream the writer edits and draws into
+# lives there, so only the parser (which sees pages as displayed: pdfplumber and the rendered
+# image both apply ``/Rotate``) converts, once, with :func:`user_box`. ``Block.rotation`` is
+# the baseline direction in that same space, so upright text on a ``/Rotate 90`` page has
+# rotation 90. :func:`display_box` maps back (rendered pages, previews, "near the top").
+
+
+def user_box(box: BBox, rotate: int, width: float, height: float) -> BBox:
+    """A box as displayed (``/Rotate`` applied; ``width``/``height`` the displayed page's)
+    in unrotated user space."""
+    x0, t0, x1, t1 = box
+    if rotate == 90:  # displayed (x, t) = (H - t_user, x_user); H = displayed width
+        mapped = [(t, width - x) for x, t in ((x0, t0), (x1, t1))]
+    elif rotate == 180:
+        mapped = [(width - x, height - t) for x, t in ((x0, t0), (x1, t1))]
+    elif rotate == 270:  # displayed (x, t) = (t_user, W - x_user); W = displayed height
+        mapped = [(height - t, x) for x, t in ((x0, t0), (x1, t1))]
+    else:
+        return box
+    xs, ys = [p[0] for p in mapped], [p[1] for p in mapped]
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+def display_box(box: BBox, rotate: int, width: float, height: float) -> BBox:
+    """A box in unrotated user space (``width``/``height`` the unrotated page's) as it lies
+    on the page displayed with its ``/Rotate``."""
+    x0, t0, x1, t1 = box
+    if rotate == 90:
+        mapped = [(height - t, x) for x, t in ((x0, t0), (x1, t1))]
+    elif rotate == 180:
+        mapped = [(width - x, height - t) for x, t in ((x0, t0), (x1, t1))]
+    elif rotate == 270:
+        mapped = [(t, width - x) for x, t in ((x0, t0), (x1, t1))]
+    else:
+        return box
+    xs, ys = [p[0] for p in mapped], [p[1] for p in mapped]
+    return (min(xs), min(ys), max(xs), max(ys))
+
 
 @dataclass
 class Block:
@@ -45,7 +86,9 @@ class Block:
     # 270): writers draw the translation in the same orientation.
     rotation: int = 0
     # meta also carries, for OCR'd units: "ocr": True, "background": (r, g, b) and "color":
-    # (r, g, b) in 0..1 sampled from the page image, so the writer can patch only the text.
+    # (r, g, b) in 0..1 sampled from the page image, so the writer can patch only the text,
+    # and "ink": the printed lines' upright box (on a skewed scan taller than ``bbox``, which
+    # is the lines' de-skewed band where the translation goes).
     meta: dict[str, Any] = field(default_factory=dict)  # level, list marker, table/row/col...
     translation: str | None = None
 
@@ -60,7 +103,7 @@ class Block:
 @dataclass
 class Page:
     number: int  # 1-based
-    width: float = 0.0
+    width: float = 0.0  # unrotated user space (see "Coordinates" above)
     height: float = 0.0
     blocks: list[Block] = field(default_factory=list)
     image_count: int = 0

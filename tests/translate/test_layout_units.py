@@ -104,7 +104,8 @@ def test_rotated_pages(tmp_path: Path) -> None:
     doc = parse_document(L.rotated_page(tmp_path / "rot.pdf"))
     first, second = doc.pages
     # /Rotate 90 with text turned in user space: it reads upright, drawn at 90° in the file.
-    assert first.rotate == 90 and first.width > first.height  # displayed landscape
+    # Boxes and size in unrotated user space (document.py): the portrait media box.
+    assert first.rotate == 90 and first.width < first.height
     labels = {b.text: b for b in first.blocks}
     assert {"Hotel in the city centre", "412.50", "Train tickets"} <= set(labels)
     assert all(b.rotation == 90 for b in first.blocks)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ from llmapps.chat.kb.loaders import load_file
 from llmapps.cli import app
 from llmapps.ocr import restore_spaces
 from llmapps.translate.parsers import parse_document
+from llmapps.translate.writers.pdf import translated_pdf
 from tests.translate import layout_pdfs as L
+from tests.translate.layout_checks import pseudo_translate
 
 SCAN_LINES = [
     "The quarterly report shows strong growth.",
@@ -82,6 +85,21 @@ def test_real_scans_of_the_corpus() -> None:
     french = parse_document(L.corpus_file("ocrmypdf/francais.pdf"))
     words = " ".join(b.text for b in french.blocks)
     assert "whisky" in words and "am big ue" not in words  # French never cut into English
+
+
+def test_invisible_ocr_layer_over_a_scanned_chart_is_translated() -> None:
+    """A scan with an invisible OCR text layer (ocrmypdf): the layout model calls the page a
+    figure, but on a scan the figure is the page itself, so its OCR'd lines are units."""
+    doc = parse_document(L.corpus_file("ocrmypdf/graph_ocred.pdf"))
+    blocks = doc.pages[0].blocks
+    assert not [b.text for b in blocks if b.keep_reason == "figure"]
+    worded = [b for b in blocks if re.search(r"[A-Za-z]{4,}", b.text)]
+    assert len(worded) >= 3 and not [b.text for b in worded if b.keep]
+    pseudo_translate(doc)
+    translated_pdf(doc)
+    placed = [b for b in worded if not b.meta.get("unfit")]
+    assert len(placed) >= 0.6 * len(worded)
+    assert all(b.meta.get("patch") for b in placed)  # drawn over a patch hiding the print
 
 
 def test_cli_rejects_unknown_ocr_mode(scan: Path) -> None:

@@ -34,6 +34,8 @@ from llmapps.translate.document import (
     Block,
     Document,
     Page,
+    display_box,
+    user_box,
 )
 from llmapps.translate.errors import CorruptFileError, EncryptedPdfError, TranslateError
 from llmapps.translate.pages import parse_pages
@@ -216,7 +218,24 @@ def parse_page(page: Any, number: int, options: ParseOptions, renderer: _Rendere
     del image
     _page_numbers(blocks, height)
     out.blocks = U.reading_order(blocks)
+    _to_user_space(out)
     return out
+
+
+def _to_user_space(page: Page) -> None:
+    """Boxes and size from the displayed page (what pdfplumber and the render give on a
+    ``/Rotate`` page) to unrotated user space, the document model's convention."""
+    if not page.rotate:
+        return
+    width, height = page.width, page.height
+    for block in page.blocks:
+        if block.bbox is not None:
+            x0, top, x1, bottom = user_box(block.bbox, page.rotate, width, height)
+            block.bbox = (round(x0, 2), round(top, 2), round(x1, 2), round(bottom, 2))
+        if block.meta.get("ink"):
+            block.meta["ink"] = user_box(block.meta["ink"], page.rotate, width, height)
+    if page.rotate in (90, 270):
+        page.width, page.height = height, width
 
 
 _PAGE_NUMBER = re.compile(
@@ -316,7 +335,9 @@ def _ruled_tables(
     frame = U.Frame(0)
     for table in tables:
         rows = [r for r in table.rows if any(c is not None for c in r.cells)]
-        if len(rows) < 2 or max(len(r.cells) for r in rows) < 2:
+        # One row is a table too when rules divide it into cells (a ruled header strip):
+        # its cells' texts must never be joined across the rules.
+        if not rows or max(len(r.cells) for r in rows) < 2:
             continue
         tb = table.bbox
         inside = [c for c in remaining if _centre_in(c, tb) and c.get("upright", True)]
@@ -370,11 +391,14 @@ def _ocr_units(
     frame = U.Frame(0)
     segs: list[U.Seg] = []
     for line in lines:
-        x0, top, x1, bottom = line.bbox
+        # Units are laid out on the lines' de-skewed bands (the translation goes there); the
+        # printed ink, which the patch must hide, is the upright box (``meta["ink"]``).
+        x0, top, x1, bottom = line.band
         size = max(line.height * 0.75, 1.0)
         glyph = U.Glyph(line.text, x0, top, x1, bottom, size, font="OCR")
         seg = U.Seg([U.Word([glyph]).finish()]).finish()
         seg.meta = {
+            "ink": line.bbox,
             "ocr": True,
             "background": line.background,
             "color": line.color,
@@ -426,13 +450,15 @@ def _running_lines(doc: Document) -> None:
         for block in page.blocks:
             if block.kind not in (LINE, PARAGRAPH, HEADING) or not block.bbox or not page.height:
                 continue
-            top, bottom = block.bbox[1] / page.height, block.bbox[3] / page.height
+            shown = display_box(block.bbox, page.rotate, page.width, page.height)
+            shown_height = page.width if page.rotate in (90, 270) else page.height
+            top, bottom = shown[1] / shown_height, shown[3] / shown_height
             if top > 0.15 and bottom < 0.85:
                 continue
             key = (
                 re.sub(r"\d+", "#", block.text.strip().lower()),
-                round(block.bbox[0] / 20),
-                round(block.bbox[1] / 20),
+                round(shown[0] / 20),
+                round(shown[1] / 20),
             )
             seen.setdefault(key, []).append((block, top <= 0.15))
     for found in seen.values():

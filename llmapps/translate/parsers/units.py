@@ -9,7 +9,8 @@ where they were), tables one unit per cell, headers and footers apart from the b
 
 Rotated text is handled in its own frame: each glyph's box is turned so its baseline runs left
 to right, grouped like upright text, and turned back, so a unit's box hugs its text and its
-``rotation`` tells the writer which way to draw.
+``rotation`` tells the writer which way to draw. Boxes here are as displayed; ``pdf.py`` turns
+them into unrotated user space (the document model's convention) once a page is done.
 """
 
 from __future__ import annotations
@@ -498,6 +499,14 @@ class PageContext:
     curves: list[BBox] = field(default_factory=list)
     table_counter: int = 0
 
+    @property
+    def scan(self) -> bool:
+        """One image covers (nearly) the whole page: a scan, whose text layer -- if any -- is
+        the OCR of that image (an invisible layer as ocrmypdf writes it), so a "figure" on it
+        is the scanned page itself, not a picture to leave alone."""
+        page = max(1.0, self.width * self.height)
+        return any(_area(_clip(i, self)) >= 0.85 * page for i in self.images)
+
 
 def make_block(segs: list[Seg], kind: str, frame: Frame, ctx: PageContext, **meta: Any) -> Block:
     local = (
@@ -512,6 +521,11 @@ def make_block(segs: list[Seg], kind: str, frame: Frame, ctx: PageContext, **met
     for s in segs:
         for key, value in s.meta.items():
             block_meta.setdefault(key, value)
+    inks = [s.meta["ink"] for s in segs if s.meta.get("ink")]
+    if inks:  # OCR: the printed lines' upright boxes (what a patch must cover)
+        x0i, t0i = min(b[0] for b in inks), min(b[1] for b in inks)
+        x1i, t1i = max(b[2] for b in inks), max(b[3] for b in inks)
+        block_meta["ink"] = (round(x0i, 2), round(t0i, 2), round(x1i, 2), round(t1i, 2))
     if any(s.meta.get("ocr") for s in segs):
         block_meta["ocr"] = True
         block_meta["background"] = _mean_color(s.meta.get("background") for s in segs)
@@ -616,7 +630,7 @@ def units_from_segments(
     if not segs:
         return []
     if kind == "figure":
-        if region_box is not None and _real_figure(region_box, ctx):
+        if region_box is not None and not ctx.scan and _real_figure(region_box, ctx):
             blocks = [make_block([s], KEEP, frame, ctx, region=kind) for s in segs]
             for b in blocks:
                 b.keep, b.keep_reason = True, "figure"
@@ -652,6 +666,7 @@ def _stacks(segs: list[Seg]) -> list[list[Seg]]:
         g = groups[-1] if groups else None
         if (
             g is not None
+            and not BULLET.match(s.text)  # a list item is never the rest of a title
             and 0 - 0.3 * s.size <= s.top - g[-1].bottom <= 0.9 * s.size
             and abs(s.size - g[-1].size) <= 0.15 * s.size + 0.3
             and min(s.x1, g[-1].x1) - max(s.x0, g[-1].x0) > 0
@@ -670,6 +685,10 @@ def _real_figure(box: BBox, ctx: PageContext) -> bool:
             return True
     inside = sum(1 for c in ctx.curves if _overlap(c, box) > 0.5 * _area(c))
     return inside >= 6
+
+
+def _clip(b: BBox, ctx: PageContext) -> BBox:
+    return (max(0.0, b[0]), max(0.0, b[1]), min(ctx.width, b[2]), min(ctx.height, b[3]))
 
 
 def _area(b: BBox) -> float:

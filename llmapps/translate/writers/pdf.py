@@ -178,17 +178,56 @@ def draw_page(page: Page, layout: PageLayout, font: str, size: tuple[float, floa
 def draw_into(c: canvas.Canvas, page: Page, layout: PageLayout, font: str, height: float) -> None:
     """Draw ``layout`` on the canvas's current page (``height``: the page's, for y flips)."""
     # OCR patches first, so no patch can cover another unit's translation.
+    placed = {id(p.block) for p in layout.placements}
+    staying = [b.bbox for b in page.blocks if id(b) not in placed and b.bbox is not None]
     for placement in layout.placements:
         block = placement.block
         if _needs_patch(block) and block.bbox is not None:
             c.setFillColorRGB(*_rgb(block.meta.get("background"), (1.0, 1.0, 1.0)))
             # A little margin: printed glyphs and scan noise reach just past the OCR'd box.
             pad = min(1.5, 0.1 * placement.size)
-            for x0, top, x1, bottom in [block.bbox, *placement.boxes]:
+            for x0, top, x1, bottom in [*_clear_of(_ink(block), staying, pad), *placement.boxes]:
                 w, h = x1 - x0 + 2 * pad, bottom - top + 2 * pad
                 c.rect(x0 - pad, height - bottom - pad, w, h, stroke=0, fill=1)
     for placement in layout.placements:
         _draw(c, placement, font, height)
+
+
+def _ink(block: Block) -> Rect:
+    """What the patch hides: the printed lines' upright boxes (``meta["ink"]``, OCR of a
+    skewed scan) or the unit's box."""
+    ink = block.meta.get("ink")
+    assert block.bbox is not None
+    if ink is not None and len(ink) == 4:
+        x0, top, x1, bottom = (float(v) for v in ink)
+        box = block.bbox
+        return (min(x0, box[0]), min(top, box[1]), max(x1, box[2]), max(bottom, box[3]))
+    return block.bbox
+
+
+def _clear_of(ink: Rect, staying: Sequence[Rect], pad: float) -> list[Rect]:
+    """The parts of ``ink`` a patch may cover without hiding text that stays on the page: on a
+    skewed scan a line's upright box reaches over its neighbours, and a neighbour left
+    untranslated (or a kept number) must stay readable."""
+    parts = [ink]
+    for s in staying:
+        s = (s[0] - pad, s[1] - pad, s[2] + pad, s[3] + pad)
+        cut: list[Rect] = []
+        for x0, top, x1, bottom in parts:
+            if s[0] >= x1 or s[2] <= x0 or s[1] >= bottom or s[3] <= top:
+                cut.append((x0, top, x1, bottom))
+                continue
+            if s[0] > x0:
+                cut.append((x0, top, s[0], bottom))
+            if s[2] < x1:
+                cut.append((s[2], top, x1, bottom))
+            mx0, mx1 = max(x0, s[0]), min(x1, s[2])
+            if s[1] > top:
+                cut.append((mx0, top, mx1, s[1]))
+            if s[3] < bottom:
+                cut.append((mx0, s[3], mx1, bottom))
+        parts = cut
+    return parts
 
 
 def _rgb(value: Any, default: tuple[float, float, float]) -> tuple[float, float, float]:

@@ -14,27 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from llmapps.translate.document import BBox
+from llmapps.translate.document import BBox, display_box
 
 RGB = tuple[float, float, float]
 #: Render scale for sampling (points -> pixels); colours need no detail.
 SCALE = 1.5
-
-
-def _display_box(box: BBox, rotate: int, width: float, height: float) -> BBox:
-    """A box in unrotated top-left coordinates as it lies on the page rendered with /Rotate."""
-    x0, t0, x1, t1 = box
-    corners = [(x0, t0), (x1, t1)]
-    if rotate == 90:
-        mapped = [(height - t, x) for x, t in corners]
-    elif rotate == 180:
-        mapped = [(width - x, height - t) for x, t in corners]
-    elif rotate == 270:
-        mapped = [(t, width - x) for x, t in corners]
-    else:
-        mapped = corners
-    xs, ys = [p[0] for p in mapped], [p[1] for p in mapped]
-    return (min(xs), min(ys), max(xs), max(ys))
 
 
 def colours(pixels: np.ndarray) -> tuple[RGB, RGB]:
@@ -93,7 +77,7 @@ class PageImage:
             image = self._load()
         except Exception:  # a page pdfium cannot render: nothing is known of it
             return np.zeros((0, 0, 3), dtype=np.uint8)
-        x0, y0, x1, y1 = _display_box(box, self.rotate, *self._size)
+        x0, y0, x1, y1 = display_box(box, self.rotate, *self._size)
         return image[
             max(0, int(y0 * SCALE)) : max(0, int(y1 * SCALE) + 1),
             max(0, int(x0 * SCALE)) : max(0, int(x1 * SCALE) + 1),

@@ -12,7 +12,7 @@ the job summary reports it.
 
 Rotation: all geometry is done in the unit's *text frame* (u along the baseline, w down across
 the lines), so growing "right" means along the baseline and "down" means to the next line,
-whatever the text's orientation on the page. Boxes are in pdfplumber's page coordinates
+whatever the text's orientation on the page. Boxes are in the document model's coordinates
 (unrotated user space, origin top-left); ``Block.rotation`` is the baseline direction in PDF
 user space, degrees counter-clockwise.
 """
