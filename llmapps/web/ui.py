@@ -136,8 +136,14 @@ DISMISS_JS = """
 
 def first_run_html(settings: Settings) -> str:
     """What each tab does, the model in use, and how to use a real one, in both languages."""
-    model = html.escape(settings.models.default)
-    weak = settings.models.default.startswith("local:smollm2")
+    from llmapps.models import resolve_spec
+
+    try:  # "auto" names the model it picks: the user sees which model answers
+        in_use = str(resolve_spec(None, settings))
+    except Exception:  # a broken default is reported by the tabs; the panel still shows
+        in_use = settings.models.default
+    model = html.escape(in_use)
+    weak = in_use.startswith("local:smollm2")
     note_en = (
         "It is the tiny built-in model: it proves everything works offline, but its answers "
         "are weak. "

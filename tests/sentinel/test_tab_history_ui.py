@@ -31,7 +31,7 @@ def test_history_row_opens_report_and_files_carry_target(
     server = live_server(create_app(settings))
     # made after the server started (as the CLI would): a plain page load must show them
     service.add_subscription(settings, "acme/rocket")
-    model = FakeListChatModel(responses=["## New features\n\n- Plugin API (#7)\n"] * 4)
+    model = FakeListChatModel(responses=["## New features\n\n- Plugin API landed [PR7].\n"] * 4)
     # in its own thread: Playwright's sync API keeps an event loop running in this one
     worker = threading.Thread(
         target=service.generate_report,
@@ -59,7 +59,7 @@ def test_history_row_opens_report_and_files_carry_target(
     history.get_by_role("gridcell", name="acme/rocket").first.wait_for()
     # a click on the row opens the report
     history.get_by_role("gridcell", name="acme/rocket").first.click()
-    page.locator("#sentinel-hist-output").get_by_text("Plugin API (#7)").wait_for()
+    page.locator("#sentinel-hist-output").get_by_text("Plugin API landed").wait_for()
     files = page.locator("#sentinel-hist-files")
     files.get_by_text("acme_rocket-").first.wait_for()
     shot(page, "sentinel-history")
