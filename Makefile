@@ -14,6 +14,8 @@ RUNNER_STAMP := $(VENV)/.llama-server
 CUDA := $(shell if [ "$(LLMAPPS_CUDA)" = 1 ]; then echo 1; elif [ "$(LLMAPPS_CUDA)" = 0 ]; then echo 0; \
 	elif command -v nvcc >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then echo 1; else echo 0; fi)
 LLAMA_CMAKE_ARGS := $(if $(filter 1,$(CUDA)),-DGGML_CUDA=on,)
+# AMX compiled out where it cannot run (a VM that advertises it): scripts/cpu-flags.sh.
+CPU_FLAGS := $(shell bash scripts/cpu-flags.sh)
 
 .PHONY: run test install system-deps corpus lint typecheck pytest bench lock clean
 
@@ -27,7 +29,8 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
 	# llama-cpp-python builds from source here (about 11 minutes on two cores the first time).
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS) $(CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(NPROC) \
+	CFLAGS="$(CPU_FLAGS) $(CFLAGS)" CXXFLAGS="$(CPU_FLAGS) $(CXXFLAGS)" \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS) $(CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(NPROC) \
 		$(BIN)/python -m pip install --quiet \
 		-c requirements.lock -e '.[dev]'
 	touch $(STAMP)

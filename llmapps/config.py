@@ -90,7 +90,7 @@ class ServerConfig(_Section):
     queue_size: int = 16
     max_ctx: int = 32768  # largest num_ctx a request may ask for (the model's own limit too)
     # Memory all loaded models may take: bytes, "12GB", "512MiB" or "75%" of RAM (default).
-    max_memory: str | None = None
+    max_memory: int | str | None = None
     # The runner: path of llama.cpp's `llama-server` (default: the one `make install` built
     # into the venv), or "inprocess" for llama-cpp-python in this process (one request at a time).
     runner: str | None = None

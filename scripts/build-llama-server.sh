@@ -8,6 +8,7 @@
 #   PYTHON       the interpreter whose pip downloads the sdist (default: python3)
 # Environment:
 #   LLAMA_SERVER_BUILD_DIR  work folder (default: .cache/llama-server-build)
+#   LLMAPPS_AMX             1 keeps AMX in a VM (see scripts/cpu-flags.sh)
 #   LLMAPPS_CUDA            1 forces a CUDA build, 0 forbids it; unset: CUDA only when `nvcc` exists
 #                           AND `nvidia-smi -L` lists a GPU (CI machines often have nvcc but no GPU,
 #                           and a CUDA build there costs most of the CI time budget for nothing).
@@ -40,10 +41,17 @@ fi
 FLAGS=(-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF
   -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
   -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_CURL=OFF)
+EXTRA=$(bash "$(dirname "$0")/cpu-flags.sh")
 BUILD="$WORK/build-cpu"
+if [ -n "$EXTRA" ]; then
+  # CMake reads CFLAGS/CXXFLAGS only when a build folder is configured the first time.
+  export CFLAGS="$EXTRA ${CFLAGS:-}" CXXFLAGS="$EXTRA ${CXXFLAGS:-}"
+  BUILD="$WORK/build-cpu-noamx"
+  echo "llama-server: AMX compiled out (a VM, or AMX unusable here: see scripts/cpu-flags.sh)"
+fi
 if cuda_wanted; then
   FLAGS+=(-DGGML_CUDA=on)
-  BUILD="$WORK/build-cuda"
+  BUILD="$BUILD-cuda"
   echo "llama-server: building with CUDA"
 else
   echo "llama-server: building for CPU (set LLMAPPS_CUDA=1 to force CUDA)"

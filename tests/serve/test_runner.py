@@ -9,7 +9,6 @@ import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -49,6 +48,8 @@ def _generate(url: str, prompt: str, options: dict[str, Any], model: str = "smol
 
 
 def _runtime(server: Any) -> Any:
+    """The server's runtime (created by its first request)."""
+    assert httpx.get(server.url + "/api/ps").status_code == 200
     return server.app.state.serve_runtime
 
 
@@ -184,13 +185,12 @@ def test_memory_budget_refuses_loads(
     assert [m.model for m in cl.ps().models] == ["other:latest"]
 
 
-def test_gpu_options_reach_the_runner(tmp_path: Path, server: Any) -> None:
-    (tmp_path / "Modelfile").write_text("FROM smollm2\nPARAMETER num_gpu 0\n")
+def test_gpu_options_reach_the_runner(server: Any) -> None:
     cl = ollama.Client(host=server.url)
     cl.create(model="cpu-only", from_="smollm2", parameters={"num_gpu": 0})
     _generate(server.url, "Hi", {"num_predict": 2, "temperature": 0}, model="cpu-only")
     _generate(server.url, "Hi", {"num_predict": 2, "num_gpu": -1, "main_gpu": 0})
-    runners = {r.name: r for r in _runtime(server).runner.runners.loaded()}
+    runners = {r.name.split(":")[0]: r for r in _runtime(server).runner.runners.loaded()}
     cpu_args = runners["cpu-only"].proc.args
     assert cpu_args[cpu_args.index("--n-gpu-layers") + 1] == "0"
     all_args = runners["smollm2"].proc.args
