@@ -1,10 +1,12 @@
 """The generation core both APIs share: prompt building, limits, grammar, tools, timings.
 
-Why one synchronous generator: llama.cpp blocks, so the server runs :func:`generate` in a
-worker thread and relays its events; the ``llmapps run`` REPL calls it directly. The prompt is
-built here (the model's Go ``TEMPLATE`` when it has one, else the GGUF's own chat template, the
-one llama.cpp's ``create_chat_completion`` uses) and tokenized once, so a prompt longer than
-``num_ctx`` is an error, or truncated only when the request asks for it, never silently.
+Why one synchronous generator: a generation streams from a runner process (or blocks in
+llama.cpp in-process), so the server runs :func:`generate` in a worker thread and relays its
+events; the ``llmapps run`` REPL calls it directly. The prompt is built here (the model's Go
+``TEMPLATE`` when it has one, else the GGUF's own chat template, the one llama.cpp's
+``create_chat_completion`` uses) and tokenized once with the model's vocabulary, so a prompt
+longer than ``num_ctx`` is an error, or truncated only when the request asks for it, never
+silently; the runner (``runner_process``) receives tokens, not text.
 """
 
 from __future__ import annotations
