@@ -9,10 +9,12 @@ TTFT at 4 clients <= 1.2; RSS <= 1.3).
 Secondary lines: llama-cpp-python in-process and its Python server at 1 client.
 
 Why this shape: both sides run the same binary and GGUF (the bundled SmolLM2), the same chat
-prompts through ``/v1/chat/completions`` (streamed), greedy, with the end-of-turn tokens banned
-so every request generates exactly ``--max-tokens`` tokens; sides alternate within each round
-so machine noise hits them alike; each figure keeps its best of ``--rounds`` tries (other load
-on a shared machine only slows a try down).
+prompts through ``/v1/chat/completions`` (streamed), with the end-of-turn tokens banned so
+every request generates exactly ``--max-tokens`` tokens (temperature 0.7 without a seed, so
+both sides keep their prompt-prefix cache: llmapps evaluates greedy or seeded prompts whole,
+to be deterministic); sides alternate within each round so machine noise hits them alike; each
+figure keeps its best of ``--rounds`` tries (other load on a shared machine only slows a try
+down).
 
 Usage: ``.venv/bin/python bench/serve.py [--max-tokens 64] [--rounds 2] [--threads N]
 [--compete]``. ``--compete`` adds the table again with a CPU-bound process running beside
@@ -111,7 +113,8 @@ def stream_chat(url: str, body: dict[str, Any]) -> float:
     start = time.perf_counter()
     first = 0.0
     with httpx.stream("POST", url + "/v1/chat/completions", json=body, timeout=600) as resp:
-        resp.raise_for_status()
+        if resp.status_code != 200:
+            raise SystemExit(f"{url} answered {resp.status_code}: {resp.read()[:300]!r}")
         for line in resp.iter_lines():
             if not line.startswith("data: ") or line == "data: [DONE]":
                 continue
@@ -230,7 +233,9 @@ def chat_body(model: str, bias: dict[str, float], max_tokens: int) -> Callable[[
             "model": model,
             "messages": [{"role": "user", "content": prompt}],
             "stream": True,
-            "temperature": 0.0,
+            # Sampling without a seed: both sides reuse each slot's cached prompt prefix (a
+            # greedy or seeded request to llmapps evaluates its whole prompt, for determinism).
+            "temperature": 0.7,
             "max_tokens": max_tokens,
             "logit_bias": bias,
         }
@@ -271,11 +276,13 @@ def main() -> None:
         "LLMAPPS_SERVER__QUEUE_SIZE": "64",
     }
     env.pop("LLMAPPS_API_KEYS", None)
+    log = open(Path(home) / "serve.log", "wb")  # noqa: SIM115 - open while the server runs
     ours = subprocess.Popen(
         [sys.executable, "-c", "from llmapps.cli import main; main()", "serve", "--port",
          str(ours_port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
+    print(f"(our server's log: {log.name})")
     theirs = subprocess.Popen(
         [str(binary), "-m", str(path), "--host", "127.0.0.1", "--port", str(theirs_port),
          "-np", str(SLOTS), "-c", str(args.n_ctx * SLOTS), "-t", str(args.threads)],
@@ -293,7 +300,7 @@ def main() -> None:
         for url in sides.values():  # warm-up: load the model, start the runner
             load(url, SLOTS, 1, body)
         print(
-            f"SmolLM2 GGUF, {args.max_tokens} tokens per request, greedy, {args.threads} "
+            f"SmolLM2 GGUF, {args.max_tokens} tokens per request, {args.threads} "
             f"threads, {SLOTS} slots x {args.n_ctx} context, {args.per_client} requests per "
             f"client, best of {args.rounds} rounds"
         )
