@@ -41,7 +41,7 @@ import httpx
 
 from llmapps.config import Settings
 from llmapps.models.errors import ModelError
-from llmapps.models.local.hardware import nvidia_gpus
+from llmapps.models.local.hardware import OMP_WAIT_POLICY, nvidia_gpus
 from llmapps.serve.errors import BadRequestError, BusyError
 
 log = logging.getLogger("llmapps.serve")
@@ -57,6 +57,7 @@ _ENV_KEPT = {
     "LD_LIBRARY_PATH",
     "GGML_CUDA_ENABLE_UNIFIED_MEMORY",
 }
+_PREFIXES = ("CUDA_", "OMP_", "GOMP_", "GGML_")
 
 
 def find_binary(settings: Settings) -> Path | None:
@@ -191,7 +192,8 @@ class RunnerProcess:
         key = secrets.token_urlsafe(24)
         fd, name = tempfile.mkstemp(prefix="llmapps-runner-", suffix=".log")
         self.log_path = Path(name)
-        env = {k: v for k, v in os.environ.items() if k in _ENV_KEPT or k.startswith("CUDA_")}
+        env = {k: v for k, v in os.environ.items() if k in _ENV_KEPT or k.startswith(_PREFIXES)}
+        env.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)
         env["LLAMA_API_KEY"] = key
         started = time.perf_counter()
         with os.fdopen(fd, "wb") as logfile:
