@@ -236,3 +236,17 @@ def test_stream_is_cancelled_in_the_runner(
 
     assert _wait(runner_idle)
     assert _generate(server.url, "Hi", {"num_predict": 2, "temperature": 0})
+
+
+def test_in_process_fallback_is_deterministic(
+    monkeypatch: pytest.MonkeyPatch, start_server: Any
+) -> None:
+    monkeypatch.setenv("LLMAPPS_SERVER__RUNNER", "inprocess")
+    server = start_server()
+    first = _generate(server.url, PROMPTS[0], GREEDY)
+    assert first.strip()
+    # The second call would reuse the cached prompt prefix: deterministic requests do not.
+    assert _generate(server.url, PROMPTS[0], GREEDY) == first
+    rt = _runtime(server)
+    assert rt.runner.runners is None and rt.scheduler.parallel == 1
+    assert [m.model for m in ollama.Client(host=server.url).ps().models] == ["smollm2:latest"]
