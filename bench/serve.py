@@ -134,7 +134,11 @@ def load(
 
     def worker(i: int) -> None:
         for j in range(per_client):
-            ttft = stream_chat(url, body(PROMPTS[(i * per_client + j) % len(PROMPTS)]))
+            try:
+                ttft = stream_chat(url, body(PROMPTS[(i * per_client + j) % len(PROMPTS)]))
+            except (SystemExit, httpx.HTTPError) as exc:
+                print(f"  request to {url} failed: {exc}")
+                continue
             with lock:
                 ttfts.append(ttft)
 

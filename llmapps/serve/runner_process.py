@@ -21,6 +21,7 @@ import ctypes
 import json
 import logging
 import os
+import queue
 import secrets
 import shutil
 import signal
@@ -32,6 +33,7 @@ import threading
 import time
 import weakref
 from collections.abc import Generator, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,6 +151,34 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+_spawn_jobs: queue.Queue[tuple[Future[subprocess.Popen[bytes]], list[str], dict[str, Any]]]
+_spawn_jobs = queue.Queue()
+_spawner_lock = threading.Lock()
+_spawner: threading.Thread | None = None
+
+
+def _spawn(cmd: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    """Start ``cmd`` from one long-lived thread: PR_SET_PDEATHSIG fires when the *thread* that
+    started a child ends, and requests run in pool threads that come and go."""
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None or not _spawner.is_alive():
+
+            def loop() -> None:
+                while True:
+                    future, args, options = _spawn_jobs.get()
+                    try:
+                        future.set_result(subprocess.Popen(args, **options))
+                    except BaseException as exc:
+                        future.set_exception(exc)
+
+            _spawner = threading.Thread(target=loop, name="llmapps-runner-spawner", daemon=True)
+            _spawner.start()
+    future: Future[subprocess.Popen[bytes]] = Future()
+    _spawn_jobs.put((future, cmd, kwargs))
+    return future.result()
+
+
 @dataclass
 class RunnerProcess:
     """One started ``llama-server``; attributes mirror the pool's ``LoadedModel`` for ps."""
@@ -197,7 +227,7 @@ class RunnerProcess:
         env["LLAMA_API_KEY"] = key
         started = time.perf_counter()
         with os.fdopen(fd, "wb") as logfile:
-            self.proc = subprocess.Popen(
+            self.proc = _spawn(
                 self.spec.command(binary, port),
                 stdin=subprocess.DEVNULL,
                 stdout=logfile,
