@@ -65,7 +65,10 @@ class ModelsConfig(_Section):
     retry_max_wait: float = 30.0  # cap on one backoff wait
     keep_alive: float = 300.0  # seconds an idle local model stays loaded
     n_ctx: int = 4096  # context window for local GGUF models
-    n_threads: int | None = None  # llama.cpp threads; None lets llama.cpp decide
+    n_threads: int | None = None  # llama.cpp threads; None: physical cores (LLMAPPS_NUM_THREADS)
+    n_threads_batch: int | None = None  # prompt-processing threads; None: same as n_threads
+    n_gpu_layers: int | None = None  # layers offloaded to a GPU: -1 all, 0 none, None llama.cpp's
+    main_gpu: int = 0  # the GPU that holds the model when one GPU is used
     gguf_dirs: list[str] = Field(default_factory=list)  # extra folders searched for *.gguf
     ollama_base_url: str = "http://127.0.0.1:11434"
     # Where `llmapps pull NAME` fetches from: Ollama's registry (or an in-house mirror of it)
@@ -89,8 +92,15 @@ class ServerConfig(_Section):
     require_api_key: bool = False  # when true, keys come from LLMAPPS_API_KEYS (comma list)
     max_upload_mb: int = 50
     max_loaded_models: int = 2
-    parallel_per_model: int = 1
+    parallel: int = 4  # slots per loaded model: requests decoded together in one batch
+    parallel_per_model: int | None = None  # old name of `parallel` (wins when set)
     queue_size: int = 16
+    max_ctx: int = 32768  # largest num_ctx a request may ask for (the model's own limit too)
+    # Memory all loaded models may take: bytes, "12GB", "512MiB" or "75%" of RAM (default).
+    max_memory: int | str | None = None
+    # The runner: path of llama.cpp's `llama-server` (default: the one `make install` built
+    # into the venv), or "inprocess" for llama-cpp-python in this process (one request at a time).
+    runner: str | None = None
     default_keep_alive: str = "5m"
     max_body_mb: float = 10.0  # JSON request bodies of /v1 and /api (413 above it)
     max_blob_mb: int = 20480  # GGUF uploads to /api/blobs (Ollama's `create` with files)

@@ -1,34 +1,45 @@
 """The generation core both APIs share: prompt building, limits, grammar, tools, timings.
 
-Why one synchronous generator: llama.cpp blocks, so the server runs :func:`generate` in a
-worker thread and relays its events; the ``llmapps run`` REPL calls it directly. The prompt is
-built here (the model's Go ``TEMPLATE`` when it has one, else the GGUF's own chat template, the
-one llama.cpp's ``create_chat_completion`` uses) and tokenized once, so a prompt longer than
-``num_ctx`` is an error, or truncated only when the request asks for it, never silently.
+Why one synchronous generator: a generation streams from a runner process (or blocks in
+llama.cpp in-process), so the server runs :func:`generate` in a worker thread and relays its
+events; the ``llmapps run`` REPL calls it directly. The prompt is built here (the model's Go
+``TEMPLATE`` when it has one, else the GGUF's own chat template, the one llama.cpp's
+``create_chat_completion`` uses) and tokenized once with the model's vocabulary, so a prompt
+longer than ``num_ctx`` is an error, or truncated only when the request asks for it, never
+silently; the runner (``runner_process``) receives tokens, not text.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import math
 import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from llmapps.config import Settings
 from llmapps.models.errors import ModelError
 from llmapps.models.local.chat_model import gguf_formatter
-from llmapps.models.local.pool import LoadedModel, ModelPool, get_pool
+from llmapps.models.local.hardware import default_threads
+from llmapps.models.local.pool import ModelPool, get_pool
+from llmapps.serve.capacity import check_ctx, estimate, max_memory, model_facts
 from llmapps.serve.errors import BadRequestError, ContextOverflowError, ModelNotFoundError
 from llmapps.serve.gotemplate import render_chat
 from llmapps.serve.options import GenOptions, base_options
 from llmapps.serve.registry import ModelRecord
+from llmapps.serve.runner_process import RunnerProcess, RunnerSet, RunnerSpec, find_binary
+from llmapps.serve.vocab import gguf_metadata, vocab_model
+
+__all__ = ["GenRequest", "GenResult", "Runner", "ToolCall", "gguf_metadata", "model_options"]
+log = logging.getLogger("llmapps.serve")
+_warned = threading.Event()
 
 CHATML = (
     "{{ range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}"
@@ -80,35 +91,101 @@ class GenResult:
 
 
 class Runner:
-    """Runs generations and embeddings on the shared :class:`ModelPool`."""
+    """Runs generations on llama-server runner processes (continuous batching), or in this
+    process on the shared :class:`ModelPool` when no ``llama-server`` is built; embeddings
+    always run in-process."""
 
     def __init__(self, settings: Settings, pool: ModelPool | None = None) -> None:
         self.settings = settings
         self.pool = pool or get_pool()
         self.pool.configure(max_loaded=settings.server.max_loaded_models)
-
-    # -- loading ---------------------------------------------------------------------------
-    def _use_kwargs(self, record: ModelRecord, n_ctx: int, keep_alive: float, slot: int) -> dict:
-        if not record.path.is_file():
-            raise ModelNotFoundError(
-                f"the GGUF file of {record.name} is missing at {record.path}: restore it or "
-                f"recreate the model with 'llmapps models create'"
+        self.binary = find_binary(settings)
+        self.runners: RunnerSet | None = None
+        if self.binary is not None:
+            self.runners = RunnerSet(
+                self.binary, settings.server.max_loaded_models, max_memory(settings)
             )
+        else:
+            _warn_in_process()
+
+    @property
+    def slots(self) -> int:
+        """Requests one loaded model serves at once (1 in-process: one llama.cpp context)."""
+        if self.runners is None:
+            return 1
+        server = self.settings.server
+        return max(1, server.parallel_per_model or server.parallel)
+
+    # -- limits and loading ------------------------------------------------------------------
+    def check_ctx(self, record: ModelRecord, n_ctx: int) -> int:
+        """The context class serving ``n_ctx`` for ``record``; 404/400 before anything loads."""
+        _require_file(record)
+        adapter = str(record.adapters[0]) if record.adapters else None
+        return check_ctx(self.settings, record.name, record.path, adapter, n_ctx, self.slots)
+
+    def _spec(self, record: ModelRecord, opts: GenOptions, ctx_size: int) -> RunnerSpec:
+        models = self.settings.models
+        threads = default_threads(models.n_threads)
+        layers = opts.num_gpu if opts.num_gpu is not None else models.n_gpu_layers
+        main_gpu = opts.main_gpu if opts.main_gpu is not None else models.main_gpu
+        return RunnerSpec(
+            name=record.name,
+            path=record.path,
+            lora=str(record.adapters[0]) if record.adapters else None,
+            ctx_slot=ctx_size,
+            slots=self.slots,
+            threads=threads,
+            threads_batch=models.n_threads_batch or threads,
+            n_gpu_layers=layers,
+            main_gpu=main_gpu if main_gpu else None,
+        )
+
+    @contextlib.contextmanager
+    def _runner(
+        self, record: ModelRecord, opts: GenOptions, keep_alive: float
+    ) -> Iterator[tuple[RunnerProcess, float]]:
+        assert self.runners is not None
+        ctx_size = self.check_ctx(record, opts.num_ctx)
+        spec = self._spec(record, opts, ctx_size)
+        facts = model_facts(record.path, spec.lora)
+        size = estimate(facts, ctx_size * spec.slots)
+        pool_bytes = sum(m.size_bytes for m in self.pool.loaded())
+        with self.runners.use(spec, size, keep_alive, extra_used=pool_bytes) as held:
+            yield held
+
+    def load(self, record: ModelRecord, n_ctx: int, keep_alive: float) -> float:
+        """Load (or refresh the keep-alive of) a model; returns seconds spent loading."""
+        if self.runners is not None:
+            opts = model_options(record, self.settings)
+            opts.num_ctx = n_ctx
+            with self._runner(record, opts, keep_alive) as (_runner, seconds):
+                return seconds
+        self.check_ctx(record, n_ctx)
+        kwargs = self._use_kwargs(record, n_ctx, keep_alive, 0)
+        before = self.pool.find(record.path, n_ctx=n_ctx, lora_path=kwargs["lora_path"])
+        with self.pool.use(record.path, **kwargs) as loaded:
+            return 0.0 if before is not None else loaded.load_seconds
+
+    def loaded(self) -> list[Any]:
+        """Loaded runners and in-process models (``/api/ps``)."""
+        runners: list[Any] = self.runners.loaded() if self.runners is not None else []
+        return runners + self.pool.loaded()
+
+    def expire(self, *, name: str | None = None) -> int:
+        """Unload ``name`` (idle copies now, busy ones when their request ends)."""
+        count = self.runners.expire(name=name) if self.runners is not None else 0
+        return count + self.pool.expire(name=name)
+
+    def _use_kwargs(self, record: ModelRecord, n_ctx: int, keep_alive: float, slot: int) -> dict:
+        _require_file(record)
         return {
             "n_ctx": n_ctx,
-            "n_threads": self.settings.models.n_threads,
+            "n_threads": default_threads(self.settings.models.n_threads),
             "lora_path": str(record.adapters[0]) if record.adapters else None,
             "keep_alive": keep_alive,
             "name": record.name,
             "slot": slot,
         }
-
-    def load(self, record: ModelRecord, n_ctx: int, keep_alive: float) -> float:
-        """Load (or refresh the keep-alive of) a model; returns seconds spent loading."""
-        kwargs = self._use_kwargs(record, n_ctx, keep_alive, 0)
-        before = self.pool.find(record.path, n_ctx=n_ctx, lora_path=kwargs["lora_path"])
-        with self.pool.use(record.path, **kwargs) as loaded:
-            return 0.0 if before is not None else loaded.load_seconds
 
     # -- generation ------------------------------------------------------------------------
     def generate(
@@ -117,20 +194,120 @@ class Runner:
         """Yield text pieces, then one :class:`GenResult` (always last)."""
         started = time.perf_counter()
         cancel = cancel or threading.Event()
+        self.check_ctx(req.model, req.options.num_ctx)
+        vocab = vocab_model(req.model.path)
+        tokens, stops, truncated = self._prompt_tokens(vocab, req)
+        bias = _checked_bias(req, int(vocab.n_vocab()))
+        grammar = self._grammar(req)
+        result = GenResult(prompt_tokens=len(tokens), truncated=truncated)
+        buffer = req.buffer or _tools_active(req)
+        if self.runners is not None:
+            pieces_iter = self._run_remote(req, tokens, stops, bias, grammar, cancel, result)
+        else:
+            pieces_iter = self._run_local(req, slot, tokens, stops, bias, grammar, cancel, result)
+        pieces: list[str] = []
+        with contextlib.closing(pieces_iter):
+            for text in pieces_iter:
+                pieces.append(text)
+                if not buffer:
+                    yield text
+        result.text = "".join(pieces)
+        if _tools_active(req):
+            result.tool_calls = parse_tool_calls(result.text, req.tools or [])
+            if result.tool_calls:
+                result.finish_reason = "tool_calls"
+                result.text = ""
+        if buffer and result.text:
+            yield result.text
+        result.total_ns = int((time.perf_counter() - started) * 1e9)
+        yield result
+
+    def _run_remote(
+        self,
+        req: GenRequest,
+        tokens: list[int],
+        stops: list[str],
+        bias: dict[int, float] | None,
+        grammar: Any,
+        cancel: threading.Event,
+        result: GenResult,
+    ) -> Generator[str, None, None]:
+        """One generation on the model's runner process (a slot of its continuous batch)."""
+        opts = req.options
+        room = opts.num_ctx - len(tokens)
+        payload: dict[str, Any] = {
+            "prompt": tokens,
+            "n_predict": min(opts.num_predict, room) if opts.num_predict > 0 else room,
+            "temperature": opts.temperature,
+            "top_k": opts.top_k,
+            "top_p": opts.top_p,
+            "min_p": opts.min_p,
+            "repeat_penalty": opts.repeat_penalty,
+            "repeat_last_n": opts.repeat_last_n,
+            "presence_penalty": opts.presence_penalty,
+            "frequency_penalty": opts.frequency_penalty,
+            "stop": [*opts.stop, *stops],
+            "stream": True,
+            # A reused prefix is evaluated in other batch shapes than a fresh prompt, which
+            # changes the last bits of the logits: deterministic requests evaluate it whole.
+            "cache_prompt": not opts.deterministic,
+            "return_progress": True,  # events during long prompts: cancellation points
+        }
+        if opts.seed is not None:
+            payload["seed"] = opts.seed
+        if grammar is not None:
+            payload["grammar"] = grammar._grammar
+        if bias:
+            payload["logit_bias"] = [[t, False if b <= -100 else b] for t, b in bias.items()]
+        with self._runner(req.model, opts, req.keep_alive) as (runner, load_seconds):
+            result.load_ns = int(load_seconds * 1e9)
+            final: dict[str, Any] = {}
+            events = runner.complete(payload, cancel)
+            with contextlib.closing(events):
+                for data in events:
+                    text = data.get("content") or ""
+                    if text:
+                        yield text
+                    if data.get("stop"):
+                        final = data
+                        break
+                    if cancel.is_set():
+                        result.finish_reason = "cancelled"
+                        break
+        timings = final.get("timings") or {}
+        result.prompt_eval_ns = int(float(timings.get("prompt_ms") or 0) * 1e6)
+        result.eval_ns = int(float(timings.get("predicted_ms") or 0) * 1e6)
+        result.completion_tokens = int(final.get("tokens_predicted") or 0)
+        if final:
+            result.finish_reason = "length" if final.get("stop_type") == "limit" else "stop"
+        elif not cancel.is_set():
+            raise ModelError(f"the runner of {req.model.name} ended the answer early")
+        else:
+            result.finish_reason = "cancelled"
+
+    def _run_local(
+        self,
+        req: GenRequest,
+        slot: int,
+        tokens: list[int],
+        stops: list[str],
+        bias: dict[int, float] | None,
+        grammar: Any,
+        cancel: threading.Event,
+        result: GenResult,
+    ) -> Generator[str, None, None]:
+        """One generation in this process (the fallback without ``llama-server``)."""
         opts = req.options
         kwargs = self._use_kwargs(req.model, opts.num_ctx, req.keep_alive, slot)
         before = self.pool.find(
             req.model.path, n_ctx=opts.num_ctx, lora_path=kwargs["lora_path"], slot=slot
         )
-        result = GenResult()
         with self.pool.use(req.model.path, **kwargs) as loaded:
             result.load_ns = 0 if before is not None else int(loaded.load_seconds * 1e9)
-            tokens, stops, result.truncated = self._prompt_tokens(loaded, req)
-            result.prompt_tokens = len(tokens)
-            grammar = self._grammar(req)
-            buffer = req.buffer or _tools_active(req)
             llama = loaded.llama
             llama.last_n_tokens_size = max(0, opts.repeat_last_n)
+            if opts.deterministic:
+                llama.reset()  # no prefix reuse: see cache_prompt in _run_remote
             eval_start = time.perf_counter()
             first_token_at: float | None = None
             pieces: list[str] = []
@@ -148,7 +325,7 @@ class Runner:
                     stop=[*opts.stop, *stops],
                     seed=opts.seed,
                     grammar=grammar,
-                    logit_bias=req.logit_bias,
+                    logit_bias=bias,
                     stream=True,
                 )
                 for part in stream:
@@ -160,8 +337,7 @@ class Runner:
                         result.finish_reason = choice["finish_reason"]
                     if text:
                         pieces.append(text)
-                        if not buffer:
-                            yield text
+                        yield text
                     if cancel.is_set():
                         stream.close()  # stops llama.cpp at the next token boundary
                         result.finish_reason = "cancelled"
@@ -169,27 +345,17 @@ class Runner:
             except ValueError as exc:
                 raise ModelError(f"{req.model.name}: {exc}") from exc
             finished = time.perf_counter()
-            result.text = "".join(pieces)
-            if result.text:
+            text = "".join(pieces)
+            if text:
                 result.completion_tokens = len(
-                    llama.tokenize(result.text.encode("utf-8"), add_bos=False, special=True)
+                    llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
                 )
         first = first_token_at or finished
         result.prompt_eval_ns = int((first - eval_start) * 1e9)
         result.eval_ns = int((finished - first) * 1e9)
-        if _tools_active(req):
-            result.tool_calls = parse_tool_calls(result.text, req.tools or [])
-            if result.tool_calls:
-                result.finish_reason = "tool_calls"
-                result.text = ""
-        if buffer and result.text:
-            yield result.text
-        result.total_ns = int((time.perf_counter() - started) * 1e9)
-        yield result
 
-    def _prompt_tokens(self, loaded: LoadedModel, req: GenRequest) -> tuple[list[int], list, bool]:
+    def _prompt_tokens(self, llama: Any, req: GenRequest) -> tuple[list[int], list, bool]:
         """Tokenized prompt, extra stop strings, and whether it was truncated on request."""
-        llama = loaded.llama
         n_ctx = req.options.num_ctx
         messages = self._messages(req) if req.messages is not None else None
         truncated = False
@@ -301,6 +467,42 @@ class Runner:
         stats.prompt_tokens = total
         stats.total_ns = int((time.perf_counter() - started) * 1e9)
         return vectors, total, stats
+
+
+def _warn_in_process() -> None:
+    if not _warned.is_set():
+        _warned.set()
+        log.warning(
+            "llama-server not found (run 'make install' to build it, or set server.runner): "
+            "models run in-process, one request at a time per model"
+        )
+
+
+def _require_file(record: ModelRecord) -> None:
+    if not record.path.is_file():
+        raise ModelNotFoundError(
+            f"the GGUF file of {record.name} is missing at {record.path}: restore it or "
+            f"recreate the model with 'llmapps models create'"
+        )
+
+
+def _checked_bias(req: GenRequest, n_vocab: int) -> dict[int, float] | None:
+    """``logit_bias`` with token ids inside the vocabulary and values in [-100, 100]."""
+    if not req.logit_bias:
+        return None
+    for token, value in req.logit_bias.items():
+        if not 0 <= token < n_vocab:
+            raise BadRequestError(
+                f"logit_bias token id {token} is out of range: {req.model.name} has token ids "
+                f"0 to {n_vocab - 1}",
+                param="logit_bias",
+            )
+        if not math.isfinite(value) or not -100 <= value <= 100:
+            raise BadRequestError(
+                f"logit_bias value {value} for token {token} must be between -100 and 100",
+                param="logit_bias",
+            )
+    return dict(req.logit_bias)
 
 
 def _normalize(raw: Any) -> list[float]:
@@ -481,26 +683,3 @@ def parse_tool_calls(text: str, tools: list[dict[str, Any]]) -> list[ToolCall]:
 def model_options(record: ModelRecord, settings: Settings) -> GenOptions:
     """The model's effective options before a request's own ones."""
     return base_options(record.parameters, settings.models.n_ctx)
-
-
-def gguf_metadata(path: Path) -> dict[str, Any]:
-    """GGUF metadata (architecture, sizes, chat template) read without loading the weights."""
-    return dict(_metadata(str(path), path.stat().st_mtime_ns if path.is_file() else 0))
-
-
-@lru_cache(maxsize=16)
-def _metadata(path: str, _mtime: int) -> dict[str, Any]:
-    import llama_cpp
-    from llama_cpp._utils import suppress_stdout_stderr
-
-    try:
-        # llama.cpp logs a context warning even for a vocab-only load; keep the console clean.
-        with suppress_stdout_stderr(disable=False):
-            llama = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
-    except (ValueError, RuntimeError, OSError):
-        return {}
-    data = dict(llama.metadata or {})
-    close = getattr(llama, "close", None)
-    if callable(close):
-        close()
-    return data

@@ -81,3 +81,10 @@ class OfflineError(ServeError):
 
     status_code = 400
     code = "offline"
+
+
+class ClientGoneError(ServeError):
+    """The client disconnected while its request waited or ran (nginx's 499: nobody reads it)."""
+
+    status_code = 499
+    code = "client_disconnected"

@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -23,7 +24,13 @@ from starlette.concurrency import run_in_threadpool
 from llmapps.config import Settings, get_settings
 from llmapps.errors import LlmappsError
 from llmapps.serve.engine import GenRequest, GenResult, Runner
-from llmapps.serve.errors import BadRequestError, BusyError, PayloadTooLargeError, ServeError
+from llmapps.serve.errors import (
+    BadRequestError,
+    BusyError,
+    ClientGoneError,
+    PayloadTooLargeError,
+    ServeError,
+)
 from llmapps.serve.jsonbody import JsonBodyError, parse_json
 from llmapps.serve.options import parse_keep_alive
 from llmapps.serve.registry import ModelRecord, Registry
@@ -31,6 +38,9 @@ from llmapps.serve.scheduler import Scheduler, Ticket
 
 M = TypeVar("M", bound=BaseModel)
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+_current_request: ContextVar[Request | None] = ContextVar("llmapps_serve_request", default=None)
+DISCONNECT_POLL = 0.2  # seconds between checks that a waiting client is still there
 
 
 @dataclass
@@ -43,8 +53,12 @@ class Runtime:
     scheduler: Scheduler
 
     def queue_key(self, record: ModelRecord, n_ctx: int, embedding: bool = False) -> str:
+        """The queue of ``record``: one per model, whatever ``num_ctx`` a request asks for
+        (so varying it cannot walk around ``queue_size``); a ``num_ctx`` over the model's,
+        the server's or the memory's limit is a 400 here, before anything is queued."""
+        self.runner.check_ctx(record, n_ctx)
         adapter = str(record.adapters[0]) if record.adapters else ""
-        return f"{record.path}|{adapter}|{n_ctx}|{int(embedding)}"
+        return f"{record.name}|{record.path}|{adapter}|{int(embedding)}"
 
     def keep_alive(self, value: Any) -> float:
         """A request's keep_alive in seconds; ``server.default_keep_alive`` when it sends none."""
@@ -60,18 +74,23 @@ def runtime(request: Request) -> Runtime:
         rt = getattr(state, "serve_runtime", None)
         if rt is None:
             settings = getattr(state, "settings", None) or get_settings()
+            runner = Runner(settings)
             rt = Runtime(
                 settings=settings,
                 registry=Registry(settings),
-                runner=Runner(settings),
-                scheduler=Scheduler(settings.server.parallel_per_model, settings.server.queue_size),
+                runner=runner,
+                scheduler=Scheduler(runner.slots, settings.server.queue_size),
             )
             state.serve_runtime = rt
     return rt
 
 
 async def read_json(request: Request, limit_mb: float) -> dict[str, Any]:
-    """The request's JSON object; 413 over ``limit_mb``, 400 when malformed or not an object."""
+    """The request's JSON object; 413 over ``limit_mb``, 400 when malformed or not an object.
+
+    Also remembers ``request`` for this handler, so a generation it queues can watch for the
+    client going away (:func:`start_stream`, :func:`collect`)."""
+    _current_request.set(request)
     limit = int(limit_mb * 1024 * 1024)
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > limit:
@@ -180,14 +199,37 @@ def _generation(rt: Runtime, ticket: Ticket, req: GenRequest) -> AsyncGenerator[
     return rt.scheduler.run_stream(ticket, work)
 
 
-async def start_stream(
-    rt: Runtime, ticket: Ticket, req: GenRequest
-) -> tuple[Any, AsyncGenerator[str | GenResult, None]]:
-    """Start a generation and wait for its first event (errors surface before any header)."""
+async def _until_disconnect(request: Request | None, awaitable: Awaitable[T]) -> T:
+    """Await ``awaitable`` unless the client disconnects first: then it is cancelled (a
+    queued request leaves the queue at once, a running one stops) and ClientGoneError."""
+    task = asyncio.ensure_future(awaitable)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=DISCONNECT_POLL)
+            if done:
+                return task.result()
+            if request is not None and await request.is_disconnected():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+                raise ClientGoneError("the client disconnected before the answer was ready")
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
 
+
+async def start_stream(
+    rt: Runtime, ticket: Ticket, req: GenRequest, request: Request | None = None
+) -> tuple[Any, AsyncGenerator[str | GenResult, None]]:
+    """Start a generation and wait for its first event (errors surface before any header).
+
+    While it waits in the queue or for its first token, a client that goes away takes the
+    request with it (``request`` defaults to the one whose body this handler read)."""
+
+    request = request or _current_request.get()
     events = _generation(rt, ticket, req)
     try:
-        first = await events.__anext__()
+        first = await _until_disconnect(request, events.__anext__())
     except StopAsyncIteration:  # pragma: no cover - generate always yields a result
         raise BadRequestError("the model produced nothing") from None
     except BaseException:
@@ -208,19 +250,10 @@ async def collect(rt: Runtime, ticket: Ticket, req: GenRequest, request: Request
             if isinstance(item, GenResult):
                 result = item
 
-    task = asyncio.ensure_future(consume())
     try:
-        while not task.done():
-            done, _ = await asyncio.wait({task}, timeout=0.5)
-            if not done and await request.is_disconnected():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-                raise BadRequestError("the client disconnected before the answer was ready")
-        await task
-    except asyncio.CancelledError:
-        task.cancel()
-        raise
+        await _until_disconnect(request, consume())
+    finally:
+        await events.aclose()
     if result is None:  # pragma: no cover - generate always ends with a result
         raise BadRequestError("the model produced no result")
     return result

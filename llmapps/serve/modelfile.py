@@ -25,6 +25,8 @@ PARAMETER_TYPES: dict[str, type] = {
     "repeat_penalty": float,
     "repeat_last_n": int,
     "seed": int,
+    "num_gpu": int,  # layers offloaded to a GPU (-1: all)
+    "main_gpu": int,
 }
 INSTRUCTIONS = ("FROM", "PARAMETER", "TEMPLATE", "SYSTEM", "ADAPTER", "MESSAGE", "LICENSE")
 MESSAGE_ROLES = ("system", "user", "assistant", "tool")

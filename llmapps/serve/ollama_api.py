@@ -148,7 +148,7 @@ async def _load_only(
     """Ollama loads (or with keep_alive 0 unloads) a model on an empty prompt and answers
     ``done`` at once, with ``key`` (``message`` or ``response``) set to ``empty``."""
     if keep == 0:
-        await run_in_threadpool(lambda: rt.runner.pool.expire(name=record.name))
+        await run_in_threadpool(lambda: rt.runner.expire(name=record.name))
     else:
         await run_in_threadpool(rt.runner.load, record, n_ctx, keep)
     done_reason = "unload" if keep == 0 else "load"
@@ -264,7 +264,7 @@ def _loaded_details(path: Path) -> dict[str, Any]:
 def ps_entries(rt: Runtime) -> list[dict[str, Any]]:
     """Loaded models for ``/api/ps`` and ``llmapps models ps``."""
     out = []
-    for loaded in rt.runner.pool.loaded():
+    for loaded in rt.runner.loaded():
         name = loaded.name or f"{loaded.path.stem}:latest"
         try:
             digest = rt.registry.get(name).digest
@@ -276,7 +276,7 @@ def ps_entries(rt: Runtime) -> list[dict[str, Any]]:
                 "name": name,
                 "model": name,
                 "size": loaded.size_bytes,
-                "size_vram": 0,
+                "size_vram": getattr(loaded, "size_vram", 0),
                 "digest": digest,
                 "details": _loaded_details(loaded.path),
                 "expires_at": (
@@ -455,7 +455,7 @@ async def delete(request: Request) -> Response:
         rt, body = await read_body(request, OllamaModelRef)
         name = full_name(body.ref())
         await run_in_threadpool(rt.registry.delete, name)
-        await run_in_threadpool(lambda: rt.runner.pool.expire(name=name))
+        await run_in_threadpool(lambda: rt.runner.expire(name=name))
         return Response(status_code=200)
     except Exception as exc:
         return ollama_error(exc)

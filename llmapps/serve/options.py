@@ -21,8 +21,6 @@ _DURATION = re.compile(r"(-?\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 IGNORED_OPTIONS = {
     "numa",
     "num_batch",
-    "num_gpu",
-    "main_gpu",
     "low_vram",
     "f16_kv",
     "logits_all",
@@ -83,6 +81,13 @@ class GenOptions:
     num_predict: int = -1  # -1: until the model stops or the context is full
     num_ctx: int = 4096
     stop: list[str] = field(default_factory=list)
+    num_gpu: int | None = None  # layers on the GPU (-1: all); None: models.n_gpu_layers
+    main_gpu: int | None = None  # None: models.main_gpu
+
+    @property
+    def deterministic(self) -> bool:
+        """Greedy or seeded: the same request must give the same answer every time."""
+        return self.temperature <= 0 or self.seed is not None
 
     def apply(self, values: dict[str, Any] | None, where: str = "options") -> GenOptions:
         """Override with ``values`` (Ollama option names); unknown names are a 400."""

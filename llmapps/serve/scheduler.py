@@ -1,9 +1,9 @@
 """Admission and thread bridging: parallel limit per model, bounded queue, cancellation.
 
-Why here and not in the pool: the pool makes one caller at a time use a loaded llama.cpp
-context (a thread lock); the server also needs to say *no* quickly when too many requests
-wait (503 + ``Retry-After``), to keep the event loop free while llama.cpp blocks (generation
-runs in a worker thread), and to stop generating when the client goes away.
+Why here and not in the runner: a runner decodes ``server.parallel`` slots together, and the
+server also needs to say *no* quickly when too many requests wait (503 + ``Retry-After``),
+to keep the event loop free while a generation streams (it runs in a worker thread), to drop
+a waiting request whose client went away, and to stop generating when the client goes away.
 """
 
 from __future__ import annotations
@@ -34,10 +34,11 @@ class _ModelQueue:
 class SchedulerStats:
     """Counters tests and ``/api/ps`` can read."""
 
-    started: int = 0
+    started: int = 0  # requests that got a slot (and were processed)
     finished: int = 0
-    cancelled: int = 0
-    rejected: int = 0
+    cancelled: int = 0  # stopped while running (the client went away)
+    rejected: int = 0  # refused with 503 (queue full)
+    abandoned: int = 0  # left the queue before a slot was free (the client went away)
 
 
 class Ticket:
@@ -54,6 +55,7 @@ class Ticket:
         try:
             await queue.semaphore.acquire()
         except BaseException:
+            self.scheduler.stats.abandoned += 1
             self.release()
             raise
         queue.waiting -= 1
@@ -75,7 +77,8 @@ class Ticket:
 
 
 class Scheduler:
-    """Per-model queues: ``parallel`` running, up to ``queue_size`` waiting, else busy."""
+    """Per-model queues: ``parallel`` running (the runner's slots, decoded together), up to
+    ``queue_size`` waiting, else busy."""
 
     def __init__(self, parallel: int, queue_size: int, retry_after: int = 2) -> None:
         self.parallel = max(1, parallel)
@@ -98,7 +101,7 @@ class Scheduler:
             self.stats.rejected += 1
             raise BusyError(
                 f"the model is busy ({queue.active} running, {queue.waiting} waiting): retry "
-                f"in {self.retry_after}s or raise server.queue_size / server.parallel_per_model",
+                f"in {self.retry_after}s or raise server.queue_size / server.parallel",
                 retry_after=self.retry_after,
             )
         queue.waiting += 1

@@ -9,14 +9,17 @@ import pytest
 
 from llmapps.config import get_settings
 from llmapps.models.local.pool import get_pool
+from llmapps.serve.runner_process import stop_all as stop_all_runners
 
 
 @pytest.fixture(autouse=True)
 def clean_pool() -> Iterator[None]:
-    """Each test starts and ends with no model loaded (the pool is process-wide)."""
+    """Each test starts and ends with no model loaded (the pool is process-wide) and no
+    runner process left over."""
     pool = get_pool()
     pool.unload()
     yield
+    stop_all_runners()
     pool.unload()
 
 

@@ -92,6 +92,14 @@ def gguf_formatter(llama: Any) -> Any | None:
     return _formatter_for(template, eos, bos)
 
 
+def _fresh_if_deterministic(llama: Any, params: dict[str, Any]) -> None:
+    """Greedy or seeded calls evaluate the whole prompt: llama-cpp-python's prefix reuse
+    evaluates the rest in another batch shape, which changes the last bits of the logits and
+    so, now and then, a greedy answer."""
+    if params.get("seed") is not None or float(params.get("temperature", 1.0)) <= 0:
+        llama.reset()
+
+
 def count_prompt_tokens(llama: Any, messages: list[dict[str, Any]]) -> int:
     """Tokens of the prompt exactly as the chat template renders it."""
     formatter = gguf_formatter(llama)
@@ -182,6 +190,7 @@ class ChatLlamaCpp(BaseChatModel):
         params = self._params(stop, **kwargs)
         with self._use() as loaded:
             self._check_context(loaded.llama, oa_messages)
+            _fresh_if_deterministic(loaded.llama, params)
             try:
                 result = loaded.llama.create_chat_completion(messages=oa_messages, **params)
             except ValueError as exc:  # llama.cpp raises ValueError when the context overflows
@@ -216,6 +225,7 @@ class ChatLlamaCpp(BaseChatModel):
         with self._use() as loaded:
             llama = loaded.llama
             prompt_tokens = self._check_context(llama, oa_messages)
+            _fresh_if_deterministic(llama, params)
             pieces: list[str] = []
             finish_reason = None
             try:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from llmapps.models.errors import ModelError
+from llmapps.models.local.hardware import default_threads
 
 
 @dataclass
@@ -87,8 +88,8 @@ class ModelPool:
             "verbose": False,
             "embedding": embedding,
         }
-        if n_threads:
-            kwargs["n_threads"] = n_threads
+        # Physical cores, not llama-cpp-python's cpu_count // 2 (see hardware.default_threads).
+        kwargs["n_threads"] = kwargs["n_threads_batch"] = default_threads(n_threads)
         if lora_path:
             kwargs["lora_path"] = lora_path
         if embedding:
