@@ -53,7 +53,8 @@ def weather_tool() -> dict[str, Any]:
 
 @pytest.fixture
 def eos_bias() -> Callable[[], dict[str, int]]:
-    """logit_bias banning the bundled model's end tokens, so a generation runs long."""
+    """logit_bias banning the bundled model's end and turn tokens (a new turn is a stop string),
+    so a generation runs long."""
 
     def make() -> dict[str, int]:
         import llama_cpp
@@ -63,7 +64,9 @@ def eos_bias() -> Callable[[], dict[str, int]]:
         vocab = llama_cpp.Llama(
             model_path=str(bundled_model_path()), vocab_only=True, verbose=False
         )
-        ids = {vocab.token_eos(), *vocab.tokenize(b"<|im_end|>", add_bos=False, special=True)}
+        ids = {vocab.token_eos()}
+        for special in (b"<|im_end|>", b"<|im_start|>", b"<|endoftext|>"):  # ends and new turns
+            ids.update(vocab.tokenize(special, add_bos=False, special=True))
         return {str(i): -100 for i in ids}
 
     return make
