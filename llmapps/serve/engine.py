@@ -65,6 +65,7 @@ class GenRequest:
     truncate: bool = False
     logit_bias: dict[int, float] | None = None
     buffer: bool = False  # set when tools are active: the answer is parsed before it is sent
+    think: bool | str | None = None  # Ollama's `think` (None: not set): .Think / .IsThinkSet
 
 
 @dataclass
@@ -410,7 +411,7 @@ class Runner:
                 {"role": "user", "content": req.prompt or ""}
             ]
         if template is not None:
-            return _render_go_chat(template, messages, req.tools), [], True
+            return _render_go_chat(template, messages, req.tools, req.think), [], True
         formatter = gguf_formatter(llama)
         if formatter is None:
             return _render_go_chat(CHATML, messages, None), ["<|im_end|>"], True
@@ -559,10 +560,16 @@ def _plain_message(msg: dict[str, Any]) -> dict[str, Any]:
 
 
 def _render_go_chat(
-    template: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
+    template: str,
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]] | None,
+    think: bool | str | None = None,
 ) -> str:
-    """Render a Go TEMPLATE for a chat exactly as Ollama does (see serve/gotemplate.py)."""
-    return render_chat(template, messages, tools)
+    """Render a Go TEMPLATE for a chat exactly as Ollama does (see serve/gotemplate.py).
+
+    ``think`` is the request's own value: Ollama gives templates ``.Think`` (truthy, also for a
+    level such as "high") and ``.IsThinkSet`` (whether the request said anything)."""
+    return render_chat(template, messages, tools, think=bool(think), is_think_set=think is not None)
 
 
 @lru_cache(maxsize=32)

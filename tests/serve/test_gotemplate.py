@@ -289,3 +289,18 @@ def test_every_stock_template_creates_and_answers_through_api_chat(server: objec
         )
         assert answer.status_code == 200, (path.stem, answer.text)
         assert answer.json()["done"] is True
+
+
+def test_request_think_reaches_the_template_as_think_and_is_think_set() -> None:
+    """Ollama's `think` request field: .IsThinkSet says whether it was given, .Think its truth."""
+    from llmapps.serve.engine import _render_go_chat
+
+    template = (
+        "{{ if .IsThinkSet }}{{ if .Think }}[think on]{{ else }}[think off]{{ end }}{{ end }}"
+        "{{ range .Messages }}{{ .Content }}{{ end }}"
+    )
+    messages = [{"role": "user", "content": "hi"}]
+    assert _render_go_chat(template, messages, None) == "hi"
+    assert _render_go_chat(template, messages, None, True) == "[think on]hi"
+    assert _render_go_chat(template, messages, None, "high") == "[think on]hi"
+    assert _render_go_chat(template, messages, None, False) == "[think off]hi"
