@@ -18,7 +18,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 
-def _chunk(text: str | None) -> str:
+def chunk(text: str | None) -> str:
+    """One OpenAI chat.completion.chunk SSE event (``None``: the closing chunk)."""
     delta = {"content": text} if text is not None else {}
     body = {
         "id": "c1",
@@ -43,8 +44,8 @@ def make_app(answer: Callable[[str], str], gate: threading.Event | None = None) 
 
             async def pieces() -> AsyncIterator[str]:
                 for word in text.split(" "):
-                    yield _chunk(word + " ")
-                yield _chunk(None) + "data: [DONE]\n\n"
+                    yield chunk(word + " ")
+                yield chunk(None) + "data: [DONE]\n\n"
 
             return StreamingResponse(pieces(), media_type="text/event-stream")
         return JSONResponse(

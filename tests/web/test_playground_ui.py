@@ -4,7 +4,6 @@ OpenAI-compatible server that streams a fixed markdown answer (real HTTP, exact 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,24 +16,11 @@ from starlette.routing import Route
 from llmapps.app import create_app
 from llmapps.config import get_settings
 from tests.web.conftest import goto, open_tab, shot
+from tests.web.fake_openai import chunk
 
 pytestmark = pytest.mark.browser
 
 CODE_ANSWER = "Here is code:\n\n```python\ndef add(a, b):\n    return a + b\n```\n"
-
-
-def chunk(text: str | None) -> str:
-    delta = {"content": text} if text is not None else {}
-    body = {
-        "id": "c1",
-        "object": "chat.completion.chunk",
-        "created": 0,
-        "model": "fake",
-        "choices": [
-            {"index": 0, "delta": delta, "finish_reason": None if text is not None else "stop"}
-        ],
-    }
-    return f"data: {json.dumps(body)}\n\n"
 
 
 async def completions(request: Request) -> StreamingResponse:
