@@ -8,7 +8,6 @@ must be refused (413) before it is read whole.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Iterator
@@ -201,21 +200,35 @@ def _generation(rt: Runtime, ticket: Ticket, req: GenRequest) -> AsyncGenerator[
 
 async def _until_disconnect(request: Request | None, awaitable: Awaitable[T]) -> T:
     """Await ``awaitable`` unless the client disconnects first: then it is cancelled (a
-    queued request leaves the queue at once, a running one stops) and ClientGoneError."""
-    task = asyncio.ensure_future(awaitable)
-    try:
+    queued request leaves the queue at once, a running one stops) and ClientGoneError.
+
+    The awaitable runs in this task (a watcher task polls the client): it is often a step of
+    the generation's async generator, whose later steps run in the response's task."""
+    if request is None:
+        return await awaitable
+    current = asyncio.current_task()
+    assert current is not None
+    gone = False
+
+    async def watch() -> None:
+        nonlocal gone
         while True:
-            done, _ = await asyncio.wait({task}, timeout=DISCONNECT_POLL)
-            if done:
-                return task.result()
-            if request is not None and await request.is_disconnected():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-                raise ClientGoneError("the client disconnected before the answer was ready")
+            await asyncio.sleep(DISCONNECT_POLL)
+            if await request.is_disconnected():
+                gone = True
+                current.cancel()
+                return
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        return await awaitable
     except asyncio.CancelledError:
-        task.cancel()
+        if gone:
+            current.uncancel()
+            raise ClientGoneError("the client disconnected before the answer was ready") from None
         raise
+    finally:
+        watcher.cancel()
 
 
 async def start_stream(
