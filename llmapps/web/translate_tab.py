@@ -325,27 +325,26 @@ def build(settings: Settings) -> None:
         done = job_id if files else None
         return (text, files, *preview_pair(settings, job_id, page), done)
 
-    def cancel(job_id: str | None) -> tuple[Any, Any]:
-        from llmapps.translate.runner import cancel_job
-
+    def job_action(job_id: str | None, act: Any, done: str) -> tuple[Any, Any]:
+        """Cancel or resume the selected job; ``done`` formats the new state for the status."""
         if not job_id:
             raise user_error("no job selected: pick a job from the list first")
         try:
-            state = cancel_job(job_id, settings)
+            state = act(job_id, settings)
         except LlmappsError as exc:
             raise user_error(exc) from None
-        return f"⏹ {state} 已取消 (finished parts are kept: Resume continues)", job_rows(settings)
+        return done.format(state=state), job_rows(settings)
+
+    def cancel(job_id: str | None) -> tuple[Any, Any]:
+        from llmapps.translate.runner import cancel_job
+
+        done = "⏹ {state} 已取消 (finished parts are kept: Resume continues)"
+        return job_action(job_id, cancel_job, done)
 
     def resume(job_id: str | None) -> tuple[Any, Any]:
         from llmapps.translate.runner import resume_job
 
-        if not job_id:
-            raise user_error("no job selected: pick a job from the list first")
-        try:
-            state = resume_job(job_id, settings)
-        except LlmappsError as exc:
-            raise user_error(exc) from None
-        return f"⏳ {state} 已继续", job_rows(settings)
+        return job_action(job_id, resume_job, "⏳ {state} 已继续")
 
     start.click(
         go,
