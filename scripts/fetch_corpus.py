@@ -25,16 +25,26 @@ SOURCES: dict[str, str] = {
 MAX_PDF_BYTES = 20 * 1024 * 1024  # leave out stress files larger than this
 
 
-def _sdist(spec: str, cache: Path) -> Path:
+def _find_sdist(spec: str, cache: Path) -> Path | None:
     name, version = spec.split("==")
-    stem = name.replace("-", "_").replace(".", "_").lower()
+    prefix = f"{name}_{version}".replace("-", "_").replace(".", "_").lower()
     for candidate in cache.glob("*.tar.gz"):
-        lowered = candidate.name.lower().replace("-", "_").replace(".", "_")
-        if lowered.startswith(f"{stem}_{version.replace('.', '_')}"):
+        if candidate.name.lower().replace("-", "_").replace(".", "_").startswith(prefix):
             return candidate
-    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:"]
-    subprocess.run([*cmd, spec, "-d", str(cache)], check=True, stdout=subprocess.DEVNULL)
-    return _sdist(spec, cache)
+    return None
+
+
+def _sdist(spec: str, cache: Path) -> Path:
+    """The sdist of ``spec`` in ``cache``, downloaded with pip when it is not there yet."""
+    found = _find_sdist(spec, cache)
+    if found is None:
+        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
+        cmd += ["--no-binary", ":all:", spec, "-d", str(cache)]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        found = _find_sdist(spec, cache)
+    if found is None:
+        raise SystemExit(f"error: pip saved no sdist for {spec} in {cache}: check the pin")
+    return found
 
 
 def fetch(dest: Path) -> dict[str, list[Path]]:
