@@ -105,6 +105,9 @@ class ServerConfig(_Section):
     max_body_mb: float = 10.0  # JSON request bodies of /v1 and /api (413 above it)
     max_blob_mb: int = 20480  # GGUF uploads to /api/blobs (Ollama's `create` with files)
     max_stored_responses: int = 10000  # /v1/responses kept for previous_response_id (oldest go)
+    # Host-RAM prompt cache of each runner (llama-server --cache-ram), capped at the size of the
+    # runner's own KV cache and counted in its memory estimate; 0 turns it off.
+    prompt_cache_mb: int = 1024
     # Let model specs sent over HTTP or the web UI name any base URL (request forgery risk).
     allow_any_model_url: bool = False
 

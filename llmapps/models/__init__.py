@@ -6,10 +6,7 @@ Only this package knows which provider is behind a spec. Applications call
 
 from __future__ import annotations
 
-from typing import Any
-
-from langchain_core.embeddings import Embeddings
-from langchain_core.language_models import BaseChatModel
+from typing import TYPE_CHECKING, Any
 
 from llmapps.config import Settings, get_settings
 from llmapps.models.errors import (
@@ -24,6 +21,10 @@ from llmapps.models.errors import (
 )
 from llmapps.models.guard import SpecNotAllowedError, check_spec_allowed
 from llmapps.models.spec import ModelSpec, parse_spec
+
+if TYPE_CHECKING:  # LangChain costs ~30 MB and 0.3 s: the model server imports errors only
+    from langchain_core.embeddings import Embeddings
+    from langchain_core.language_models import BaseChatModel
 
 __all__ = [
     "AuthError",

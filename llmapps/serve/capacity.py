@@ -17,11 +17,12 @@ from pathlib import Path
 from llmapps.config import Settings
 from llmapps.models.local.hardware import total_memory
 from llmapps.serve.errors import BadRequestError
-from llmapps.serve.vocab import gguf_metadata, vocab_model
+from llmapps.serve.vocab import gguf_info
 
 MIN_CTX_CLASS = 2048
 # Compute buffers, logits and the runner's own code, besides weights and KV cache.
 RUNNER_OVERHEAD = 96 * 1024 * 1024
+MIB = 1024 * 1024
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 
 
@@ -60,7 +61,8 @@ class ModelFacts:
 
 
 def model_facts(path: Path, adapter: str | None = None) -> ModelFacts:
-    meta = gguf_metadata(path)
+    info = gguf_info(path)
+    meta = info.metadata
     arch = meta.get("general.architecture", "llama")
 
     def num(key: str, default: int) -> int:
@@ -75,10 +77,7 @@ def model_facts(path: Path, adapter: str | None = None) -> ModelFacts:
     head_dim = num("embedding_length", 4096) // heads
     k_len = num("attention.key_length", head_dim)
     v_len = num("attention.value_length", head_dim)
-    try:
-        n_vocab = int(vocab_model(path).n_vocab())
-    except (ValueError, RuntimeError, OSError):
-        n_vocab = 32000
+    n_vocab = info.n_vocab or 32000
     weights = path.stat().st_size if path.is_file() else 0
     if adapter and Path(adapter).is_file():
         weights += Path(adapter).stat().st_size
@@ -94,6 +93,21 @@ def estimate(facts: ModelFacts, ctx_total: int) -> int:
     """Bytes a runner with ``ctx_total`` KV cells (all slots) is expected to take."""
     logits = facts.n_vocab * 4 * 512  # one ubatch of float logits
     return facts.weights + facts.kv_bytes_per_token * ctx_total + logits + RUNNER_OVERHEAD
+
+
+def prompt_cache_mib(settings: Settings, facts: ModelFacts, ctx_total: int) -> int:
+    """MiB of host-RAM prompt cache a runner gets (llama-server's ``--cache-ram``; 0 = off).
+
+    Why: with ``parallel`` slots, a prompt seen before (a system prompt, a chat's earlier turns,
+    a retried request) often lands in a slot that last held another one; llama-server then
+    restores the prefix from this cache instead of evaluating it again, which is most of the
+    time to first token. Capped at the runner's own KV cache size, so a small model gets a small
+    cache, and at ``server.prompt_cache_mb``."""
+    cap = settings.server.prompt_cache_mb
+    if cap <= 0:
+        return 0
+    kv_mib = -(-facts.kv_bytes_per_token * ctx_total // MIB)
+    return max(1, min(cap, kv_mib))
 
 
 def ctx_class(n_ctx: int, cap: int) -> int:

@@ -19,25 +19,34 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from llmapps.config import Settings
 from llmapps.models.errors import ModelError
-from llmapps.models.local.chat_model import gguf_formatter
+from llmapps.models.local.chat_template import ChatTemplate, chat_template, gguf_formatter
 from llmapps.models.local.hardware import default_threads
 from llmapps.models.local.pool import ModelPool, get_pool
-from llmapps.serve.capacity import check_ctx, estimate, max_memory, model_facts
+from llmapps.serve.capacity import (
+    MIB,
+    check_ctx,
+    estimate,
+    max_memory,
+    model_facts,
+    prompt_cache_mib,
+)
 from llmapps.serve.errors import BadRequestError, ContextOverflowError, ModelNotFoundError
 from llmapps.serve.gotemplate import render_chat
 from llmapps.serve.options import GenOptions, base_options
 from llmapps.serve.registry import ModelRecord
 from llmapps.serve.runner_process import RunnerProcess, RunnerSet, RunnerSpec, find_binary
-from llmapps.serve.vocab import gguf_metadata, vocab_model
+from llmapps.serve.vocab import gguf_info, gguf_metadata, vocab_model
 
 __all__ = ["GenRequest", "GenResult", "Runner", "ToolCall", "gguf_metadata", "model_options"]
+# text, add_bos, special -> token ids (a runner's /tokenize, or a vocab-only llama in-process)
+Tokenize = Callable[..., list[int]]
 log = logging.getLogger("llmapps.serve")
 _warned = threading.Event()
 
@@ -124,7 +133,9 @@ class Runner:
         adapter = str(record.adapters[0]) if record.adapters else None
         return check_ctx(self.settings, record.name, record.path, adapter, n_ctx, self.slots)
 
-    def _spec(self, record: ModelRecord, opts: GenOptions, ctx_size: int) -> RunnerSpec:
+    def _spec(
+        self, record: ModelRecord, opts: GenOptions, ctx_size: int, cache_mib: int = 0
+    ) -> RunnerSpec:
         models = self.settings.models
         threads = default_threads(models.n_threads)
         layers = opts.num_gpu if opts.num_gpu is not None else models.n_gpu_layers
@@ -139,6 +150,7 @@ class Runner:
             threads_batch=models.n_threads_batch or threads,
             n_gpu_layers=layers,
             main_gpu=main_gpu if main_gpu else None,
+            cache_mib=cache_mib,
         )
 
     @contextlib.contextmanager
@@ -147,9 +159,11 @@ class Runner:
     ) -> Iterator[tuple[RunnerProcess, float]]:
         assert self.runners is not None
         ctx_size = self.check_ctx(record, opts.num_ctx)
-        spec = self._spec(record, opts, ctx_size)
-        facts = model_facts(record.path, spec.lora)
-        size = estimate(facts, ctx_size * spec.slots)
+        adapter = str(record.adapters[0]) if record.adapters else None
+        facts = model_facts(record.path, adapter)
+        cache = prompt_cache_mib(self.settings, facts, ctx_size * self.slots)
+        spec = self._spec(record, opts, ctx_size, cache)
+        size = estimate(facts, ctx_size * spec.slots) + cache * MIB
         pool_bytes = sum(m.size_bytes for m in self.pool.loaded())
         with self.runners.use(spec, size, keep_alive, extra_used=pool_bytes) as held:
             yield held
@@ -196,15 +210,18 @@ class Runner:
         started = time.perf_counter()
         cancel = cancel or threading.Event()
         self.check_ctx(req.model, req.options.num_ctx)
-        vocab = vocab_model(req.model.path)
-        tokens, stops, truncated = self._prompt_tokens(vocab, req)
-        bias = _checked_bias(req, int(vocab.n_vocab()))
-        grammar = self._grammar(req)
-        result = GenResult(prompt_tokens=len(tokens), truncated=truncated)
+        result = GenResult()
         buffer = req.buffer or _tools_active(req)
-        if self.runners is not None:
-            pieces_iter = self._run_remote(req, tokens, stops, bias, grammar, cancel, result)
+        pieces_iter: Generator[str, None, None]
+        if self.runners is not None:  # the runner tokenizes: no llama.cpp in this process
+            bias = _checked_bias(req, gguf_info(req.model.path).n_vocab)
+            grammar = self._grammar(req)
+            pieces_iter = self._run_remote(req, bias, grammar, cancel, result)
         else:
+            vocab = vocab_model(req.model.path)
+            tokens, stops = self._prompt_tokens(vocab.tokenize, gguf_formatter(vocab), req, result)
+            bias = _checked_bias(req, int(vocab.n_vocab()))
+            grammar = self._grammar(req)
             pieces_iter = self._run_local(req, slot, tokens, stops, bias, grammar, cancel, result)
         pieces: list[str] = []
         with contextlib.closing(pieces_iter):
@@ -226,14 +243,52 @@ class Runner:
     def _run_remote(
         self,
         req: GenRequest,
-        tokens: list[int],
-        stops: list[str],
         bias: dict[int, float] | None,
         grammar: Any,
         cancel: threading.Event,
         result: GenResult,
     ) -> Generator[str, None, None]:
         """One generation on the model's runner process (a slot of its continuous batch)."""
+        with self._runner(req.model, req.options, req.keep_alive) as (runner, load_seconds):
+            result.load_ns = int(load_seconds * 1e9)
+            info = gguf_info(req.model.path)
+            template = info.chat_template
+            formatter = chat_template(template, info.eos_text, info.bos_text) if template else None
+            tokens, stops = self._prompt_tokens(runner.tokenize, formatter, req, result)
+            payload = self._payload(req, tokens, stops, bias, grammar)
+            final: dict[str, Any] = {}
+            events = runner.complete(payload, cancel)
+            with contextlib.closing(events):
+                for data in events:
+                    text = data.get("content") or ""
+                    if text:
+                        yield text
+                    if data.get("stop"):
+                        final = data
+                        break
+                    if cancel.is_set():
+                        result.finish_reason = "cancelled"
+                        break
+        timings = final.get("timings") or {}
+        result.prompt_eval_ns = int(float(timings.get("prompt_ms") or 0) * 1e6)
+        result.eval_ns = int(float(timings.get("predicted_ms") or 0) * 1e6)
+        result.completion_tokens = int(final.get("tokens_predicted") or 0)
+        if final:
+            result.finish_reason = "length" if final.get("stop_type") == "limit" else "stop"
+        elif not cancel.is_set():
+            raise ModelError(f"the runner of {req.model.name} ended the answer early")
+        else:
+            result.finish_reason = "cancelled"
+
+    @staticmethod
+    def _payload(
+        req: GenRequest,
+        tokens: list[int],
+        stops: list[str],
+        bias: dict[int, float] | None,
+        grammar: Any,
+    ) -> dict[str, Any]:
+        """The runner's ``/completion`` request for a tokenized prompt."""
         opts = req.options
         room = opts.num_ctx - len(tokens)
         payload: dict[str, Any] = {
@@ -260,31 +315,7 @@ class Runner:
             payload["grammar"] = grammar._grammar
         if bias:
             payload["logit_bias"] = [[t, False if b <= -100 else b] for t, b in bias.items()]
-        with self._runner(req.model, opts, req.keep_alive) as (runner, load_seconds):
-            result.load_ns = int(load_seconds * 1e9)
-            final: dict[str, Any] = {}
-            events = runner.complete(payload, cancel)
-            with contextlib.closing(events):
-                for data in events:
-                    text = data.get("content") or ""
-                    if text:
-                        yield text
-                    if data.get("stop"):
-                        final = data
-                        break
-                    if cancel.is_set():
-                        result.finish_reason = "cancelled"
-                        break
-        timings = final.get("timings") or {}
-        result.prompt_eval_ns = int(float(timings.get("prompt_ms") or 0) * 1e6)
-        result.eval_ns = int(float(timings.get("predicted_ms") or 0) * 1e6)
-        result.completion_tokens = int(final.get("tokens_predicted") or 0)
-        if final:
-            result.finish_reason = "length" if final.get("stop_type") == "limit" else "stop"
-        elif not cancel.is_set():
-            raise ModelError(f"the runner of {req.model.name} ended the answer early")
-        else:
-            result.finish_reason = "cancelled"
+        return payload
 
     def _run_local(
         self,
@@ -355,14 +386,24 @@ class Runner:
         result.prompt_eval_ns = int((first - eval_start) * 1e9)
         result.eval_ns = int((finished - first) * 1e9)
 
-    def _prompt_tokens(self, llama: Any, req: GenRequest) -> tuple[list[int], list, bool]:
-        """Tokenized prompt, extra stop strings, and whether it was truncated on request."""
+    def _prompt_tokens(
+        self, tokenize: Tokenize, formatter: ChatTemplate | None, req: GenRequest, result: GenResult
+    ) -> tuple[list[int], list[str]]:
+        """Tokenized prompt and extra stop strings (``result`` gets the prompt's token count and
+        whether it was truncated on request)."""
+        tokens, stops, result.truncated = self._fit_prompt(tokenize, formatter, req)
+        result.prompt_tokens = len(tokens)
+        return tokens, stops
+
+    def _fit_prompt(
+        self, tokenize: Tokenize, formatter: ChatTemplate | None, req: GenRequest
+    ) -> tuple[list[int], list[str], bool]:
         n_ctx = req.options.num_ctx
         messages = self._messages(req) if req.messages is not None else None
         truncated = False
         while True:
-            text, stops, add_bos = self._render(llama, req, messages)
-            tokens = llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+            text, stops, add_bos = self._render(formatter, req, messages)
+            tokens = tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
             if len(tokens) < n_ctx:
                 return tokens, stops, truncated
             if not req.truncate:
@@ -400,7 +441,7 @@ class Runner:
         return messages
 
     def _render(
-        self, llama: Any, req: GenRequest, messages: list[dict[str, Any]] | None
+        self, formatter: ChatTemplate | None, req: GenRequest, messages: list[dict[str, Any]] | None
     ) -> tuple[str, list[str], bool]:
         template = req.template if req.template is not None else req.model.modelfile.template
         if messages is None:  # a plain prompt (/api/generate, /v1/completions)
@@ -412,7 +453,6 @@ class Runner:
             ]
         if template is not None:
             return _render_go_chat(template, messages, req.tools, req.think), [], True
-        formatter = gguf_formatter(llama)
         if formatter is None:
             return _render_go_chat(CHATML, messages, None), ["<|im_end|>"], True
         result = formatter(messages=[_plain_message(m) for m in messages])

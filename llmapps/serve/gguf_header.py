@@ -55,6 +55,10 @@ def _value(fh: BinaryIO, kind: int, keep: bool) -> object:
         if item in _FIXED and not keep:
             fh.seek(_FIXED[item] * count, 1)
             return None
+        if item == _STRING and not keep:  # e.g. a tokenizer's merges: skip, don't decode
+            for _ in range(count):
+                fh.seek(_u64(fh), 1)
+            return None
         return [_value(fh, item, keep) for _ in range(count)]
     raise GGUFHeaderError(f"unknown GGUF value type {kind}")
 
@@ -75,4 +79,23 @@ def read_gguf_keys(path: Path, keys: set[str]) -> dict[str, object]:
                 found[key] = value
                 if len(found) == len(keys):
                     break
+    return found
+
+
+def read_gguf_metadata(path: Path, arrays: frozenset[str] = frozenset()) -> dict[str, object]:
+    """Every scalar key of the header of ``path``, plus the arrays named in ``arrays`` (others
+    are skipped), as llama.cpp's own metadata view leaves arrays out."""
+    found: dict[str, object] = {}
+    with path.open("rb") as fh:
+        if _read(fh, 4) != b"GGUF":
+            raise GGUFHeaderError("not a GGUF file")
+        if _u32(fh) not in (2, 3):
+            raise GGUFHeaderError("unsupported GGUF version")
+        _u64(fh)  # tensor count
+        for _ in range(_u64(fh)):
+            key = _string(fh)
+            kind = _u32(fh)
+            value = _value(fh, kind, kind != _ARRAY or key in arrays)
+            if kind != _ARRAY or key in arrays:
+                found[key] = value
     return found

@@ -43,7 +43,7 @@ import httpx
 
 from llmapps.config import Settings
 from llmapps.models.errors import ModelError
-from llmapps.models.local.hardware import OMP_WAIT_POLICY, nvidia_gpus
+from llmapps.models.local.hardware import USER_OMP_WAIT_POLICY, nvidia_gpus
 from llmapps.serve.errors import BadRequestError, BusyError
 
 log = logging.getLogger("llmapps.serve")
@@ -96,12 +96,14 @@ class RunnerSpec:
     threads_batch: int
     n_gpu_layers: int | None = None  # None: llama-server's default
     main_gpu: int | None = None
+    cache_mib: int = 0  # host-RAM prompt cache (capacity.prompt_cache_mib)
 
     @property
     def key(self) -> str:
         return (
             f"{self.name}|{self.path}|{self.lora or ''}|{self.ctx_slot}|{self.slots}|"
-            f"{self.threads}/{self.threads_batch}|{self.n_gpu_layers}|{self.main_gpu}"
+            f"{self.threads}/{self.threads_batch}|{self.n_gpu_layers}|{self.main_gpu}|"
+            f"{self.cache_mib}"
         )
 
     def command(self, binary: Path, port: int) -> list[str]:
@@ -126,7 +128,7 @@ class RunnerSpec:
             "--fit",
             "off",  # we size the context ourselves (and refuse what does not fit)
             "--cache-ram",
-            "0",  # no extra host-RAM prompt cache: each slot keeps its own prefix
+            str(self.cache_mib),
             "--no-webui",
             "--slots",  # /slots (behind the runner's key): which slots are busy
         ]
@@ -223,7 +225,12 @@ class RunnerProcess:
         fd, name = tempfile.mkstemp(prefix="llmapps-runner-", suffix=".log")
         self.log_path = Path(name)
         env = {k: v for k, v in os.environ.items() if k in _ENV_KEPT or k.startswith(_PREFIXES)}
-        env.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)
+        # llama.cpp's own wait policy unless the user set one: GOMP spins briefly and then
+        # sleeps, and throttles its spinning when oversubscribed. Side by side with llama-server,
+        # PASSIVE (our in-process default) cost ~10% at 4 clients on an idle machine and was no
+        # better beside a CPU-bound job (bench/serve.py --compete).
+        if USER_OMP_WAIT_POLICY is None:
+            env.pop("OMP_WAIT_POLICY", None)
         env["LLAMA_API_KEY"] = key
         started = time.perf_counter()
         with os.fdopen(fd, "wb") as logfile:
@@ -281,6 +288,24 @@ class RunnerProcess:
             with contextlib.suppress(OSError):
                 self.log_path.unlink()
             self.log_path = None
+
+    def tokenize(self, text: bytes, *, add_bos: bool, special: bool) -> list[int]:
+        """Token ids of ``text`` from the runner's own tokenizer (the model's vocabulary)."""
+        assert self.client is not None
+        try:
+            resp = self.client.post(
+                "/tokenize",
+                json={
+                    "content": text.decode("utf-8", "replace"),
+                    "add_special": add_bos,
+                    "parse_special": special,
+                },
+            )
+        except httpx.TransportError as exc:
+            raise ModelError(f"the runner of {self.spec.name} failed: {exc}") from exc
+        if resp.status_code != 200:
+            raise _runner_error(self.spec.name, resp.status_code, resp.content)
+        return [int(t) for t in resp.json()["tokens"]]
 
     def complete(
         self, payload: dict[str, Any], cancel: threading.Event

@@ -8,7 +8,6 @@ keep-alive, thread safety) and the GGUF's own chat template (llama-cpp-python re
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from pydantic import BaseModel, ConfigDict, Field
 
 from llmapps.models.errors import ModelError
+from llmapps.models.local.chat_template import gguf_formatter
 from llmapps.models.local.pool import ModelPool, get_pool
 
 
@@ -66,30 +66,6 @@ def _flatten(content: list[Any]) -> str:
         elif isinstance(item, dict) and item.get("type") == "text":
             parts.append(str(item.get("text", "")))
     return "".join(parts)
-
-
-@lru_cache(maxsize=8)
-def _formatter_for(template: str, eos: str, bos: str) -> Any:
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-    return Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
-
-
-def gguf_formatter(llama: Any) -> Any | None:
-    """The Jinja chat formatter built from the GGUF's own ``tokenizer.chat_template``.
-
-    llama-cpp-python uses the same template for generation when no ``chat_format`` is forced;
-    we rebuild it to count prompt tokens exactly (streams report no usage) and the model server
-    renders its prompts with it. Cached by template and special tokens, so a model reloaded or
-    a second model with the same template reuses it.
-    """
-    template = (getattr(llama, "metadata", None) or {}).get("tokenizer.chat_template")
-    if not template:
-        return None
-    eos_id, bos_id = llama.token_eos(), llama.token_bos()
-    eos = llama._model.token_get_text(eos_id) if eos_id != -1 else ""
-    bos = llama._model.token_get_text(bos_id) if bos_id != -1 else ""
-    return _formatter_for(template, eos, bos)
 
 
 def _fresh_if_deterministic(llama: Any, params: dict[str, Any]) -> None:
