@@ -224,6 +224,7 @@ def test_busy_runners_are_never_replaced(
     monkeypatch: pytest.MonkeyPatch, start_server: Any, eos_bias: Callable[[], dict[str, int]]
 ) -> None:
     monkeypatch.setenv("LLMAPPS_SERVER__MAX_LOADED_MODELS", "2")
+    monkeypatch.setenv("LLMAPPS_MODELS__N_CTX", "8192")  # long answers: they outlast the checks
     server = start_server()
     cl = ollama.Client(host=server.url)
     cl.create(model="other", from_="smollm2", system="You are terse.")
@@ -231,21 +232,21 @@ def test_busy_runners_are_never_replaced(
     bias = eos_bias()
     with (
         httpx.Client(timeout=60) as client,
-        _running_stream(client, server.url, 1900, bias) as first,
+        _running_stream(client, server.url, 8000, bias) as first,
     ):
         first_lines = first.iter_lines()  # kept: see _running_stream
         assert next(first_lines).startswith("data: {")
         # Another context class of the busy model starts beside it, which keeps running.
-        assert _generate(server.url, "Hi", {"num_ctx": 4096, "num_predict": 2, "temperature": 0})
-        assert sorted(m.context_length for m in cl.ps().models) == [2048, 4096]
-        with _running_stream(client, server.url, 1900, bias, model="other") as second:
+        assert _generate(server.url, "Hi", {"num_ctx": 2048, "num_predict": 2, "temperature": 0})
+        assert sorted(m.context_length for m in cl.ps().models) == [2048, 8192]
+        with _running_stream(client, server.url, 8000, bias, model="other") as second:
             second_lines = second.iter_lines()
-            assert next(second_lines).startswith("data: {")  # replaced the idle 4096 runner
+            assert next(second_lines).startswith("data: {")  # replaced the idle 2048 runner
             assert sorted(m.model for m in cl.ps().models) == ["other:latest", "smollm2:latest"]
             # Both loaded runners are busy: a third is a 503 (not an eviction).
             busy = httpx.post(
                 server.url + "/api/generate",
-                json={"model": "smollm2", "prompt": "Hi", "options": {"num_ctx": 8192}},
+                json={"model": "smollm2", "prompt": "Hi", "options": {"num_ctx": 4096}},
                 timeout=60,
             )
             assert busy.status_code == 503, busy.text
