@@ -393,7 +393,10 @@ class RunnerSet:
                     self._stop(spec.key)
 
     def _make_room(self, size: int, extra_used: int) -> None:
-        """Stop idle runners (least recently used first) until ``size`` fits; else 503."""
+        """Stop idle runners (least recently used first) until ``size`` fits; else 503.
+
+        A runner with users is never stopped: the new one starts beside it when both limits
+        allow, and otherwise the request is refused with ``Retry-After``."""
 
         def over() -> bool:
             used = sum(r.size_bytes for r in self._runners.values()) + extra_used
@@ -411,7 +414,12 @@ class RunnerSet:
                         "later, or lower num_ctx",
                         retry_after=5,
                     )
-                return  # every runner busy: go over max_loaded_models rather than fail
+                raise BusyError(
+                    f"all {len(self._runners)} loaded models are busy "
+                    f"(server.max_loaded_models is {self.max_loaded}): retry later, or raise "
+                    "server.max_loaded_models",
+                    retry_after=5,
+                )
             self._stop(min(idle, key=lambda r: r.last_used).spec.key)
 
     def expire(self, *, name: str | None = None, path: Path | None = None) -> int:

@@ -86,42 +86,63 @@ def _open_streaming_request(url: str, body: bytes) -> socket.socket:
     return sock
 
 
-@pytest.mark.xfail(
-    reason="open in issue 11: when the queued /api/chat requests arrive the running /v1 stream's "
-    "job is cancelled (likely its runner replaced for another context class); cause not fixed",
-    strict=False,
-)
+def _running_stream(
+    client: httpx.Client, url: str, max_tokens: int, bias: dict[str, int], model: str = "smollm2"
+) -> Any:
+    """A /v1 chat stream that runs long (end tokens banned); enter it and read its first line.
+
+    The caller keeps the returned line iterator: a dropped httpx iterator closes the
+    connection, which the server rightly takes as the client going away (it cancels the job)."""
+    body = {
+        "model": model,
+        "messages": [LONG],
+        "max_tokens": max_tokens,
+        "stream": True,
+        "logit_bias": bias,
+    }
+    return client.stream("POST", url + "/v1/chat/completions", json=body)
+
+
 def test_queued_clients_that_disconnect_are_never_processed(
     monkeypatch: pytest.MonkeyPatch, start_server: Any, eos_bias: Callable[[], dict[str, int]]
 ) -> None:
     monkeypatch.setenv("LLMAPPS_SERVER__PARALLEL", "1")
     monkeypatch.setenv("LLMAPPS_SERVER__QUEUE_SIZE", "8")
+    # The running answer may take up to 8000 tokens (minutes on a CPU, seconds on a GPU),
+    # far longer than the queue checks below; it ends when this test closes it.
+    monkeypatch.setenv("LLMAPPS_MODELS__N_CTX", "8192")
     server = start_server()
     scheduler = _runtime(server).scheduler
-    body = {
-        "model": "smollm2",
-        "messages": [LONG],
-        "max_tokens": 1500,
-        "stream": True,
-        "logit_bias": eos_bias(),
-    }
-    url = server.url + "/v1/chat/completions"
-    with httpx.Client(timeout=60) as client, client.stream("POST", url, json=body) as running:
-        assert next(running.iter_lines()).startswith("data: {")
+
+    def waiting() -> int:
+        return sum(q["waiting"] for q in scheduler.snapshot().values())
+
+    with (
+        httpx.Client(timeout=60) as client,
+        _running_stream(client, server.url, 8000, eos_bias()) as running,
+    ):
+        lines = running.iter_lines()
+        assert next(lines).startswith("data: {")
+        # /api/chat with no num_ctx joins the same queue as the /v1 stream (one per model).
         queued = json.dumps(
             {"model": "smollm2", "messages": [LONG], "stream": True, "options": {"num_predict": 4}}
         ).encode()
         sockets = [_open_streaming_request(server.url, queued) for _ in range(5)]
-        assert _wait(lambda: sum(q["waiting"] for q in scheduler.snapshot().values()) == 5)
+        assert _wait(lambda: waiting() == 5), (scheduler.snapshot(), scheduler.stats)
         for sock in sockets:
             sock.close()
         # Dropped from the queue while the first request still runs.
-        assert _wait(lambda: scheduler.stats.abandoned == 5)
-        assert sum(q["waiting"] for q in scheduler.snapshot().values()) == 0
-        assert scheduler.stats.started == 1
+        assert _wait(lambda: scheduler.stats.abandoned == 5), scheduler.stats
+        assert waiting() == 0
+        assert scheduler.stats.started == 1 and scheduler.stats.cancelled == 0
+        assert [q["active"] for q in scheduler.snapshot().values()] == [1]
     assert _wait(lambda: all(q["active"] == 0 for q in scheduler.snapshot().values()))
+    assert scheduler.stats.cancelled == 1  # the long one, when this test closed it
     assert _generate(server.url, "Hi", {"num_predict": 4, "temperature": 0})
     assert scheduler.stats.started == 2  # the long one and the new one: none of the five
+    # Both APIs resolved the same default num_ctx: one runner served all of them.
+    runners = _runtime(server).runner.runners.loaded()
+    assert [(r.name, r.n_ctx) for r in runners] == [("smollm2:latest", 8192)]
 
 
 def test_num_ctx_limits_are_400_before_loading(
@@ -149,11 +170,6 @@ def test_num_ctx_limits_are_400_before_loading(
     assert len(runners) == 1 and runners[0].n_ctx == 2048
 
 
-@pytest.mark.xfail(
-    reason="open in issue 11: when the queued /api/chat requests arrive the running /v1 stream's "
-    "job is cancelled (likely its runner replaced for another context class); cause not fixed",
-    strict=False,
-)
 def test_memory_budget_refuses_loads(
     monkeypatch: pytest.MonkeyPatch, start_server: Any, eos_bias: Callable[[], dict[str, int]]
 ) -> None:
@@ -170,17 +186,15 @@ def test_memory_budget_refuses_loads(
         json={"model": "smollm2", "prompt": "Hi", "stream": False, "options": {"num_ctx": 8192}},
     )
     assert resp.status_code == 400 and "server.max_memory" in resp.json()["error"]
-    body = {
-        "model": "smollm2",
-        "messages": [LONG],
-        "max_tokens": 1500,
-        "stream": True,
-        "logit_bias": eos_bias(),
-    }
-    url = server.url + "/v1/chat/completions"
-    with httpx.Client(timeout=60) as client, client.stream("POST", url, json=body) as running:
-        assert next(running.iter_lines()).startswith("data: {")
-        # A second model does not fit beside the busy first one: 503 with Retry-After.
+    scheduler = _runtime(server).scheduler
+    with (
+        httpx.Client(timeout=60) as client,
+        _running_stream(client, server.url, 1900, eos_bias()) as running,
+    ):
+        lines = running.iter_lines()  # kept: see _running_stream
+        assert next(lines).startswith("data: {")
+        # A second model does not fit beside the busy first one: 503 with Retry-After, in
+        # each API's own error shape; the busy runner is neither stopped nor replaced.
         busy = httpx.post(
             server.url + "/api/generate",
             json={"model": "other", "prompt": "Hi", "stream": False, "options": {"num_predict": 2}},
@@ -188,11 +202,59 @@ def test_memory_budget_refuses_loads(
         )
         assert busy.status_code == 503, busy.text
         assert busy.headers["Retry-After"].isdigit() and "server.max_memory" in busy.json()["error"]
-    scheduler = _runtime(server).scheduler
+        chat = {"model": "other", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2}
+        for stream in (False, True):
+            busy = httpx.post(
+                server.url + "/v1/chat/completions", json={**chat, "stream": stream}, timeout=60
+            )
+            assert busy.status_code == 503, busy.text
+            error = busy.json()["error"]
+            assert busy.headers["Retry-After"].isdigit() and "server.max_memory" in error["message"]
+            assert (error["type"], error["code"]) == ("server_error", "server_busy")
+        assert [m.model for m in cl.ps().models] == ["smollm2:latest"]
+        assert scheduler.stats.cancelled == 0  # the first stream still runs
+        assert next(line for line in lines if line).startswith("data: {")
     assert _wait(lambda: all(q["active"] == 0 for q in scheduler.snapshot().values()))
     # Once the first model is idle it is unloaded to make room.
     assert _generate(server.url, "Hi", {"num_predict": 2, "temperature": 0}, model="other")
     assert [m.model for m in cl.ps().models] == ["other:latest"]
+
+
+def test_busy_runners_are_never_replaced(
+    monkeypatch: pytest.MonkeyPatch, start_server: Any, eos_bias: Callable[[], dict[str, int]]
+) -> None:
+    monkeypatch.setenv("LLMAPPS_SERVER__MAX_LOADED_MODELS", "2")
+    monkeypatch.setenv("LLMAPPS_MODELS__N_CTX", "8192")  # long answers: they outlast the checks
+    server = start_server()
+    cl = ollama.Client(host=server.url)
+    cl.create(model="other", from_="smollm2", system="You are terse.")
+    scheduler = _runtime(server).scheduler
+    bias = eos_bias()
+    with (
+        httpx.Client(timeout=60) as client,
+        _running_stream(client, server.url, 8000, bias) as first,
+    ):
+        first_lines = first.iter_lines()  # kept: see _running_stream
+        assert next(first_lines).startswith("data: {")
+        # Another context class of the busy model starts beside it, which keeps running.
+        assert _generate(server.url, "Hi", {"num_ctx": 2048, "num_predict": 2, "temperature": 0})
+        assert sorted(m.context_length for m in cl.ps().models) == [2048, 8192]
+        with _running_stream(client, server.url, 8000, bias, model="other") as second:
+            second_lines = second.iter_lines()
+            assert next(second_lines).startswith("data: {")  # replaced the idle 2048 runner
+            assert sorted(m.model for m in cl.ps().models) == ["other:latest", "smollm2:latest"]
+            # Both loaded runners are busy: a third is a 503 (not an eviction).
+            busy = httpx.post(
+                server.url + "/api/generate",
+                json={"model": "smollm2", "prompt": "Hi", "options": {"num_ctx": 4096}},
+                timeout=60,
+            )
+            assert busy.status_code == 503, busy.text
+            assert busy.headers["Retry-After"].isdigit()
+            assert "server.max_loaded_models" in busy.json()["error"]
+            assert scheduler.stats.cancelled == 0  # neither stream was touched
+            for lines in (first_lines, second_lines):
+                assert next(line for line in lines if line).startswith("data: {")
 
 
 def test_gpu_options_reach_the_runner(server: Any) -> None:
