@@ -93,14 +93,14 @@ def peer_binary() -> Path:
     return cached
 
 
-def rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and all its descendants."""
+def rss(pid: int, children: bool = True) -> int:
+    """Resident bytes of ``pid`` and (unless told otherwise) all its descendants."""
     total = 0
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 total += int(line.split()[1]) * 1024
-        for task in Path(f"/proc/{pid}/task").iterdir():
+        for task in Path(f"/proc/{pid}/task").iterdir() if children else []:
             children = (task / "children").read_text().split()
             total += sum(rss(int(child)) for child in children)
     except OSError:
@@ -311,8 +311,10 @@ def main() -> None:
         best = table(args, sides, body)
         ratios(best, "")
         ours_rss, theirs_rss = rss(ours.pid), rss(theirs.pid)
+        server_rss = rss(ours.pid, children=False)
         print(
-            f"RSS after 4-slot load: llmapps serve + runner {ours_rss / 2**20:.0f} MiB, "
+            f"RSS after 4-slot load: llmapps serve {server_rss / 2**20:.0f} MiB + runner "
+            f"{(ours_rss - server_rss) / 2**20:.0f} MiB = {ours_rss / 2**20:.0f} MiB, "
             f"llama-server {theirs_rss / 2**20:.0f} MiB, ratio {ours_rss / theirs_rss:.3f} "
             "(target <= 1.3)"
         )

@@ -110,6 +110,11 @@ def prompt_cache_mib(settings: Settings, facts: ModelFacts, ctx_total: int) -> i
     return max(1, min(cap, kv_mib))
 
 
+def runner_estimate(settings: Settings, facts: ModelFacts, ctx_total: int) -> int:
+    """Bytes a runner process with ``ctx_total`` KV cells takes, its prompt cache included."""
+    return estimate(facts, ctx_total) + prompt_cache_mib(settings, facts, ctx_total) * MIB
+
+
 def ctx_class(n_ctx: int, cap: int) -> int:
     """The runner context size (per slot) that serves a request for ``n_ctx``."""
     size = MIN_CTX_CLASS

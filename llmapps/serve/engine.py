@@ -30,12 +30,11 @@ from llmapps.models.local.chat_template import ChatTemplate, chat_template, gguf
 from llmapps.models.local.hardware import default_threads
 from llmapps.models.local.pool import ModelPool, get_pool
 from llmapps.serve.capacity import (
-    MIB,
     check_ctx,
-    estimate,
     max_memory,
     model_facts,
     prompt_cache_mib,
+    runner_estimate,
 )
 from llmapps.serve.errors import BadRequestError, ContextOverflowError, ModelNotFoundError
 from llmapps.serve.gotemplate import render_chat
@@ -163,7 +162,7 @@ class Runner:
         facts = model_facts(record.path, adapter)
         cache = prompt_cache_mib(self.settings, facts, ctx_size * self.slots)
         spec = self._spec(record, opts, ctx_size, cache)
-        size = estimate(facts, ctx_size * spec.slots) + cache * MIB
+        size = runner_estimate(self.settings, facts, ctx_size * spec.slots)
         pool_bytes = sum(m.size_bytes for m in self.pool.loaded())
         with self.runners.use(spec, size, keep_alive, extra_used=pool_bytes) as held:
             yield held

@@ -15,8 +15,9 @@ import httpx
 import ollama
 import pytest
 
+from llmapps.config import get_settings
 from llmapps.models.local.discovery import bundled_model_path
-from llmapps.serve.capacity import estimate, model_facts
+from llmapps.serve.capacity import model_facts, runner_estimate
 
 pytestmark = pytest.mark.model
 
@@ -174,7 +175,7 @@ def test_memory_budget_refuses_loads(
     monkeypatch: pytest.MonkeyPatch, start_server: Any, eos_bias: Callable[[], dict[str, int]]
 ) -> None:
     facts = model_facts(bundled_model_path())
-    one_runner = estimate(facts, 2048 * 4)
+    one_runner = runner_estimate(get_settings(), facts, 2048 * 4)
     monkeypatch.setenv("LLMAPPS_SERVER__MAX_MEMORY", str(int(one_runner * 1.5)))
     monkeypatch.setenv("LLMAPPS_MODELS__N_CTX", "2048")
     server = start_server()
