@@ -17,12 +17,21 @@ LLAMA_CMAKE_ARGS := $(if $(filter 1,$(CUDA)),-DGGML_CUDA=on,)
 # AMX compiled out where it cannot run (a VM that advertises it): scripts/cpu-flags.sh.
 CPU_FLAGS := $(shell bash scripts/cpu-flags.sh)
 
-.PHONY: run test install system-deps corpus lint typecheck pytest bench lock clean
+.PHONY: run test test-at install system-deps corpus lint typecheck pytest bench lock clean
 
 run: install
 	$(BIN)/llmapps up
 
 test: install system-deps corpus lint typecheck pytest
+
+# `make test` with the wall clock set to HOUR (UTC) today, advancing from there (libfaketime,
+# Debian package `faketime`): the suite must pass at any hour. Set-up runs first on the real
+# clock. DAY=YYYY-MM-DD picks another day.
+HOUR ?= 08:30
+DAY ?= $(shell date -u +%F)
+test-at: install system-deps corpus
+	@command -v faketime >/dev/null || { echo "error: faketime not found: run 'apt-get install faketime'"; exit 1; }
+	faketime "$(DAY) $(HOUR):00 UTC" $(MAKE) lint typecheck pytest
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.11"; exit 1; }

@@ -68,7 +68,16 @@ class LiveServer:
 
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        # A bounded graceful shutdown (an asyncio timeout inside the server): a browser's open
+        # event stream would otherwise hold stop() until the page closes, which a test's
+        # teardown does only after stopping the server.
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            timeout_graceful_shutdown=2,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -83,7 +92,9 @@ class LiveServer:
 
     def stop(self) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.thread.join(timeout=60)  # returns once the server has stopped (2 s at most)
+        if self.thread.is_alive():
+            raise RuntimeError("test server did not stop")
 
 
 @pytest.fixture

@@ -48,7 +48,6 @@ from llmapps.serve.http import (
     collect,
     embed_texts,
     error_payload,
-    ollama_error,
     read_body,
     runtime,
     start_stream,
@@ -402,46 +401,43 @@ async def blob_exists(digest: str, request: Request) -> Response:
 @router.post("/blobs/{digest}")
 async def blob_upload(digest: str, request: Request) -> Response:
     """Store an uploaded GGUF (what ``ollama create`` sends); the digest is verified."""
+    rt = runtime(request)
+    target = blob_path(rt, digest)
+    limit = rt.settings.server.max_blob_mb * 1024 * 1024
+    too_large = (
+        f"blob is over the {rt.settings.server.max_blob_mb} MB limit (raise server.max_blob_mb)"
+    )
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        raise PayloadTooLargeError(too_large)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + f".{uuid.uuid4().hex}.partial")
+    sha = hashlib.sha256()
+    size = 0
+    head = b""
     try:
-        rt = runtime(request)
-        target = blob_path(rt, digest)
-        limit = rt.settings.server.max_blob_mb * 1024 * 1024
-        too_large = (
-            f"blob is over the {rt.settings.server.max_blob_mb} MB limit (raise server.max_blob_mb)"
-        )
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > limit:
-            raise PayloadTooLargeError(too_large)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(target.name + f".{uuid.uuid4().hex}.partial")
-        sha = hashlib.sha256()
-        size = 0
-        head = b""
-        try:
-            with partial.open("wb") as fh:
-                async for chunk in request.stream():
-                    size += len(chunk)
-                    if size > limit:
-                        raise PayloadTooLargeError(too_large)
-                    if len(head) < 4:
-                        head += chunk[: 4 - len(head)]
-                    sha.update(chunk)
-                    await run_in_threadpool(fh.write, chunk)
-            if f"sha256-{sha.hexdigest()}" != target.name:
-                raise BadRequestError(
-                    f"digest mismatch: the upload is sha256:{sha.hexdigest()}, not {digest}"
-                )
-            if head != b"GGUF":
-                raise BadRequestError(
-                    "the blob is not a GGUF file (it does not start with 'GGUF'): upload a "
-                    "GGUF model or LoRA adapter (convert safetensors with llama.cpp first)"
-                )
-            partial.replace(target)
-        finally:
-            partial.unlink(missing_ok=True)
-        return Response(status_code=201)
-    except Exception as exc:
-        return ollama_error(exc)
+        with partial.open("wb") as fh:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLargeError(too_large)
+                if len(head) < 4:
+                    head += chunk[: 4 - len(head)]
+                sha.update(chunk)
+                await run_in_threadpool(fh.write, chunk)
+        if f"sha256-{sha.hexdigest()}" != target.name:
+            raise BadRequestError(
+                f"digest mismatch: the upload is sha256:{sha.hexdigest()}, not {digest}"
+            )
+        if head != b"GGUF":
+            raise BadRequestError(
+                "the blob is not a GGUF file (it does not start with 'GGUF'): upload a "
+                "GGUF model or LoRA adapter (convert safetensors with llama.cpp first)"
+            )
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return Response(status_code=201)
 
 
 @router.post("/copy")
@@ -453,14 +449,11 @@ async def copy(request: Request) -> Response:
 
 @router.delete("/delete")
 async def delete(request: Request) -> Response:
-    try:
-        rt, body = await read_body(request, OllamaModelRef)
-        name = full_name(body.ref())
-        await run_in_threadpool(rt.registry.delete, name)
-        await run_in_threadpool(lambda: rt.runner.expire(name=name))
-        return Response(status_code=200)
-    except Exception as exc:
-        return ollama_error(exc)
+    rt, body = await read_body(request, OllamaModelRef)
+    name = full_name(body.ref())
+    await run_in_threadpool(rt.registry.delete, name)
+    await run_in_threadpool(lambda: rt.runner.expire(name=name))
+    return Response(status_code=200)
 
 
 def _pull_limit(rt: Runtime) -> int:
@@ -495,31 +488,28 @@ def pull_lines(rt: Runtime, name: str, insecure: bool) -> Iterator[str]:
 async def pull(request: Request) -> Response:
     """Pull a model by name from the Ollama registry or Hugging Face (``hf.co/user/repo``);
     a path to a GGUF file (ours, not Ollama's) imports that file."""
-    try:
-        rt, body = await read_body(request, OllamaModelRef)
-        ref = body.ref()
-        if not ref:
-            raise BadRequestError("'model' (the name to pull) is required", param="model")
-        if ref.endswith(".gguf") or ref.startswith(("/", "~", ".")):
-            path = check_file_allowed(ref, rt.settings, http_base_dir(rt.settings))
-            if not path.is_file():
-                raise BadRequestError(f"GGUF file not found: {ref}", param="model")
-            name = path.stem.lower().replace(" ", "-")
-            await run_in_threadpool(rt.registry.create, name, Modelfile(from_=str(path)))
-            if body.stream:
-                lines = [_line({"status": s}) for s in ("pulling manifest", "success")]
-                return StreamingResponse(iter(lines), media_type=NDJSON)
-            return JSONResponse({"status": "success"})
+    rt, body = await read_body(request, OllamaModelRef)
+    ref = body.ref()
+    if not ref:
+        raise BadRequestError("'model' (the name to pull) is required", param="model")
+    if ref.endswith(".gguf") or ref.startswith(("/", "~", ".")):
+        path = check_file_allowed(ref, rt.settings, http_base_dir(rt.settings))
+        if not path.is_file():
+            raise BadRequestError(f"GGUF file not found: {ref}", param="model")
+        name = path.stem.lower().replace(" ", "-")
+        await run_in_threadpool(rt.registry.create, name, Modelfile(from_=str(path)))
         if body.stream:
-            return StreamingResponse(pull_lines(rt, ref, body.insecure), media_type=NDJSON)
-        await run_in_threadpool(
-            lambda: pull_model(
-                rt.settings, ref, lambda _p: None, insecure=body.insecure, max_bytes=_pull_limit(rt)
-            )
-        )
+            lines = [_line({"status": s}) for s in ("pulling manifest", "success")]
+            return StreamingResponse(iter(lines), media_type=NDJSON)
         return JSONResponse({"status": "success"})
-    except Exception as exc:
-        return ollama_error(exc)
+    if body.stream:
+        return StreamingResponse(pull_lines(rt, ref, body.insecure), media_type=NDJSON)
+    await run_in_threadpool(
+        lambda: pull_model(
+            rt.settings, ref, lambda _p: None, insecure=body.insecure, max_bytes=_pull_limit(rt)
+        )
+    )
+    return JSONResponse({"status": "success"})
 
 
 async def _embed(

@@ -32,7 +32,6 @@ from llmapps.serve.http import (
     chain,
     collect,
     error_payload,
-    openai_error,
     read_body,
     runtime,
     start_stream,
@@ -256,98 +255,84 @@ def _finished(plan: _Plan, result: GenResult, with_message: bool = False) -> dic
 # -- routes --------------------------------------------------------------------------------------
 @router.post("/responses")
 async def create_response(request: Request) -> Response:
-    try:
-        rt, body = await read_body(request, ResponsesRequest)
-        record = await run_in_threadpool(rt.registry.get, body.model)
-        plan = await run_in_threadpool(_plan, rt, record, body)
-        ticket = rt.scheduler.reserve(rt.queue_key(record, plan.options.num_ctx))
-        if body.stream:
-            first, events = await start_stream(rt, ticket, plan.request)
-            return StreamingResponse(
-                _stream(rt, plan, chain(first, events), events),
-                media_type="text/event-stream",
-                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-            )
-        result = await collect(rt, ticket, plan.request, request)
-        response = _finished(plan, result)
-        if plan.store:
-            await run_in_threadpool(_store(rt).save, response, plan.items)
-        return JSONResponse(response)
-    except Exception as exc:
-        return openai_error(exc)
+    rt, body = await read_body(request, ResponsesRequest)
+    record = await run_in_threadpool(rt.registry.get, body.model)
+    plan = await run_in_threadpool(_plan, rt, record, body)
+    ticket = rt.scheduler.reserve(rt.queue_key(record, plan.options.num_ctx))
+    if body.stream:
+        first, events = await start_stream(rt, ticket, plan.request)
+        return StreamingResponse(
+            _stream(rt, plan, chain(first, events), events),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    result = await collect(rt, ticket, plan.request, request)
+    response = _finished(plan, result)
+    if plan.store:
+        await run_in_threadpool(_store(rt).save, response, plan.items)
+    return JSONResponse(response)
 
 
 @router.get("/responses/{response_id}")
 async def retrieve_response(response_id: str, request: Request) -> Response:
-    try:
-        if request.query_params.get("stream", "").lower() == "true":
-            raise BadRequestError(
-                "streaming a stored response is not supported (there are no background "
-                "responses): retrieve it without stream",
-                param="stream",
-            )
-        rt = runtime(request)
-        found = await run_in_threadpool(_store(rt).get, response_id)
-        if found is None:
-            raise _not_found(response_id)
-        return JSONResponse(found)
-    except Exception as exc:
-        return openai_error(exc)
+    if request.query_params.get("stream", "").lower() == "true":
+        raise BadRequestError(
+            "streaming a stored response is not supported (there are no background "
+            "responses): retrieve it without stream",
+            param="stream",
+        )
+    rt = runtime(request)
+    found = await run_in_threadpool(_store(rt).get, response_id)
+    if found is None:
+        raise _not_found(response_id)
+    return JSONResponse(found)
 
 
 @router.delete("/responses/{response_id}")
 async def delete_response(response_id: str, request: Request) -> Response:
-    try:
-        rt = runtime(request)
-        if not await run_in_threadpool(_store(rt).delete, response_id):
-            raise _not_found(response_id)
-        return JSONResponse({"id": response_id, "object": "response", "deleted": True})
-    except Exception as exc:
-        return openai_error(exc)
+    rt = runtime(request)
+    if not await run_in_threadpool(_store(rt).delete, response_id):
+        raise _not_found(response_id)
+    return JSONResponse({"id": response_id, "object": "response", "deleted": True})
 
 
 @router.get("/responses/{response_id}/input_items")
 async def list_input_items(response_id: str, request: Request) -> Response:
     """The response's input items (inherited ones included), newest first unless ``order=asc``."""
+    params = request.query_params
+    order = params.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise BadRequestError("order must be asc or desc", param="order")
     try:
-        params = request.query_params
-        order = params.get("order", "desc")
-        if order not in ("asc", "desc"):
-            raise BadRequestError("order must be asc or desc", param="order")
-        try:
-            limit = int(params.get("limit", "20"))
-        except ValueError:
-            limit = 0
-        if not 1 <= limit <= MAX_INPUT_ITEMS_PAGE:
-            raise BadRequestError(
-                f"limit must be a whole number from 1 to {MAX_INPUT_ITEMS_PAGE}", param="limit"
-            )
-        rt = runtime(request)
-        items = await run_in_threadpool(_store(rt).context, response_id)
-        if items is None:
-            raise _not_found(response_id)
-        if order == "desc":
-            items = items[::-1]
-        after = params.get("after")
-        if after:
-            ids = [i.get("id") for i in items]
-            if after not in ids:
-                raise BadRequestError(
-                    f"after: no input item '{after}' in this response", param="after"
-                )
-            items = items[ids.index(after) + 1 :]
-        page = items[:limit]
-        return JSONResponse(
-            {
-                "object": "list",
-                "data": page,
-                "first_id": page[0]["id"] if page else None,
-                "last_id": page[-1]["id"] if page else None,
-                "has_more": len(items) > limit,
-            }
+        limit = int(params.get("limit", "20"))
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_INPUT_ITEMS_PAGE:
+        raise BadRequestError(
+            f"limit must be a whole number from 1 to {MAX_INPUT_ITEMS_PAGE}", param="limit"
         )
-    except Exception as exc:
-        return openai_error(exc)
+    rt = runtime(request)
+    items = await run_in_threadpool(_store(rt).context, response_id)
+    if items is None:
+        raise _not_found(response_id)
+    if order == "desc":
+        items = items[::-1]
+    after = params.get("after")
+    if after:
+        ids = [i.get("id") for i in items]
+        if after not in ids:
+            raise BadRequestError(f"after: no input item '{after}' in this response", param="after")
+        items = items[ids.index(after) + 1 :]
+    page = items[:limit]
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": page,
+            "first_id": page[0]["id"] if page else None,
+            "last_id": page[-1]["id"] if page else None,
+            "has_more": len(items) > limit,
+        }
+    )
 
 
 # -- streaming -----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
 
 from llmapps.config import Settings, get_settings
 from llmapps.sentinel import service
@@ -95,10 +96,16 @@ def test_missed_runs_are_coalesced_within_the_grace_time(
     _set_next_run(settings, f"sub-{recent.id}", now - timedelta(hours=2, minutes=20))
     _set_next_run(settings, f"sub-{old.id}", now - timedelta(days=2))
     second = Daemon(settings, sync_interval=60)
+    outcomes: set[tuple[int, str]] = set()
+    second.scheduler.add_listener(
+        lambda e: outcomes.add((e.code, e.job_id)), EVENT_JOB_EXECUTED | EVENT_JOB_MISSED
+    )
     second.start()
     try:
-        wait_for(lambda: len(reports_of(settings, recent.id)) >= 1, timeout=15)
-        time.sleep(1.5)
+        # Both stored jobs are handled by the scheduler's first pass: once their outcomes are
+        # in, nothing else is due for an hour (no waiting "long enough" to see no second run).
+        expected = {(EVENT_JOB_EXECUTED, f"sub-{recent.id}"), (EVENT_JOB_MISSED, f"sub-{old.id}")}
+        wait_for(lambda: expected <= outcomes, timeout=15)
     finally:
         second.stop()
     assert len(reports_of(settings, recent.id)) == 1  # coalesced: one run, not three
@@ -141,8 +148,10 @@ def test_editing_a_subscription_reschedules_the_running_daemon(
     daemon = Daemon(settings, sync_interval=0.5)
     daemon.start()
     try:
-        time.sleep(1.5)
-        assert reports_of(settings, sub.id) == []  # hourly: nothing yet
+        job = daemon.scheduler.get_job(f"sub-{sub.id}")
+        assert job is not None  # hourly: the first run is an hour away
+        assert job.next_run_time > datetime.now(UTC) + timedelta(minutes=59)
+        assert reports_of(settings, sub.id) == []
         service.edit_subscription(settings, sub.id, every="1s")
         wait_for(lambda: len(reports_of(settings, sub.id)) >= 2, timeout=20)
         service.remove_subscription(settings, sub.id)
