@@ -122,6 +122,17 @@ def chromium_path() -> str:
     raise RuntimeError("Chromium not found: run 'make test' (installs Debian's chromium) first")
 
 
+def _real_clock_env() -> dict[str, str]:
+    """The browser's environment without libfaketime (``make test-at``): the clock under test
+    is the server's; libfaketime also fakes the monotonic clock, and Chromium's timed waits
+    then never expire."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k != "LD_PRELOAD" and not k.startswith(("FAKETIME", "DONT_FAKE"))
+    }
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """One Chromium per test module: Playwright's sync API keeps an event loop running while
@@ -132,6 +143,7 @@ def browser() -> Iterator[Any]:
         instance = pw.chromium.launch(
             executable_path=chromium_path(),
             headless=True,
+            env=_real_clock_env(),
             args=[
                 "--no-sandbox",
                 "--disable-gpu",
