@@ -86,6 +86,8 @@ def layout_page(
             if not run.blank and run.box[2] > run.box[0] and not removing(run)
         ]
         _mark_invisible(units, scan.runs)
+    if image is not None:
+        _fit_to_ink(units, image, page.rotate)
     blank = None
     if image is not None and any(_needs_patch(b) for b in units):
 
@@ -125,6 +127,36 @@ def _mark_invisible(units: Sequence[Block], runs: Sequence[TextRun]) -> None:
                 block.meta["color"] = colour
 
 
+def _fit_to_ink(units: Sequence[Block], image: PageImage, rotate: int) -> None:
+    """Move units of an invisible OCR layer onto the printed words they stand for.
+
+    The layer's boxes are the OCR engine's guess: often taller than the printed line, set off
+    from it, and a little short of the word's ends. A patch over such a box leaves the word's
+    ends showing, and growth past the box is refused (the strip beside it holds the rest of
+    the printed word). So the unit's box becomes the ink box found on the rendered page
+    (:meth:`PageImage.ink_box`), its size the printed size, and its paper and ink colours are
+    sampled there; the layer's own box is kept (``meta["layer_box"]``) so that the invisible
+    text is still removed with the unit.
+    """
+    for block in units:
+        if not block.meta.get("patch") or block.meta.get("ocr") or block.bbox is None:
+            continue
+        box = block.bbox
+        paper, ink_colour = colours(image.pixels(box))
+        along_x = (round(block.rotation / 90.0) - round(rotate / 90.0)) % 2 == 0
+        found = image.ink_box(box, paper, along_x)
+        if found is None:
+            continue
+        block.meta["layer_box"] = box
+        block.meta.setdefault("background", paper)
+        block.meta.setdefault("color", ink_colour)
+        block.bbox = tuple(round(v, 2) for v in found)  # type: ignore[assignment]
+        across = (found[3] - found[1]) if along_x == (rotate % 180 == 0) else found[2] - found[0]
+        # Printed caps plus descenders span about 0.9 em.
+        if block.size and across > 0:
+            block.size = round(min(float(block.size), across / 0.9), 2)
+
+
 def _needs_patch(block: Block) -> bool:
     return bool(block.meta.get("ocr") or block.meta.get("patch"))
 
@@ -147,7 +179,7 @@ def _remover(placed: Sequence[Block], kept: Sequence[Block]) -> Callable[[TextRu
     """Which runs go with the ``placed`` units' source: those whose first glyph starts in a
     placed unit's box (a run starting inside a kept unit's box stays even when it also starts
     inside a placed one: numbers must never vanish)."""
-    boxes = BoxIndex(b.bbox for b in placed if b.bbox is not None)
+    boxes = BoxIndex(_source_box(b) for b in placed if b.bbox is not None)
     kept_boxes = BoxIndex(b.bbox for b in kept if b.bbox is not None)
 
     def decide(run: TextRun) -> bool:
@@ -156,6 +188,20 @@ def _remover(placed: Sequence[Block], kept: Sequence[Block]) -> Callable[[TextRu
         return not kept_boxes.containing(run.x, run.t)
 
     return decide
+
+
+def _source_box(block: Block) -> Rect:
+    """Where the unit's source text starts: its box, and the invisible layer's own box when
+    the unit was moved onto the printed ink (:func:`_fit_to_ink`)."""
+    assert block.bbox is not None
+    layer = block.meta.get("layer_box")
+    if layer is None:
+        return block.bbox
+    return _union_box(block.bbox, layer)
+
+
+def _union_box(a: Rect, b: Any) -> Rect:
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
 def remove_source(content: PageContent, placed: Sequence[Block], kept: Sequence[Block]) -> int:
