@@ -189,6 +189,28 @@ def test_multicolumn_numbers_stand_alone() -> None:
     _assert_disjoint(doc.pages[0])
 
 
+def test_media_box_off_the_origin_keeps_units_on_their_text() -> None:
+    """f1040nr.pdf (IRS form) has MediaBox [-34.488 -31.968 577.488 760]: units must lie where
+    pdfium (an independent reader) finds the text, counted from the box's top-left corner."""
+    import pypdfium2 as pdfium
+
+    path = L.corpus_file("pdfminer.six/f1040nr.pdf")
+    doc = parse_document(path, pages="1")
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        page = pdf[0]
+        left, _, _, top = page.get_mediabox()
+        text = page.get_textpage()
+        index = text.get_text_range().find("Your first name")
+        x0, _, _, y1 = text.get_charbox(index)
+    finally:
+        pdf.close()
+    unit = next(b for b in doc.blocks if b.text.startswith("Your first name"))
+    assert unit.bbox is not None
+    assert unit.bbox[0] <= x0 - left <= unit.bbox[0] + 12.0  # a cell's box starts at its rule
+    assert unit.bbox[1] <= top - y1 <= unit.bbox[3]
+
+
 def test_running_headers_apart_from_body() -> None:
     doc = parse_document(L.corpus_file("pikepdf/fourpages.pdf"))
     assert len(doc.pages) == 4

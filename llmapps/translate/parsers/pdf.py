@@ -175,15 +175,22 @@ def parse_page(page: Any, number: int, options: ParseOptions, renderer: _Rendere
         rotate=int(getattr(page, "rotation", 0) or 0) % 360 // 90 * 90,
         layout="model" if options.layout_model else "rules",
     )
+    # pdfplumber puts objects in a frame where the media box starts at its own (x0, top);
+    # our model, the renderer and the writer start the page at (0, 0).
+    dx, dy = float(page.mediabox[0]), float(page.mediabox[1])
     ctx = U.PageContext(
         number=number,
         width=width,
         height=height,
         rotate=out.rotate,
-        images=[_box(i) for i in page.images],
-        curves=[_box(c) for c in page.curves] if len(page.curves) < 5000 else [],
+        images=[_box(i, dx, dy) for i in page.images],
+        curves=[_box(c, dx, dy) for c in page.curves] if len(page.curves) < 5000 else [],
     )
-    chars = [c for c in page.chars if str(c.get("text", "")).strip() or c.get("text") == " "]
+    chars = [
+        _moved(c, dx, dy)
+        for c in page.chars
+        if str(c.get("text", "")).strip() or c.get("text") == " "
+    ]
     has_text = any(str(c.get("text", "")).strip() for c in chars)
     inked = out.image_count > 0 or len(ctx.curves) > 20
     do_ocr = options.ocr == "always" or (options.ocr == "auto" and not has_text and inked)
@@ -263,8 +270,31 @@ def _page_numbers(blocks: list[Block], height: float) -> None:
             block.kind = HEADER
 
 
-def _box(obj: dict[str, Any]) -> tuple[float, float, float, float]:
-    return (float(obj["x0"]), float(obj["top"]), float(obj["x1"]), float(obj["bottom"]))
+def _box(
+    obj: dict[str, Any], dx: float = 0.0, dy: float = 0.0
+) -> tuple[float, float, float, float]:
+    return (
+        float(obj["x0"]) - dx,
+        float(obj["top"]) - dy,
+        float(obj["x1"]) - dx,
+        float(obj["bottom"]) - dy,
+    )
+
+
+def _moved(char: dict[str, Any], dx: float, dy: float) -> dict[str, Any]:
+    """``char`` in page coordinates that start at the media box's top-left corner (pdfplumber
+    starts them at the media box's own x0 and top, which differ from 0 when the box does not
+    start at the origin, as on many printed forms)."""
+    if not dx and not dy:
+        return char
+    out = dict(char)
+    out["x0"], out["x1"] = float(char["x0"]) - dx, float(char["x1"]) - dx
+    out["top"], out["bottom"] = float(char["top"]) - dy, float(char["bottom"]) - dy
+    return out
+
+
+def _shift(box: Any, dx: float, dy: float) -> tuple[float, float, float, float]:
+    return (float(box[0]) - dx, float(box[1]) - dy, float(box[2]) - dx, float(box[3]) - dy)
 
 
 def _text_units(
@@ -339,7 +369,8 @@ def _ruled_tables(
         # its cells' texts must never be joined across the rules.
         if not rows or max(len(r.cells) for r in rows) < 2:
             continue
-        tb = table.bbox
+        dx, dy = float(page.mediabox[0]), float(page.mediabox[1])
+        tb = _shift(table.bbox, dx, dy)
         inside = [c for c in remaining if _centre_in(c, tb) and c.get("upright", True)]
         if not inside:
             continue
@@ -351,6 +382,7 @@ def _ruled_tables(
             for c_index, cell in enumerate(row.cells):
                 if cell is None:
                     continue
+                cell = _shift(cell, dx, dy)
                 cell_chars = [c for c in inside if _centre_in(c, cell)]
                 glyphs = U.glyphs_from_chars(cell_chars, frame)
                 lines = U.build_lines(glyphs)
