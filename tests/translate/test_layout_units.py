@@ -211,6 +211,18 @@ def test_media_box_off_the_origin_keeps_units_on_their_text() -> None:
     assert unit.bbox[1] <= top - y1 <= unit.bbox[3]
 
 
+def test_printed_form_lines_are_translated_and_item_labels_kept() -> None:
+    """The layout model calls the check-box block of f1040nr.pdf a "figure"; its sentences are
+    a form's text, not a picture's labels. Item labels ("9a", "10b") stay as printed."""
+    doc = parse_document(L.corpus_file("pdfminer.six/f1040nr.pdf"), pages="1")
+    mark_keep(doc.blocks, "zh")
+    texts = {b.text: b for b in doc.blocks}
+    single = next(b for t, b in texts.items() if t.startswith("Single resident of Canada"))
+    assert not single.keep
+    labels = [b for b in doc.blocks if re.fullmatch(r"\d[\d ]*[ab]", b.text)]
+    assert len(labels) >= 4 and all(b.keep for b in labels)
+
+
 def test_running_headers_apart_from_body() -> None:
     doc = parse_document(L.corpus_file("pikepdf/fourpages.pdf"))
     assert len(doc.pages) == 4

@@ -374,6 +374,12 @@ def _ruled_tables(
         inside = [c for c in remaining if _centre_in(c, tb) and c.get("upright", True)]
         if not inside:
             continue
+        # Only the chars a cell holds are the table's: text inside the table's outline but in
+        # no cell (a form's lines between ruled parts) stays with the page's other text.
+        cells = [_shift(cell, dx, dy) for row in rows for cell in row.cells if cell is not None]
+        inside = [c for c in inside if any(_centre_in(c, cell) for cell in cells)]
+        if not inside:
+            continue
         ids = {id(c) for c in inside}
         remaining = [c for c in remaining if id(c) not in ids]
         ctx.table_counter += 1

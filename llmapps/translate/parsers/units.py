@@ -630,7 +630,12 @@ def units_from_segments(
     if not segs:
         return []
     if kind == "figure":
-        if region_box is not None and not ctx.scan and _real_figure(region_box, ctx):
+        if (
+            region_box is not None
+            and not ctx.scan
+            and not _prose(segs)
+            and _real_figure(region_box, ctx)
+        ):
             blocks = [make_block([s], KEEP, frame, ctx, region=kind) for s in segs]
             for b in blocks:
                 b.keep, b.keep_reason = True, "figure"
@@ -675,6 +680,14 @@ def _stacks(segs: list[Seg]) -> list[list[Seg]]:
         else:
             groups.append([s])
     return groups
+
+
+def _prose(segs: list[Seg]) -> bool:
+    """Text that reads as sentences, not as a picture's labels: at least three lines of five
+    or more words, holding half of the words. The layout model calls printed forms (text
+    between drawn boxes and check boxes) "figures"; a chart's or a diagram's labels are short."""
+    long = [s.word_count for s in segs if s.word_count >= 5]
+    return len(long) >= 3 and sum(long) >= 0.5 * sum(s.word_count for s in segs)
 
 
 def _real_figure(box: BBox, ctx: PageContext) -> bool:
