@@ -223,6 +223,29 @@ def test_printed_form_lines_are_translated_and_item_labels_kept() -> None:
     assert len(labels) >= 4 and all(b.keep for b in labels)
 
 
+def test_form_line_numbers_stand_apart_from_their_text() -> None:
+    """A form's line numbers ("8 Wages, salaries, ...", "10a Ordinary dividends") and a
+    paper's section numbers are printed apart from their text: they stay where they are."""
+    form = parse_document(L.corpus_file("pdfminer.six/f1040nr.pdf"), pages="1")
+    mark_keep(form.blocks, "zh")
+    wages = next(b for b in form.blocks if b.text.startswith("Wages, salaries"))
+    eight = [b for b in form.blocks if b.text == "8" and b.keep]
+    assert eight and any(b.bbox[2] < wages.bbox[0] for b in eight if b.bbox and wages.bbox)
+    paper = parse_document(L.corpus_file("pdfminer.six/naacl06-shinyama.pdf"), pages="1")
+    texts = [b.text for b in paper.blocks]
+    assert "Background" in texts and "1" in texts  # "1 Background", a section heading
+
+
+def test_crop_box_smaller_than_media_box_keeps_regions_on_their_text() -> None:
+    """i1040nr.pdf's pages have a 1008 pt MediaBox cropped to 792 pt: the layout model must
+    see the whole media box (pdfplumber's frame), or its regions fall 216 pt off their text
+    and a paragraph is cut into table cells."""
+    doc = parse_document(L.corpus_file("pdfminer.six/i1040nr.pdf"), pages="1")
+    unit = next(b for b in doc.blocks if "itemized deductions." in b.text)
+    assert unit.kind == "paragraph"
+    assert "The amount by which these deductions are reduced" in unit.text
+
+
 def test_running_headers_apart_from_body() -> None:
     doc = parse_document(L.corpus_file("pikepdf/fourpages.pdf"))
     assert len(doc.pages) == 4

@@ -91,6 +91,9 @@ class _Renderer:
             self._doc = pdfium.PdfDocument(str(self.path), password=self.password or None)
         page = self._doc[index]
         try:
+            # The whole media box, which pdfplumber's coordinates (and ours) cover; a smaller
+            # CropBox would shift every region found on the render (the change is in memory).
+            page.set_cropbox(*page.get_mediabox())
             bitmap = page.render(scale=scale, rev_byteorder=True, draw_annots=False)
             image = bitmap.to_numpy()[:, :, :3].copy()  # RGB, the page as displayed
             bitmap.close()

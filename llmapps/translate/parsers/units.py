@@ -376,10 +376,36 @@ def split_segments(
     return segs
 
 
+#: A line's leading label: a form's line number ("8", "9a", "10b"; digits may come
+#: letter-spaced as several words) or a section number ("2", "2.1").
+_LABEL = re.compile(r"^\d{1,3}[a-z]?$|^\d{1,2}(\.\d{1,2})+$")
+#: A label stands apart when the gap after it is wider than this share of the font size (a
+#: word space is about a quarter of it).
+LABEL_GAP = 0.6
+
+
+def _label_words(line: list[Word]) -> int:
+    """How many leading words of ``line`` form a label set apart from the text after it (0:
+    none), so that numbers stay where they were printed while the text is translated."""
+    for count in range(1, min(4, len(line))):
+        text = "".join(w.text for w in line[:count])
+        if not _LABEL.match(text):
+            return 0
+        last, following = line[count - 1], line[count]
+        size = max(g.size for g in last.glyphs + following.glyphs)
+        if following.x0 - last.x1 >= LABEL_GAP * size and any(c.isalpha() for c in following.text):
+            return count
+    return 0
+
+
 def _split_line(
     line: list[Word], index: int, gutters: list[tuple[float, float]], big_gap: float
 ) -> list[Seg]:
     segs: list[Seg] = []
+    label = _label_words(line)
+    if label:
+        segs.append(Seg(line[:label], line=index).finish())
+        line = line[label:]
     if True:
         current = [line[0]]
         for word in line[1:]:

@@ -60,6 +60,8 @@ class PageImage:
             try:
                 page = doc[self.page_index]
                 try:
+                    # Boxes count from the media box; pdfium renders the CropBox by default.
+                    page.set_cropbox(*page.get_mediabox())
                     bitmap = page.render(scale=SCALE).to_pil().convert("RGB")
                 finally:
                     page.close()
