@@ -236,6 +236,16 @@ def test_form_line_numbers_stand_apart_from_their_text() -> None:
     assert "Background" in texts and "1" in texts  # "1 Background", a section heading
 
 
+def test_unmapped_symbol_glyphs_do_not_stretch_a_line() -> None:
+    """f1040nr.pdf page 3 draws a brace over three answer lines with a glyph that maps to no
+    character ("(cid:37)"): it is not text, and joined to a line it made that line's box
+    44 pt tall, over its neighbours, so the line could not be placed."""
+    doc = parse_document(L.corpus_file("pdfminer.six/f1040nr.pdf"), pages="3")
+    assert not [b.text for b in doc.blocks if "(cid:" in b.text]
+    line = next(b for b in doc.blocks if b.text.startswith("No. Your deduction is not limited"))
+    assert line.bbox is not None and line.bbox[3] - line.bbox[1] < 15
+
+
 def test_crop_box_smaller_than_media_box_keeps_regions_on_their_text() -> None:
     """i1040nr.pdf's pages have a 1008 pt MediaBox cropped to 792 pt: the layout model must
     see the whole media box (pdfplumber's frame), or its regions fall 216 pt off their text

@@ -210,6 +210,11 @@ def join_words(words: list[str]) -> str:
 def glyphs_from_chars(chars: Iterable[dict[str, Any]], frame: Frame) -> list[Glyph]:
     out: list[Glyph] = []
     for c in chars:
+        if str(c.get("text", "")).startswith("(cid:"):
+            # A glyph the font maps to no character: a symbol (a brace spanning several form
+            # lines, an arrow), nothing to translate; it stays as drawn, and joining it to a
+            # line would stretch that line's box over its neighbours.
+            continue
         box = frame.to_local((c["x0"], c["top"], c["x1"], c["bottom"]))
         size = float(c.get("size") or 0) or max(box[3] - box[1], 1.0)
         raw = str(c.get("text", ""))
