@@ -58,6 +58,8 @@ def keep_reason(text: str, *, font: str = "", target: str = "") -> str:
         return "url"
     if _NUMBERS.match(stripped):
         return "numbers"
+    if not any(c.isalnum() for c in stripped):
+        return "symbols"  # punctuation, marks, dingbats: nothing to translate
     if _CODE_TOKEN.match(stripped):
         return "code"
     if _ITEM_LABEL.match(stripped):

@@ -224,7 +224,8 @@ def parse_page(page: Any, number: int, options: ParseOptions, renderer: _Rendere
         blocks = _ocr_units(image, scale, regions, ctx)
         out.ocr = True
     else:
-        blocks = _text_units(page, chars, regions, ctx)
+        chars, blocks = U.vertical_units(chars, ctx)
+        blocks.extend(_text_units(page, chars, regions, ctx))
     del image
     _page_numbers(blocks, height)
     out.blocks = U.reading_order(blocks)

@@ -823,3 +823,91 @@ def reading_order(blocks: list[Block]) -> list[Block]:
         elif table is None:
             out.append(b)
     return out
+
+
+_CJK_CHAR = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def vertical_units(
+    chars: list[dict[str, Any]], ctx: PageContext
+) -> tuple[list[dict[str, Any]], list[Block]]:
+    """CJK text set vertically (upright glyphs stacked top to bottom, columns right to left,
+    as Japanese newspapers and gazettes print): one kept unit per column run, and the other
+    chars. Why kept: the typesetter lays text along a baseline, so a vertical column's
+    translation would be drawn across its neighbours; left as printed, the column stays
+    readable and the horizontal text around it is still translated."""
+    chains: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    for c in chars:  # content-stream order: a vertical column is written top to bottom
+        if current and _stacked(current[-1], c):
+            current.append(c)
+            continue
+        if current:
+            chains.append(current)
+        current = [c]
+    if current:
+        chains.append(current)
+    vertical = [
+        chain
+        for chain in chains
+        if len(chain) >= 3 and sum(1 for c in chain if _CJK_CHAR.match(str(c["text"]))) >= 2
+    ]
+    if not vertical:
+        return chars, []
+    # Glyphs written apart from their column's run (another font, a mark placed later) but
+    # printed inside it belong to it: a column's box, half a glyph wider and a glyph taller.
+    boxes = []
+    for chain in vertical:
+        pad = statistics.median(float(c.get("size") or 0) or 10.0 for c in chain)
+        boxes.append(
+            (
+                min(float(c["x0"]) for c in chain) - 0.25 * pad,
+                min(float(c["top"]) for c in chain) - pad,
+                max(float(c["x1"]) for c in chain) + 0.25 * pad,
+                max(float(c["bottom"]) for c in chain) + pad,
+            )
+        )
+    taken = {id(c) for chain in vertical for c in chain}
+    for c in chars:
+        if id(c) in taken or not str(c.get("text", "")).strip():
+            continue
+        cx = (float(c["x0"]) + float(c["x1"])) / 2
+        cy = (float(c["top"]) + float(c["bottom"])) / 2
+        for chain, (x0, t0, x1, t1) in zip(vertical, boxes, strict=True):
+            if x0 <= cx <= x1 and t0 <= cy <= t1:
+                chain.append(c)
+                taken.add(id(c))
+                break
+    blocks = []
+    for chain in vertical:
+        box = (
+            min(float(c["x0"]) for c in chain),
+            min(float(c["top"]) for c in chain),
+            max(float(c["x1"]) for c in chain),
+            max(float(c["bottom"]) for c in chain),
+        )
+        size = statistics.median(float(c.get("size") or 0) or 10.0 for c in chain)
+        chain.sort(key=lambda c: float(c["top"]))
+        block = Block(
+            "".join(str(c["text"]) for c in chain).strip(),
+            kind=KEEP,
+            page=ctx.number,
+            bbox=tuple(round(v, 2) for v in box),  # type: ignore[arg-type]
+            font=str(chain[0].get("fontname", "")),
+            size=round(size, 2),
+            rotation=ctx.rotate % 360,
+            meta={"lines": 1, "vertical": True},
+        )
+        block.keep, block.keep_reason = True, "vertical"
+        blocks.append(block)
+    return [c for c in chars if id(c) not in taken], blocks
+
+
+def _stacked(prev: dict[str, Any], c: dict[str, Any]) -> bool:
+    """``c`` is the next glyph below ``prev`` in a vertical column."""
+    size = float(prev.get("size") or 0) or float(prev["bottom"]) - float(prev["top"])
+    if size <= 0 or not str(c.get("text", "")).strip():
+        return False
+    same_column = abs(float(c["x0"]) - float(prev["x0"])) <= 0.6 * size
+    step = float(c["top"]) - float(prev["top"])
+    return same_column and 0.3 * size <= step <= 1.6 * size
