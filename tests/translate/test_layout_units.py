@@ -246,6 +246,17 @@ def test_unmapped_symbol_glyphs_do_not_stretch_a_line() -> None:
     assert line.bbox is not None and line.bbox[3] - line.bbox[1] < 15
 
 
+def test_two_column_paper_units_stay_in_their_column() -> None:
+    """naacl06-shinyama.pdf inherits its MediaBox from the page tree (pdfium alone would take
+    the page for US Letter and cut the render, moving the layout model's regions 50 pt off
+    their text, so the columns' last lines were joined across the gutter)."""
+    doc = parse_document(L.corpus_file("pdfminer.six/naacl06-shinyama.pdf"), pages="1")
+    body = [b for b in doc.blocks if b.bbox is not None and b.bbox[1] > 250]
+    assert len(body) >= 4
+    across = [b.text for b in body if b.bbox[0] < 290 and b.bbox[2] > 320]  # type: ignore[index]
+    assert across == []
+
+
 def test_crop_box_smaller_than_media_box_keeps_regions_on_their_text() -> None:
     """i1040nr.pdf's pages have a 1008 pt MediaBox cropped to 792 pt: the layout model must
     see the whole media box (pdfplumber's frame), or its regions fall 216 pt off their text

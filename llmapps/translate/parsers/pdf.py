@@ -84,7 +84,11 @@ class _Renderer:
         self.password = password
         self._doc: Any = None
 
-    def render(self, index: int, scale: float) -> np.ndarray:
+    def render(
+        self, index: int, scale: float, media: tuple[float, ...] | None = None
+    ) -> np.ndarray:
+        """The page as displayed; ``media`` (its MediaBox, as pdfminer resolves it, inherited
+        or not): render all of it, not only a smaller CropBox."""
         import pypdfium2 as pdfium
 
         if self._doc is None:
@@ -93,7 +97,7 @@ class _Renderer:
         try:
             # The whole media box, which pdfplumber's coordinates (and ours) cover; a smaller
             # CropBox would shift every region found on the render (the change is in memory).
-            page.set_cropbox(*page.get_mediabox())
+            uncrop(page, media)
             bitmap = page.render(scale=scale, rev_byteorder=True, draw_annots=False)
             image = bitmap.to_numpy()[:, :, :3].copy()  # RGB, the page as displayed
             bitmap.close()
@@ -206,12 +210,12 @@ def parse_page(page: Any, number: int, options: ParseOptions, renderer: _Rendere
         from llmapps.ocr import render_scale
 
         scale = render_scale(width, height)
-        image = renderer.render(number - 1, scale)
+        image = renderer.render(number - 1, scale, _media(page))
     elif options.layout_model:
         from llmapps.translate.layout_model import LAYOUT_SCALE
 
         scale = LAYOUT_SCALE
-        image = renderer.render(number - 1, scale)
+        image = renderer.render(number - 1, scale, _media(page))
     regions: list[Any] = []
     if options.layout_model and image is not None:
         from llmapps.translate.layout_model import LayoutModelError, detect_regions
@@ -272,6 +276,25 @@ def _page_numbers(blocks: list[Block], height: float) -> None:
             block.kind = FOOTER
         elif block.bbox[3] <= 0.15 * height:
             block.kind = HEADER
+
+
+def _media(page: Any) -> tuple[float, ...] | None:
+    try:
+        return tuple(float(v) for v in page.page_obj.mediabox)
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def uncrop(page: Any, media: tuple[float, ...] | None) -> None:
+    """Make pdfium render the whole ``media`` box (x0, y0, x1, y1 in PDF user space) of a
+    pypdfium2 page whose CropBox is smaller. pdfium's own MediaBox cannot be trusted for this:
+    it does not resolve a MediaBox inherited from the page tree (it answers US Letter)."""
+    if media is None or len(media) != 4:
+        return
+    shown = tuple(float(v) for v in page.get_bbox())
+    if all(abs(a - b) < 0.01 for a, b in zip(shown, media, strict=True)):
+        return
+    page.set_cropbox(*media)
 
 
 def _box(

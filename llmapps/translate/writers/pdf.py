@@ -359,7 +359,9 @@ def _edit_page(
 ) -> PageLayout:
     """Typeset the page's translations and remove the source text of the placed units."""
     content = PageContent(target, writer)
-    image = PageImage(doc.path, page.number - 1, page.rotate, password)
+    mb = target.mediabox
+    media = (float(mb.left), float(mb.bottom), float(mb.right), float(mb.top))
+    image = PageImage(doc.path, page.number - 1, page.rotate, password, media)
     layout = layout_page(page, content, font, image)
     placed = [p.block for p in layout.placements]
     placed_ids = {id(b) for b in placed}

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from llmapps.translate.document import BBox, display_box, user_box
+from llmapps.translate.parsers.pdf import uncrop
 
 RGB = tuple[float, float, float]
 #: Render scale for sampling (points -> pixels); colours need no detail.
@@ -47,8 +48,16 @@ def _rgb(values: np.ndarray) -> RGB:
 class PageImage:
     """A page rendered once, on first use, to tell whether an area is blank paper."""
 
-    def __init__(self, pdf: Path, page_index: int, rotate: int, password: str | None) -> None:
+    def __init__(
+        self,
+        pdf: Path,
+        page_index: int,
+        rotate: int,
+        password: str | None,
+        media: tuple[float, ...] | None = None,
+    ) -> None:
         self.pdf, self.page_index, self.rotate, self.password = pdf, page_index, rotate, password
+        self.media = media  # the page's MediaBox (PDF user space): boxes count from it
         self._image: np.ndarray | None = None
         self._size = (0.0, 0.0)
 
@@ -61,7 +70,7 @@ class PageImage:
                 page = doc[self.page_index]
                 try:
                     # Boxes count from the media box; pdfium renders the CropBox by default.
-                    page.set_cropbox(*page.get_mediabox())
+                    uncrop(page, self.media)
                     bitmap = page.render(scale=SCALE).to_pil().convert("RGB")
                 finally:
                     page.close()
