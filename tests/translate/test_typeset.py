@@ -192,6 +192,25 @@ def test_corpus_pages_translate_without_collisions(name: str, tmp_path: Path) ->
                     assert any(_starts_in(c, box) for box in staying), (c["text"], homes[0].text)
 
 
+def test_section_number_drawn_in_one_run_with_its_heading(tmp_path: Path) -> None:
+    """naacl06-shinyama.pdf draws "1 Background" as one text run: the number is a kept unit of
+    its own, yet the heading must be translated, the run removed and the number redrawn where
+    it was (runs are removed whole; before, the heading was left unfit)."""
+    source = corpus_pdf("pdfminer.six/naacl06-shinyama.pdf")
+    doc = parse_document(source, pages="1")
+    pseudo_translate(doc)
+    out = tmp_path / "out.pdf"
+    out.write_bytes(translated_pdf(doc))
+    heading = next(b for b in doc.blocks if b.text == "Background")
+    number = next(b for b in doc.blocks if b.text == "1" and b.bbox and b.bbox[1] > 400)
+    assert not heading.meta.get("unfit") and number.bbox is not None
+    with pdfplumber.open(out) as pdf:
+        chars = pdf.pages[0].chars
+        assert not [c for c in chars if c["text"] == "B" and abs(c["top"] - number.bbox[1]) < 3]
+        ones = [c for c in chars if c["text"] == "1" and abs(c["x0"] - number.bbox[0]) < 2]
+        assert any(abs(c["top"] - number.bbox[1]) < 3 for c in ones)
+
+
 def test_vertical_japanese_columns_stay_as_printed(tmp_path: Path) -> None:
     """kampo.pdf (a Japanese gazette) sets its body in vertical columns: each column is kept
     as printed (a translation laid along a baseline would cross its neighbours), the

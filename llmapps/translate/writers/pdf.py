@@ -37,6 +37,7 @@ from llmapps.translate.writers.typeset import (
     PageLayout,
     Placement,
     Typesetter,
+    check,
     to_page_point,
 )
 
@@ -76,9 +77,14 @@ def layout_page(
     fixed = [b for b in page.blocks if id(b) not in chosen and b.bbox is not None]
     text: list[Rect] = []
     rules: list[Rect] = []
+    partners: dict[int, list[Block]] = {}
     if content is not None and units:
         scan = content.scan()
         rules = scan.rules
+        partners = _shared_runs(units, fixed, scan.runs)
+        redraw = [b for b in fixed if id(b) in partners]
+        units = [*units, *redraw]
+        fixed = [b for b in fixed if id(b) not in partners]
         removing = _remover(units, fixed)
         text = [
             run.box
@@ -100,7 +106,73 @@ def layout_page(
                 paper, _ = colours(image.pixels(block.bbox))
             return image.blank(area, _rgb(paper, (1.0, 1.0, 1.0)))
 
-    return Typesetter(page, font, text, rules, blank=blank).run(units, fixed)
+    layout = Typesetter(page, font, text, rules, blank=blank).run(units, fixed)
+    return _settle_shared(layout, page, partners) if partners else layout
+
+
+def _shared_runs(
+    units: Sequence[Block], fixed: Sequence[Block], runs: Sequence[TextRun]
+) -> dict[int, list[Block]]:
+    """Kept units that share a text run with a unit being translated: ``id(kept) -> units``.
+
+    A section or line number set apart from its text ("1  Background") is a kept unit of its
+    own, but the PDF may draw both in one run, and runs are removed whole: the run starts in
+    the kept unit, so it would stay and sit under the translation. Such a kept unit is drawn
+    again by us, in place and unchanged, so that the run can go.
+    """
+    kept = BoxIndex(b.bbox for b in fixed if b.bbox is not None)
+    kept_blocks = [b for b in fixed if b.bbox is not None]
+    placed = BoxIndex(b.bbox for b in units if b.bbox is not None)
+    placed_blocks = [b for b in units if b.bbox is not None]
+    out: dict[int, list[Block]] = {}
+    for run in runs:
+        if run.blank or run.invisible:
+            continue
+        homes = kept.containing(run.x, run.t, START_MARGIN)
+        if len(homes) != 1:
+            continue
+        home = kept_blocks[homes[0]]
+        if home.bbox is None or len(home.text) > 12 or any(c.isalpha() for c in home.text[1:]):
+            continue  # only numbers and labels are redrawn (the source font is not ours)
+        for i in placed.touching(run.box):
+            other = placed_blocks[i]
+            box = other.bbox
+            assert box is not None
+            inside = min(run.box[2], box[2]) - max(run.box[0], box[0])
+            if inside > 0.5 * (box[2] - box[0]):
+                out.setdefault(id(home), []).append(other)
+    for block in fixed:
+        if id(block) in out:
+            block.meta["redraw"] = True
+    return out
+
+
+def _settle_shared(layout: PageLayout, page: Page, partners: dict[int, list[Block]]) -> PageLayout:
+    """A redrawn kept unit and the units sharing its run are placed together or not at all
+    (a run is removed whole: placing one alone would lose or cover the other's text)."""
+    placements = list(layout.placements)
+    unfit = list(layout.unfit)
+    while True:
+        placed = {id(p.block) for p in placements}
+        drop: set[int] = set()
+        for kept_id, others in partners.items():
+            together = [kept_id, *(id(o) for o in others)]
+            if not all(i in placed for i in together):
+                drop.update(i for i in together if i in placed)
+        if not drop:
+            break
+        for p in placements:
+            if id(p.block) in drop and not p.block.meta.get("redraw"):
+                p.block.meta["unfit"] = "shares a text run with text that stays"
+                unfit.append(p.block)
+        placements = [p for p in placements if id(p.block) not in drop]
+        staying = [p.block.bbox for p in layout.placements if id(p.block) in drop and p.block.bbox]
+        placements, rejected = check(placements, page, staying)
+        unfit.extend(rejected)
+    for block in unfit:
+        if block.meta.get("redraw"):
+            block.meta.pop("unfit", None)  # it stays as printed: nothing is lost
+    return PageLayout(placements, [b for b in unfit if not b.meta.get("redraw")])
 
 
 def _mark_invisible(units: Sequence[Block], runs: Sequence[TextRun]) -> None:
