@@ -1,9 +1,10 @@
 """Layout benchmark: the translator's real pipeline over real-world PDFs, judged by geometry.
 
 Each document of the corpus (``make corpus``: PDFs from the sdists of ocrmypdf, tabula-py,
-pikepdf and pdfminer.six) goes through ``translate_file`` exactly as ``llmapps translate`` runs it (parse ->
-units -> batched model calls -> typeset -> write), with a pseudo-translator model on loopback
-(``bench/tools/pseudo_translator.py``: a perfect, predictable "translation"), so what is
+pikepdf and pdfminer.six) goes through ``translate_file`` exactly as ``llmapps translate``
+runs it (parse -> units -> batched model calls -> typeset -> write), with a pseudo-translator
+model on loopback (``bench/tools/pseudo_translator.py``: a perfect, predictable
+"translation"), so what is
 measured is the layout engine, not a model's wording. Printed per document (definitions in
 ``bench/tools/layout_metrics.py``):
 
