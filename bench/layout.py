@@ -13,7 +13,8 @@ measured is the layout engine, not a model's wording. Printed per document (defi
 - untranslated: the source's 4+ letter words still in the output;
 - off-page: characters the translation put off the page (beyond the source's own);
 - layout s/page: parse + typeset + write CPU time per page (stages timed from the job's
-  progress events; model calls excluded; CPU time, so a busy machine does not inflate it);
+  progress events, plus the parse worker process's CPU time; model calls excluded; CPU time,
+  so a busy machine does not inflate it);
 - calls: model calls against one call per translated unit ("one per paragraph");
 - unfit: units left in the source language because they could not be placed.
 
@@ -133,6 +134,7 @@ def translate(
         marks.setdefault(p.stage, time.process_time())
 
     started = time.process_time()
+    children_before = _children_cpu()
     result = translate_file(
         pdf,
         TranslateOptions(
@@ -147,9 +149,17 @@ def translate(
         progress=on_progress,
     )
     ended = time.process_time()
-    parse = marks.get("translating", ended) - marks.get("parsing", started)
+    # The parse runs in a child process (capped, cancellable): its CPU time counts too.
+    children = _children_cpu() - children_before
+    parse = marks.get("translating", ended) - marks.get("parsing", started) + children
     write = ended - marks.get("writing", ended)
-    return result, parse + write, ended - started
+    return result, parse + write, ended - started + children
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children (the parse workers)."""
+    times = os.times()
+    return times.children_user + times.children_system
 
 
 def run_document(name: str, spec: str, work: Path, max_pages: int = 0) -> Run:
