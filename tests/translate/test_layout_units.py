@@ -223,6 +223,27 @@ def test_printed_form_lines_are_translated_and_item_labels_kept() -> None:
     assert len(labels) >= 4 and all(b.keep for b in labels)
 
 
+def test_number_wrapped_to_a_line_start_stays_in_its_sentence(tmp_path: Path) -> None:
+    """A number that a paragraph wrapped to the start of a line, followed by a stretched
+    space, is part of the sentence ("... rose by / 12  percent"), unlike a form's line number
+    ("8  Wages")."""
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "wrapped.pdf"
+    c = canvas.Canvas(str(path), pagesize=(400, 300))
+    c.setFont("Helvetica", 10)
+    c.drawString(40, 250, "Sales in the northern region of the country rose by")
+    c.drawString(40, 238, "12")
+    c.drawString(40 + c.stringWidth("12", "Helvetica", 10) + 7, 238, "percent over the year.")
+    c.drawString(40, 150, "8")
+    c.drawString(40 + c.stringWidth("8", "Helvetica", 10) + 7, 150, "Wages, salaries, tips")
+    c.save()
+    doc = parse_document(path, layout_model=False)
+    texts = [b.text for b in doc.blocks]
+    assert any("12 percent over the year." in t for t in texts), texts
+    assert "8" in texts and "Wages, salaries, tips" in texts
+
+
 def test_form_line_numbers_stand_apart_from_their_text() -> None:
     """A form's line numbers ("8 Wages, salaries, ...", "10a Ordinary dividends") and a
     paper's section numbers are printed apart from their text: they stay where they are."""

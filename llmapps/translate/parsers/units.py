@@ -398,7 +398,11 @@ def _label_words(line: list[Word]) -> int:
             return 0
         last, following = line[count - 1], line[count]
         size = max(g.size for g in last.glyphs + following.glyphs)
-        if following.x0 - last.x1 >= LABEL_GAP * size and any(c.isalpha() for c in following.text):
+        # The text must start like an entry ("8 Wages", "1 Background"), not go on with a
+        # sentence that wrapped before a number ("... the total was / 12 percent higher").
+        starts = following.text[:1]
+        entry = any(c.isalpha() for c in following.text) and not starts.islower()
+        if following.x0 - last.x1 >= LABEL_GAP * size and entry:
             return count
     return 0
 
