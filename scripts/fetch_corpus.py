@@ -21,6 +21,8 @@ SOURCES: dict[str, str] = {
     "ocrmypdf==17.13.0": "tests/resources/",
     "tabula-py==2.9.0": "tests/resources/",
     "pikepdf==9.0.0": "tests/resources/",
+    # two-column paper, IRS form and its multi-column instructions, slides, Japanese text
+    "pdfminer.six==20181108": "samples/",
 }
 MAX_PDF_BYTES = 20 * 1024 * 1024  # leave out stress files larger than this
 

@@ -4,7 +4,8 @@ The definitions follow the issue's measurements (``../shared/tools/layout_metric
 figures compare across the two:
 
 - collisions: share of output characters whose box overlaps a character of another output line
-  by more than 30% of the smaller box (text drawn over text), worst page and whole document;
+  by more than 30% of the smaller box (text drawn over text), beyond the collisions the source
+  page already had, worst page and whole document;
 - numbers kept: share of the source's standalone numbers (a cell, a count; not a number inside
   a sentence) still found as a word within 6 pt of where they stood;
 - untranslated: share of the source's alphabetic words (4+ letters) still in the output;
@@ -134,7 +135,9 @@ def measure_page(src: Any, out: Any, figures: Figures) -> None:
     source_chars = [c for c in src.chars if c["text"].strip()]
     figures.chars += len(chars)
     figures.outside += max(0, _off_page(out, chars) - _off_page(src, source_chars))
-    collided = _collided(chars)
+    # Glyphs the source itself prints over each other (a form's stacked dots) are not the
+    # translation's doing: like off-page characters, only the excess counts.
+    collided = max(0, _collided(chars) - _collided(source_chars))
     figures.collided += collided
     figures.page_collisions.append(collided / len(chars) if chars else 0.0)
 

@@ -76,6 +76,8 @@ def in_target_script(text: str, target: str) -> bool:
         return False
     base = target.lower().split("-")[0]
     if base == "zh":
+        if counts.get("ja", 0):
+            return False  # kana: Japanese written with kanji, not Chinese
         return counts.get("han", 0) * 3 >= total * 2  # mostly Han (letters count less)
     if base in ("ja", "ko", "ru", "ar"):
         return counts.get(base, 0) >= total * 0.6

@@ -26,6 +26,8 @@ _CODE_LINE = re.compile(
 )
 _CODE_CHARS = set("{}[]();=<>_/\\|&$#@`")
 # Codes and identifiers in forms and tables: "A-12", "P2034", "DEM", "X"; kept in place.
+# A form's or a list's item label: "9a", "10b", "(c)", "7c." (digits may come letter-spaced).
+_ITEM_LABEL = re.compile(r"^\(?\d[\d ]{0,4}[a-zA-Z]\)?[.:]?$|^\([a-zA-Z]{1,2}\)$")
 _CODE_TOKEN = re.compile(r"^(?=\S*\d)[A-Z0-9][A-Z0-9\-_./#:]{0,14}$|^[A-Z]{1,3}$")
 
 
@@ -56,8 +58,12 @@ def keep_reason(text: str, *, font: str = "", target: str = "") -> str:
         return "url"
     if _NUMBERS.match(stripped):
         return "numbers"
+    if not any(c.isalnum() for c in stripped):
+        return "symbols"  # punctuation, marks, dingbats: nothing to translate
     if _CODE_TOKEN.match(stripped):
         return "code"
+    if _ITEM_LABEL.match(stripped):
+        return "label"
     if font and _MONO_FONT.search(font) and looks_like_code(stripped):
         return "code"
     letters = sum(1 for c in stripped if c.isalpha())

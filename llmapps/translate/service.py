@@ -269,7 +269,11 @@ def _run(
     source = (options.source or "").strip() or detect_language(
         " ".join(b.text for b in doc.blocks[:200])
     )
-    mark_keep(doc.blocks, target if source.split("-")[0] != target.split("-")[0] else "")
+    pair = (source.split("-")[0].lower(), target.split("-")[0].lower())
+    # Nothing is "already in the target's script" when source and target share it: same
+    # language, or Japanese into Chinese (a heading of kanji alone is still Japanese).
+    shared = pair[0] == pair[1] or pair == ("ja", "zh")
+    mark_keep(doc.blocks, "" if shared else target)
     notes.extend(parse_notes(doc, cfg.layout_model))
     blocks = doc.blocks
     kept = sum(1 for b in blocks if b.keep)

@@ -230,6 +230,17 @@ def test_page_range_and_scanned_report(rich_pdf: Path, scanned_pdf: Path) -> Non
     assert len(PdfReader(scan.outputs["pdf"]).pages) == 2
 
 
+def test_japanese_kanji_heading_is_translated_into_chinese(tmp_path: Path) -> None:
+    """A heading of kanji alone ("固有表現抽出") in a Japanese document is Japanese, not text
+    already in Chinese: it is translated like the rest."""
+    path = tmp_path / "ja.md"
+    path.write_text("# 固有表現抽出\n\n研究の背景について説明します。\n", encoding="utf-8")
+    for source in ("ja", None):
+        result = run(path, EchoTranslator(), formats=["md"], source=source)
+        md = result.outputs["md"].read_text(encoding="utf-8")
+        assert md.startswith("# 译固有表現抽出\n") and "译研究の背景" in md
+
+
 def test_markdown_in_markdown_out(sample_md: Path) -> None:
     result = run(sample_md, EchoTranslator(), formats=["md", "pdf"])
     assert "md" in result.outputs and "pdf" not in result.outputs

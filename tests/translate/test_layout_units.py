@@ -189,6 +189,105 @@ def test_multicolumn_numbers_stand_alone() -> None:
     _assert_disjoint(doc.pages[0])
 
 
+def test_media_box_off_the_origin_keeps_units_on_their_text() -> None:
+    """f1040nr.pdf (IRS form) has MediaBox [-34.488 -31.968 577.488 760]: units must lie where
+    pdfium (an independent reader) finds the text, counted from the box's top-left corner."""
+    import pypdfium2 as pdfium
+
+    path = L.corpus_file("pdfminer.six/f1040nr.pdf")
+    doc = parse_document(path, pages="1")
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        page = pdf[0]
+        left, _, _, top = page.get_mediabox()
+        text = page.get_textpage()
+        index = text.get_text_range().find("Your first name")
+        x0, _, _, y1 = text.get_charbox(index)
+    finally:
+        pdf.close()
+    unit = next(b for b in doc.blocks if b.text.startswith("Your first name"))
+    assert unit.bbox is not None
+    assert unit.bbox[0] <= x0 - left <= unit.bbox[0] + 12.0  # a cell's box starts at its rule
+    assert unit.bbox[1] <= top - y1 <= unit.bbox[3]
+
+
+def test_printed_form_lines_are_translated_and_item_labels_kept() -> None:
+    """The layout model calls the check-box block of f1040nr.pdf a "figure"; its sentences are
+    a form's text, not a picture's labels. Item labels ("9a", "10b") stay as printed."""
+    doc = parse_document(L.corpus_file("pdfminer.six/f1040nr.pdf"), pages="1")
+    mark_keep(doc.blocks, "zh")
+    texts = {b.text: b for b in doc.blocks}
+    single = next(b for t, b in texts.items() if t.startswith("Single resident of Canada"))
+    assert not single.keep
+    labels = [b for b in doc.blocks if re.fullmatch(r"\d[\d ]*[ab]", b.text)]
+    assert len(labels) >= 4 and all(b.keep for b in labels)
+
+
+def test_number_wrapped_to_a_line_start_stays_in_its_sentence(tmp_path: Path) -> None:
+    """A number that a paragraph wrapped to the start of a line, followed by a stretched
+    space, is part of the sentence ("... rose by / 12  percent"), unlike a form's line number
+    ("8  Wages")."""
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "wrapped.pdf"
+    c = canvas.Canvas(str(path), pagesize=(400, 300))
+    c.setFont("Helvetica", 10)
+    c.drawString(40, 250, "Sales in the northern region of the country rose by")
+    c.drawString(40, 238, "12")
+    c.drawString(40 + c.stringWidth("12", "Helvetica", 10) + 7, 238, "percent over the year.")
+    c.drawString(40, 150, "8")
+    c.drawString(40 + c.stringWidth("8", "Helvetica", 10) + 7, 150, "Wages, salaries, tips")
+    c.save()
+    doc = parse_document(path, layout_model=False)
+    texts = [b.text for b in doc.blocks]
+    assert any("12 percent over the year." in t for t in texts), texts
+    assert "8" in texts and "Wages, salaries, tips" in texts
+
+
+def test_form_line_numbers_stand_apart_from_their_text() -> None:
+    """A form's line numbers ("8 Wages, salaries, ...", "10a Ordinary dividends") and a
+    paper's section numbers are printed apart from their text: they stay where they are."""
+    form = parse_document(L.corpus_file("pdfminer.six/f1040nr.pdf"), pages="1")
+    mark_keep(form.blocks, "zh")
+    wages = next(b for b in form.blocks if b.text.startswith("Wages, salaries"))
+    eight = [b for b in form.blocks if b.text == "8" and b.keep]
+    assert eight and any(b.bbox[2] < wages.bbox[0] for b in eight if b.bbox and wages.bbox)
+    paper = parse_document(L.corpus_file("pdfminer.six/naacl06-shinyama.pdf"), pages="1")
+    texts = [b.text for b in paper.blocks]
+    assert "Background" in texts and "1" in texts  # "1 Background", a section heading
+
+
+def test_unmapped_symbol_glyphs_do_not_stretch_a_line() -> None:
+    """f1040nr.pdf page 3 draws a brace over three answer lines with a glyph that maps to no
+    character ("(cid:37)"): it is not text, and joined to a line it made that line's box
+    44 pt tall, over its neighbours, so the line could not be placed."""
+    doc = parse_document(L.corpus_file("pdfminer.six/f1040nr.pdf"), pages="3")
+    assert not [b.text for b in doc.blocks if "(cid:" in b.text]
+    line = next(b for b in doc.blocks if b.text.startswith("No. Your deduction is not limited"))
+    assert line.bbox is not None and line.bbox[3] - line.bbox[1] < 15
+
+
+def test_two_column_paper_units_stay_in_their_column() -> None:
+    """naacl06-shinyama.pdf inherits its MediaBox from the page tree (pdfium alone would take
+    the page for US Letter and cut the render, moving the layout model's regions 50 pt off
+    their text, so the columns' last lines were joined across the gutter)."""
+    doc = parse_document(L.corpus_file("pdfminer.six/naacl06-shinyama.pdf"), pages="1")
+    body = [b for b in doc.blocks if b.bbox is not None and b.bbox[1] > 250]
+    assert len(body) >= 4
+    across = [b.text for b in body if b.bbox[0] < 290 and b.bbox[2] > 320]  # type: ignore[index]
+    assert across == []
+
+
+def test_crop_box_smaller_than_media_box_keeps_regions_on_their_text() -> None:
+    """i1040nr.pdf's pages have a 1008 pt MediaBox cropped to 792 pt: the layout model must
+    see the whole media box (pdfplumber's frame), or its regions fall 216 pt off their text
+    and a paragraph is cut into table cells."""
+    doc = parse_document(L.corpus_file("pdfminer.six/i1040nr.pdf"), pages="1")
+    unit = next(b for b in doc.blocks if "itemized deductions." in b.text)
+    assert unit.kind == "paragraph"
+    assert "The amount by which these deductions are reduced" in unit.text
+
+
 def test_running_headers_apart_from_body() -> None:
     doc = parse_document(L.corpus_file("pikepdf/fourpages.pdf"))
     assert len(doc.pages) == 4

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
+import pdfplumber
 import pytest
 from typer.testing import CliRunner
 
@@ -100,6 +102,24 @@ def test_invisible_ocr_layer_over_a_scanned_chart_is_translated() -> None:
     placed = [b for b in worded if not b.meta.get("unfit")]
     assert len(placed) >= 0.6 * len(worded)
     assert all(b.meta.get("patch") for b in placed)  # drawn over a patch hiding the print
+
+
+def test_invisible_ocr_layer_units_cover_the_printed_words() -> None:
+    """ocrmypdf's layer boxes on graph_ocred.pdf sit above the printed legend and end short of
+    its words ("Oppose" ends 4 pt before its printed "e"): every legend entry must still be
+    translated, drawn at the printed size (about 9 pt, not the layer's 15 pt) and leave no
+    English behind."""
+    doc = parse_document(L.corpus_file("ocrmypdf/graph_ocred.pdf"))
+    worded = [b for b in doc.pages[0].blocks if re.search(r"[A-Za-z]{4,}", b.text)]
+    pseudo_translate(doc)
+    out = translated_pdf(doc)
+    assert [b.text for b in worded if b.meta.get("unfit")] == []
+    with pdfplumber.open(io.BytesIO(out)) as pdf:
+        page = pdf.pages[0]
+        words = page.extract_text()
+        sizes = [c["size"] for c in page.chars if not c["text"].isascii()]
+    assert not re.search(r"Oppose|Support|Percentage|note", words)
+    assert sizes and max(sizes) <= 11.0
 
 
 def test_cli_rejects_unknown_ocr_mode(scan: Path) -> None:

@@ -163,3 +163,5 @@ def test_language_detection() -> None:
     assert detect_language("これは日本語の文です。") == "ja"
     assert detect_language("Привет, как дела?") == "ru"
     assert in_target_script("中文文本", "zh") and not in_target_script("English", "zh")
+    # Japanese is not "already Chinese" because it is written with kanji (a slide's title).
+    assert not in_target_script("研究の背景", "zh")

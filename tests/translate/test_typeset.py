@@ -154,6 +154,8 @@ def test_table_cells_fit_or_keep_their_source(tmp_path: Path) -> None:
         "tabula-py/data.pdf",
         "tabula-py/MultiColumn.pdf",
         "pikepdf/fourpages.pdf",
+        "pdfminer.six/f1040nr.pdf",  # form; MediaBox off the origin
+        "pdfminer.six/naacl06-shinyama.pdf",  # two-column paper
     ],
 )
 def test_corpus_pages_translate_without_collisions(name: str, tmp_path: Path) -> None:
@@ -176,12 +178,56 @@ def test_corpus_pages_translate_without_collisions(name: str, tmp_path: Path) ->
             # The source text of every placed unit is gone: no source glyph starts in its box
             # unless it also belongs to a unit whose text stays.
             staying = [b.bbox for b in page.blocks if b.bbox and b not in placed]
-            for c in dp.chars:
-                if OUR_FONT in c["fontname"] or not c["text"].strip():
+            # pdfplumber counts from the media box's own corner; our boxes from (0, 0).
+            dx, dy = float(dp.mediabox[0]), float(dp.mediabox[1])
+            for raw in dp.chars:
+                if OUR_FONT in raw["fontname"] or not raw["text"].strip():
                     continue
+                if raw["text"].startswith("(cid:"):
+                    continue  # a symbol with no character (a brace drawn over form lines)
+                c = {**raw, "x0": raw["x0"] - dx, "x1": raw["x1"] - dx}
+                c.update(top=raw["top"] - dy, bottom=raw["bottom"] - dy)
                 homes = [b for b in placed if _starts_in(c, b.bbox)]  # type: ignore[arg-type]
                 if homes:
                     assert any(_starts_in(c, box) for box in staying), (c["text"], homes[0].text)
+
+
+def test_section_number_drawn_in_one_run_with_its_heading(tmp_path: Path) -> None:
+    """naacl06-shinyama.pdf draws "1 Background" as one text run: the number is a kept unit of
+    its own, yet the heading must be translated, the run removed and the number redrawn where
+    it was (runs are removed whole; before, the heading was left unfit)."""
+    source = corpus_pdf("pdfminer.six/naacl06-shinyama.pdf")
+    doc = parse_document(source, pages="1")
+    pseudo_translate(doc)
+    out = tmp_path / "out.pdf"
+    out.write_bytes(translated_pdf(doc))
+    heading = next(b for b in doc.blocks if b.text == "Background")
+    number = next(b for b in doc.blocks if b.text == "1" and b.bbox and b.bbox[1] > 400)
+    assert not heading.meta.get("unfit") and number.bbox is not None
+    with pdfplumber.open(out) as pdf:
+        chars = pdf.pages[0].chars
+        assert not [c for c in chars if c["text"] == "B" and abs(c["top"] - number.bbox[1]) < 3]
+        ones = [c for c in chars if c["text"] == "1" and abs(c["x0"] - number.bbox[0]) < 2]
+        assert any(abs(c["top"] - number.bbox[1]) < 3 for c in ones)
+
+
+def test_vertical_japanese_columns_stay_as_printed(tmp_path: Path) -> None:
+    """kampo.pdf (a Japanese gazette) sets its body in vertical columns: each column is kept
+    as printed (a translation laid along a baseline would cross its neighbours), the
+    horizontal text is still translated, and nothing is drawn over another line."""
+    source = corpus_pdf("pdfminer.six/kampo.pdf")
+    doc = parse_document(source)
+    vertical = [b for b in doc.blocks if b.meta.get("vertical")]
+    assert len(vertical) > 50 and all(b.keep for b in vertical)
+    assert any(b.text.startswith("第十三条第一項中第一号の五を") for b in vertical)
+    pseudo_translate(doc)
+    out = tmp_path / "out.pdf"
+    out.write_bytes(translated_pdf(doc))
+    with pdfplumber.open(source) as src, pdfplumber.open(out) as dst:
+        chars = [c for c in dst.pages[0].chars if c["text"].strip()]
+        before = len(colliding_chars(src.pages[0]))
+        assert len(colliding_chars(dst.pages[0])) - before <= 0.005 * len(chars)
+        assert any(OUR_FONT in c["fontname"] for c in chars)  # horizontal text translated
 
 
 def _starts_in(c: dict[str, float], box: tuple[float, float, float, float]) -> bool:

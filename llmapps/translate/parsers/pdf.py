@@ -84,13 +84,20 @@ class _Renderer:
         self.password = password
         self._doc: Any = None
 
-    def render(self, index: int, scale: float) -> np.ndarray:
+    def render(
+        self, index: int, scale: float, media: tuple[float, ...] | None = None
+    ) -> np.ndarray:
+        """The page as displayed; ``media`` (its MediaBox, as pdfminer resolves it, inherited
+        or not): render all of it, not only a smaller CropBox."""
         import pypdfium2 as pdfium
 
         if self._doc is None:
             self._doc = pdfium.PdfDocument(str(self.path), password=self.password or None)
         page = self._doc[index]
         try:
+            # The whole media box, which pdfplumber's coordinates (and ours) cover; a smaller
+            # CropBox would shift every region found on the render (the change is in memory).
+            uncrop(page, media)
             bitmap = page.render(scale=scale, rev_byteorder=True, draw_annots=False)
             image = bitmap.to_numpy()[:, :, :3].copy()  # RGB, the page as displayed
             bitmap.close()
@@ -175,15 +182,22 @@ def parse_page(page: Any, number: int, options: ParseOptions, renderer: _Rendere
         rotate=int(getattr(page, "rotation", 0) or 0) % 360 // 90 * 90,
         layout="model" if options.layout_model else "rules",
     )
+    # pdfplumber puts objects in a frame where the media box starts at its own (x0, top);
+    # our model, the renderer and the writer start the page at (0, 0).
+    dx, dy = float(page.mediabox[0]), float(page.mediabox[1])
     ctx = U.PageContext(
         number=number,
         width=width,
         height=height,
         rotate=out.rotate,
-        images=[_box(i) for i in page.images],
-        curves=[_box(c) for c in page.curves] if len(page.curves) < 5000 else [],
+        images=[_box(i, dx, dy) for i in page.images],
+        curves=[_box(c, dx, dy) for c in page.curves] if len(page.curves) < 5000 else [],
     )
-    chars = [c for c in page.chars if str(c.get("text", "")).strip() or c.get("text") == " "]
+    chars = [
+        _moved(c, dx, dy)
+        for c in page.chars
+        if str(c.get("text", "")).strip() or c.get("text") == " "
+    ]
     has_text = any(str(c.get("text", "")).strip() for c in chars)
     inked = out.image_count > 0 or len(ctx.curves) > 20
     do_ocr = options.ocr == "always" or (options.ocr == "auto" and not has_text and inked)
@@ -196,12 +210,12 @@ def parse_page(page: Any, number: int, options: ParseOptions, renderer: _Rendere
         from llmapps.ocr import render_scale
 
         scale = render_scale(width, height)
-        image = renderer.render(number - 1, scale)
+        image = renderer.render(number - 1, scale, _media(page))
     elif options.layout_model:
         from llmapps.translate.layout_model import LAYOUT_SCALE
 
         scale = LAYOUT_SCALE
-        image = renderer.render(number - 1, scale)
+        image = renderer.render(number - 1, scale, _media(page))
     regions: list[Any] = []
     if options.layout_model and image is not None:
         from llmapps.translate.layout_model import LayoutModelError, detect_regions
@@ -214,7 +228,8 @@ def parse_page(page: Any, number: int, options: ParseOptions, renderer: _Rendere
         blocks = _ocr_units(image, scale, regions, ctx)
         out.ocr = True
     else:
-        blocks = _text_units(page, chars, regions, ctx)
+        chars, blocks = U.vertical_units(chars, ctx)
+        blocks.extend(_text_units(page, chars, regions, ctx))
     del image
     _page_numbers(blocks, height)
     out.blocks = U.reading_order(blocks)
@@ -263,8 +278,50 @@ def _page_numbers(blocks: list[Block], height: float) -> None:
             block.kind = HEADER
 
 
-def _box(obj: dict[str, Any]) -> tuple[float, float, float, float]:
-    return (float(obj["x0"]), float(obj["top"]), float(obj["x1"]), float(obj["bottom"]))
+def _media(page: Any) -> tuple[float, ...] | None:
+    try:
+        return tuple(float(v) for v in page.page_obj.mediabox)
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def uncrop(page: Any, media: tuple[float, ...] | None) -> None:
+    """Make pdfium render the whole ``media`` box (x0, y0, x1, y1 in PDF user space) of a
+    pypdfium2 page whose CropBox is smaller. pdfium's own MediaBox cannot be trusted for this:
+    it does not resolve a MediaBox inherited from the page tree (it answers US Letter)."""
+    if media is None or len(media) != 4:
+        return
+    shown = tuple(float(v) for v in page.get_bbox())
+    if all(abs(a - b) < 0.01 for a, b in zip(shown, media, strict=True)):
+        return
+    page.set_cropbox(*media)
+
+
+def _box(
+    obj: dict[str, Any], dx: float = 0.0, dy: float = 0.0
+) -> tuple[float, float, float, float]:
+    return (
+        float(obj["x0"]) - dx,
+        float(obj["top"]) - dy,
+        float(obj["x1"]) - dx,
+        float(obj["bottom"]) - dy,
+    )
+
+
+def _moved(char: dict[str, Any], dx: float, dy: float) -> dict[str, Any]:
+    """``char`` in page coordinates that start at the media box's top-left corner (pdfplumber
+    starts them at the media box's own x0 and top, which differ from 0 when the box does not
+    start at the origin, as on many printed forms)."""
+    if not dx and not dy:
+        return char
+    out = dict(char)
+    out["x0"], out["x1"] = float(char["x0"]) - dx, float(char["x1"]) - dx
+    out["top"], out["bottom"] = float(char["top"]) - dy, float(char["bottom"]) - dy
+    return out
+
+
+def _shift(box: Any, dx: float, dy: float) -> tuple[float, float, float, float]:
+    return (float(box[0]) - dx, float(box[1]) - dy, float(box[2]) - dx, float(box[3]) - dy)
 
 
 def _text_units(
@@ -339,8 +396,15 @@ def _ruled_tables(
         # its cells' texts must never be joined across the rules.
         if not rows or max(len(r.cells) for r in rows) < 2:
             continue
-        tb = table.bbox
+        dx, dy = float(page.mediabox[0]), float(page.mediabox[1])
+        tb = _shift(table.bbox, dx, dy)
         inside = [c for c in remaining if _centre_in(c, tb) and c.get("upright", True)]
+        if not inside:
+            continue
+        # Only the chars a cell holds are the table's: text inside the table's outline but in
+        # no cell (a form's lines between ruled parts) stays with the page's other text.
+        cells = [_shift(cell, dx, dy) for row in rows for cell in row.cells if cell is not None]
+        inside = [c for c in inside if any(_centre_in(c, cell) for cell in cells)]
         if not inside:
             continue
         ids = {id(c) for c in inside}
@@ -351,6 +415,7 @@ def _ruled_tables(
             for c_index, cell in enumerate(row.cells):
                 if cell is None:
                     continue
+                cell = _shift(cell, dx, dy)
                 cell_chars = [c for c in inside if _centre_in(c, cell)]
                 glyphs = U.glyphs_from_chars(cell_chars, frame)
                 lines = U.build_lines(glyphs)

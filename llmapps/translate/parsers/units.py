@@ -210,6 +210,11 @@ def join_words(words: list[str]) -> str:
 def glyphs_from_chars(chars: Iterable[dict[str, Any]], frame: Frame) -> list[Glyph]:
     out: list[Glyph] = []
     for c in chars:
+        if str(c.get("text", "")).startswith("(cid:"):
+            # A glyph the font maps to no character: a symbol (a brace spanning several form
+            # lines, an arrow), nothing to translate; it stays as drawn, and joining it to a
+            # line would stretch that line's box over its neighbours.
+            continue
         box = frame.to_local((c["x0"], c["top"], c["x1"], c["bottom"]))
         size = float(c.get("size") or 0) or max(box[3] - box[1], 1.0)
         raw = str(c.get("text", ""))
@@ -376,10 +381,40 @@ def split_segments(
     return segs
 
 
+#: A line's leading label: a form's line number ("8", "9a", "10b"; digits may come
+#: letter-spaced as several words) or a section number ("2", "2.1").
+_LABEL = re.compile(r"^\d{1,3}[a-z]?$|^\d{1,2}(\.\d{1,2})+$")
+#: A label stands apart when the gap after it is wider than this share of the font size (a
+#: word space is about a quarter of it).
+LABEL_GAP = 0.6
+
+
+def _label_words(line: list[Word]) -> int:
+    """How many leading words of ``line`` form a label set apart from the text after it (0:
+    none), so that numbers stay where they were printed while the text is translated."""
+    for count in range(1, min(4, len(line))):
+        text = "".join(w.text for w in line[:count])
+        if not _LABEL.match(text):
+            return 0
+        last, following = line[count - 1], line[count]
+        size = max(g.size for g in last.glyphs + following.glyphs)
+        # The text must start like an entry ("8 Wages", "1 Background"), not go on with a
+        # sentence that wrapped before a number ("... the total was / 12 percent higher").
+        starts = following.text[:1]
+        entry = any(c.isalpha() for c in following.text) and not starts.islower()
+        if following.x0 - last.x1 >= LABEL_GAP * size and entry:
+            return count
+    return 0
+
+
 def _split_line(
     line: list[Word], index: int, gutters: list[tuple[float, float]], big_gap: float
 ) -> list[Seg]:
     segs: list[Seg] = []
+    label = _label_words(line)
+    if label:
+        segs.append(Seg(line[:label], line=index).finish())
+        line = line[label:]
     if True:
         current = [line[0]]
         for word in line[1:]:
@@ -630,7 +665,12 @@ def units_from_segments(
     if not segs:
         return []
     if kind == "figure":
-        if region_box is not None and not ctx.scan and _real_figure(region_box, ctx):
+        if (
+            region_box is not None
+            and not ctx.scan
+            and not _prose(segs)
+            and _real_figure(region_box, ctx)
+        ):
             blocks = [make_block([s], KEEP, frame, ctx, region=kind) for s in segs]
             for b in blocks:
                 b.keep, b.keep_reason = True, "figure"
@@ -675,6 +715,14 @@ def _stacks(segs: list[Seg]) -> list[list[Seg]]:
         else:
             groups.append([s])
     return groups
+
+
+def _prose(segs: list[Seg]) -> bool:
+    """Text that reads as sentences, not as a picture's labels: at least three lines of five
+    or more words, holding half of the words. The layout model calls printed forms (text
+    between drawn boxes and check boxes) "figures"; a chart's or a diagram's labels are short."""
+    long = [s.word_count for s in segs if s.word_count >= 5]
+    return len(long) >= 3 and sum(long) >= 0.5 * sum(s.word_count for s in segs)
 
 
 def _real_figure(box: BBox, ctx: PageContext) -> bool:
@@ -779,3 +827,91 @@ def reading_order(blocks: list[Block]) -> list[Block]:
         elif table is None:
             out.append(b)
     return out
+
+
+_CJK_CHAR = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def vertical_units(
+    chars: list[dict[str, Any]], ctx: PageContext
+) -> tuple[list[dict[str, Any]], list[Block]]:
+    """CJK text set vertically (upright glyphs stacked top to bottom, columns right to left,
+    as Japanese newspapers and gazettes print): one kept unit per column run, and the other
+    chars. Why kept: the typesetter lays text along a baseline, so a vertical column's
+    translation would be drawn across its neighbours; left as printed, the column stays
+    readable and the horizontal text around it is still translated."""
+    chains: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    for c in chars:  # content-stream order: a vertical column is written top to bottom
+        if current and _stacked(current[-1], c):
+            current.append(c)
+            continue
+        if current:
+            chains.append(current)
+        current = [c]
+    if current:
+        chains.append(current)
+    vertical = [
+        chain
+        for chain in chains
+        if len(chain) >= 3 and sum(1 for c in chain if _CJK_CHAR.match(str(c["text"]))) >= 2
+    ]
+    if not vertical:
+        return chars, []
+    # Glyphs written apart from their column's run (another font, a mark placed later) but
+    # printed inside it belong to it: a column's box, half a glyph wider and a glyph taller.
+    boxes = []
+    for chain in vertical:
+        pad = statistics.median(float(c.get("size") or 0) or 10.0 for c in chain)
+        boxes.append(
+            (
+                min(float(c["x0"]) for c in chain) - 0.25 * pad,
+                min(float(c["top"]) for c in chain) - pad,
+                max(float(c["x1"]) for c in chain) + 0.25 * pad,
+                max(float(c["bottom"]) for c in chain) + pad,
+            )
+        )
+    taken = {id(c) for chain in vertical for c in chain}
+    for c in chars:
+        if id(c) in taken or not str(c.get("text", "")).strip():
+            continue
+        cx = (float(c["x0"]) + float(c["x1"])) / 2
+        cy = (float(c["top"]) + float(c["bottom"])) / 2
+        for chain, (x0, t0, x1, t1) in zip(vertical, boxes, strict=True):
+            if x0 <= cx <= x1 and t0 <= cy <= t1:
+                chain.append(c)
+                taken.add(id(c))
+                break
+    blocks = []
+    for chain in vertical:
+        box = (
+            min(float(c["x0"]) for c in chain),
+            min(float(c["top"]) for c in chain),
+            max(float(c["x1"]) for c in chain),
+            max(float(c["bottom"]) for c in chain),
+        )
+        size = statistics.median(float(c.get("size") or 0) or 10.0 for c in chain)
+        chain.sort(key=lambda c: float(c["top"]))
+        block = Block(
+            "".join(str(c["text"]) for c in chain).strip(),
+            kind=KEEP,
+            page=ctx.number,
+            bbox=tuple(round(v, 2) for v in box),  # type: ignore[arg-type]
+            font=str(chain[0].get("fontname", "")),
+            size=round(size, 2),
+            rotation=ctx.rotate % 360,
+            meta={"lines": 1, "vertical": True},
+        )
+        block.keep, block.keep_reason = True, "vertical"
+        blocks.append(block)
+    return [c for c in chars if id(c) not in taken], blocks
+
+
+def _stacked(prev: dict[str, Any], c: dict[str, Any]) -> bool:
+    """``c`` is the next glyph below ``prev`` in a vertical column."""
+    size = float(prev.get("size") or 0) or float(prev["bottom"]) - float(prev["top"])
+    if size <= 0 or not str(c.get("text", "")).strip():
+        return False
+    same_column = abs(float(c["x0"]) - float(prev["x0"])) <= 0.6 * size
+    step = float(c["top"]) - float(prev["top"])
+    return same_column and 0.3 * size <= step <= 1.6 * size

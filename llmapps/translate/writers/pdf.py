@@ -37,6 +37,7 @@ from llmapps.translate.writers.typeset import (
     PageLayout,
     Placement,
     Typesetter,
+    check,
     to_page_point,
 )
 
@@ -76,9 +77,14 @@ def layout_page(
     fixed = [b for b in page.blocks if id(b) not in chosen and b.bbox is not None]
     text: list[Rect] = []
     rules: list[Rect] = []
+    partners: dict[int, list[Block]] = {}
     if content is not None and units:
         scan = content.scan()
         rules = scan.rules
+        partners = _shared_runs(units, fixed, scan.runs)
+        redraw = [b for b in fixed if id(b) in partners]
+        units = [*units, *redraw]
+        fixed = [b for b in fixed if id(b) not in partners]
         removing = _remover(units, fixed)
         text = [
             run.box
@@ -86,6 +92,8 @@ def layout_page(
             if not run.blank and run.box[2] > run.box[0] and not removing(run)
         ]
         _mark_invisible(units, scan.runs)
+    if image is not None:
+        _fit_to_ink(units, image, page.rotate)
     blank = None
     if image is not None and any(_needs_patch(b) for b in units):
 
@@ -98,7 +106,73 @@ def layout_page(
                 paper, _ = colours(image.pixels(block.bbox))
             return image.blank(area, _rgb(paper, (1.0, 1.0, 1.0)))
 
-    return Typesetter(page, font, text, rules, blank=blank).run(units, fixed)
+    layout = Typesetter(page, font, text, rules, blank=blank).run(units, fixed)
+    return _settle_shared(layout, page, partners) if partners else layout
+
+
+def _shared_runs(
+    units: Sequence[Block], fixed: Sequence[Block], runs: Sequence[TextRun]
+) -> dict[int, list[Block]]:
+    """Kept units that share a text run with a unit being translated: ``id(kept) -> units``.
+
+    A section or line number set apart from its text ("1  Background") is a kept unit of its
+    own, but the PDF may draw both in one run, and runs are removed whole: the run starts in
+    the kept unit, so it would stay and sit under the translation. Such a kept unit is drawn
+    again by us, in place and unchanged, so that the run can go.
+    """
+    kept = BoxIndex(b.bbox for b in fixed if b.bbox is not None)
+    kept_blocks = [b for b in fixed if b.bbox is not None]
+    placed = BoxIndex(b.bbox for b in units if b.bbox is not None)
+    placed_blocks = [b for b in units if b.bbox is not None]
+    out: dict[int, list[Block]] = {}
+    for run in runs:
+        if run.blank or run.invisible:
+            continue
+        homes = kept.containing(run.x, run.t, START_MARGIN)
+        if len(homes) != 1:
+            continue
+        home = kept_blocks[homes[0]]
+        if home.bbox is None or len(home.text) > 12 or any(c.isalpha() for c in home.text[1:]):
+            continue  # only numbers and labels are redrawn (the source font is not ours)
+        for i in placed.touching(run.box):
+            other = placed_blocks[i]
+            box = other.bbox
+            assert box is not None
+            inside = min(run.box[2], box[2]) - max(run.box[0], box[0])
+            if inside > 0.5 * (box[2] - box[0]):
+                out.setdefault(id(home), []).append(other)
+    for block in fixed:
+        if id(block) in out:
+            block.meta["redraw"] = True
+    return out
+
+
+def _settle_shared(layout: PageLayout, page: Page, partners: dict[int, list[Block]]) -> PageLayout:
+    """A redrawn kept unit and the units sharing its run are placed together or not at all
+    (a run is removed whole: placing one alone would lose or cover the other's text)."""
+    placements = list(layout.placements)
+    unfit = list(layout.unfit)
+    while True:
+        placed = {id(p.block) for p in placements}
+        drop: set[int] = set()
+        for kept_id, others in partners.items():
+            together = [kept_id, *(id(o) for o in others)]
+            if not all(i in placed for i in together):
+                drop.update(i for i in together if i in placed)
+        if not drop:
+            break
+        for p in placements:
+            if id(p.block) in drop and not p.block.meta.get("redraw"):
+                p.block.meta["unfit"] = "shares a text run with text that stays"
+                unfit.append(p.block)
+        placements = [p for p in placements if id(p.block) not in drop]
+        staying = [p.block.bbox for p in layout.placements if id(p.block) in drop and p.block.bbox]
+        placements, rejected = check(placements, page, staying)
+        unfit.extend(rejected)
+    for block in unfit:
+        if block.meta.get("redraw"):
+            block.meta.pop("unfit", None)  # it stays as printed: nothing is lost
+    return PageLayout(placements, [b for b in unfit if not b.meta.get("redraw")])
 
 
 def _mark_invisible(units: Sequence[Block], runs: Sequence[TextRun]) -> None:
@@ -125,6 +199,36 @@ def _mark_invisible(units: Sequence[Block], runs: Sequence[TextRun]) -> None:
                 block.meta["color"] = colour
 
 
+def _fit_to_ink(units: Sequence[Block], image: PageImage, rotate: int) -> None:
+    """Move units of an invisible OCR layer onto the printed words they stand for.
+
+    The layer's boxes are the OCR engine's guess: often taller than the printed line, set off
+    from it, and a little short of the word's ends. A patch over such a box leaves the word's
+    ends showing, and growth past the box is refused (the strip beside it holds the rest of
+    the printed word). So the unit's box becomes the ink box found on the rendered page
+    (:meth:`PageImage.ink_box`), its size the printed size, and its paper and ink colours are
+    sampled there; the layer's own box is kept (``meta["layer_box"]``) so that the invisible
+    text is still removed with the unit.
+    """
+    for block in units:
+        if not block.meta.get("patch") or block.meta.get("ocr") or block.bbox is None:
+            continue
+        box = block.bbox
+        paper, ink_colour = colours(image.pixels(box))
+        along_x = (round(block.rotation / 90.0) - round(rotate / 90.0)) % 2 == 0
+        found = image.ink_box(box, paper, along_x)
+        if found is None:
+            continue
+        block.meta["layer_box"] = box
+        block.meta.setdefault("background", paper)
+        block.meta.setdefault("color", ink_colour)
+        block.bbox = tuple(round(v, 2) for v in found)  # type: ignore[assignment]
+        across = (found[3] - found[1]) if along_x == (rotate % 180 == 0) else found[2] - found[0]
+        # Printed caps plus descenders span about 0.9 em.
+        if block.size and across > 0:
+            block.size = round(min(float(block.size), across / 0.9), 2)
+
+
 def _needs_patch(block: Block) -> bool:
     return bool(block.meta.get("ocr") or block.meta.get("patch"))
 
@@ -147,7 +251,7 @@ def _remover(placed: Sequence[Block], kept: Sequence[Block]) -> Callable[[TextRu
     """Which runs go with the ``placed`` units' source: those whose first glyph starts in a
     placed unit's box (a run starting inside a kept unit's box stays even when it also starts
     inside a placed one: numbers must never vanish)."""
-    boxes = BoxIndex(b.bbox for b in placed if b.bbox is not None)
+    boxes = BoxIndex(_source_box(b) for b in placed if b.bbox is not None)
     kept_boxes = BoxIndex(b.bbox for b in kept if b.bbox is not None)
 
     def decide(run: TextRun) -> bool:
@@ -156,6 +260,20 @@ def _remover(placed: Sequence[Block], kept: Sequence[Block]) -> Callable[[TextRu
         return not kept_boxes.containing(run.x, run.t)
 
     return decide
+
+
+def _source_box(block: Block) -> Rect:
+    """Where the unit's source text starts: its box, and the invisible layer's own box when
+    the unit was moved onto the printed ink (:func:`_fit_to_ink`)."""
+    assert block.bbox is not None
+    layer = block.meta.get("layer_box")
+    if layer is None:
+        return block.bbox
+    return _union_box(block.bbox, layer)
+
+
+def _union_box(a: Rect, b: Any) -> Rect:
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
 def remove_source(content: PageContent, placed: Sequence[Block], kept: Sequence[Block]) -> int:
@@ -313,7 +431,9 @@ def _edit_page(
 ) -> PageLayout:
     """Typeset the page's translations and remove the source text of the placed units."""
     content = PageContent(target, writer)
-    image = PageImage(doc.path, page.number - 1, page.rotate, password)
+    mb = target.mediabox
+    media = (float(mb.left), float(mb.bottom), float(mb.right), float(mb.top))
+    image = PageImage(doc.path, page.number - 1, page.rotate, password, media)
     layout = layout_page(page, content, font, image)
     placed = [p.block for p in layout.placements]
     placed_ids = {id(b) for b in placed}

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from llmapps.translate.document import BBox, display_box
+from llmapps.translate.document import BBox, display_box, user_box
+from llmapps.translate.parsers.pdf import uncrop
 
 RGB = tuple[float, float, float]
 #: Render scale for sampling (points -> pixels); colours need no detail.
@@ -47,8 +48,16 @@ def _rgb(values: np.ndarray) -> RGB:
 class PageImage:
     """A page rendered once, on first use, to tell whether an area is blank paper."""
 
-    def __init__(self, pdf: Path, page_index: int, rotate: int, password: str | None) -> None:
+    def __init__(
+        self,
+        pdf: Path,
+        page_index: int,
+        rotate: int,
+        password: str | None,
+        media: tuple[float, ...] | None = None,
+    ) -> None:
         self.pdf, self.page_index, self.rotate, self.password = pdf, page_index, rotate, password
+        self.media = media  # the page's MediaBox (PDF user space): boxes count from it
         self._image: np.ndarray | None = None
         self._size = (0.0, 0.0)
 
@@ -60,6 +69,8 @@ class PageImage:
             try:
                 page = doc[self.page_index]
                 try:
+                    # Boxes count from the media box; pdfium renders the CropBox by default.
+                    uncrop(page, self.media)
                     bitmap = page.render(scale=SCALE).to_pil().convert("RGB")
                 finally:
                     page.close()
@@ -91,3 +102,80 @@ class PageImage:
         target = np.array([round(v * 255) for v in paper])
         close = np.abs(px - target).sum(axis=1) <= 60
         return bool(close.mean() >= share)
+
+    def ink_box(self, box: BBox, paper: RGB, along_x: bool = True) -> BBox | None:
+        """The printed text a box of an invisible text layer stands for: ``box`` (user space)
+        moved onto the ink around it, or None when the render shows no ink there.
+
+        Why: an OCR layer's glyph boxes are the OCR engine's estimate; they are often taller
+        than the printed line and a little shorter along it, so a patch over the box alone
+        leaves the ends of the printed word showing and a translation sized from it is too
+        big. Ink cut by the box's ends is followed along the baseline over gaps no wider than
+        a letter gap (never across a word gap, so a neighbouring word is not taken in); across
+        the line, the box shrinks or grows to the ink rows inside a window of its own height.
+        ``along_x``: the text runs along the displayed page's x axis.
+        """
+        try:
+            image = self._load()
+        except Exception:
+            return None
+        shown_w, shown_h = image.shape[1] / SCALE, image.shape[0] / SCALE
+        x0, y0, x1, y1 = display_box(box, self.rotate, *self._size)
+        if not along_x:  # work as if the text ran along x: transpose
+            image = image.transpose(1, 0, 2)
+            x0, y0, x1, y1 = y0, x0, y1, x1
+        height = y1 - y0
+        if height <= 0 or x1 <= x0:
+            return None
+        # Window: a line height to either end, a quarter of it above and below (points).
+        wx0, wx1 = max(0.0, x0 - height), min(image.shape[1] / SCALE, x1 + height)
+        wy0 = max(0.0, y0 - 0.25 * height)
+        wy1 = min(image.shape[0] / SCALE, y1 + 0.25 * height)
+        px = lambda v: round(v * SCALE)  # noqa: E731
+        area = image[px(wy0) : px(wy1), px(wx0) : px(wx1)].astype(np.int32)
+        if area.size == 0:
+            return None
+        target = np.array([round(v * 255) for v in paper])
+        ink = np.abs(area - target).sum(axis=2) > 120
+        rows = slice(px(y0) - px(wy0), px(y1) - px(wy0))
+        cols = ink[rows].any(axis=0)
+        inside = np.arange(cols.size)
+        core = (inside >= px(x0) - px(wx0)) & (inside < px(x1) - px(wx0))
+        if not (cols & core).any():
+            return None
+        line_rows = ink[:, core].any(axis=1)
+        ink_height = max(1, int(line_rows.sum()))
+        gap = max(1, int(0.12 * ink_height))  # letter gaps pass, word gaps stop
+        left, right = _span(cols, core, gap)
+        if ink[:, left : right + 1].mean() > 0.5:  # a photo or a dark fill, not print on paper
+            return None
+        rows_any = ink[:, left : right + 1].any(axis=1)
+        box_rows = np.zeros(rows_any.size, dtype=bool)
+        box_rows[rows] = True
+        top, bottom = _span(rows_any, box_rows, 1)
+        out = (
+            wx0 + left / SCALE,
+            wy0 + top / SCALE,
+            wx0 + (right + 1) / SCALE,
+            wy0 + (bottom + 1) / SCALE,
+        )
+        if not along_x:
+            out = (out[1], out[0], out[3], out[2])
+        return user_box(out, self.rotate, shown_w, shown_h) if self.rotate else out
+
+
+def _span(filled: np.ndarray, seed: np.ndarray, gap: int) -> tuple[int, int]:
+    """First and last index of the runs of ``filled`` (runs joined over gaps up to ``gap``)
+    that meet ``seed``."""
+    where = np.flatnonzero(filled)
+    runs: list[list[int]] = []
+    for i in where:
+        if runs and i - runs[-1][1] - 1 <= gap:
+            runs[-1][1] = int(i)
+        else:
+            runs.append([int(i), int(i)])
+    met = [r for r in runs if seed[r[0] : r[1] + 1].any()] or runs
+    if not met:
+        inside = np.flatnonzero(seed)
+        return int(inside[0]), int(inside[-1])
+    return min(r[0] for r in met), max(r[1] for r in met)
