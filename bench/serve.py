@@ -16,6 +16,11 @@ to be deterministic); sides alternate within each round so machine noise hits th
 figure keeps its best of ``--rounds`` tries (other load on a shared machine only slows a try
 down).
 
+The peer runs with llama.cpp's own OpenMP wait policy (it spins at barriers), ours with
+``PASSIVE`` (sleeping waits, see ``hardware.OMP_WAIT_POLICY``): spinning is faster on an idle
+machine and collapses beside a busy process (``--compete``). ``OMP_WAIT_POLICY=PASSIVE`` (or
+``ACTIVE``) in the bench's environment gives both sides the same policy.
+
 Usage: ``.venv/bin/python bench/serve.py [--max-tokens 64] [--rounds 2] [--threads N]
 [--compete]``. ``--compete`` adds the table again with a CPU-bound process running beside
 the servers (the default thread count must not collapse under contention). The peer binary is
@@ -153,13 +158,13 @@ def load(
 
 
 def table(
-    args: argparse.Namespace, sides: dict[str, str], body: Callable[[str], dict[str, Any]]
+    args: argparse.Namespace, sides: dict[str, str], bodies: dict[str, Callable[[str], dict]]
 ) -> dict[tuple[str, int], tuple[float, float]]:
     best: dict[tuple[str, int], tuple[float, float]] = {}
     for _ in range(args.rounds):
         for clients in CLIENTS:
             for name, url in sides.items():
-                rate, ttft = load(url, clients, args.per_client, body)
+                rate, ttft = load(url, clients, args.per_client, bodies[name])
                 tps = rate * args.max_tokens
                 old = best.get((name, clients))
                 best[(name, clients)] = (
@@ -231,9 +236,24 @@ print(json.dumps([max(rates), sorted(ttfts)[len(ttfts) // 2]]))
         proc.wait(timeout=20)
 
 
-def chat_body(model: str, bias: dict[str, float], max_tokens: int) -> Callable[[str], dict]:
+def same_sampling() -> dict[str, Any]:
+    """The sampler settings our server applies when a request names none (Ollama's defaults,
+    which Ollama applies on ``/v1`` too), sent to llama-server explicitly: its own defaults
+    differ (no repeat penalty, whose pass over the whole vocabulary costs every token), and the
+    comparison is at equal settings."""
+    from llmapps.serve.options import GenOptions
+
+    opts = GenOptions()
+    keys = ("top_k", "top_p", "min_p", "repeat_penalty", "repeat_last_n")
+    return {key: getattr(opts, key) for key in keys}
+
+
+def chat_body(
+    model: str, bias: dict[str, float], max_tokens: int, extra: dict[str, Any] | None = None
+) -> Callable[[str], dict]:
     def body(prompt: str) -> dict[str, Any]:
         return {
+            **(extra or {}),
             "model": model,
             "messages": [{"role": "user", "content": prompt}],
             "stream": True,
@@ -249,7 +269,7 @@ def chat_body(model: str, bias: dict[str, float], max_tokens: int) -> Callable[[
 
 def main() -> None:
     from llmapps.models.local.discovery import bundled_model_path
-    from llmapps.models.local.hardware import physical_cores
+    from llmapps.models.local.hardware import USER_OMP_WAIT_POLICY, physical_cores
     from llmapps.serve.vocab import vocab_model
 
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -287,10 +307,15 @@ def main() -> None:
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     print(f"(our server's log: {log.name})")
+    # llama-server as a user starts it: llama.cpp's own OpenMP wait policy unless the user set
+    # one (importing llmapps above set OMP_WAIT_POLICY=PASSIVE in this process's environment).
+    peer_env = dict(os.environ)
+    if USER_OMP_WAIT_POLICY is None:
+        peer_env.pop("OMP_WAIT_POLICY", None)
     theirs = subprocess.Popen(
         [str(binary), "-m", str(path), "--host", "127.0.0.1", "--port", str(theirs_port),
          "-np", str(SLOTS), "-c", str(args.n_ctx * SLOTS), "-t", str(args.threads)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=peer_env,
     )  # fmt: skip
     busy: subprocess.Popen[bytes] | None = None
     try:
@@ -300,15 +325,18 @@ def main() -> None:
         }
         wait_up(sides["llmapps serve"] + "/", ours)
         wait_up(sides["llama-server"] + "/health", theirs)
-        body = chat_body("smollm2", bias, args.max_tokens)
-        for url in sides.values():  # warm-up: load the model, start the runner
-            load(url, SLOTS, 1, body)
+        bodies = {
+            "llmapps serve": chat_body("smollm2", bias, args.max_tokens),
+            "llama-server": chat_body("smollm2", bias, args.max_tokens, same_sampling()),
+        }
+        for name, url in sides.items():  # warm-up: load the model, start the runner
+            load(url, SLOTS, 1, bodies[name])
         print(
             f"SmolLM2 GGUF, {args.max_tokens} tokens per request, {args.threads} "
             f"threads, {SLOTS} slots x {args.n_ctx} context, {args.per_client} requests per "
             f"client, best of {args.rounds} rounds"
         )
-        best = table(args, sides, body)
+        best = table(args, sides, bodies)
         ratios(best, "")
         ours_rss, theirs_rss = rss(ours.pid), rss(theirs.pid)
         server_rss = rss(ours.pid, children=False)
@@ -321,7 +349,7 @@ def main() -> None:
         if args.compete:
             busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
             print("\nwith one CPU-bound process beside the servers:")
-            ratios(table(args, sides, body), "competing, ")
+            ratios(table(args, sides, bodies), "competing, ")
             busy.terminate()
             busy = None
         if not args.no_secondary:

@@ -43,7 +43,7 @@ import httpx
 
 from llmapps.config import Settings
 from llmapps.models.errors import ModelError
-from llmapps.models.local.hardware import USER_OMP_WAIT_POLICY, nvidia_gpus
+from llmapps.models.local.hardware import OMP_WAIT_POLICY, nvidia_gpus
 from llmapps.serve.errors import BadRequestError, BusyError
 
 log = logging.getLogger("llmapps.serve")
@@ -225,12 +225,7 @@ class RunnerProcess:
         fd, name = tempfile.mkstemp(prefix="llmapps-runner-", suffix=".log")
         self.log_path = Path(name)
         env = {k: v for k, v in os.environ.items() if k in _ENV_KEPT or k.startswith(_PREFIXES)}
-        # llama.cpp's own wait policy unless the user set one: GOMP spins briefly and then
-        # sleeps, and throttles its spinning when oversubscribed. Side by side with llama-server,
-        # PASSIVE (our in-process default) cost ~10% at 4 clients on an idle machine and was no
-        # better beside a CPU-bound job (bench/serve.py --compete).
-        if USER_OMP_WAIT_POLICY is None:
-            env.pop("OMP_WAIT_POLICY", None)
+        env.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)  # see hardware.OMP_WAIT_POLICY
         env["LLAMA_API_KEY"] = key
         started = time.perf_counter()
         with os.fdopen(fd, "wb") as logfile:

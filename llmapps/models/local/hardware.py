@@ -22,7 +22,6 @@ _CPU_ROOT = Path("/sys/devices/system/cpu")
 # 2-core development box with other jobs running, 2 threads fell to 7-17 tokens/s with the
 # default policy and held 42-47 with PASSIVE (sleeping waits), measured side by side. So waits
 # sleep unless the user chose otherwise; set here, before llama.cpp's OpenMP runtime loads.
-# The runner processes of the model server keep llama.cpp's default (see runner_process).
 OMP_WAIT_POLICY = "PASSIVE"
 USER_OMP_WAIT_POLICY = os.environ.get("OMP_WAIT_POLICY")  # None unless the user set one
 os.environ.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)
