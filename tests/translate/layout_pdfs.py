@@ -257,3 +257,94 @@ def running_heads(path: Path, pages: int = 4) -> Path:
         c.showPage()
     c.save()
     return path
+
+
+RUN_IN = (
+    "Standard mileage rates.",
+    "The rate for business use of your vehicle is 48 cents a mile for all business miles "
+    "driven during the year, and the rate for use of your vehicle to get medical care is "
+    "20 cents a mile.",
+)
+RUN_IN_NEXT = (
+    "Exception.",
+    "If you used more than four vehicles at the same time in your business, you cannot "
+    "use the standard mileage rate for any of them.",
+)
+RUN_IN_LONG = (  # a lead-in longer than a line
+    "Unreported social security and Medicare tax on wages and on tips.",
+    "If you are an employee who received wages from an employer who did not withhold social "
+    "security and Medicare tax, you must report the tax on your return.",
+)
+HEADER_FIELDS = ("Page 1 of 48", "Instructions for Form 1040NR", "7:48 - 6-DEC-2007")
+JUSTIFIED = (
+    "Nonresident aliens who were engaged in a trade or business in the United States during "
+    "the year must file a return even when they had no income from that trade or business, "
+    "and a return is also required to claim a refund of tax withheld at the source."
+)
+
+
+def _words_width(words: list[tuple[str, str]], size: float) -> float:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    return sum(stringWidth(w, f, size) for w, f in words)
+
+
+def _justified(
+    c: canvas.Canvas, x: float, y: float, width: float, words: list[tuple[str, str]], size: float
+) -> float:
+    """Set (word, font) pairs in lines of ``width``, every line but the last justified (its
+    spaces stretched alike, as a typesetter does); return the next baseline."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    space = stringWidth(" ", "Helvetica", size)
+    lines: list[list[tuple[str, str]]] = [[]]
+    for word in words:
+        line = lines[-1]
+        if line and _words_width([*line, word], size) + space * len(line) > width:
+            lines.append([word])
+        else:
+            line.append(word)
+    for n, line in enumerate(lines):
+        last = n == len(lines) - 1
+        gap = (
+            space if last or len(line) < 2 else (width - _words_width(line, size)) / (len(line) - 1)
+        )
+        cursor = x
+        for word, font in line:
+            c.setFont(font, size)
+            c.drawString(cursor, y, word)
+            cursor += stringWidth(word, font, size) + gap
+        y -= size * 1.2
+    return y
+
+
+def _run_in(head: str, body: str) -> list[tuple[str, str]]:
+    return [(w, "Helvetica-Bold") for w in head.split()] + [(w, "Helvetica") for w in body.split()]
+
+
+def run_in_and_fields(path: Path) -> Path:
+    """IRS-instructions style: a running header of three fields set apart by tab stops (the
+    first gap one em, as i1040nr.pdf prints it), a bold heading, three justified paragraphs
+    that open with run-in bold lead-ins (one of them longer than a line), and, in a second
+    column, a justified paragraph with wide word spaces."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    c = canvas.Canvas(str(path), pagesize=letter)
+    _, height = letter
+    size = 14.0
+    x = 42.0
+    y = height - 40
+    page, title, stamp = HEADER_FIELDS
+    c.setFont("Helvetica", size)
+    c.drawString(x, y, page)
+    c.drawString(x + stringWidth(page, "Helvetica", size) + size, y, title)
+    c.drawRightString(572, y, stamp)
+    c.setFont("Helvetica-Bold", 12)
+    c.drawString(x, height - 110, "Business Expenses")
+    y = _justified(c, x, height - 130, 250, _run_in(*RUN_IN), 9.5)
+    y = _justified(c, x, y - 4, 250, _run_in(*RUN_IN_LONG), 9.5)
+    y = _justified(c, x, y - 4, 250, _run_in(*RUN_IN_NEXT), 9.5)
+    _justified(c, 330, height - 130, 170, [(w, "Helvetica") for w in JUSTIFIED.split()], 9.5)
+    c.showPage()
+    c.save()
+    return path

@@ -360,3 +360,53 @@ def test_running_headers_found_by_repetition(tmp_path: Path) -> None:
         assert kinds[f"Page {page.number} of 4"] == "footer"
         body = [b for b in page.blocks if b.text.startswith("Section")]
         assert len(body) == 1 and body[0].kind == PARAGRAPH
+
+
+def _unit(doc: Document, start: str) -> Block:
+    found = [b for b in doc.blocks if b.text.startswith(start)]
+    assert len(found) == 1, (start, [b.text for b in doc.blocks])
+    return found[0]
+
+
+@pytest.mark.parametrize("layout_model", [True, False])
+def test_run_in_heading_flows_with_its_paragraph(tmp_path: Path, layout_model: bool) -> None:
+    """A paragraph that opens with a bold lead-in on its first line ("Standard mileage
+    rates. The rate for ...") is one unit over the paragraph's box, drawn in the body's weight;
+    the next paragraph's lead-in starts a unit of its own; a bold heading line stays apart."""
+    doc = parse_document(L.run_in_and_fields(tmp_path / "runin.pdf"), layout_model=layout_model)
+    for head, body in (L.RUN_IN, L.RUN_IN_LONG, L.RUN_IN_NEXT):
+        unit = _unit(doc, head)
+        assert unit.text == f"{head} {body}" and unit.kind == PARAGRAPH, unit.text
+        assert not unit.bold and unit.meta["lines"] >= 2
+    assert _unit(doc, "Business Expenses").text == "Business Expenses"
+    first, second = _unit(doc, L.RUN_IN[0]), _unit(doc, L.RUN_IN_LONG[0])
+    assert first.bbox and second.bbox and first.bbox[3] <= second.bbox[1]
+    assert first.bbox[0] == second.bbox[0] == 42.0  # the paragraph's box, from its first line
+    _assert_disjoint(doc.pages[0])
+
+
+@pytest.mark.parametrize("layout_model", [True, False])
+def test_fields_apart_on_one_line_are_units_of_their_own(
+    tmp_path: Path, layout_model: bool
+) -> None:
+    """A running header's fields set apart by tab stops ("Page 1 of 48", a title, a time
+    stamp) are separate units, so the numbers of one stay where they were printed whatever
+    the translation of another; justified prose with wide word spaces is not cut."""
+    doc = parse_document(L.run_in_and_fields(tmp_path / "fields.pdf"), layout_model=layout_model)
+    texts = [b.text for b in doc.blocks]
+    for field in L.HEADER_FIELDS:
+        assert field in texts, texts
+    prose = _unit(doc, L.JUSTIFIED[:20])
+    assert prose.text == L.JUSTIFIED and prose.meta["lines"] >= 4
+
+
+def test_run_in_headings_and_header_fields_of_irs_instructions() -> None:
+    """i1040nr.pdf (IRS instructions) prints run-in bold headings and a running header of
+    fields one em and more apart: each paragraph is one unit with its lead-in, each field
+    its own unit."""
+    doc = parse_document(L.corpus_file("pdfminer.six/i1040nr.pdf"), pages="1")
+    mileage = _unit(doc, "Standard mileage rates.")
+    assert "rate for business use of your vehicle" in mileage.text and not mileage.bold
+    texts = [b.text for b in doc.blocks]
+    for field in ("Page 1 of 48", "Instructions for Form 1040NR", "7:48 - 6-DEC-2007"):
+        assert field in texts, [t for t in texts if "48" in t]

@@ -172,6 +172,8 @@ class Seg:
     size: float = 10.0
     font: str = ""
     bold: bool = False
+    bold_share: float = 0.0  # share of bold glyphs
+    run_in: bool = False  # starts with a bold lead-in ("Note. The ..."): a paragraph's start
     mono: float = 0.0  # share of monospace glyphs
     math: float = 0.0  # share of formula-font glyphs
     meta: dict[str, Any] = field(default_factory=dict)
@@ -188,6 +190,8 @@ class Seg:
             fonts = Counter(g.font for g in glyphs)
             self.font = fonts.most_common(1)[0][0]
             self.bold = bool(_BOLD.search(self.font))
+            self.bold_share = sum(n for f, n in fonts.items() if _BOLD.search(f)) / len(glyphs)
+            self.run_in = _run_in(self.words)
             self.mono = sum(n for f, n in fonts.items() if _MONO.search(f)) / len(glyphs)
             self.math = sum(n for f, n in fonts.items() if _MATH.search(f)) / len(glyphs)
         return self
@@ -195,6 +199,26 @@ class Seg:
     @property
     def word_count(self) -> int:
         return len(self.text.split()) + len(_CJK.findall(self.text)) // 2
+
+
+def _bold_word(word: Word) -> bool:
+    return sum(1 for g in word.glyphs if _BOLD.search(g.font)) * 2 > len(word.glyphs)
+
+
+#: The end of a run-in heading's bold lead-in: "Standard mileage rates." "Note:" "Exception --"
+_LEAD_IN_END = re.compile(r"[.:;!?\u2014\u2013-]$")
+
+
+def _run_in(words: list[Word]) -> bool:
+    """The line starts with a bold lead-in that ends like a heading (a period, a colon) and
+    plain text follows on the same line: the first line of a paragraph with a run-in heading,
+    whose text flows on over the following lines."""
+    count = 0
+    while count < len(words) and _bold_word(words[count]):
+        count += 1
+    if count == 0 or count == len(words):
+        return False
+    return bool(_LEAD_IN_END.search(words[count - 1].text))
 
 
 def join_words(words: list[str]) -> str:
@@ -407,6 +431,43 @@ def _label_words(line: list[Word]) -> int:
     return 0
 
 
+#: A tab stop or a field separator: a gap at least this wide (x the font size) ...
+TAB_GAP = 0.8
+#: ... and this many times the line's own word space. Justified prose stretches all the
+#: spaces of a line alike (TeX's wider sentence spaces stay under 3x), so its lines are never
+#: cut; fields set apart on one line ("Page 1 of 48    Instructions for Form 1040NR") are.
+TAB_RATIO = 3.0
+
+
+def _tab_stops(line: list[Word]) -> set[int]:
+    """Indexes ``i`` of the gaps (between ``line[i]`` and ``line[i + 1]``) that separate
+    fields: much wider than the line's other word spaces. Not the space after a list marker
+    ("1.", a bullet) nor after a run-in heading in another font ("Note.  The ..."), which
+    belong to their text."""
+    gaps = [b.x0 - a.x1 for a, b in itertools.pairwise(line)]
+    stops: set[int] = set()
+    if len(gaps) < 2:
+        return stops
+    for i, gap in enumerate(gaps):
+        prev, word = line[i], line[i + 1]
+        size = max(g.size for g in prev.glyphs + word.glyphs)
+        if gap < TAB_GAP * size:
+            continue
+        word_space = statistics.median_low(gaps[:i] + gaps[i + 1 :])
+        if gap < TAB_RATIO * max(word_space, 0.1 * size):
+            continue
+        if i == 0 and BULLET.match(prev.text + " x"):
+            continue
+        fonts_differ = (
+            Counter(g.font for g in prev.glyphs).most_common(1)[0][0]
+            != (Counter(g.font for g in word.glyphs).most_common(1)[0][0])
+        )
+        if fonts_differ and _LEAD_IN_END.search(prev.text):
+            continue
+        stops.add(i)
+    return stops
+
+
 def _split_line(
     line: list[Word], index: int, gutters: list[tuple[float, float]], big_gap: float
 ) -> list[Seg]:
@@ -415,21 +476,23 @@ def _split_line(
     if label:
         segs.append(Seg(line[:label], line=index).finish())
         line = line[label:]
-    if True:
-        current = [line[0]]
-        for word in line[1:]:
-            prev = current[-1]
-            gap = word.x0 - prev.x1
-            size = max(g.size for g in prev.glyphs + word.glyphs)
-            cut = gap > big_gap * size or any(
-                prev.x1 <= (g0 + g1) / 2 <= word.x0 and gap >= 0.5 * size for g0, g1 in gutters
-            )
-            if cut:
-                segs.append(Seg(current, line=index).finish())
-                current = [word]
-            else:
-                current.append(word)
-        segs.append(Seg(current, line=index).finish())
+    stops = _tab_stops(line)
+    current = [line[0]]
+    for i, word in enumerate(line[1:]):
+        prev = current[-1]
+        gap = word.x0 - prev.x1
+        size = max(g.size for g in prev.glyphs + word.glyphs)
+        cut = (
+            gap > big_gap * size
+            or i in stops
+            or any(prev.x1 <= (g0 + g1) / 2 <= word.x0 and gap >= 0.5 * size for g0, g1 in gutters)
+        )
+        if cut:
+            segs.append(Seg(current, line=index).finish())
+            current = [word]
+        else:
+            current.append(word)
+    segs.append(Seg(current, line=index).finish())
     return segs
 
 
@@ -501,6 +564,14 @@ def _wrapped(last: Seg, s: Seg, right: float) -> bool:
     return last.x1 + space + (first.x1 - first.x0) >= right - 0.5 * last.size
 
 
+def _weight(s: Seg) -> bool:
+    """Bold as a line's weight: a heading set in bold all through. A run-in heading ("Note.
+    The rest ...") or a few bold words leave the line's text plain: it flows on into the next
+    line like any paragraph's (the weight of its majority would make the line a heading of its
+    own and cut the paragraph after its first line)."""
+    return s.bold and not s.run_in
+
+
 def _joins(group: list[Seg], s: Seg, right: float, max_gap: float) -> bool:
     last = group[-1]
     size = max(s.size, last.size)
@@ -511,7 +582,14 @@ def _joins(group: list[Seg], s: Seg, right: float, max_gap: float) -> bool:
         return False
     if min(s.x1, last.x1) - max(s.x0, last.x0) <= 0:
         return False
-    if abs(s.size - last.size) > 0.15 * size + 0.3 or s.bold != last.bold:
+    # A run-in lead-in too long for one line goes on from bold lines into ``s``, where the
+    # paragraph's plain text starts ("Domestic production activities / deduction. The ...").
+    lead_in = s.run_in and all(_weight(g) for g in group)
+    if abs(s.size - last.size) > 0.15 * size + 0.3:
+        return False
+    if _weight(s) != _weight(last) and not lead_in:
+        return False
+    if s.run_in and not lead_in:  # a new paragraph that starts with a run-in heading
         return False
     if abs(s.mono - last.mono) > 0.5 or BULLET.match(s.text) or _SPEAKER.match(s.text):
         return False
@@ -573,10 +651,22 @@ def make_block(segs: list[Seg], kind: str, frame: Frame, ctx: PageContext, **met
         bbox=(round(x0, 2), round(top, 2), round(x1, 2), round(bottom, 2)),
         font=first.font,
         size=round(first.size, 2),
-        bold=first.bold,
+        bold=_block_bold(segs),
         rotation=(frame.angle + ctx.rotate) % 360,
         meta=block_meta,
     )
+
+
+def _block_bold(segs: list[Seg]) -> bool:
+    """A unit is drawn bold when most of its text is: a paragraph that opens with a run-in
+    heading is plain text (its lead-in's weight cannot be kept inside one drawn unit)."""
+    if any(s.run_in for s in segs):
+        return False
+    if len(segs) == 1:
+        return _weight(segs[0])
+    chars = [max(1, len(s.text)) for s in segs]
+    bold = sum(s.bold_share * n for s, n in zip(segs, chars, strict=True))
+    return bold >= 0.5 * sum(chars)
 
 
 def _mean_color(colors: Iterable[Any]) -> tuple[float, float, float]:
