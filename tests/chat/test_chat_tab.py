@@ -32,7 +32,9 @@ def test_chat_tab_kb_citations_tools_and_stop(
     settings = get_settings()
     doc = tmp_path / "policy.md"
     doc.write_text("# Returns\n\nOpened boxes can be returned within 30 days.\n", encoding="utf-8")
-    long_answer = "Counting slowly: " + " ".join(str(i) for i in range(400))
+    # Streams for hours (10 ms a character): only the stop button can end it, however slow
+    # the machine is.
+    long_answer = "Counting slowly: " + " ".join(str(i) for i in range(100_000))
     model = FakeListChatModel(
         responses=[
             "Within 30 days [1].",
