@@ -211,16 +211,15 @@ class Runner:
         self.check_ctx(req.model, req.options.num_ctx)
         result = GenResult()
         buffer = req.buffer or _tools_active(req)
+        grammar = self._grammar(req)
         pieces_iter: Generator[str, None, None]
         if self.runners is not None:  # the runner tokenizes: no llama.cpp in this process
             bias = _checked_bias(req, gguf_info(req.model.path).n_vocab)
-            grammar = self._grammar(req)
             pieces_iter = self._run_remote(req, bias, grammar, cancel, result)
         else:
             vocab = vocab_model(req.model.path)
             tokens, stops = self._prompt_tokens(vocab.tokenize, gguf_formatter(vocab), req, result)
             bias = _checked_bias(req, int(vocab.n_vocab()))
-            grammar = self._grammar(req)
             pieces_iter = self._run_local(req, slot, tokens, stops, bias, grammar, cancel, result)
         pieces: list[str] = []
         with contextlib.closing(pieces_iter):

@@ -11,6 +11,8 @@ load needs a full model), so this is a tiny reader of the documented GGUF v2/v3 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable, Generator
+from contextlib import closing
 from pathlib import Path
 from typing import BinaryIO
 
@@ -63,29 +65,11 @@ def _value(fh: BinaryIO, kind: int, keep: bool) -> object:
     raise GGUFHeaderError(f"unknown GGUF value type {kind}")
 
 
-def read_gguf_keys(path: Path, keys: set[str]) -> dict[str, object]:
-    """The values of ``keys`` found in the header of ``path`` (missing keys are absent)."""
-    found: dict[str, object] = {}
-    with path.open("rb") as fh:
-        if _read(fh, 4) != b"GGUF":
-            raise GGUFHeaderError("not a GGUF file")
-        if _u32(fh) not in (2, 3):
-            raise GGUFHeaderError("unsupported GGUF version")
-        _u64(fh)  # tensor count
-        for _ in range(_u64(fh)):
-            key = _string(fh)
-            value = _value(fh, _u32(fh), key in keys)
-            if key in keys:
-                found[key] = value
-                if len(found) == len(keys):
-                    break
-    return found
-
-
-def read_gguf_metadata(path: Path, arrays: frozenset[str] = frozenset()) -> dict[str, object]:
-    """Every scalar key of the header of ``path``, plus the arrays named in ``arrays`` (others
-    are skipped), as llama.cpp's own metadata view leaves arrays out."""
-    found: dict[str, object] = {}
+def _entries(
+    path: Path, wanted: Callable[[str, int], bool]
+) -> Generator[tuple[str, object], None, None]:
+    """``(key, value)`` of the header's entries that ``wanted(key, value type)`` keeps, in
+    order; the others are skipped without decoding."""
     with path.open("rb") as fh:
         if _read(fh, 4) != b"GGUF":
             raise GGUFHeaderError("not a GGUF file")
@@ -95,7 +79,24 @@ def read_gguf_metadata(path: Path, arrays: frozenset[str] = frozenset()) -> dict
         for _ in range(_u64(fh)):
             key = _string(fh)
             kind = _u32(fh)
-            value = _value(fh, kind, kind != _ARRAY or key in arrays)
-            if kind != _ARRAY or key in arrays:
-                found[key] = value
+            keep = wanted(key, kind)
+            value = _value(fh, kind, keep)
+            if keep:
+                yield key, value
+
+
+def read_gguf_keys(path: Path, keys: set[str]) -> dict[str, object]:
+    """The values of ``keys`` found in the header of ``path`` (missing keys are absent)."""
+    found: dict[str, object] = {}
+    with closing(_entries(path, lambda key, _kind: key in keys)) as entries:
+        for key, value in entries:
+            found[key] = value
+            if len(found) == len(keys):
+                break
     return found
+
+
+def read_gguf_metadata(path: Path, arrays: frozenset[str] = frozenset()) -> dict[str, object]:
+    """Every scalar key of the header of ``path``, plus the arrays named in ``arrays`` (others
+    are skipped), as llama.cpp's own metadata view leaves arrays out."""
+    return dict(_entries(path, lambda key, kind: kind != _ARRAY or key in arrays))
