@@ -28,6 +28,7 @@ from llmapps.translate.document import (
 from llmapps.translate.paragraphs import mark_keep
 from llmapps.translate.parsers import parse_document
 from llmapps.translate.service import TranslateOptions, parse_notes, translate_file
+from llmapps.translate.writers.text import to_markdown, to_text
 from tests.translate import layout_pdfs as L
 
 NUMBER = re.compile(r"^[\d.,\-–]+$")
@@ -410,3 +411,32 @@ def test_run_in_headings_and_header_fields_of_irs_instructions() -> None:
     texts = [b.text for b in doc.blocks]
     for field in ("Page 1 of 48", "Instructions for Form 1040NR", "7:48 - 6-DEC-2007"):
         assert field in texts, [t for t in texts if "48" in t]
+
+
+def test_fractions_set_as_super_and_subscripts_stay_in_their_sentence() -> None:
+    """i1040nr.pdf sets "48 1/2 cents" with a raised 1 and a lowered 2. The lowered 2 used to
+    become a line of its own, which cut the paragraph in two around a kept "2"."""
+    doc = parse_document(L.corpus_file("pdfminer.six/i1040nr.pdf"), pages="1")
+    mileage = _unit(doc, "Standard mileage rates.")
+    assert "481/2 cents a mile" in mileage.text
+    assert "to move is 20 cents a mile" in mileage.text  # the lines after the fraction
+    assert "2" not in [b.text for b in doc.blocks]
+
+
+def test_list_markers_stay_where_printed_when_the_item_hangs() -> None:
+    """A numbered item whose text hangs right of its marker ("1.  31 days during 2007, and"):
+    the marker is a kept unit of its own, so it stays in place whatever the translation
+    starts with; the item carries it for Markdown and text. An item whose wrapped lines run
+    back under its marker ("2. 183 days ... / 2006, ...") stays one unit."""
+    doc = parse_document(L.corpus_file("pdfminer.six/i1040nr.pdf"), pages="2")
+    mark_keep(doc.blocks, "zh")
+    blocks = doc.pages[0].blocks
+    first = next(i for i, b in enumerate(blocks) if b.text.startswith("31 days during 2007"))
+    marker, item = blocks[first - 1], blocks[first]
+    assert (marker.text, marker.keep, marker.meta.get("list_marker")) == ("1.", True, True)
+    assert item.meta.get("marker") == "1." and not item.keep
+    assert marker.bbox and item.bbox and marker.bbox[2] < item.bbox[0]
+    assert any(b.text.startswith("2. 183 days during the period") for b in blocks)
+    assert "1. 31 days during 2007, and" in to_markdown(doc)
+    assert "1. 31 days during 2007, and" in to_text(doc)
+    assert "\n1.\n" not in to_text(doc)

@@ -257,23 +257,47 @@ def glyphs_from_chars(chars: Iterable[dict[str, Any]], frame: Frame) -> list[Gly
     return out
 
 
+@dataclass
+class _Row:
+    """A visual line being collected: its first glyph's centre, its largest size, its band."""
+
+    centre: float
+    size: float
+    top: float
+    bottom: float
+    members: list[Glyph]
+
+    def takes(self, g: Glyph, centre: float) -> bool:
+        if abs(centre - self.centre) <= 0.35 * max(self.size, g.size):
+            return True
+        return g.size < 0.8 * self.size and self.top <= centre <= self.bottom
+
+    def add(self, g: Glyph) -> None:
+        self.members.append(g)
+        if g.size >= 0.8 * self.size:  # sub- and superscripts do not widen the band
+            self.top, self.bottom = min(self.top, g.top), max(self.bottom, g.bottom)
+        self.size = max(self.size, g.size)
+
+
 def build_lines(glyphs: list[Glyph]) -> list[list[Word]]:
-    """Glyphs -> visual lines of words, top to bottom."""
-    rows: list[tuple[float, float, list[Glyph]]] = []  # (centre, size, glyphs)
+    """Glyphs -> visual lines of words, top to bottom.
+
+    A glyph joins a line whose centre is near its own, or, when it is clearly smaller than the
+    line's text (a sub- or superscript: the "1" and "2" of a fraction set as "1/2"), a line
+    whose band holds its centre: set off from the baseline, it must not become a line of its
+    own in the middle of a sentence."""
+    rows: list[_Row] = []
     for g in sorted(glyphs, key=lambda g: ((g.top + g.bottom) / 2, g.x0)):
         centre = (g.top + g.bottom) / 2
-        placed = False
-        for i in range(len(rows) - 1, max(-1, len(rows) - 4), -1):
-            c, size, members = rows[i]
-            if abs(centre - c) <= 0.35 * max(size, g.size):
-                members.append(g)
-                placed = True
+        for row in reversed(rows[-3:]):
+            if row.takes(g, centre):
+                row.add(g)
                 break
-        if not placed:
-            rows.append((centre, g.size, [g]))
+        else:
+            rows.append(_Row(centre, g.size, g.top, g.bottom, [g]))
     lines: list[list[Word]] = []
-    for _, _, members in sorted(rows, key=lambda r: r[0]):
-        words = _words(sorted(members, key=lambda g: g.x0))
+    for row in sorted(rows, key=lambda r: r.centre):
+        words = _words(sorted(row.members, key=lambda g: g.x0))
         if words:
             lines.append(words)
     return lines
@@ -691,8 +715,14 @@ def text_units(
             blocks.append(_formula([first], frame, ctx, region))
             continue
         if BULLET.match(first.text):
-            kind = LIST_ITEM
-        elif len(group) > 1:
+            marker, group = _split_marker(group)
+            item = make_block(group, LIST_ITEM, frame, ctx, region=region)
+            if marker is not None:
+                blocks.append(make_block([marker], LINE, frame, ctx, list_marker=True))
+                item.meta["marker"] = marker.text
+            blocks.append(item)
+            continue
+        if len(group) > 1:
             kind = PARAGRAPH
         elif list_like or first.word_count < 6:
             kind = LINE
@@ -700,6 +730,26 @@ def text_units(
             kind = PARAGRAPH
         blocks.append(make_block(group, kind, frame, ctx, region=region))
     return blocks
+
+
+#: A list item's marker printed as a word of its own: "1.", "b)", "(3)", "(c)", a bullet.
+_MARKER = re.compile(r"^(?:\d{1,3}[.)]|[a-z][.)]|\(\d{1,3}\)|\([a-z]\)|[-*–•◦▪‣·●■□➢►])$")
+
+
+def _split_marker(group: list[Seg]) -> tuple[Seg | None, list[Seg]]:
+    """A list item's marker as a unit of its own, so that it stays where it was printed (and
+    the translation reads only the item's words), when the item's other lines hang to the
+    right of it: a translation then never needs the marker's space. Not on OCR'd lines,
+    whose patch covers the whole printed line."""
+    first = group[0]
+    if len(first.words) < 2 or first.meta.get("ocr") or not _MARKER.match(first.words[0].text):
+        return None, group
+    marker = first.words[0]
+    if any(s.x0 < marker.x1 + 0.5 for s in group[1:]):
+        return None, group  # wrapped lines run under the marker
+    head = Seg([marker], line=first.line, meta=dict(first.meta)).finish()
+    rest = Seg(first.words[1:], line=first.line, meta=dict(first.meta)).finish()
+    return head, [rest, *group[1:]]
 
 
 def _formula(segs: list[Seg], frame: Frame, ctx: PageContext, region: str) -> Block:

@@ -119,6 +119,22 @@ def _font_widths(font: Any) -> _Font:
         return _Font(False, {}, 500.0)
 
 
+#: A ``TJ`` kerning gap this wide (em) or wider splits the operator into pieces.
+PIECE_GAP = 0.8
+
+
+@dataclass
+class _Piece:
+    """Consecutive strings of a show operator, drawn up to ``end`` (unscaled text space);
+    ``lead``: where its first non-space glyph begins."""
+
+    lead: float = 0.0
+    end: float = 0.0
+    blank: bool = True
+    after: float = 0.0  # the operator's whole advance (set on its last piece)
+    widths: dict[int, float] = field(default_factory=dict)  # string item -> its advance
+
+
 @dataclass
 class _State:
     ctm: Matrix = IDENTITY
@@ -204,34 +220,59 @@ class PageContent:
             self._fonts[key] = _font_widths(ref)
         return self._fonts[key]
 
-    def _advance(self, operands: Any, op: bytes, st: _State) -> tuple[float, float, bool]:
-        """Advance of one show operator in unscaled text space (before the text matrix), the
-        advance before its first non-space glyph, and whether it shows only spaces."""
+    def _pieces(self, operands: Any, op: bytes, st: _State) -> list[_Piece]:
+        """The pieces of one show operator, in unscaled text space (before the text matrix).
+
+        A ``TJ`` is cut where its kerning opens a gap of :data:`PIECE_GAP` em or more: PDF
+        producers draw a whole line in one ``TJ`` (a running header's fields, a table row's
+        cells), and each piece may belong to a different unit, so each is removed or kept on
+        its own. Every other operator is one piece.
+        """
         font = st.font or _Font(False, {}, 500.0)
         items = operands[0] if op == b"TJ" and operands else operands[-1:] if operands else []
+        items = list(items) if isinstance(items, list) else [items]
+        gap = PIECE_GAP * st.size * st.scale
+        pieces: list[_Piece] = []
         total = 0.0
-        lead = 0.0
-        blank = True
-        for item in items if isinstance(items, list) else [items]:
+        current: _Piece | None = None
+        for index, item in enumerate(items):
             if isinstance(item, int | float) or hasattr(item, "as_numeric"):
-                with contextlib.suppress(TypeError, ValueError):
-                    total -= float(item) / 1000 * st.size * st.scale
+                try:
+                    shift = -float(item) / 1000 * st.size * st.scale
+                except (TypeError, ValueError):
+                    continue
+                total += shift
+                if current is not None and op == b"TJ" and gap > 0 and shift >= gap:
+                    current = None  # a gap: the next string starts a new piece
                 continue
+            if current is None:
+                current = _Piece(lead=total, end=total)
+                pieces.append(current)
             data = _bytes(item)
             step = 2 if font.two_byte else 1
+            began = total
             for k in range(0, len(data) - step + 1, step):
                 code = int.from_bytes(data[k : k + step], "big")
-                if blank and code not in (0, 32):
-                    blank, lead = False, total
+                if current.blank and code not in (0, 32):
+                    current.blank, current.lead = False, total
                 width = font.widths.get(code, font.default) / 1000 * st.size + st.char_space
                 if step == 1 and code == 32:
                     width += st.word_space
                 total += width * st.scale
-        return total, (total if blank else lead), blank
+            current.widths[index] = total - began
+            current.end = total
+        if not pieces:
+            pieces.append(_Piece())
+        for piece in pieces:
+            if piece.blank:
+                piece.lead = piece.end
+        pieces[-1].after = total
+        return pieces
 
     def _run(self, st: _State, tm: Matrix, advance: float, lead: float = 0.0) -> TextRun:
-        """The run's box; its start point is where its first non-space glyph begins (runs
-        often start with indenting spaces that lie outside their unit's box)."""
+        """The run's box, from ``lead`` to ``advance`` along the text matrix ``tm``; its start
+        point is where its first non-space glyph begins (runs often start with indenting
+        spaces that lie outside their unit's box)."""
         full = mul(tm, st.ctm)
         x0, y0 = point(full, lead, st.rise)
         x1, y1 = point(full, advance, st.rise)
@@ -319,15 +360,23 @@ class PageContent:
                         st.word_space, st.char_space = float(operands[0]), float(operands[1])
                     tlm = mul((1, 0, 0, 1, 0, -st.leading), tlm)
                     tm = tlm
-                advance, lead, blank = self._advance(operands, op, st)
-                run = self._run(st, tm, advance, lead)
-                run.blank = blank
+                pieces = self._pieces(operands, op, st)
+                advance = pieces[-1].after
+                gone: list[_Piece] = []
+                for piece in pieces:
+                    run = self._run(st, tm, piece.end, piece.lead)
+                    run.blank = piece.blank
+                    if scan is not None:
+                        scan.runs.append(run)
+                    if decide is not None and decide(run):
+                        gone.append(piece)
                 tm = mul((1, 0, 0, 1, advance, 0), tm)
-                if scan is not None:
-                    scan.runs.append(run)
-                if decide is not None and decide(run):
-                    removed += 1
-                    kept_ops.extend(_blank(operands, op, st, advance, tm))
+                if gone:
+                    removed += len(gone)
+                    if len(gone) == len(pieces):
+                        kept_ops.extend(_blank(operands, op, st, advance, tm))
+                    else:
+                        kept_ops.append(_without(operands[0], gone, st))
                     continue
             kept_ops.append((operands, op))
         if removed and decide is not None:
@@ -443,6 +492,18 @@ def _rules(sub: list[tuple[float, float]], stroked: bool) -> list[Rect]:
         ):
             out.append((min(x0, x1), min(t0, t1), max(x0, x1), max(t0, t1)))
     return out
+
+
+def _without(array: Any, gone: list[_Piece], st: _State) -> tuple[Any, bytes]:
+    """A ``TJ`` with the strings of the ``gone`` pieces replaced by kerning of their own
+    advance: the glyphs go, and everything after them stays exactly where it was."""
+    widths = {index: width for piece in gone for index, width in piece.widths.items()}
+    out = ArrayObject()
+    for index, item in enumerate(array):
+        if index in widths:
+            item = FloatObject(round(-widths[index] * 1000 / (st.size * st.scale), 4))
+        out.append(item)
+    return [out], b"TJ"
 
 
 def _blank(

@@ -257,7 +257,10 @@ def _remover(placed: Sequence[Block], kept: Sequence[Block]) -> Callable[[TextRu
     def decide(run: TextRun) -> bool:
         if not boxes.containing(run.x, run.t, START_MARGIN):
             return False
-        return not kept_boxes.containing(run.x, run.t)
+        # The start point is on the baseline, which lies on a kept box's bottom edge (or a
+        # hair below it) when the font has no descent, as a Symbol bullet's box has none.
+        up = run.t - START_MARGIN
+        return not (kept_boxes.containing(run.x, run.t) or kept_boxes.containing(run.x, up))
 
     return decide
 

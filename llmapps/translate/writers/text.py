@@ -58,6 +58,8 @@ def _parts(
             parts.append(scanned_marker.format(n=page.number))
         for group in _groups(page.blocks):
             first = group[0]
+            if first.meta.get("list_marker"):
+                continue  # the item that follows carries it (``meta["marker"]``)
             parts.append("\n".join(_table(group)) if first.kind == TABLE_CELL else render(first))
     return parts
 
@@ -107,6 +109,11 @@ def to_text(doc: Document) -> str:
         doc,
         "--- page {n} ---",
         "[page {n}: scanned image, no text layer]",
-        lambda block: block.output,
+        _text_block,
     )
     return "\n\n".join(parts) + "\n"
+
+
+def _text_block(block: Block) -> str:
+    marker = block.meta.get("marker") if block.kind == LIST_ITEM else None
+    return f"{marker} {block.output}" if marker else block.output
