@@ -252,8 +252,8 @@ class Runner:
             info = gguf_info(req.model.path)
             template = info.chat_template
             formatter = chat_template(template, info.eos_text, info.bos_text) if template else None
-            tokens, stops = self._prompt_tokens(runner.tokenize, formatter, req, result)
-            payload = self._payload(req, tokens, stops, bias, grammar)
+            prompt, stops = self._remote_prompt(runner, formatter, req, result)
+            payload = self._payload(req, prompt, stops, bias, grammar)
             final: dict[str, Any] = {}
             events = runner.complete(payload, cancel)
             with contextlib.closing(events):
@@ -271,6 +271,8 @@ class Runner:
         result.prompt_eval_ns = int(float(timings.get("prompt_ms") or 0) * 1e6)
         result.eval_ns = int(float(timings.get("predicted_ms") or 0) * 1e6)
         result.completion_tokens = int(final.get("tokens_predicted") or 0)
+        if result.prompt_tokens < 0:  # sent as text: the runner counted it
+            result.prompt_tokens = int(final.get("tokens_evaluated") or 0)
         if final:
             result.finish_reason = "length" if final.get("stop_type") == "limit" else "stop"
         elif not cancel.is_set():
@@ -278,20 +280,43 @@ class Runner:
         else:
             result.finish_reason = "cancelled"
 
+    def _remote_prompt(
+        self, runner: Any, formatter: ChatTemplate | None, req: GenRequest, result: GenResult
+    ) -> tuple[list[int] | str, list[str]]:
+        """The prompt for the runner: as text when it provably fits, else as tokens.
+
+        Text saves a ``/tokenize`` round trip per request, during which the request's slot
+        would sit idle. It is sent only when the runner's own tokenizing (BOS added as the
+        model asks) is what we would do, and when its UTF-8 length proves it fits with the
+        answer: a token is at least one byte, plus BOS and EOS. ``result.prompt_tokens`` is
+        then -1 until the runner's final event gives the count."""
+        messages = self._messages(req) if req.messages is not None else None
+        text, stops, add_bos = self._render(formatter, req, messages)
+        opts = req.options
+        bound = len(text.encode("utf-8")) + 2
+        if add_bos and opts.num_predict > 0 and bound + opts.num_predict <= opts.num_ctx:
+            result.prompt_tokens = -1
+            return text, stops
+        return self._prompt_tokens(runner.tokenize, formatter, req, result)
+
     @staticmethod
     def _payload(
         req: GenRequest,
-        tokens: list[int],
+        prompt: list[int] | str,
         stops: list[str],
         bias: dict[int, float] | None,
         grammar: Any,
     ) -> dict[str, Any]:
-        """The runner's ``/completion`` request for a tokenized prompt."""
+        """The runner's ``/completion`` request for a prompt (tokens, or text that fits)."""
         opts = req.options
-        room = opts.num_ctx - len(tokens)
+        if isinstance(prompt, str):
+            n_predict = opts.num_predict  # _remote_prompt checked that it fits
+        else:
+            room = opts.num_ctx - len(prompt)
+            n_predict = min(opts.num_predict, room) if opts.num_predict > 0 else room
         payload: dict[str, Any] = {
-            "prompt": tokens,
-            "n_predict": min(opts.num_predict, room) if opts.num_predict > 0 else room,
+            "prompt": prompt,
+            "n_predict": n_predict,
             "temperature": opts.temperature,
             "top_k": opts.top_k,
             "top_p": opts.top_p,

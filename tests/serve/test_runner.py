@@ -75,6 +75,27 @@ def test_seeded_sampling_is_deterministic(server: Any) -> None:
     assert _generate(server.url, PROMPTS[0], seeded) == first
 
 
+def test_prompts_sent_as_text_or_tokens_count_the_same(server: Any) -> None:
+    """A prompt whose UTF-8 length proves it fits goes to the runner as text (no /tokenize
+    round trip first, during which its slot would sit idle); a prompt whose bytes alone could
+    fill the context is tokenized here. Either way prompt_eval_count is the token count."""
+    n_ctx = get_settings().models.n_ctx
+    short = PROMPTS[0]  # bytes + answer fit in num_ctx: sent as text
+    long = "word " * (n_ctx // 5)  # about n_ctx bytes but a fifth as many tokens: tokenized
+    _generate(server.url, short, GREEDY)
+    runner = _runtime(server).runner.runners.loaded()[0]
+    for prompt in (short, long):
+        body = {"model": "smollm2", "prompt": prompt, "raw": True, "stream": False}
+        options = {**GREEDY, "num_ctx": n_ctx}
+        resp = httpx.post(
+            f"{server.url}/api/generate", json={**body, "options": options}, timeout=120
+        )
+        assert resp.status_code == 200, resp.text
+        expected = len(runner.tokenize(prompt.encode(), add_bos=True, special=True))
+        assert resp.json()["prompt_eval_count"] == expected
+        assert resp.json()["eval_count"] > 0
+
+
 def _open_streaming_request(url: str, body: bytes) -> socket.socket:
     """A raw client that sends a streaming request and never reads the answer."""
     host, port = url.removeprefix("http://").split(":")
