@@ -111,6 +111,19 @@ class Page:
     rotate: int = 0  # the page's /Rotate, normalised to 0, 90, 180 or 270
     ocr: bool = False  # units of this page came from OCR of the page image
     layout: str = "rules"  # what made the units: "model" (layout model) or "rules" (fallback)
+    # The part viewers show (the CropBox) when it is smaller than the media box: translations
+    # of what is shown stay inside it.
+    crop: BBox | None = None
+
+    def area(self, box: BBox | None) -> BBox:
+        """Where the translation of a unit at ``box`` must stay: the crop box when the unit is
+        shown, else (printer's marks outside it, translated all the same) the whole page."""
+        full = (0.0, 0.0, self.width, self.height)
+        if self.crop is None or box is None:
+            return full
+        c = self.crop
+        shown = box[0] < c[2] and box[2] > c[0] and box[1] < c[3] and box[3] > c[1]
+        return c if shown else full
 
 
 @dataclass

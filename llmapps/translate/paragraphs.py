@@ -94,8 +94,10 @@ def looks_like_code(text: str) -> bool:
 
 
 def mark_keep(blocks: list[Block], target: str) -> None:
-    """Flag the blocks that are deliberately not translated."""
+    """Flag the blocks that are deliberately not translated (a parser's reason stands)."""
     for block in blocks:
+        if block.keep:
+            continue
         if block.kind == CODE:
             block.keep, block.keep_reason = True, "code"
             continue

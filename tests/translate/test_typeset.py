@@ -427,3 +427,35 @@ def test_text_that_stays_keeps_every_glyph_in_place(name: str, page: str, tmp_pa
             for c in sp.chars:
                 if c["text"].strip() and not c["text"].startswith("(cid:") and inside(c, box):
                     assert still_printed(c), (c["text"], c["x0"], c["top"], box)
+
+
+def test_translations_of_shown_text_stay_inside_the_crop_box(tmp_path: Path) -> None:
+    """A page whose CropBox hides the bottom third: a label just above the crop edge whose
+    translation needs more room may not grow down into what viewers never show (before, 70%
+    of it was drawn there, invisible); it keeps its source and is reported unfit. Text outside
+    the crop box (printer's marks) is translated where it is."""
+    c = canvas.Canvas(str(tmp_path / "crop.pdf"), pagesize=(300, 300))
+    c.setCropBox((0, 100, 300, 300))
+    c.setFont("Helvetica", 10)
+    c.drawString(20, 104, "Total amount due")
+    c.drawString(20, 50, "Job ticket")  # hidden
+    c.showPage()
+    c.save()
+    doc = parse_document(tmp_path / "crop.pdf")
+    page = doc.pages[0]
+    assert page.crop == (0.0, 0.0, 300.0, 200.0)
+    label = next(b for b in page.blocks if b.text == "Total amount due")
+    ticket = next(b for b in page.blocks if b.text == "Job ticket")
+    label.translation = "应付总额" * 12
+    ticket.translation = "工单"
+    out = tmp_path / "crop.zh.pdf"
+    out.write_bytes(translated_pdf(doc))
+    assert label.meta.get("unfit") and not ticket.meta.get("unfit")
+    with pdfplumber.open(out) as pdf:
+        chars = pdf.pages[0].chars
+    ours = "".join(c["text"] for c in chars if OUR_FONT in c["fontname"])
+    assert ours == "工单"
+    assert "".join(c["text"] for c in chars if c["top"] < 200).replace(" ", "") == "Totalamountdue"
+    # i1040nr.pdf: its CropBox hides the top 216 pt of the media box.
+    irs = parse_document(corpus_pdf("pdfminer.six/i1040nr.pdf"), pages="1")
+    assert irs.pages[0].crop == (0.0, 216.0, 612.0, 1008.0)

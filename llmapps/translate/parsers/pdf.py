@@ -232,9 +232,23 @@ def parse_page(page: Any, number: int, options: ParseOptions, renderer: _Rendere
         blocks.extend(_text_units(page, chars, regions, ctx))
     del image
     _page_numbers(blocks, height)
+    out.crop = _crop(page, dx, dy)
     out.blocks = U.reading_order(blocks)
     _to_user_space(out)
     return out
+
+
+def _crop(page: Any, dx: float, dy: float) -> tuple[float, float, float, float] | None:
+    """The page's CropBox in our frame (the media box from (0, 0)), when it hides a margin."""
+    try:
+        x0, top, x1, bottom = (float(v) for v in page.cropbox)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    crop = (x0 - dx, top - dy, x1 - dx, bottom - dy)
+    full = (0.0, 0.0, float(page.width), float(page.height))
+    if all(abs(a - b) < 1.0 for a, b in zip(crop, full, strict=True)):
+        return None
+    return crop
 
 
 def _to_user_space(page: Page) -> None:
@@ -249,6 +263,8 @@ def _to_user_space(page: Page) -> None:
             block.bbox = (round(x0, 2), round(top, 2), round(x1, 2), round(bottom, 2))
         if block.meta.get("ink"):
             block.meta["ink"] = user_box(block.meta["ink"], page.rotate, width, height)
+    if page.crop is not None:
+        page.crop = user_box(page.crop, page.rotate, width, height)
     if page.rotate in (90, 270):
         page.width, page.height = height, width
 

@@ -271,7 +271,7 @@ class Typesetter:
         rotation = _rotation(block.rotation)
         size = source_size(block)
         text = "\n".join(" ".join(part.split()) for part in block.output.split("\n"))
-        page_box: Rect = (0.0, 0.0, self.page.width, self.page.height)
+        page_box: Rect = self.page.area(block.bbox)
         clamped = _clamp(block.bbox, page_box)
         near = [self._blockers.rects[i] for i in self._blockers.touching(clamped) if i != own_index]
         own_page = _own_box(clamped, near)
@@ -440,7 +440,7 @@ def check(
     rejected: list[Block] = []
     staying = list(staying)
     while True:
-        bad = collisions(placements, staying, page.width, page.height)
+        bad = collisions(placements, staying, page.width, page.height, area=page.area)
         if not bad:
             return placements, rejected
         keep = []
@@ -456,22 +456,29 @@ def check(
 
 
 def collisions(
-    placements: Sequence[Placement], staying: Sequence[Rect], width: float, height: float
+    placements: Sequence[Placement],
+    staying: Sequence[Rect],
+    width: float,
+    height: float,
+    *,
+    area: Callable[[Rect | None], Rect] | None = None,
 ) -> dict[int, str]:
-    """``id(placement) -> reason`` for every placement with a glyph off the page, over text
-    that stays (``staying`` boxes), or over another placement's glyphs."""
+    """``id(placement) -> reason`` for every placement with a glyph off the page (or off the
+    ``area(unit box)`` it must stay in: :meth:`Page.area`), over text that stays (``staying``
+    boxes), or over another placement's glyphs."""
     bad: dict[int, str] = {}
     items: list[tuple[Rect, int]] = []
     index = BoxIndex(staying)
     for placement in placements:
         own = placement.block.bbox
-        for box in placement.boxes:
-            off_x = box[0] < -TOLERANCE or box[2] > width + TOLERANCE
-            if off_x or box[1] < -TOLERANCE or box[3] > height + TOLERANCE:
+        left, top, right, bottom = area(own) if area else (0.0, 0.0, width, height)
+        for glyphs in placement.boxes:
+            off_x = glyphs[0] < left - TOLERANCE or glyphs[2] > right + TOLERANCE
+            if off_x or glyphs[1] < top - TOLERANCE or glyphs[3] > bottom + TOLERANCE:
                 bad[id(placement)] = "would leave the page"
-            items.append((box, id(placement)))
+            items.append((glyphs, id(placement)))
             if id(placement) not in bad and any(
-                index.rects[i] is not own for i in index.touching(box)
+                index.rects[i] is not own for i in index.touching(glyphs)
             ):
                 bad[id(placement)] = "would overlap text kept in place"
     # Sweep along x: only boxes whose x-ranges meet are compared.
