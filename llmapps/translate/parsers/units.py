@@ -970,16 +970,66 @@ def reading_order(blocks: list[Block]) -> list[Block]:
 
 
 _CJK_CHAR = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+# Where a sentence ends: a column that ends here and is followed by an indented one closes its
+# paragraph even when it is full.
+_SENTENCE_END = re.compile(r"[。．！？」』）]$")
+
+
+@dataclass
+class _Column:
+    """One vertical line of text (a column), its glyphs top to bottom."""
+
+    chars: list[dict[str, Any]]
+    marker: bool = False  # opens with a short label set apart by a gap (一　, 第二条　)
+
+    @property
+    def x0(self) -> float:
+        return min(float(c["x0"]) for c in self.chars)
+
+    @property
+    def x1(self) -> float:
+        return max(float(c["x1"]) for c in self.chars)
+
+    @property
+    def top(self) -> float:
+        return min(float(c["top"]) for c in self.chars)
+
+    @property
+    def bottom(self) -> float:
+        return max(float(c["bottom"]) for c in self.chars)
+
+    @property
+    def size(self) -> float:
+        return statistics.median(float(c.get("size") or 0) or 10.0 for c in self.chars)
+
+    @property
+    def text(self) -> str:
+        """The glyphs top to bottom; an ideographic space where a gap sets a label apart."""
+        out: list[str] = []
+        bottom = None
+        size = self.size
+        for c in sorted(self.chars, key=lambda c: float(c["top"])):
+            if bottom is not None and float(c["top"]) - bottom > 0.7 * size:
+                out.append("\u3000")
+            out.append(str(c["text"]))
+            bottom = float(c["bottom"])
+        return "".join(out)
 
 
 def vertical_units(
     chars: list[dict[str, Any]], ctx: PageContext
 ) -> tuple[list[dict[str, Any]], list[Block]]:
     """CJK text set vertically (upright glyphs stacked top to bottom, columns right to left,
-    as Japanese newspapers and gazettes print): one kept unit per column run, and the other
-    chars. Why kept: the typesetter lays text along a baseline, so a vertical column's
-    translation would be drawn across its neighbours; left as printed, the column stays
-    readable and the horizontal text around it is still translated."""
+    as Japanese newspapers, gazettes and books print): units made of whole columns, and the
+    other chars.
+
+    Columns of one paragraph are joined in reading order (right to left) as horizontal lines
+    are: the column before reaches the bottom of the column block (it is aligned with its
+    neighbours' bottoms, so a poem's longest line is not taken for a full one), the next one
+    is adjacent, starts at the block's top (or under a hanging label) and opens with no label
+    of its own. Each unit is translated; its ``rotation`` is the direction its columns run
+    (down the page) and ``meta["vertical"]`` tells the writer to set CJK translations in
+    columns again."""
     chains: list[list[dict[str, Any]]] = []
     current: list[dict[str, Any]] = []
     for c in chars:  # content-stream order: a vertical column is written top to bottom
@@ -998,6 +1048,7 @@ def vertical_units(
     ]
     if not vertical:
         return chars, []
+    vertical.extend(_short_chains(chains, vertical))
     # Glyphs written apart from their column's run (another font, a mark placed later) but
     # printed inside it belong to it: a column's box, half a glyph wider and a glyph taller.
     boxes = []
@@ -1022,29 +1073,163 @@ def vertical_units(
                 chain.append(c)
                 taken.add(id(c))
                 break
-    blocks = []
-    for chain in vertical:
-        box = (
+    columns = _vertical_columns(vertical)
+    blocks = [_vertical_block(group, ctx) for group in _vertical_paragraphs(columns)]
+    return [c for c in chars if id(c) not in taken], blocks
+
+
+def _short_chains(
+    chains: list[list[dict[str, Any]]], vertical: list[list[dict[str, Any]]]
+) -> list[list[dict[str, Any]]]:
+    """Chains too short to be told from horizontal text by themselves that belong to the
+    vertical text around them: two stacked CJK glyphs beside a column (the end of a
+    paragraph, "と。"), or one glyph just above a column in it (an item number, "一")."""
+    found = []
+    known = {id(chain) for chain in vertical}
+    spans = [
+        (
             min(float(c["x0"]) for c in chain),
             min(float(c["top"]) for c in chain),
             max(float(c["x1"]) for c in chain),
             max(float(c["bottom"]) for c in chain),
+            statistics.median(float(c.get("size") or 0) or 10.0 for c in chain),
         )
-        size = statistics.median(float(c.get("size") or 0) or 10.0 for c in chain)
-        chain.sort(key=lambda c: float(c["top"]))
-        block = Block(
-            "".join(str(c["text"]) for c in chain).strip(),
-            kind=KEEP,
-            page=ctx.number,
-            bbox=tuple(round(v, 2) for v in box),  # type: ignore[arg-type]
-            font=str(chain[0].get("fontname", "")),
-            size=round(size, 2),
-            rotation=ctx.rotate % 360,
-            meta={"lines": 1, "vertical": True},
-        )
-        block.keep, block.keep_reason = True, "vertical"
-        blocks.append(block)
-    return [c for c in chars if id(c) not in taken], blocks
+        for chain in vertical
+    ]
+    for chain in chains:
+        if id(chain) in known or len(chain) >= 3:
+            continue
+        if not all(_CJK_CHAR.match(str(c["text"])) for c in chain):
+            continue
+        x0 = min(float(c["x0"]) for c in chain)
+        top = min(float(c["top"]) for c in chain)
+        bottom = max(float(c["bottom"]) for c in chain)
+        own = statistics.median(float(c.get("size") or 0) or 10.0 for c in chain)
+        for vx0, vtop, vx1, vbottom, size in spans:
+            if abs(own - size) > 0.15 * size:
+                continue
+            if len(chain) == 2:
+                beside = abs((vx0 + vx1) / 2 - x0 - size / 2) <= 2.5 * size
+                if beside and vtop - 0.5 * size <= top and bottom <= vbottom + 0.5 * size:
+                    found.append(chain)
+                    break
+            elif abs(vx0 - x0) <= 0.6 * size and 0 <= vtop - bottom <= 2.6 * size:
+                found.append(chain)
+                break
+    return found
+
+
+def _vertical_columns(chains: list[list[dict[str, Any]]]) -> list[_Column]:
+    """Chains of one column joined: across a glyph placed off the run (punctuation set by
+    another font), and across the gap after a short label ("一　歩行者は", "第二条　法").
+    A long run and what follows a gap under it (a table cell, another unit) stay apart."""
+    out: list[_Column] = []
+    for col in sorted((_Column(chain) for chain in chains), key=lambda col: col.top):
+        size, x0, top = col.size, col.x0, col.top
+        for prev in out:
+            if abs(prev.x0 - x0) > 0.6 * size:
+                continue
+            gap = top - prev.bottom
+            if abs(prev.size - size) > 0.15 * size:
+                continue
+            label = len(prev.chars) <= 8 and not prev.marker
+            if gap <= 0.7 * size or (label and gap <= 2.6 * size):
+                prev.marker = prev.marker or gap > 0.7 * size
+                prev.chars.extend(col.chars)
+                break
+        else:
+            out.append(col)
+    return out
+
+
+def _vertical_paragraphs(columns: list[_Column]) -> list[list[_Column]]:
+    """Columns grouped into paragraphs, right to left (see :func:`vertical_units`)."""
+    order = sorted(columns, key=lambda col: -col.x1)
+    nxt: dict[int, _Column] = {}
+    prv: dict[int, _Column] = {}
+    for i, col in enumerate(order):
+        size = col.size
+        for other in order[i + 1 :]:
+            if col.x0 - other.x1 > 1.6 * size:
+                break
+            if other.x1 > col.x0 + 0.3 * size or id(other) in prv:
+                continue
+            overlap = min(col.bottom, other.bottom) - max(col.top, other.top)
+            if overlap >= 0.5 * min(col.bottom - col.top, other.bottom - other.top):
+                nxt[id(col)], prv[id(other)] = other, col
+                break
+    groups: list[list[_Column]] = []
+    done: set[int] = set()
+    for col in order:
+        if id(col) in done:
+            continue
+        group = [col]
+        done.add(id(col))
+        while True:
+            b = nxt.get(id(group[-1]))
+            if b is None or id(b) in done or not _column_continues(group, b, prv, nxt):
+                break
+            group.append(b)
+            done.add(id(b))
+        groups.append(group)
+    return groups
+
+
+def _block_bottom(col: _Column, prv: dict[int, _Column], nxt: dict[int, _Column]) -> float:
+    """The bottom of the block of columns around ``col`` (five neighbours each side)."""
+    bottom = col.bottom
+    for links in (prv, nxt):
+        other = col
+        for _ in range(5):
+            found = links.get(id(other))
+            if found is None:
+                break
+            other = found
+            bottom = max(bottom, other.bottom)
+    return bottom
+
+
+def _column_continues(
+    group: list[_Column], b: _Column, prv: dict[int, _Column], nxt: dict[int, _Column]
+) -> bool:
+    """Column ``b`` (left of the ``group``'s last column) goes on with its paragraph."""
+    a = group[-1]
+    size = max(a.size, b.size)
+    if abs(a.size - b.size) > 0.15 * size or b.marker:
+        return False
+    if a.bottom < _block_bottom(a, prv, nxt) - 0.7 * size:  # ``a`` ends short of the bottom
+        return False
+    if len(group) > 1:  # the paragraph's columns after the first all start at one height
+        return abs(b.top - group[1].top) <= 0.5 * size
+    # The second column of a paragraph starts a glyph higher (the first was indented) or a
+    # glyph lower (under a hanging label); columns that all start at one height are lines
+    # of their own (a poem's, a list's), even when two happen to be as long as each other.
+    if not 0.5 * size <= abs(b.top - a.top) <= 1.4 * size:
+        return False
+    # A full column that ends a sentence, then one that does not start higher (a paragraph's
+    # indent, not the outdent of its next line): a new paragraph.
+    return not _SENTENCE_END.search(a.text)
+
+
+def _vertical_block(group: list[_Column], ctx: PageContext) -> Block:
+    chars = [c for col in group for c in col.chars]
+    box = (
+        min(float(c["x0"]) for c in chars),
+        min(float(c["top"]) for c in chars),
+        max(float(c["x1"]) for c in chars),
+        max(float(c["bottom"]) for c in chars),
+    )
+    size = statistics.median(float(c.get("size") or 0) or 10.0 for c in chars)
+    return Block(
+        "".join(col.text for col in group).strip(),
+        kind=PARAGRAPH if len(group) > 1 else LINE,
+        page=ctx.number,
+        bbox=tuple(round(v, 2) for v in box),  # type: ignore[arg-type]
+        font=str(chars[0].get("fontname", "")),
+        size=round(size, 2),
+        rotation=(270 + ctx.rotate) % 360,
+        meta={"lines": len(group), "vertical": True},
+    )
 
 
 def _stacked(prev: dict[str, Any], c: dict[str, Any]) -> bool:
