@@ -911,9 +911,14 @@ def assign_regions(
 
 
 def reading_order(blocks: list[Block]) -> list[Block]:
-    """Top to bottom by bands; inside a band, column by column (left to right)."""
+    """Top to bottom by bands; inside a band, column by column (left to right). Vertical
+    units (:func:`vertical_units`) go tier by tier, right to left, among the others by
+    their tier's top."""
     if len(blocks) < 2:
         return blocks
+    if any(b.meta.get("vertical") for b in blocks):
+        rest = reading_order([b for b in blocks if not b.meta.get("vertical")])
+        return _merge_tiers(rest, _vertical_tiers([b for b in blocks if b.meta.get("vertical")]))
     boxes = [b.bbox or (0.0, 0.0, 0.0, 0.0) for b in blocks]
     left = min(b[0] for b in boxes)
     right = max(b[2] for b in boxes)
@@ -1078,6 +1083,36 @@ def vertical_units(
     return [c for c in chars if id(c) not in taken], blocks
 
 
+def _vertical_tiers(blocks: list[Block]) -> list[list[Block]]:
+    """Vertical units in tiers (units whose top-to-bottom spans overlap), top tier first,
+    each right to left: the order a reader of vertical text follows."""
+    tiers: list[tuple[float, float, list[Block]]] = []
+    for b in sorted(blocks, key=lambda b: b.bbox[1] if b.bbox else 0.0):
+        top, bottom = (b.bbox[1], b.bbox[3]) if b.bbox else (0.0, 0.0)
+        if tiers and top < tiers[-1][1]:
+            t0, t1, members = tiers[-1]
+            members.append(b)
+            tiers[-1] = (t0, max(t1, bottom), members)
+        else:
+            tiers.append((top, bottom, [b]))
+    return [sorted(m, key=lambda b: -(b.bbox[2] if b.bbox else 0.0)) for _, _, m in tiers]
+
+
+def _merge_tiers(ordered: list[Block], tiers: list[list[Block]]) -> list[Block]:
+    """``ordered`` (horizontal units in reading order) with each tier of vertical units put
+    before the first unit that starts below the tier's top."""
+    out: list[Block] = []
+    pending = list(tiers)
+    for b in ordered:
+        top = b.bbox[1] if b.bbox else 0.0
+        while pending and min(v.bbox[1] if v.bbox else 0.0 for v in pending[0]) <= top:
+            out.extend(pending.pop(0))
+        out.append(b)
+    for tier in pending:
+        out.extend(tier)
+    return out
+
+
 def _short_chains(
     chains: list[list[dict[str, Any]]], vertical: list[list[dict[str, Any]]]
 ) -> list[list[dict[str, Any]]]:
@@ -1096,11 +1131,14 @@ def _short_chains(
         )
         for chain in vertical
     ]
-    for chain in chains:
-        if id(chain) in known or len(chain) >= 3:
-            continue
-        if not all(_CJK_CHAR.match(str(c["text"])) for c in chain):
-            continue
+    short = [
+        chain
+        for chain in chains
+        if id(chain) not in known
+        and len(chain) < 3
+        and all(_CJK_CHAR.match(str(c["text"])) for c in chain)
+    ]
+    for chain in _stack(short):
         x0 = min(float(c["x0"]) for c in chain)
         top = min(float(c["top"]) for c in chain)
         bottom = max(float(c["bottom"]) for c in chain)
@@ -1108,15 +1146,29 @@ def _short_chains(
         for vx0, vtop, vx1, vbottom, size in spans:
             if abs(own - size) > 0.15 * size:
                 continue
-            if len(chain) == 2:
+            if len(chain) >= 2:
                 beside = abs((vx0 + vx1) / 2 - x0 - size / 2) <= 2.5 * size
-                if beside and vtop - 0.5 * size <= top and bottom <= vbottom + 0.5 * size:
+                if beside and vtop - 1.5 * size <= top and bottom <= vbottom + 1.5 * size:
                     found.append(chain)
                     break
-            elif abs(vx0 - x0) <= 0.6 * size and 0 <= vtop - bottom <= 2.6 * size:
+            elif abs(vx0 - x0) <= 0.6 * size and 0 <= vtop - bottom <= 1.6 * size:
                 found.append(chain)
                 break
     return found
+
+
+def _stack(chains: list[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+    """Short chains that stand one under the other (glyphs of one column written apart in
+    the content stream) joined; each chain is kept as a list, so joined ones are extended."""
+    out: list[list[dict[str, Any]]] = []
+    for chain in sorted(chains, key=lambda ch: min(float(c["top"]) for c in ch)):
+        for prev in out:
+            if _stacked(max(prev, key=lambda c: float(c["top"])), chain[0]):
+                prev.extend(chain)
+                break
+        else:
+            out.append(chain)
+    return out
 
 
 def _vertical_columns(chains: list[list[dict[str, Any]]]) -> list[_Column]:
@@ -1133,7 +1185,7 @@ def _vertical_columns(chains: list[list[dict[str, Any]]]) -> list[_Column]:
             if abs(prev.size - size) > 0.15 * size:
                 continue
             label = len(prev.chars) <= 8 and not prev.marker
-            if gap <= 0.7 * size or (label and gap <= 2.6 * size):
+            if gap <= 0.7 * size or (label and gap <= 1.6 * size):
                 prev.marker = prev.marker or gap > 0.7 * size
                 prev.chars.extend(col.chars)
                 break
