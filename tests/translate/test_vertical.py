@@ -83,6 +83,9 @@ def test_columns_of_a_paragraph_are_one_unit_and_headings_stay_apart() -> None:
     assert "政令第百四十九号" in texts
     # Units run down the page: the writer draws along that direction.
     assert {b.rotation for b in units} == {270}
+    # Reading order: the upper tier first, right to left (the Markdown output and the
+    # model's batches follow it).
+    assert texts[:3] == ["政令第百四十九号", "道路交通法施行令の一部を改正する政令", enacting.text]
     poem = parse_document(corpus_pdf(JO))
     lines = [b.text for b in _vertical(poem)]
     # A poem's lines start at one height: each stays a unit of its own.
@@ -202,3 +205,30 @@ def test_columns_break_by_the_cjk_rules_and_use_vertical_forms() -> None:
     assert len(lines) > 3
     assert all(line[0] not in NO_START for line in lines[1:])
     assert all(line[-1] not in NO_END for line in lines[:-1])
+
+
+@pytest.mark.parametrize("rotate", [90, 180, 270])
+def test_vertical_text_on_a_rotated_page_is_set_in_its_own_orientation(
+    rotate: int, tmp_path: Path
+) -> None:
+    """jo.pdf turned by ``/Rotate``: the columns are found in the glyphs' own frame, drawn
+    as the source was in user space (columns down, glyphs upright there), inside the page."""
+    rotated = tmp_path / "rotated.pdf"
+    writer = PdfWriter()
+    writer.add_page(PdfReader(corpus_pdf(JO)).pages[0])
+    writer.pages[0].rotate(rotate)
+    with rotated.open("wb") as fh:
+        writer.write(fh)
+    doc = parse_document(rotated)
+    units = _vertical(doc)
+    assert len(units) > 50 and {b.rotation for b in units} == {270}
+    assert [b.text for b in units[:2]] == ["わたくしといふ現象は", "假定された有機交流電燈の"]
+    _same_length_cjk(doc)
+    out = tmp_path / "out.pdf"
+    out.write_bytes(translated_pdf(doc))
+    placed = [b for b in units if b.translation and not b.meta.get("unfit")]
+    assert sum(len(b.text) for b in placed) >= 0.9 * sum(len(b.text) for b in units)
+    with pdfplumber.open(out) as pdf:
+        page = pdf.pages[0]
+        assert not off_page(page) and not colliding_chars(page)
+        assert not [c for c in page.chars if OUR_FONT not in c["fontname"] and c["text"] == "わ"]

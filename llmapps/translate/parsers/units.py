@@ -1024,6 +1024,41 @@ class _Column:
 def vertical_units(
     chars: list[dict[str, Any]], ctx: PageContext
 ) -> tuple[list[dict[str, Any]], list[Block]]:
+    """Vertical units of every glyph direction (a ``/Rotate`` page, a turned text matrix):
+    each direction's glyphs are seen in their own frame, where they stand upright, and the
+    units' boxes are turned back (see :func:`vertical_units_upright`)."""
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for c in chars:
+        groups.setdefault(char_angle(c), []).append(c)
+    taken: set[int] = set()
+    blocks: list[Block] = []
+    for angle, group in groups.items():
+        frame = Frame(angle)
+        local: list[dict[str, Any]] = []
+        source: dict[int, dict[str, Any]] = {}
+        for c in group:
+            box = (float(c["x0"]), float(c["top"]), float(c["x1"]), float(c["bottom"]))
+            x0, top, x1, bottom = frame.to_local(box)
+            moved = {**c, "x0": x0, "top": top, "x1": x1, "bottom": bottom}
+            source[id(moved)] = c
+            local.append(moved)
+        rest, found = vertical_units_upright(local, ctx, angle)
+        if not found:
+            continue
+        left = {id(c) for c in rest}
+        taken.update(id(source[id(c)]) for c in local if id(c) not in left)
+        for block in found:
+            assert block.bbox is not None
+            block.bbox = tuple(round(v, 2) for v in frame.to_display(block.bbox))  # type: ignore[assignment]
+        blocks.extend(found)
+    if not blocks:
+        return chars, []
+    return [c for c in chars if id(c) not in taken], blocks
+
+
+def vertical_units_upright(
+    chars: list[dict[str, Any]], ctx: PageContext, angle: int = 0
+) -> tuple[list[dict[str, Any]], list[Block]]:
     """CJK text set vertically (upright glyphs stacked top to bottom, columns right to left,
     as Japanese newspapers, gazettes and books print): units made of whole columns, and the
     other chars.
@@ -1079,23 +1114,28 @@ def vertical_units(
                 taken.add(id(c))
                 break
     columns = _vertical_columns(vertical)
-    blocks = [_vertical_block(group, ctx) for group in _vertical_paragraphs(columns)]
+    blocks = [_vertical_block(group, ctx, angle) for group in _vertical_paragraphs(columns)]
     return [c for c in chars if id(c) not in taken], blocks
 
 
 def _vertical_tiers(blocks: list[Block]) -> list[list[Block]]:
     """Vertical units in tiers (units whose top-to-bottom spans overlap), top tier first,
     each right to left: the order a reader of vertical text follows."""
+
+    def local(b: Block) -> BBox:  # the box in the frame where its glyphs stand upright
+        return Frame(int(b.meta.get("angle", 0))).to_local(b.bbox or (0.0, 0.0, 0.0, 0.0))
+
     tiers: list[tuple[float, float, list[Block]]] = []
-    for b in sorted(blocks, key=lambda b: b.bbox[1] if b.bbox else 0.0):
-        top, bottom = (b.bbox[1], b.bbox[3]) if b.bbox else (0.0, 0.0)
-        if tiers and top < tiers[-1][1]:
+    for b in sorted(blocks, key=lambda b: (int(b.meta.get("angle", 0)), local(b)[1])):
+        _, top, _, bottom = local(b)
+        same = tiers and tiers[-1][2][0].meta.get("angle", 0) == b.meta.get("angle", 0)
+        if same and top < tiers[-1][1]:
             t0, t1, members = tiers[-1]
             members.append(b)
             tiers[-1] = (t0, max(t1, bottom), members)
         else:
             tiers.append((top, bottom, [b]))
-    return [sorted(m, key=lambda b: -(b.bbox[2] if b.bbox else 0.0)) for _, _, m in tiers]
+    return [sorted(m, key=lambda b: -local(b)[2]) for _, _, m in tiers]
 
 
 def _merge_tiers(ordered: list[Block], tiers: list[list[Block]]) -> list[Block]:
@@ -1263,7 +1303,9 @@ def _column_continues(
     return not _SENTENCE_END.search(a.text)
 
 
-def _vertical_block(group: list[_Column], ctx: PageContext) -> Block:
+def _vertical_block(group: list[_Column], ctx: PageContext, angle: int = 0) -> Block:
+    """The unit of a paragraph's columns (boxes in the glyphs' upright frame; ``angle``: the
+    glyphs' baseline as displayed, so the columns run at ``angle`` + 270)."""
     chars = [c for col in group for c in col.chars]
     box = (
         min(float(c["x0"]) for c in chars),
@@ -1279,8 +1321,8 @@ def _vertical_block(group: list[_Column], ctx: PageContext) -> Block:
         bbox=tuple(round(v, 2) for v in box),  # type: ignore[arg-type]
         font=str(chars[0].get("fontname", "")),
         size=round(size, 2),
-        rotation=(270 + ctx.rotate) % 360,
-        meta={"lines": len(group), "vertical": True},
+        rotation=(angle + 270 + ctx.rotate) % 360,
+        meta={"lines": len(group), "vertical": True, **({"angle": angle} if angle else {})},
     )
 
 
