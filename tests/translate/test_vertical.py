@@ -232,3 +232,26 @@ def test_vertical_text_on_a_rotated_page_is_set_in_its_own_orientation(
         page = pdf.pages[0]
         assert not off_page(page) and not colliding_chars(page)
         assert not [c for c in page.chars if OUR_FONT not in c["fontname"] and c["text"] == "わ"]
+
+
+def test_horizontal_cjk_beside_a_column_stays_horizontal(tmp_path: Path) -> None:
+    """Horizontal Chinese lines sit on a grid, so their glyphs also stand one under another;
+    only the real column (glyphs written top to bottom) becomes a vertical unit, even a
+    glyph's width away from the lines."""
+    from reportlab.pdfgen import canvas
+
+    font = register_font()
+    path = tmp_path / "mixed.pdf"
+    c = canvas.Canvas(str(path), pagesize=(400, 400))
+    c.setFont(font, 10)
+    lines = ["汉字翻译文本测试版面汉字", "翻译文本测试版面汉字翻译", "文本测试版面汉字翻译文本"]
+    for i, line in enumerate(lines):
+        c.drawString(50, 350 - 12 * i, line)
+    column = "竖排文字从上到下阅读"
+    for i, ch in enumerate(column):  # right beside the lines' ends
+        c.drawString(180, 350 - 10 * i, ch)
+    c.save()
+    doc = parse_document(path)
+    units = _vertical(doc)
+    assert [b.text for b in units] == [column]
+    assert all(line in " ".join(b.text for b in doc.blocks) for line in lines)

@@ -1178,7 +1178,26 @@ def _short_chains(
         and len(chain) < 3
         and all(_CJK_CHAR.match(str(c["text"])) for c in chain)
     ]
+    rows: dict[int, list[dict[str, Any]]] = {}
+    for chain in chains:
+        for c in chain:
+            rows.setdefault(round(float(c["top"])), []).append(c)
+
+    def in_a_row(g: dict[str, Any]) -> bool:
+        """``g`` abuts a glyph beside it on its line: horizontal text, not a column's."""
+        size = float(g.get("size") or 0) or 10.0
+        top = round(float(g["top"]))
+        for c in (c for k in (top - 1, top, top + 1) for c in rows.get(k, ())):
+            if c is g:
+                continue
+            gap = max(float(c["x0"]) - float(g["x1"]), float(g["x0"]) - float(c["x1"]))
+            if -0.1 * size <= gap <= 0.15 * size:
+                return True
+        return False
+
     for chain in _stack(short):
+        if len(chain) > 2 or any(in_a_row(c) for c in chain):
+            continue
         x0 = min(float(c["x0"]) for c in chain)
         top = min(float(c["top"]) for c in chain)
         bottom = max(float(c["bottom"]) for c in chain)
@@ -1186,7 +1205,7 @@ def _short_chains(
         for vx0, vtop, vx1, vbottom, size in spans:
             if abs(own - size) > 0.15 * size:
                 continue
-            if len(chain) >= 2:
+            if len(chain) == 2:
                 beside = abs((vx0 + vx1) / 2 - x0 - size / 2) <= 2.5 * size
                 if beside and vtop - 1.5 * size <= top and bottom <= vbottom + 1.5 * size:
                     found.append(chain)
@@ -1201,13 +1220,19 @@ def _stack(chains: list[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
     """Short chains that stand one under the other (glyphs of one column written apart in
     the content stream) joined; each chain is kept as a list, so joined ones are extended."""
     out: list[list[dict[str, Any]]] = []
+    ends: dict[int, list[list[dict[str, Any]]]] = {}  # by x0 (whole points): open stacks
     for chain in sorted(chains, key=lambda ch: min(float(c["top"]) for c in ch)):
-        for prev in out:
-            if _stacked(max(prev, key=lambda c: float(c["top"])), chain[0]):
+        first = chain[0]
+        x = int(float(first["x0"]))
+        size = float(first.get("size") or 0) or 10.0
+        reach = int(0.6 * size) + 1
+        for prev in (p for k in range(x - reach, x + reach + 1) for p in ends.get(k, ())):
+            if _stacked(prev[-1], first):
                 prev.extend(chain)
                 break
         else:
             out.append(chain)
+            ends.setdefault(x, []).append(chain)
     return out
 
 
