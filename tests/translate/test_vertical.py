@@ -222,7 +222,7 @@ def test_vertical_text_on_a_rotated_page_is_set_in_its_own_orientation(
     doc = parse_document(rotated)
     units = _vertical(doc)
     assert len(units) > 50 and {b.rotation for b in units} == {270}
-    assert [b.text for b in units[:2]] == ["わたくしといふ現象は", "假定された有機交流電燈の"]
+    assert [b.text for b in units[:2]] == ["序", "わたくしといふ現象は"]  # the title first
     _same_length_cjk(doc)
     out = tmp_path / "out.pdf"
     out.write_bytes(translated_pdf(doc))

@@ -1157,8 +1157,9 @@ def _short_chains(
     chains: list[list[dict[str, Any]]], vertical: list[list[dict[str, Any]]]
 ) -> list[list[dict[str, Any]]]:
     """Chains too short to be told from horizontal text by themselves that belong to the
-    vertical text around them: two stacked CJK glyphs beside a column (the end of a
-    paragraph, "と。"), or one glyph just above a column in it (an item number, "一")."""
+    vertical text around them (no glyph abuts them on a line): two stacked CJK glyphs beside
+    a column (the end of a paragraph, "と。"), one glyph just above a column in it (an item
+    number, "一"), or a lone glyph of the columns' size (a one-glyph title, "序")."""
     found = []
     known = {id(chain) for chain in vertical}
     spans = [
@@ -1195,8 +1196,12 @@ def _short_chains(
                 return True
         return False
 
+    body = statistics.median(span[4] for span in spans)
     for chain in _stack(short):
         if len(chain) > 2 or any(in_a_row(c) for c in chain):
+            continue
+        if len(chain) == 1 and abs(float(chain[0].get("size") or 0) - body) <= 0.15 * body:
+            found.append(chain)  # a lone glyph of the body's size among columns: a column
             continue
         x0 = min(float(c["x0"]) for c in chain)
         top = min(float(c["top"]) for c in chain)
