@@ -212,25 +212,6 @@ def test_section_number_drawn_in_one_run_with_its_heading(tmp_path: Path) -> Non
         assert any(abs(c["top"] - number.bbox[1]) < 3 for c in ones)
 
 
-def test_vertical_japanese_columns_stay_as_printed(tmp_path: Path) -> None:
-    """kampo.pdf (a Japanese gazette) sets its body in vertical columns: each column is kept
-    as printed (a translation laid along a baseline would cross its neighbours), the
-    horizontal text is still translated, and nothing is drawn over another line."""
-    source = corpus_pdf("pdfminer.six/kampo.pdf")
-    doc = parse_document(source)
-    vertical = [b for b in doc.blocks if b.meta.get("vertical")]
-    assert len(vertical) > 50 and all(b.keep for b in vertical)
-    assert any(b.text.startswith("第十三条第一項中第一号の五を") for b in vertical)
-    pseudo_translate(doc)
-    out = tmp_path / "out.pdf"
-    out.write_bytes(translated_pdf(doc))
-    with pdfplumber.open(source) as src, pdfplumber.open(out) as dst:
-        chars = [c for c in dst.pages[0].chars if c["text"].strip()]
-        before = len(colliding_chars(src.pages[0]))
-        assert len(colliding_chars(dst.pages[0])) - before <= 0.005 * len(chars)
-        assert any(OUR_FONT in c["fontname"] for c in chars)  # horizontal text translated
-
-
 def _starts_in(c: dict[str, float], box: tuple[float, float, float, float]) -> bool:
     cx, cy = (c["x0"] + c["x1"]) / 2, (c["top"] + c["bottom"]) / 2
     return box[0] + 0.5 <= cx <= box[2] - 0.5 and box[1] + 0.5 <= cy <= box[3] - 0.5

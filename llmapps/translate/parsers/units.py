@@ -911,9 +911,14 @@ def assign_regions(
 
 
 def reading_order(blocks: list[Block]) -> list[Block]:
-    """Top to bottom by bands; inside a band, column by column (left to right)."""
+    """Top to bottom by bands; inside a band, column by column (left to right). Vertical
+    units (:func:`vertical_units`) go tier by tier, right to left, among the others by
+    their tier's top."""
     if len(blocks) < 2:
         return blocks
+    if any(b.meta.get("vertical") for b in blocks):
+        rest = reading_order([b for b in blocks if not b.meta.get("vertical")])
+        return _merge_tiers(rest, _vertical_tiers([b for b in blocks if b.meta.get("vertical")]))
     boxes = [b.bbox or (0.0, 0.0, 0.0, 0.0) for b in blocks]
     left = min(b[0] for b in boxes)
     right = max(b[2] for b in boxes)
@@ -970,16 +975,101 @@ def reading_order(blocks: list[Block]) -> list[Block]:
 
 
 _CJK_CHAR = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+# Where a sentence ends: a column that ends here and is followed by an indented one closes its
+# paragraph even when it is full.
+_SENTENCE_END = re.compile(r"[。．！？」』）]$")
+
+
+@dataclass
+class _Column:
+    """One vertical line of text (a column), its glyphs top to bottom."""
+
+    chars: list[dict[str, Any]]
+    marker: bool = False  # opens with a short label set apart by a gap (一　, 第二条　)
+
+    @property
+    def x0(self) -> float:
+        return min(float(c["x0"]) for c in self.chars)
+
+    @property
+    def x1(self) -> float:
+        return max(float(c["x1"]) for c in self.chars)
+
+    @property
+    def top(self) -> float:
+        return min(float(c["top"]) for c in self.chars)
+
+    @property
+    def bottom(self) -> float:
+        return max(float(c["bottom"]) for c in self.chars)
+
+    @property
+    def size(self) -> float:
+        return statistics.median(float(c.get("size") or 0) or 10.0 for c in self.chars)
+
+    @property
+    def text(self) -> str:
+        """The glyphs top to bottom; an ideographic space where a gap sets a label apart."""
+        out: list[str] = []
+        bottom = None
+        size = self.size
+        for c in sorted(self.chars, key=lambda c: float(c["top"])):
+            if bottom is not None and float(c["top"]) - bottom > 0.7 * size:
+                out.append("\u3000")
+            out.append(str(c["text"]))
+            bottom = float(c["bottom"])
+        return "".join(out)
 
 
 def vertical_units(
     chars: list[dict[str, Any]], ctx: PageContext
 ) -> tuple[list[dict[str, Any]], list[Block]]:
+    """Vertical units of every glyph direction (a ``/Rotate`` page, a turned text matrix):
+    each direction's glyphs are seen in their own frame, where they stand upright, and the
+    units' boxes are turned back (see :func:`vertical_units_upright`)."""
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for c in chars:
+        groups.setdefault(char_angle(c), []).append(c)
+    taken: set[int] = set()
+    blocks: list[Block] = []
+    for angle, group in groups.items():
+        frame = Frame(angle)
+        local: list[dict[str, Any]] = []
+        source: dict[int, dict[str, Any]] = {}
+        for c in group:
+            box = (float(c["x0"]), float(c["top"]), float(c["x1"]), float(c["bottom"]))
+            x0, top, x1, bottom = frame.to_local(box)
+            moved = {**c, "x0": x0, "top": top, "x1": x1, "bottom": bottom}
+            source[id(moved)] = c
+            local.append(moved)
+        rest, found = vertical_units_upright(local, ctx, angle)
+        if not found:
+            continue
+        left = {id(c) for c in rest}
+        taken.update(id(source[id(c)]) for c in local if id(c) not in left)
+        for block in found:
+            assert block.bbox is not None
+            block.bbox = tuple(round(v, 2) for v in frame.to_display(block.bbox))  # type: ignore[assignment]
+        blocks.extend(found)
+    if not blocks:
+        return chars, []
+    return [c for c in chars if id(c) not in taken], blocks
+
+
+def vertical_units_upright(
+    chars: list[dict[str, Any]], ctx: PageContext, angle: int = 0
+) -> tuple[list[dict[str, Any]], list[Block]]:
     """CJK text set vertically (upright glyphs stacked top to bottom, columns right to left,
-    as Japanese newspapers and gazettes print): one kept unit per column run, and the other
-    chars. Why kept: the typesetter lays text along a baseline, so a vertical column's
-    translation would be drawn across its neighbours; left as printed, the column stays
-    readable and the horizontal text around it is still translated."""
+    as Japanese newspapers, gazettes and books print): units made of whole columns, and the
+    other chars.
+
+    Columns of one paragraph are joined in reading order (right to left) as horizontal lines
+    are: the column before reaches the bottom of the column block (it is aligned with its
+    neighbours' bottoms, so a poem's longest line is not taken for a full one), the next one
+    is adjacent, starts at the block's top (or under a hanging label) and opens with no label
+    of its own. Each unit is translated; its ``rotation`` is the direction its columns run
+    (down the page) and ``meta["vertical"]`` tells the writer to set CJK translations in
+    columns again."""
     chains: list[list[dict[str, Any]]] = []
     current: list[dict[str, Any]] = []
     for c in chars:  # content-stream order: a vertical column is written top to bottom
@@ -998,6 +1088,7 @@ def vertical_units(
     ]
     if not vertical:
         return chars, []
+    vertical.extend(_short_chains(chains, vertical))
     # Glyphs written apart from their column's run (another font, a mark placed later) but
     # printed inside it belong to it: a column's box, half a glyph wider and a glyph taller.
     boxes = []
@@ -1022,29 +1113,247 @@ def vertical_units(
                 chain.append(c)
                 taken.add(id(c))
                 break
-    blocks = []
-    for chain in vertical:
-        box = (
+    columns = _vertical_columns(vertical)
+    blocks = [_vertical_block(group, ctx, angle) for group in _vertical_paragraphs(columns)]
+    return [c for c in chars if id(c) not in taken], blocks
+
+
+def _vertical_tiers(blocks: list[Block]) -> list[list[Block]]:
+    """Vertical units in tiers (units whose top-to-bottom spans overlap), top tier first,
+    each right to left: the order a reader of vertical text follows."""
+
+    def local(b: Block) -> BBox:  # the box in the frame where its glyphs stand upright
+        return Frame(int(b.meta.get("angle", 0))).to_local(b.bbox or (0.0, 0.0, 0.0, 0.0))
+
+    tiers: list[tuple[float, float, list[Block]]] = []
+    for b in sorted(blocks, key=lambda b: (int(b.meta.get("angle", 0)), local(b)[1])):
+        _, top, _, bottom = local(b)
+        same = tiers and tiers[-1][2][0].meta.get("angle", 0) == b.meta.get("angle", 0)
+        if same and top < tiers[-1][1]:
+            t0, t1, members = tiers[-1]
+            members.append(b)
+            tiers[-1] = (t0, max(t1, bottom), members)
+        else:
+            tiers.append((top, bottom, [b]))
+    return [sorted(m, key=lambda b: -local(b)[2]) for _, _, m in tiers]
+
+
+def _merge_tiers(ordered: list[Block], tiers: list[list[Block]]) -> list[Block]:
+    """``ordered`` (horizontal units in reading order) with each tier of vertical units put
+    before the first unit that starts below the tier's top."""
+    out: list[Block] = []
+    pending = list(tiers)
+    for b in ordered:
+        top = b.bbox[1] if b.bbox else 0.0
+        while pending and min(v.bbox[1] if v.bbox else 0.0 for v in pending[0]) <= top:
+            out.extend(pending.pop(0))
+        out.append(b)
+    for tier in pending:
+        out.extend(tier)
+    return out
+
+
+def _short_chains(
+    chains: list[list[dict[str, Any]]], vertical: list[list[dict[str, Any]]]
+) -> list[list[dict[str, Any]]]:
+    """Chains too short to be told from horizontal text by themselves that belong to the
+    vertical text around them (no glyph abuts them on a line): two stacked CJK glyphs beside
+    a column (the end of a paragraph, "と。"), one glyph just above a column in it (an item
+    number, "一"), or a lone glyph of the columns' size (a one-glyph title, "序")."""
+    found = []
+    known = {id(chain) for chain in vertical}
+    spans = [
+        (
             min(float(c["x0"]) for c in chain),
             min(float(c["top"]) for c in chain),
             max(float(c["x1"]) for c in chain),
             max(float(c["bottom"]) for c in chain),
+            statistics.median(float(c.get("size") or 0) or 10.0 for c in chain),
         )
-        size = statistics.median(float(c.get("size") or 0) or 10.0 for c in chain)
-        chain.sort(key=lambda c: float(c["top"]))
-        block = Block(
-            "".join(str(c["text"]) for c in chain).strip(),
-            kind=KEEP,
-            page=ctx.number,
-            bbox=tuple(round(v, 2) for v in box),  # type: ignore[arg-type]
-            font=str(chain[0].get("fontname", "")),
-            size=round(size, 2),
-            rotation=ctx.rotate % 360,
-            meta={"lines": 1, "vertical": True},
-        )
-        block.keep, block.keep_reason = True, "vertical"
-        blocks.append(block)
-    return [c for c in chars if id(c) not in taken], blocks
+        for chain in vertical
+    ]
+    short = [
+        chain
+        for chain in chains
+        if id(chain) not in known
+        and len(chain) < 3
+        and all(_CJK_CHAR.match(str(c["text"])) for c in chain)
+    ]
+    rows: dict[int, list[dict[str, Any]]] = {}
+    for chain in chains:
+        for c in chain:
+            rows.setdefault(round(float(c["top"])), []).append(c)
+
+    def in_a_row(g: dict[str, Any]) -> bool:
+        """``g`` abuts a glyph beside it on its line: horizontal text, not a column's."""
+        size = float(g.get("size") or 0) or 10.0
+        top = round(float(g["top"]))
+        for c in (c for k in (top - 1, top, top + 1) for c in rows.get(k, ())):
+            if c is g:
+                continue
+            gap = max(float(c["x0"]) - float(g["x1"]), float(g["x0"]) - float(c["x1"]))
+            if -0.1 * size <= gap <= 0.15 * size:
+                return True
+        return False
+
+    body = statistics.median(span[4] for span in spans)
+    for chain in _stack(short):
+        if len(chain) > 2 or any(in_a_row(c) for c in chain):
+            continue
+        if len(chain) == 1 and abs(float(chain[0].get("size") or 0) - body) <= 0.15 * body:
+            found.append(chain)  # a lone glyph of the body's size among columns: a column
+            continue
+        x0 = min(float(c["x0"]) for c in chain)
+        top = min(float(c["top"]) for c in chain)
+        bottom = max(float(c["bottom"]) for c in chain)
+        own = statistics.median(float(c.get("size") or 0) or 10.0 for c in chain)
+        for vx0, vtop, vx1, vbottom, size in spans:
+            if abs(own - size) > 0.15 * size:
+                continue
+            if len(chain) == 2:
+                beside = abs((vx0 + vx1) / 2 - x0 - size / 2) <= 2.5 * size
+                if beside and vtop - 1.5 * size <= top and bottom <= vbottom + 1.5 * size:
+                    found.append(chain)
+                    break
+            elif abs(vx0 - x0) <= 0.6 * size and 0 <= vtop - bottom <= 1.6 * size:
+                found.append(chain)
+                break
+    return found
+
+
+def _stack(chains: list[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+    """Short chains that stand one under the other (glyphs of one column written apart in
+    the content stream) joined; each chain is kept as a list, so joined ones are extended."""
+    out: list[list[dict[str, Any]]] = []
+    ends: dict[int, list[list[dict[str, Any]]]] = {}  # by x0 (whole points): open stacks
+    for chain in sorted(chains, key=lambda ch: min(float(c["top"]) for c in ch)):
+        first = chain[0]
+        x = int(float(first["x0"]))
+        size = float(first.get("size") or 0) or 10.0
+        reach = int(0.6 * size) + 1
+        for prev in (p for k in range(x - reach, x + reach + 1) for p in ends.get(k, ())):
+            if _stacked(prev[-1], first):
+                prev.extend(chain)
+                break
+        else:
+            out.append(chain)
+            ends.setdefault(x, []).append(chain)
+    return out
+
+
+def _vertical_columns(chains: list[list[dict[str, Any]]]) -> list[_Column]:
+    """Chains of one column joined: across a glyph placed off the run (punctuation set by
+    another font), and across the gap after a short label ("一　歩行者は", "第二条　法").
+    A long run and what follows a gap under it (a table cell, another unit) stay apart."""
+    out: list[_Column] = []
+    for col in sorted((_Column(chain) for chain in chains), key=lambda col: col.top):
+        size, x0, top = col.size, col.x0, col.top
+        for prev in out:
+            if abs(prev.x0 - x0) > 0.6 * size:
+                continue
+            gap = top - prev.bottom
+            if abs(prev.size - size) > 0.15 * size:
+                continue
+            label = len(prev.chars) <= 8 and not prev.marker
+            if gap <= 0.7 * size or (label and gap <= 1.6 * size):
+                prev.marker = prev.marker or gap > 0.7 * size
+                prev.chars.extend(col.chars)
+                break
+        else:
+            out.append(col)
+    return out
+
+
+def _vertical_paragraphs(columns: list[_Column]) -> list[list[_Column]]:
+    """Columns grouped into paragraphs, right to left (see :func:`vertical_units`)."""
+    order = sorted(columns, key=lambda col: -col.x1)
+    nxt: dict[int, _Column] = {}
+    prv: dict[int, _Column] = {}
+    for i, col in enumerate(order):
+        size = col.size
+        for other in order[i + 1 :]:
+            if col.x0 - other.x1 > 1.6 * size:
+                break
+            if other.x1 > col.x0 + 0.3 * size or id(other) in prv:
+                continue
+            overlap = min(col.bottom, other.bottom) - max(col.top, other.top)
+            if overlap >= 0.5 * min(col.bottom - col.top, other.bottom - other.top):
+                nxt[id(col)], prv[id(other)] = other, col
+                break
+    groups: list[list[_Column]] = []
+    done: set[int] = set()
+    for col in order:
+        if id(col) in done:
+            continue
+        group = [col]
+        done.add(id(col))
+        while True:
+            b = nxt.get(id(group[-1]))
+            if b is None or id(b) in done or not _column_continues(group, b, prv, nxt):
+                break
+            group.append(b)
+            done.add(id(b))
+        groups.append(group)
+    return groups
+
+
+def _block_bottom(col: _Column, prv: dict[int, _Column], nxt: dict[int, _Column]) -> float:
+    """The bottom of the block of columns around ``col`` (five neighbours each side)."""
+    bottom = col.bottom
+    for links in (prv, nxt):
+        other = col
+        for _ in range(5):
+            found = links.get(id(other))
+            if found is None:
+                break
+            other = found
+            bottom = max(bottom, other.bottom)
+    return bottom
+
+
+def _column_continues(
+    group: list[_Column], b: _Column, prv: dict[int, _Column], nxt: dict[int, _Column]
+) -> bool:
+    """Column ``b`` (left of the ``group``'s last column) goes on with its paragraph."""
+    a = group[-1]
+    size = max(a.size, b.size)
+    if abs(a.size - b.size) > 0.15 * size or b.marker:
+        return False
+    if a.bottom < _block_bottom(a, prv, nxt) - 0.7 * size:  # ``a`` ends short of the bottom
+        return False
+    if len(group) > 1:  # the paragraph's columns after the first all start at one height
+        return abs(b.top - group[1].top) <= 0.5 * size
+    # The second column of a paragraph starts a glyph higher (the first was indented) or a
+    # glyph lower (under a hanging label); columns that all start at one height are lines
+    # of their own (a poem's, a list's), even when two happen to be as long as each other.
+    if not 0.5 * size <= abs(b.top - a.top) <= 1.4 * size:
+        return False
+    # A full column that ends a sentence, then one that does not start higher (a paragraph's
+    # indent, not the outdent of its next line): a new paragraph.
+    return not _SENTENCE_END.search(a.text)
+
+
+def _vertical_block(group: list[_Column], ctx: PageContext, angle: int = 0) -> Block:
+    """The unit of a paragraph's columns (boxes in the glyphs' upright frame; ``angle``: the
+    glyphs' baseline as displayed, so the columns run at ``angle`` + 270)."""
+    chars = [c for col in group for c in col.chars]
+    box = (
+        min(float(c["x0"]) for c in chars),
+        min(float(c["top"]) for c in chars),
+        max(float(c["x1"]) for c in chars),
+        max(float(c["bottom"]) for c in chars),
+    )
+    size = statistics.median(float(c.get("size") or 0) or 10.0 for c in chars)
+    return Block(
+        "".join(col.text for col in group).strip(),
+        kind=PARAGRAPH if len(group) > 1 else LINE,
+        page=ctx.number,
+        bbox=tuple(round(v, 2) for v in box),  # type: ignore[arg-type]
+        font=str(chars[0].get("fontname", "")),
+        size=round(size, 2),
+        rotation=(angle + 270 + ctx.rotate) % 360,
+        meta={"lines": len(group), "vertical": True, **({"angle": angle} if angle else {})},
+    )
 
 
 def _stacked(prev: dict[str, Any], c: dict[str, Any]) -> bool:

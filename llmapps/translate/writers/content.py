@@ -73,6 +73,9 @@ class TextRun:
     invisible: bool = False  # render mode 3/7: an OCR text layer over a scanned image
     blank: bool = False  # only space characters: nothing to collide with
     color: tuple[float, float, float] | None = None  # fill colour (RGB 0..1) when known
+    # Vertical writing mode (/WMode 1): glyphs advance down the page and the start point is
+    # the top centre of the first glyph (``box`` is the column the run covers).
+    vertical: bool = False
 
 
 @dataclass
@@ -80,34 +83,64 @@ class _Font:
     two_byte: bool
     widths: dict[int, float]  # code -> width in 1/1000 em
     default: float
+    # Vertical writing mode: ``widths``/``default`` are then the vertical advances (the
+    # magnitude of W2's/DW2's w1y, 1/1000 em, downwards).
+    vertical: bool = False
+
+
+def _cid_widths(array: Any, group: int) -> dict[int, float]:
+    """A CIDFont's /W (``group`` 1) or /W2 (``group`` 3: w1y vx vy) array: code -> first
+    value of its group."""
+    items = list(array.get_object()) if array is not None else []
+    widths: dict[int, float] = {}
+    i = 0
+    while i < len(items) - 1:
+        first = int(items[i])
+        nxt = items[i + 1]
+        nxt = nxt.get_object() if hasattr(nxt, "get_object") else nxt
+        if isinstance(nxt, list):
+            values = [float(v) for v in nxt]
+            for k in range(0, len(values) - group + 1, group):
+                widths[first + k // group] = values[k]
+            i += 2
+        elif i + 1 + group < len(items):
+            for code in range(first, int(nxt) + 1):
+                widths[code] = float(items[i + 2])
+            i += 2 + group
+        else:
+            break
+    return widths
+
+
+def _vertical(font: Any) -> bool:
+    """A Type0 font in vertical writing mode: an ``-V`` predefined CMap (Identity-V,
+    UniJIS-UCS2-V...) or an embedded CMap with /WMode 1."""
+    encoding = font.get("/Encoding")
+    if encoding is None:
+        return False
+    encoding = encoding.get_object()
+    if isinstance(encoding, str):
+        return encoding.endswith("-V")
+    try:
+        return int(encoding.get("/WMode", 0)) == 1
+    except (AttributeError, TypeError, ValueError):
+        return False
 
 
 def _font_widths(font: Any) -> _Font:
-    """Advance widths of a font resource (simple fonts' /Widths, Type0 fonts' /W)."""
+    """Advance widths of a font resource (simple fonts' /Widths, Type0 fonts' /W, or /W2 and
+    /DW2 in vertical writing mode)."""
     try:
         font = font.get_object()
         if font.get("/Subtype") == "/Type0":
             desc = font["/DescendantFonts"][0].get_object()
+            if _vertical(font):
+                dw2 = desc.get("/DW2")
+                default = -float(dw2[1]) if dw2 is not None and len(dw2) == 2 else 1000.0
+                heights = {k: -v for k, v in _cid_widths(desc.get("/W2"), 3).items()}
+                return _Font(True, heights, default, vertical=True)
             default = float(desc.get("/DW", 1000))
-            widths: dict[int, float] = {}
-            array = desc.get("/W")
-            items = list(array.get_object()) if array is not None else []
-            i = 0
-            while i < len(items) - 1:
-                first = int(items[i])
-                nxt = items[i + 1]
-                nxt = nxt.get_object() if hasattr(nxt, "get_object") else nxt
-                if isinstance(nxt, list):
-                    for k, w in enumerate(nxt):
-                        widths[first + k] = float(w)
-                    i += 2
-                elif i + 2 < len(items):
-                    for code in range(first, int(nxt) + 1):
-                        widths[code] = float(items[i + 2])
-                    i += 3
-                else:
-                    break
-            return _Font(True, widths, default)
+            return _Font(True, _cid_widths(desc.get("/W"), 1), default)
         first_char = int(font.get("/FirstChar", 0))
         widths = {first_char + k: float(w) for k, w in enumerate(font.get("/Widths", []) or [])}
         missing = 500.0
@@ -231,14 +264,18 @@ class PageContent:
         font = st.font or _Font(False, {}, 500.0)
         items = operands[0] if op == b"TJ" and operands else operands[-1:] if operands else []
         items = list(items) if isinstance(items, list) else [items]
-        gap = PIECE_GAP * st.size * st.scale
+        # Along the writing direction: horizontal scaling applies only to horizontal writing,
+        # and a TJ number moves a vertical run down (a horizontal one left).
+        scale = 1.0 if font.vertical else st.scale
+        sign = 1.0 if font.vertical else -1.0
+        gap = PIECE_GAP * st.size * scale
         pieces: list[_Piece] = []
         total = 0.0
         current: _Piece | None = None
         for index, item in enumerate(items):
             if isinstance(item, int | float) or hasattr(item, "as_numeric"):
                 try:
-                    shift = -float(item) / 1000 * st.size * st.scale
+                    shift = sign * float(item) / 1000 * st.size * scale
                 except (TypeError, ValueError):
                     continue
                 total += shift
@@ -258,7 +295,7 @@ class PageContent:
                 width = font.widths.get(code, font.default) / 1000 * st.size + st.char_space
                 if step == 1 and code == 32:
                     width += st.word_space
-                total += width * st.scale
+                total += width * scale
             current.widths[index] = total - began
             current.end = total
         if not pieces:
@@ -274,6 +311,8 @@ class PageContent:
         point is where its first non-space glyph begins (runs often start with indenting
         spaces that lie outside their unit's box)."""
         full = mul(tm, st.ctm)
+        if st.font is not None and st.font.vertical:
+            return self._vertical_run(st, full, advance, lead)
         x0, y0 = point(full, lead, st.rise)
         x1, y1 = point(full, advance, st.rise)
         a, b, c, d = full[:4]
@@ -294,6 +333,25 @@ class PageContent:
         invisible = st.render in (3, 7)
         box = (left, top, right, bottom)
         return TextRun(sx, st_, box, up, rotation, invisible, color=st.fill)
+
+    def _vertical_run(self, st: _State, full: Matrix, advance: float, lead: float) -> TextRun:
+        """A run in vertical writing mode: the origin of each glyph is its top centre and the
+        glyphs advance downwards (text space -y), so the run covers a column one em wide,
+        from ``lead`` to ``advance`` below the origin."""
+        half = st.size / 2
+        corners = [
+            point(full, dx, -dy) for dx in (-half, half) for dy in (lead, max(advance, lead))
+        ]
+        xs, ys = [p[0] for p in corners], [p[1] for p in corners]
+        left, top = self._to_page(min(xs), max(ys))
+        right, bottom = self._to_page(max(xs), min(ys))
+        sx, st_ = self._to_page(*point(full, 0.0, -lead))
+        a, b, c, d = full[:4]
+        up = math.hypot(c, d) * st.size or st.size
+        rotation = round(math.degrees(math.atan2(b, a)) / 90.0) % 4 * 90
+        invisible = st.render in (3, 7)
+        box = (left, top, right, bottom)
+        return TextRun(sx, st_, box, up, rotation, invisible, color=st.fill, vertical=True)
 
     def _walk(
         self,
@@ -370,7 +428,8 @@ class PageContent:
                         scan.runs.append(run)
                     if decide is not None and decide(run):
                         gone.append(piece)
-                tm = mul((1, 0, 0, 1, advance, 0), tm)
+                vertical = st.font is not None and st.font.vertical
+                tm = mul((1, 0, 0, 1, 0, -advance) if vertical else (1, 0, 0, 1, advance, 0), tm)
                 if gone:
                     removed += len(gone)
                     if len(gone) == len(pieces):
@@ -498,10 +557,11 @@ def _without(array: Any, gone: list[_Piece], st: _State) -> tuple[Any, bytes]:
     """A ``TJ`` with the strings of the ``gone`` pieces replaced by kerning of their own
     advance: the glyphs go, and everything after them stays exactly where it was."""
     widths = {index: width for piece in gone for index, width in piece.widths.items()}
+    factor = _kerning(st)
     out = ArrayObject()
     for index, item in enumerate(array):
         if index in widths:
-            item = FloatObject(round(-widths[index] * 1000 / (st.size * st.scale), 4))
+            item = FloatObject(round(widths[index] * factor, 4))
         out.append(item)
     return [out], b"TJ"
 
@@ -520,11 +580,19 @@ def _blank(
     if op in (b"'", b'"'):
         out.append(([], b"T*"))
     if st.size and st.scale:
-        shift = -advance * 1000 / (st.size * st.scale)
+        shift = advance * _kerning(st)
         out.append(([ArrayObject([FloatObject(round(shift, 4))])], b"TJ"))
     else:  # no font size: set the text matrix where the run ended
         out.append(([FloatObject(round(v, 6)) for v in tm], b"Tm"))
     return out
+
+
+def _kerning(st: _State) -> float:
+    """The ``TJ`` number per point of advance: a negative number moves a horizontal run
+    right (scaled by Tz), a positive one moves a vertical run down (no scaling)."""
+    if st.font is not None and st.font.vertical:
+        return 1000 / st.size
+    return -1000 / (st.size * st.scale)
 
 
 def _bytes(item: Any) -> bytes:

@@ -23,8 +23,49 @@ from reportlab.pdfbase import pdfmetrics
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f\uac00-\ud7af"
 _TOKEN = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+|\s+")
 # Never at the start of a line (closing punctuation) / never at its end (opening brackets).
-NO_START = set("，。、；：！？）」』】》〉’”…·%‰,.;:!?)]}ー々〜")
-NO_END = set("（「『【《〈‘“([{")
+NO_START = set("，。、；：！？）」』】》〉’”…·%‰,.;:!?)]}ー々〜︶﹂﹄︼︾﹀︸︺︘")
+NO_END = set("（「『【《〈‘“([{︵﹁﹃︻︽︿︷︹︗")
+# Vertical presentation forms (Unicode FE10-FE19, FE30-FE44): brackets and dashes turned for
+# columns. Used only where the drawing font has the glyph.
+VERTICAL_FORMS = {
+    "，": "︐",
+    "、": "︑",
+    "。": "︒",
+    "：": "︓",
+    "；": "︔",
+    "！": "︕",
+    "？": "︖",
+    "…": "︙",
+    "—": "︱",
+    "（": "︵",
+    "）": "︶",
+    "(": "︵",
+    ")": "︶",
+    "｛": "︷",
+    "｝": "︸",
+    "〔": "︹",
+    "〕": "︺",
+    "【": "︻",
+    "】": "︼",
+    "《": "︽",
+    "》": "︾",
+    "〈": "︿",
+    "〉": "﹀",
+    "「": "﹁",
+    "」": "﹂",
+    "『": "﹃",
+    "』": "﹄",
+    "“": "﹁",
+    "”": "﹂",
+    "‘": "﹃",
+    "’": "﹄",
+}
+# Set sideways in a column (turned 90° clockwise, like Latin words): marks drawn along the
+# line that have no vertical form in the font.
+SIDEWAYS = set("ー〜～…‥—―–-_")
+# Full-width comma and stop sit in the lower left of an upright cell; in a column they belong
+# in the upper right.
+CORNER_MARKS = set("、。，．")
 MIN_SIZE = 4.0
 LEADING = 1.2
 
@@ -124,6 +165,8 @@ def _wrap_units(text: str, widths: Widths, limit: float) -> list[str]:
             if token[0] in NO_START and len(done) > 1:
                 # Closing punctuation may not start a line: take the last character along.
                 carry, done = done[-1], done[:-1].rstrip()
+                while carry[0] in NO_START and len(done) > 1:  # "）。": both go along
+                    carry, done = done[-1] + carry, done[:-1].rstrip()
             while len(done) > 1 and done[-1] in NO_END:
                 carry, done = done[-1] + carry, done[:-1].rstrip()
             lines.append(done)
@@ -131,6 +174,51 @@ def _wrap_units(text: str, widths: Widths, limit: float) -> list[str]:
             line_width = widths.text(line)
         lines.append(line.rstrip())
     return [ln for ln in lines if ln] or [""]
+
+
+def upright(ch: str) -> bool:
+    """``ch`` stands upright in a vertical column (CJK and full-width characters); anything
+    else (Latin, digits, ASCII marks) is set sideways."""
+    return bool(_UPRIGHT.match(ch)) and ch not in SIDEWAYS
+
+
+_UPRIGHT = re.compile(rf"[{_CJK}\ufe10-\ufe4f]")
+
+
+def has_glyph(font: str, ch: str) -> bool:
+    face = getattr(pdfmetrics.getFont(font), "face", None)
+    glyphs = getattr(face, "charToGlyph", None)
+    return glyphs is None or ord(ch) in glyphs
+
+
+def vertical_text(text: str, font: str) -> str:
+    """``text`` with the punctuation that has a vertical form (in ``font``) replaced by it."""
+    return "".join(
+        VERTICAL_FORMS[ch] if ch in VERTICAL_FORMS and has_glyph(font, VERTICAL_FORMS[ch]) else ch
+        for ch in text
+    )
+
+
+def column_pieces(text: str) -> list[tuple[str, bool]]:
+    """A column's text as pieces drawn one way: (one upright character, True) or (a run of
+    characters set sideways, False)."""
+    pieces: list[tuple[str, bool]] = []
+    for ch in text:
+        if upright(ch):
+            pieces.append((ch, True))
+        elif pieces and not pieces[-1][1]:
+            pieces[-1] = (pieces[-1][0] + ch, False)
+        else:
+            pieces.append((ch, False))
+    return pieces
+
+
+def cjk_share(text: str) -> float:
+    """The share of ``text``'s non-space characters that are CJK."""
+    chars = [ch for ch in text if not ch.isspace()]
+    if not chars:
+        return 0.0
+    return sum(1 for ch in chars if _UPRIGHT.match(ch)) / len(chars)
 
 
 def widest(lines: list[str], font: str) -> float:

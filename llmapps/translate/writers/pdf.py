@@ -31,9 +31,11 @@ from reportlab.pdfgen import canvas
 from llmapps.translate.document import Block, Document, Page
 from llmapps.translate.fonts import register_font
 from llmapps.translate.writers.content import PageContent, Rect, TextRun, draw_over
+from llmapps.translate.writers.layout import CORNER_MARKS, Widths, column_pieces, font_metrics
 from llmapps.translate.writers.sample import PageImage, colours
 from llmapps.translate.writers.typeset import (
     BoxIndex,
+    Line,
     PageLayout,
     Placement,
     Typesetter,
@@ -255,6 +257,8 @@ def _remover(placed: Sequence[Block], kept: Sequence[Block]) -> Callable[[TextRu
     kept_boxes = BoxIndex(b.bbox for b in kept if b.bbox is not None)
 
     def decide(run: TextRun) -> bool:
+        if run.vertical:
+            return _first_entered(run, boxes, kept_boxes)
         if not boxes.containing(run.x, run.t, START_MARGIN):
             return False
         # The start point is on the baseline, which lies on a kept box's bottom edge (or a
@@ -263,6 +267,27 @@ def _remover(placed: Sequence[Block], kept: Sequence[Block]) -> Callable[[TextRu
         return not (kept_boxes.containing(run.x, run.t) or kept_boxes.containing(run.x, up))
 
     return decide
+
+
+def _first_entered(run: TextRun, placed: BoxIndex, kept: BoxIndex) -> bool:
+    """A vertical run (a column written top to bottom) goes when the first unit box its
+    column enters is a placed unit's. Why not its start point: a column often starts with
+    indenting ideographic spaces above its unit's box, and the parser (which sees spaces only
+    as gaps) cannot say where the run began."""
+    x, top, bottom = run.x, run.t - START_MARGIN, run.box[3]
+
+    def entry(index: BoxIndex) -> float | None:
+        found = [
+            max(top, index.rects[i][1])
+            for i in index.near((x - START_MARGIN, top, x + START_MARGIN, bottom))
+            if index.rects[i][0] - START_MARGIN <= x <= index.rects[i][2] + START_MARGIN
+            and index.rects[i][1] - START_MARGIN <= bottom
+            and index.rects[i][3] >= top
+        ]
+        return min(found) if found else None
+
+    mine, other = entry(placed), entry(kept)
+    return mine is not None and (other is None or mine < other)
 
 
 def _source_box(block: Block) -> Rect:
@@ -359,9 +384,12 @@ def _rgb(value: Any, default: tuple[float, float, float]) -> tuple[float, float,
         return default
 
 
+_TURNS = {0: (1, 0), 90: (0, 1), 180: (-1, 0), 270: (0, -1)}
+
+
 def _draw(c: canvas.Canvas, placement: Placement, font: str, height: float) -> None:
     block = placement.block
-    cos, sin = {0: (1, 0), 90: (0, 1), 180: (-1, 0), 270: (0, -1)}[placement.rotation]
+    cos, sin = _TURNS[placement.rotation]
     text = c.beginText()
     text.setFont(font, placement.size)
     # One font file for everything: fake bold by stroking the glyph outlines too. The render
@@ -373,11 +401,45 @@ def _draw(c: canvas.Canvas, placement: Placement, font: str, height: float) -> N
         c.setStrokeColorRGB(*_rgb(block.meta.get("color"), (0.0, 0.0, 0.0)))
         c.setLineWidth(placement.size * 0.035)
     for line in placement.lines:
+        if placement.vertical:
+            _draw_column(text, placement, line, font, height)
+            continue
         x, top = to_page_point(line.u, line.baseline, placement.rotation)
         text.setTextTransform(cos, sin, -sin, cos, x, height - top)
         text.textOut(line.text)
     c.drawText(text)
     c.restoreState()
+
+
+def _draw_column(text: Any, placement: Placement, line: Line, font: str, height: float) -> None:
+    """One column of a vertical placement, top to bottom: CJK characters upright, one under
+    the other (a full-width comma or stop in its cell's upper right, as columns set them),
+    runs of other characters (Latin words, digits, dashes without a vertical form) turned 90°
+    clockwise along the column. Frame coordinates: u down the column, w across the columns
+    (the line's glyph box spans w from ``baseline - ascent`` to ``baseline - descent``)."""
+    size = placement.size
+    rotation = placement.rotation
+    widths = Widths.of(font)
+    metrics = font_metrics(font)
+    ascent = 1 + metrics.descent
+    centre = line.baseline - ascent * size + size / 2
+    along = _TURNS[rotation]
+    up = _TURNS[(rotation + 90) % 360]
+    u = line.u
+    for piece, standing in column_pieces(line.text):
+        advance = widths.text(piece) * size
+        if standing:
+            w = centre + advance / 2  # an upright glyph's baseline runs towards -w
+            base = u + ascent * size
+            if piece in CORNER_MARKS:
+                w, base = w - 0.5 * size, base - 0.45 * size
+            x, top = to_page_point(base, w, rotation)
+            text.setTextTransform(up[0], up[1], -up[1], up[0], x, height - top)
+        else:
+            x, top = to_page_point(u, line.baseline, rotation)
+            text.setTextTransform(along[0], along[1], -along[1], along[0], x, height - top)
+        text.textOut(piece)
+        u += advance
 
 
 def translated_pdf(

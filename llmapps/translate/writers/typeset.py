@@ -24,7 +24,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from llmapps.translate.document import TABLE_CELL, Block, Page
-from llmapps.translate.writers.layout import LEADING, MIN_SIZE, Widths, fit_size, font_metrics
+from llmapps.translate.writers.layout import (
+    LEADING,
+    MIN_SIZE,
+    Widths,
+    cjk_share,
+    fit_size,
+    font_metrics,
+    vertical_text,
+)
 
 Rect = tuple[float, float, float, float]  # x0, top, x1, bottom (page) or u0, w0, u1, w1 (frame)
 
@@ -57,6 +65,9 @@ class Placement:
     frame: Rect  # the region of the text frame the unit uses (its own box, perhaps grown)
     boxes: list[Rect] = field(default_factory=list)  # each line's glyph box, page coordinates
     grown: bool = False
+    # Set in columns (vertical CJK): each line is a column along ``rotation``, its glyphs
+    # upright; a line's glyph box is the column, one em wide, whatever is drawn in it.
+    vertical: bool = False
 
     def area(self) -> Rect:
         """The page-coordinate box around all drawn lines."""
@@ -271,6 +282,12 @@ class Typesetter:
         rotation = _rotation(block.rotation)
         size = source_size(block)
         text = "\n".join(" ".join(part.split()) for part in block.output.split("\n"))
+        # A vertical unit (``rotation`` runs down its columns) is set in columns again when
+        # its translation is CJK; any other script is laid along the same direction, turned
+        # 90° clockwise, so its lines keep the columns' places and reading order.
+        vertical = bool(block.meta.get("vertical")) and cjk_share(text) >= 0.5
+        if vertical:
+            text = vertical_text(text, self.font)
         page_box: Rect = self.page.area(block.bbox)
         clamped = _clamp(block.bbox, page_box)
         near = [self._blockers.rects[i] for i in self._blockers.touching(clamped) if i != own_index]
@@ -307,7 +324,9 @@ class Typesetter:
         if fitted is None:
             return None
         lines = self._lines(block, fitted.lines, fitted.size, fitted.leading, own, frame, rotation)
-        placement = Placement(block, rotation, fitted.size, lines, frame, grown=grown)
+        placement = Placement(
+            block, rotation, fitted.size, lines, frame, grown=grown, vertical=vertical
+        )
         placement.boxes = [self._glyph_box(line, fitted.size, rotation) for line in lines]
         return placement
 
