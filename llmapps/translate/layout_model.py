@@ -94,6 +94,18 @@ def _engine() -> Any:
         logging.disable(previous)
 
 
+def load() -> None:
+    """Load the model now (a warm parse worker does this once, before its first job).
+
+    Raises :class:`LayoutModelError` when it cannot be loaded."""
+    try:
+        _engine()
+    except LayoutModelError:
+        raise
+    except Exception as exc:
+        raise LayoutModelError(f"layout model failed to load ({type(exc).__name__})") from exc
+
+
 def detect_regions(image: np.ndarray, scale: float) -> list[Region]:
     """Regions of a page rendered (RGB) at ``scale`` pixels per point, in points.
 
