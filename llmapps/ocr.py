@@ -25,6 +25,12 @@ import numpy as np
 OCR_SCALE = 2.0
 #: The longest side of an image given to the recognizer (RapidOCR shrinks larger ones anyway).
 MAX_SIDE = 2000
+#: Lines recognised per onnxruntime call. One at a time: PP-OCRv4's recognizer costs 1.5-3x
+#: more CPU per line in RapidOCR's default batches of 6 (a batch is padded to its widest line,
+#: and batched inputs run slower per line on CPU); measured per page in the README.
+REC_BATCH = 1
+#: onnxruntime threads per OCR session (detection, recognition); see :data:`REC_BATCH`.
+OCR_THREADS = 1
 
 _LOCK = threading.Lock()
 
@@ -57,10 +63,14 @@ class OcrLine:
 def _engine() -> Any:
     from rapidocr_onnxruntime import RapidOCR
 
-    # Two threads per session: the layout stage must stay within a 2-core budget. No angle
-    # classifier: pages come rendered upright (pdfium applies /Rotate), and it costs ~15%.
+    # No angle classifier: pages come rendered upright (pdfium applies /Rotate), and it costs
+    # ~15%. Threads and batch: see OCR_THREADS and REC_BATCH.
     return RapidOCR(
-        intra_op_num_threads=2, inter_op_num_threads=1, print_verbose=False, use_cls=False
+        intra_op_num_threads=OCR_THREADS,
+        inter_op_num_threads=1,
+        print_verbose=False,
+        use_cls=False,
+        rec_batch_num=REC_BATCH,
     )
 
 
