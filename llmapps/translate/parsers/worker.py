@@ -283,16 +283,52 @@ def parse_pdf_isolated(
     limits = limits or ParseLimits()
     pool = pool or POOL
     options = ParseOptions(ocr=ocr, layout_model=layout_model)
-    worker = pool.acquire(limits, preload=layout_model, cancel=cancel, name=path.name)
+    request = (str(path), password, pages, options, limits)
+    for attempt in range(2):
+        worker = pool.acquire(limits, preload=layout_model, cancel=cancel, name=path.name)
+        # A warm child that died while it waited (killed from outside, or still exiting when
+        # it was handed out) says nothing of this file: the parse gets one fresh child.
+        stale_ok = attempt == 0 and worker.parses > 0
+        try:
+            doc = _parse_in(worker, pool, path, request, limits, cancel, stale_ok)
+        except _StaleWorkerError:
+            continue
+        classify(doc)
+        return doc
+    raise AssertionError("unreachable: the second attempt never raises _StaleWorkerError")
+
+
+class _StaleWorkerError(Exception):
+    """A reused child was gone before it read the request."""
+
+
+def _parse_in(
+    worker: _Worker,
+    pool: WorkerPool,
+    path: Path,
+    request: tuple[Any, ...],
+    limits: ParseLimits,
+    cancel: threading.Event | None,
+    stale_ok: bool,
+) -> Document:
+    """Send ``request`` to ``worker`` and collect the pages it streams back, under the limits;
+    the worker goes back to ``pool`` (kept warm only after a clean end)."""
     reusable = False
+    heard = False  # a message about this request arrived
     doc = Document(path=path, kind="pdf")
     current = 0
     deadline = time.monotonic() + STARTUP_S
+
+    def died() -> Exception:
+        if stale_ok and not heard:
+            return _StaleWorkerError()
+        return _died(path, worker.proc)
+
     try:
         try:
-            worker.requests.send((str(path), password, pages, options, limits))
+            worker.requests.send(request)
         except OSError:
-            raise _died(path, worker.proc) from None
+            raise died() from None
         while True:
             if cancel is not None and cancel.is_set():
                 raise ParseCancelledError(f"{path.name}: parsing cancelled")
@@ -300,8 +336,9 @@ def parse_pdf_isolated(
                 try:
                     message = worker.messages.recv()
                 except (EOFError, OSError):
-                    raise _died(path, worker.proc) from None
+                    raise died() from None
                 kind = message[0]
+                heard = heard or kind != "ready"
                 if kind != "ready" and time.monotonic() > deadline:
                     # The step before this message (opening, or page ``current``) ran past
                     # its budget even though it finished: a warm child is quick enough to
@@ -328,10 +365,9 @@ def parse_pdf_isolated(
             elif time.monotonic() > deadline:
                 raise _too_slow(path, current, limits)
             elif not worker.alive() and not worker.messages.poll(0):
-                raise _died(path, worker.proc)
+                raise died()
     finally:
         pool.release(worker, reusable)
-    classify(doc)
     return doc
 
 
