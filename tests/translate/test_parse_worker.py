@@ -282,3 +282,11 @@ def test_a_killed_parent_takes_its_child_along(tally: Path, sig: signal.Signals)
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_warm_up_starts_the_child_the_next_parse_uses(pool: WorkerPool, tally: Path) -> None:
+    pid = pool.warm_up(ParseLimits())
+    assert pool.pids() == {"idle": [pid], "busy": []}
+    assert pool.warm_up(ParseLimits()) == pid  # already warm: nothing new started
+    doc = parse_pdf_isolated(tally, pool=pool)
+    assert doc.blocks and pool.pids()["idle"] == [pid] and pool.started == 1
