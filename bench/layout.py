@@ -13,8 +13,14 @@ measured is the layout engine, not a model's wording. Printed per document (defi
 - untranslated: the source's 4+ letter words still in the output;
 - off-page: characters the translation put off the page (beyond the source's own);
 - layout s/page: parse + typeset + write CPU time per page (stages timed from the job's
-  progress events, plus the parse worker process's CPU time; model calls excluded; CPU time,
-  so a busy machine does not inflate it);
+  progress events, plus the CPU time the parse worker process spent meanwhile, read from
+  /proc for the warm child and from the reaped children's times for any child that ended;
+  model calls excluded; CPU time, so a busy machine does not inflate it), then the same as
+  wall-clock time ("wall");
+- the parse worker's start-up (imports, layout model) is printed once on its own line: it is
+  paid once per server or CLI run (the child stays warm between jobs), and it is included in
+  the "all" line. ``--cold`` starts a fresh child for every document instead (the cost a
+  one-shot run pays), so its per-document figures include the start-up;
 - calls: model calls against one call per translated unit ("one per paragraph");
 - unfit: units left in the source language because they could not be placed.
 
@@ -28,7 +34,7 @@ Long documents are cut to their first ``--max-pages`` pages (default 4; 0 = all)
 over the whole corpus stays within minutes on two cores; the figures are per translated page.
 
 Usage: python bench/layout.py [--docs NAME,...] [--max-pages 4] [--rss-pages 300] [--no-rss]
-       [--keep DIR]
+       [--keep DIR] [--cold]
 """
 
 from __future__ import annotations
@@ -107,6 +113,8 @@ class Run:
     total_s: float
     figures: Figures | None
     error: str = ""
+    layout_wall_s: float = 0.0
+    ocr_pages: int = 0
 
 
 def corpus_path(name: str) -> Path:
@@ -118,23 +126,28 @@ def corpus_path(name: str) -> Path:
 
 def translate(
     pdf: Path, spec: str, home: Path, out: Path, pages: str | None = None
-) -> tuple[Any, float, float]:
-    """Run the real pipeline on ``pdf``; returns (result, layout seconds, total seconds)."""
+) -> tuple[Any, float, float, float]:
+    """Run the real pipeline on ``pdf``; returns (result, layout CPU seconds, total CPU
+    seconds, layout wall seconds)."""
     os.environ["LLMAPPS_HOME"] = str(home)
     os.environ.setdefault("OPENAI_COMPATIBLE_API_KEY", "bench")
     from llmapps.config import get_settings
+    from llmapps.translate.parsers.worker import POOL
     from llmapps.translate.progress import Progress
     from llmapps.translate.service import TranslateOptions, translate_file
 
     marks: dict[str, float] = {}
+    walls: dict[str, float] = {}
 
     def on_progress(p: Progress) -> None:
         # CPU time of this process: the machine may be shared, and the stages timed here run
         # on this thread (the model calls in between are not counted).
         marks.setdefault(p.stage, time.process_time())
+        walls.setdefault(p.stage, time.perf_counter())
 
     started = time.process_time()
-    children_before = _children_cpu()
+    wall_started = time.perf_counter()
+    children_before = POOL.cpu_seconds()
     result = translate_file(
         pdf,
         TranslateOptions(
@@ -149,17 +162,27 @@ def translate(
         progress=on_progress,
     )
     ended = time.process_time()
-    # The parse runs in a child process (capped, cancellable): its CPU time counts too.
-    children = _children_cpu() - children_before
+    wall_ended = time.perf_counter()
+    # The parse runs in a child process (capped, cancellable, kept warm): its CPU time counts.
+    children = POOL.cpu_seconds() - children_before
     parse = marks.get("translating", ended) - marks.get("parsing", started) + children
     write = ended - marks.get("writing", ended)
-    return result, parse + write, ended - started + children
+    wall = (walls.get("translating", wall_ended) - walls.get("parsing", wall_started)) + (
+        wall_ended - walls.get("writing", wall_ended)
+    )
+    return result, parse + write, ended - started + children, wall
 
 
-def _children_cpu() -> float:
-    """CPU seconds of this process's finished children (the parse workers)."""
-    times = os.times()
-    return times.children_user + times.children_system
+def warm_up() -> tuple[float, float]:
+    """Start the parse worker once (as the first job of a server or CLI run does); returns
+    its (CPU, wall) seconds."""
+    from llmapps.config import get_settings
+    from llmapps.translate.parsers.worker import POOL
+    from llmapps.translate.service import parse_limits
+
+    cpu, wall = POOL.cpu_seconds(), time.perf_counter()
+    POOL.warm_up(parse_limits(get_settings()), preload=get_settings().translate.layout_model)
+    return POOL.cpu_seconds() - cpu, time.perf_counter() - wall
 
 
 def run_document(name: str, spec: str, work: Path, max_pages: int = 0) -> Run:
@@ -167,7 +190,9 @@ def run_document(name: str, spec: str, work: Path, max_pages: int = 0) -> Run:
     stem = name.replace("/", "_").removesuffix(".pdf")
     pages = f"1-{max_pages}" if max_pages > 0 else None
     try:
-        result, layout_s, total_s = translate(pdf, spec, work / stem / "home", work / stem, pages)
+        result, layout_s, total_s, wall_s = translate(
+            pdf, spec, work / stem / "home", work / stem, pages
+        )
     except Exception as exc:  # a failure is a figure too: print it and go on
         return Run(name, 0, 0, 0, 0, 0, 0.0, 0.0, None, f"{type(exc).__name__}: {exc}")
     doc = result.document
@@ -183,6 +208,8 @@ def run_document(name: str, spec: str, work: Path, max_pages: int = 0) -> Run:
         layout_s,
         total_s,
         figures,
+        layout_wall_s=wall_s,
+        ocr_pages=sum(1 for page in doc.pages if page.ocr),
     )
 
 
@@ -194,16 +221,20 @@ def _mark(ok: bool) -> str:
     return " " if ok else "!"
 
 
-def report(runs: list[Run]) -> bool:
-    """Print one line per document and the totals; True when every target is met."""
+def report(runs: list[Run], startup: tuple[float, float] | None = None) -> bool:
+    """Print one line per document and the totals; True when every target is met.
+
+    ``startup``: the warm parse worker's (CPU, wall) start-up seconds, paid once for the run."""
     print(
-        f"{'document':32} {'pages':>5} {'units':>5} {'coll.worst':>10} {'coll.doc':>8} "
-        f"{'numbers':>8} {'untransl':>8} {'offpage':>7} {'s/page':>7} {'calls':>11} {'unfit':>5}"
+        f"{'document':32} {'pages':>5} {'ocr':>3} {'units':>5} {'coll.worst':>10} {'coll.doc':>8} "
+        f"{'numbers':>8} {'untransl':>8} {'offpage':>7} {'s/page':>7} {'wall':>6} {'pages/s':>7}"
+        f" {'calls':>11} {'unfit':>5}"
     )
     all_ok = True
     totals = Figures()
     pages = calls = paragraphs = 0
-    layout_s = 0.0
+    layout_s = wall_s = 0.0
+    by_kind = {"text": [0, 0.0, 0.0], "ocr": [0, 0.0, 0.0]}  # pages, CPU s, wall s
     for run in runs:
         if run.figures is None:
             print(f"{run.name:32} FAILED {run.error}")
@@ -223,13 +254,19 @@ def report(runs: list[Run]) -> bool:
         }
         all_ok &= all(checks.values())
         m = {key: _mark(value) for key, value in checks.items()}
+        wall_page = run.layout_wall_s / run.pages if run.pages else 0.0
         print(
-            f"{run.name:32} {run.pages:5d} {run.units:5d} {_pct(f.worst_page):>9}{m['coll']}"
+            f"{run.name:32} {run.pages:5d} {run.ocr_pages:3d} {run.units:5d}"
+            f" {_pct(f.worst_page):>9}{m['coll']}"
             f" {_pct(f.collisions):>8} {_pct(f.kept):>7}{m['num']}"
             f" {_pct(f.untranslated):>7}{m['untr']} {f.outside:6d}{m['off']}"
-            f" {per_page:6.2f}{m['time']} {run.calls:4d}/{paragraphs_here:<4d}"
-            f"{ratio:4.2f}{m['calls']} {run.unfit:5d}"
+            f" {per_page:6.2f}{m['time']} {wall_page:6.2f} {1 / max(per_page, 1e-9):7.2f}"
+            f" {run.calls:4d}/{paragraphs_here:<4d}{ratio:4.2f}{m['calls']} {run.unfit:5d}"
         )
+        kind = by_kind["ocr" if run.ocr_pages else "text"]
+        kind[0] += run.pages
+        kind[1] += run.layout_s
+        kind[2] += run.layout_wall_s
         for key in SUMMED:
             setattr(totals, key, getattr(totals, key) + getattr(f, key))
         totals.page_collisions.extend(f.page_collisions)
@@ -237,13 +274,31 @@ def report(runs: list[Run]) -> bool:
         calls += run.calls
         paragraphs += paragraphs_here
         layout_s += run.layout_s
+        wall_s += run.layout_wall_s
+    if startup is not None:
+        layout_s += startup[0]
+        wall_s += startup[1]
     print(
-        f"{'all':32} {pages:5d} {'':5} {_pct(totals.worst_page):>9}  {_pct(totals.collisions):>8}"
+        f"{'all':32} {pages:5d} {'':3} {'':5} {_pct(totals.worst_page):>9}"
+        f"  {_pct(totals.collisions):>8}"
         f" {_pct(totals.kept):>7}  {_pct(totals.untranslated):>7}  {totals.outside:6d}"
-        f"  {layout_s / max(pages, 1):6.2f}  {calls:4d}/{paragraphs:<4d}"
+        f"  {layout_s / max(pages, 1):6.2f}  {wall_s / max(pages, 1):6.2f}"
+        f" {pages / max(layout_s, 1e-9):7.2f} {calls:4d}/{paragraphs:<4d} "
         f"{calls / max(paragraphs, 1):4.2f}"
     )
-    print("('!' marks a figure that misses its target)")
+    for name, (n, cpu, wall) in by_kind.items():
+        if n:
+            print(
+                f"  documents with{'' if name == 'ocr' else 'out'} OCR pages: {n} pages, "
+                f"layout {cpu / n:.2f} s CPU/page, {wall / n:.2f} s wall/page, "
+                f"{n / max(cpu, 1e-9):.2f} pages/s (CPU)"
+            )
+    if startup is not None:
+        print(
+            f"  parse worker start-up (once per run, kept warm; in 'all' above): "
+            f"{startup[0]:.2f} s CPU, {startup[1]:.2f} s wall"
+        )
+    print("('!' marks a figure that misses its target; s/page is CPU, wall is wall-clock)")
     return all_ok
 
 
@@ -264,15 +319,25 @@ def make_long_pdf(path: Path, pages: int) -> Path:
 def rss_child(pdf: Path, spec: str, work: Path) -> None:
     """In a child process: translate ``pdf``, print JSON with timings and peak RSS."""
     logging.getLogger("pypdf").setLevel(logging.ERROR)
-    result, layout_s, total_s = translate(pdf, spec, work / "home", work / "out")
+    result, layout_s, total_s, _wall = translate(pdf, spec, work / "home", work / "out")
+    from llmapps.translate.parsers.worker import POOL
+
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # The parse child's own peak: the warm one is still alive (its /proc status), any child
+    # that ended is in RUSAGE_CHILDREN.
+    worker_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    for pid in POOL.pids()["idle"]:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                worker_kb = max(worker_kb, int(line.split()[1]))
     print(
         json.dumps(
             {
                 "pages": len(result.document.pages),
                 "layout_s": layout_s,
                 "total_s": total_s,
-                "rss_mb": peak_kb / 1024,
+                "rss_mb": (peak_kb + worker_kb) / 1024,
+                "worker_rss_mb": worker_kb / 1024,
                 "calls": result.progress.model_calls,
                 "unfit": result.progress.unfit_units,
             }
@@ -295,7 +360,8 @@ def rss_check(spec: str, work: Path, pages: int) -> bool:
     per_page = data["layout_s"] / max(data["pages"], 1)
     ok = data["rss_mb"] <= TARGETS["rss_mb"] and per_page <= TARGETS["seconds_per_page"]
     print(
-        f"{data['pages']}-page document: peak RSS {data['rss_mb']:.0f} MB (target <= "
+        f"{data['pages']}-page document: peak RSS {data['rss_mb']:.0f} MB, parse worker's "
+        f"{data['worker_rss_mb']:.0f} MB included (target <= "
         f"{TARGETS['rss_mb']:.0f}), layout {per_page:.2f} s/page, {data['calls']} model calls, "
         f"{data['unfit']} unfit units{'' if ok else '  !'}"
     )
@@ -312,6 +378,11 @@ def main() -> None:
     parser.add_argument("--rss-pages", type=int, default=300)
     parser.add_argument("--no-rss", action="store_true")
     parser.add_argument("--keep", help="folder to keep the outputs in (default: a temp folder)")
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="a fresh parse worker for every document (a one-shot run's cost)",
+    )
     parser.add_argument("--rss-child", help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
@@ -322,12 +393,16 @@ def main() -> None:
     if not CORPUS.is_dir():
         raise SystemExit(f"{CORPUS} is missing: run make corpus")
     names = [n.strip() for n in args.docs.split(",")] if args.docs else DOCUMENTS
+    if args.cold:  # no warm child: each parse starts (and pays for) its own
+        os.environ["LLMAPPS_TRANSLATE__PARSE_IDLE_S"] = "0"
     with tempfile.TemporaryDirectory(prefix="bench-layout-") as tmp:
         work = Path(args.keep) if args.keep else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
+        os.environ["LLMAPPS_HOME"] = str(work / "warm-up")
+        startup = None if args.cold else warm_up()
         with PseudoTranslator() as server:
             runs = [run_document(name, server.spec, work, args.max_pages) for name in names]
-            ok = report(runs)
+            ok = report(runs, startup)
             if not args.no_rss:
                 ok &= rss_check(server.spec, work, args.rss_pages)
     print("all targets met" if ok else "some targets missed")

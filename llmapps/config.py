@@ -134,6 +134,8 @@ class TranslateConfig(_Section):
     max_decompressed_mb: int = 256  # one stream, or all non-image streams together
     page_time_s: float = 60.0  # per page
     parse_memory_mb: int = 4096  # address space of the parsing process; 0 = no cap
+    parse_idle_s: float = 300.0  # a warm parsing process waits this long for the next job
+    parse_workers: int = 1  # most parsing processes at once; further jobs wait for one
 
 
 class SentinelConfig(_Section):

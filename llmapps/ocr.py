@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -25,6 +26,15 @@ import numpy as np
 OCR_SCALE = 2.0
 #: The longest side of an image given to the recognizer (RapidOCR shrinks larger ones anyway).
 MAX_SIDE = 2000
+#: Lines recognised per onnxruntime call. One at a time: PP-OCRv4's recognizer costs 1.5-3x
+#: more CPU per line in RapidOCR's default batches of 6 (a batch is padded to its widest line,
+#: and batched inputs run slower per line on CPU); measured per page in the README.
+REC_BATCH = 1
+#: onnxruntime threads per OCR session (detection, recognition); see :data:`REC_BATCH`.
+OCR_THREADS = 1
+#: Python threads that recognise a page's lines side by side (each line on one onnxruntime
+#: thread): both cores work on a page without onnxruntime's spinning thread pool.
+REC_THREADS = 2
 
 _LOCK = threading.Lock()
 
@@ -57,11 +67,45 @@ class OcrLine:
 def _engine() -> Any:
     from rapidocr_onnxruntime import RapidOCR
 
-    # Two threads per session: the layout stage must stay within a 2-core budget. No angle
-    # classifier: pages come rendered upright (pdfium applies /Rotate), and it costs ~15%.
-    return RapidOCR(
-        intra_op_num_threads=2, inter_op_num_threads=1, print_verbose=False, use_cls=False
+    # No angle classifier: pages come rendered upright (pdfium applies /Rotate), and it costs
+    # ~15%. Threads and batch: see OCR_THREADS and REC_BATCH.
+    engine = RapidOCR(
+        intra_op_num_threads=OCR_THREADS,
+        inter_op_num_threads=1,
+        print_verbose=False,
+        use_cls=False,
+        rec_batch_num=REC_BATCH,
     )
+    if REC_THREADS > 1:
+        engine.text_rec = SplitRecognizer(engine.text_rec, REC_THREADS)
+    return engine
+
+
+class SplitRecognizer:
+    """RapidOCR's line recognizer over ``threads`` threads: line i goes to thread i mod n
+    (neighbours in reading order have similar widths, so the shares cost about the same), and
+    the results come back in the lines' order. onnxruntime sessions may run concurrently."""
+
+    def __init__(self, recognizer: Any, threads: int) -> None:
+        self._recognizer = recognizer
+        self._threads = threads
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ocr-rec")
+
+    def __call__(self, images: Any, return_word_box: bool = False) -> tuple[list[Any], float]:
+        if isinstance(images, np.ndarray) or len(images) < 2:
+            result: tuple[list[Any], float] = self._recognizer(images, return_word_box)
+            return result
+        n = min(self._threads, len(images))
+        shares = [
+            self._pool.submit(self._recognizer, images[i::n], return_word_box) for i in range(n)
+        ]
+        merged: list[Any] = [None] * len(images)
+        elapsed = 0.0
+        for i, share in enumerate(shares):
+            lines, seconds = share.result()
+            merged[i::n] = lines
+            elapsed = max(elapsed, seconds)
+        return merged, elapsed
 
 
 def ocr_pdf_page(path: str, index: int, password: str | None = None) -> list[OcrLine]:

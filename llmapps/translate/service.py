@@ -164,6 +164,8 @@ def parse_limits(settings: Settings) -> ParseLimits:
         max_decompressed_mb=cfg.max_decompressed_mb,
         page_time_s=cfg.page_time_s,
         memory_mb=cfg.parse_memory_mb,
+        idle_s=cfg.parse_idle_s,
+        workers=cfg.parse_workers,
     )
 
 

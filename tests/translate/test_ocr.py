@@ -133,3 +133,31 @@ def test_knowledge_base_ingests_a_scanned_pdf(scan: Path) -> None:
     assert kind == "pdf" and [s.location for s in sections] == ["p. 1"]
     assert "Invoice number 4471 was paid in full" in sections[0].text
     assert "quarterly report" in sections[0].text
+
+
+def test_split_recognizer_returns_every_line_in_order(scan: Path) -> None:
+    """Lines recognised on several threads come back exactly as one thread reads them."""
+    import numpy as np
+    import pypdfium2 as pdfium
+
+    from llmapps.ocr import SplitRecognizer, _engine, ocr_image, render_scale
+
+    pdf = pdfium.PdfDocument(str(scan))
+    page = pdf[0]
+    scale = render_scale(*page.get_size())
+    image = page.render(scale=scale).to_numpy()[:, :, :3].copy()
+    pdf.close()
+    lines = ocr_image(image, scale)
+    bgr = np.ascontiguousarray(image[:, :, ::-1])
+    crops = [
+        bgr[int(top * scale) : int(bottom * scale) + 1, int(x0 * scale) : int(x1 * scale) + 1]
+        for x0, top, x1, bottom in (line.bbox for line in lines)
+    ]
+    crops = crops + crops[:1]  # an odd count: the shares differ in size
+    engine = _engine()
+    one = getattr(engine.text_rec, "_recognizer", engine.text_rec)
+    alone, _ = one(crops)
+    for threads in (2, 3):
+        split, _ = SplitRecognizer(one, threads)(crops)
+        assert [text for text, _score in split] == [text for text, _score in alone]
+    assert any("Invoice number 4471" in text for text, _score in alone)
