@@ -51,12 +51,17 @@ class OcrLine:
     color: tuple[float, float, float] = (0.0, 0.0, 0.0)
     background: tuple[float, float, float] = (1.0, 1.0, 1.0)
     meta: dict[str, Any] = field(default_factory=dict)
+    # Set on a line read from a page scanned sideways (:func:`ocr_page`): its band, worked out
+    # upright and turned back to the page.
+    turned_band: tuple[float, float, float, float] | None = None
 
     @property
     def band(self) -> tuple[float, float, float, float]:
         """The line's own text band, de-skewed: the box's width, and the text height around
         its middle. On a skewed scan the upright box of a line is much taller than its text
         and overlaps the lines above and below; the band does not."""
+        if self.turned_band is not None:
+            return self.turned_band
         x0, top, x1, bottom = self.bbox
         middle = (top + bottom) / 2
         half = min(self.height, bottom - top) / 2
@@ -108,8 +113,9 @@ class SplitRecognizer:
         return merged, elapsed
 
 
-def ocr_pdf_page(path: str, index: int, password: str | None = None) -> list[OcrLine]:
-    """OCR of page ``index`` (0-based) of a PDF, rendered with pypdfium2 as displayed."""
+def ocr_pdf_page(path: str, index: int, password: str | None = None) -> tuple[list[OcrLine], int]:
+    """OCR of page ``index`` (0-based) of a PDF, rendered with pypdfium2 as displayed: its
+    lines and their direction (:func:`ocr_page`)."""
     import pypdfium2 as pdfium
 
     doc = pdfium.PdfDocument(path, password=password)
@@ -124,15 +130,19 @@ def ocr_pdf_page(path: str, index: int, password: str | None = None) -> list[Ocr
             page.close()
     finally:
         doc.close()
-    return ocr_image(image, scale)
+    return ocr_page(image, scale)
 
 
-def lines_text(lines: list[OcrLine]) -> str:
-    """OCR'd lines as plain text in reading order (top to bottom, left to right)."""
-    ordered = sorted(
-        lines, key=lambda line: (round(line.bbox[1] / max(line.height, 1.0)), line.bbox[0])
-    )
-    return "\n".join(line.text for line in ordered)
+def lines_text(lines: list[OcrLine], angle: int = 0) -> str:
+    """OCR'd lines as plain text in reading order: top to bottom, left to right, as read along
+    the lines' direction ``angle`` (a page scanned sideways: :func:`ocr_page`)."""
+
+    def key(line: OcrLine) -> tuple[int, float]:
+        x0, top, x1, bottom = line.bbox
+        across, along = {90: (x0, -bottom), 270: (-x1, top)}.get(angle, (top, x0))
+        return round(across / max(line.height, 1.0)), along
+
+    return "\n".join(line.text for line in sorted(lines, key=key))
 
 
 def render_scale(width_pt: float, height_pt: float) -> float:
@@ -177,6 +187,52 @@ def ocr_image(image: np.ndarray, scale: float, *, min_score: float = 0.5) -> lis
             )
         )
     return lines
+
+
+def ocr_page(image: np.ndarray, scale: float) -> tuple[list[OcrLine], int]:
+    """The lines of a scanned page and the direction its text runs as displayed (degrees
+    counter-clockwise: 0, or 90 / 270 for a page scanned sideways), boxes on the page.
+
+    A sideways page shows as lines taller than wide. The recognizer then reads half of them
+    upside down (it turns tall crops one fixed way), so the page is read again turned a
+    quarter each way, and the reading with the most confident text wins."""
+    lines = ocr_image(image, scale)
+    if not _sideways(lines):
+        return lines, 0
+    best, angle, weight = lines, 0, _weight(lines)
+    for turns, direction in ((1, 270), (3, 90)):  # np.rot90: 1 = a quarter counter-clockwise
+        found = ocr_image(np.ascontiguousarray(np.rot90(image, turns)), scale)
+        if _weight(found) > weight:
+            height, width = image.shape[0] / scale, image.shape[1] / scale
+            best = [_turned_back(line, turns, width, height) for line in found]
+            angle, weight = direction, _weight(found)
+    return best, angle
+
+
+def _sideways(lines: list[OcrLine]) -> bool:
+    """Most lines of some length are taller than wide."""
+    long = [line for line in lines if len(line.text.strip()) >= 4]
+    tall = [ln for ln in long if ln.bbox[3] - ln.bbox[1] > 1.5 * (ln.bbox[2] - ln.bbox[0])]
+    return len(tall) >= 3 and len(tall) >= 0.6 * len(long)
+
+
+def _weight(lines: list[OcrLine]) -> float:
+    return sum(line.score * len(line.text.strip()) for line in lines)
+
+
+def _turned_back(line: OcrLine, turns: int, width: float, height: float) -> OcrLine:
+    """``line`` read on the page image turned ``turns`` quarters counter-clockwise, with its
+    boxes on the page as displayed (``width`` x ``height`` points)."""
+
+    def back(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        x0, top, x1, bottom = box
+        if turns == 1:  # turned (x', y') = (y, W - x)
+            return (width - bottom, x0, width - top, x1)
+        return (top, height - x1, bottom, height - x0)  # turned (x', y') = (H - y, x)
+
+    line.turned_band = back(line.band)
+    line.bbox = back(line.bbox)
+    return line
 
 
 def sample_colors(

@@ -100,7 +100,7 @@ def load_pdf(path: Path) -> list[Section]:
             if not text.strip() and page.images:
                 from llmapps.ocr import lines_text, ocr_pdf_page
 
-                text = lines_text(ocr_pdf_page(str(path), number - 1))
+                text = lines_text(*ocr_pdf_page(str(path), number - 1))
             page.close()
             if text.strip():
                 sections.append(Section(text=text, location=f"p. {number}"))

@@ -466,15 +466,19 @@ def _ocr_units(
     image: np.ndarray, scale: float, regions: list[Any], ctx: U.PageContext
 ) -> list[Block]:
     """OCR'd lines as segments, grouped by the same region and flow rules as text."""
-    from llmapps.ocr import ocr_image
+    from llmapps.ocr import ocr_page
 
-    lines = ocr_image(image, scale)
-    frame = U.Frame(0)
+    lines, angle = ocr_page(image, scale)
+    # A page scanned sideways reads along its lines' direction: units are laid out in that
+    # frame (the layout model's regions, found on the page as it lies, do not apply).
+    frame = U.Frame(angle)
+    if angle:
+        regions = []
     segs: list[U.Seg] = []
     for line in lines:
         # Units are laid out on the lines' de-skewed bands (the translation goes there); the
         # printed ink, which the patch must hide, is the upright box (``meta["ink"]``).
-        x0, top, x1, bottom = line.band
+        x0, top, x1, bottom = frame.to_local(line.band)
         size = max(line.height * 0.75, 1.0)
         glyph = U.Glyph(line.text, x0, top, x1, bottom, size, font="OCR")
         seg = U.Seg([U.Word([glyph]).finish()]).finish()
