@@ -139,7 +139,9 @@ def lines_text(lines: list[OcrLine], angle: int = 0) -> str:
 
     def key(line: OcrLine) -> tuple[int, float]:
         x0, top, x1, bottom = line.bbox
-        across, along = {90: (x0, -bottom), 270: (-x1, top)}.get(angle, (top, x0))
+        across, along = {90: (x0, -bottom), 180: (-bottom, -x1), 270: (-x1, top)}.get(
+            angle, (top, x0)
+        )
         return round(across / max(line.height, 1.0)), along
 
     return "\n".join(line.text for line in sorted(lines, key=key))
@@ -189,18 +191,30 @@ def ocr_image(image: np.ndarray, scale: float, *, min_score: float = 0.5) -> lis
     return lines
 
 
+#: Mean recognition score under which a page's reading is doubted (read upside down).
+DOUBTFUL_SCORE = 0.8
+
+
 def ocr_page(image: np.ndarray, scale: float) -> tuple[list[OcrLine], int]:
     """The lines of a scanned page and the direction its text runs as displayed (degrees
-    counter-clockwise: 0, or 90 / 270 for a page scanned sideways), boxes on the page.
+    counter-clockwise: 0; 90 / 270 for a page scanned sideways, 180 upside down), boxes on
+    the page.
 
     A sideways page shows as lines taller than wide. The recognizer then reads half of them
     upside down (it turns tall crops one fixed way), so the page is read again turned a
-    quarter each way, and the reading with the most confident text wins."""
+    quarter each way, and the reading with the most confident text wins. A page upside down
+    reads as a few low-confidence lines of garbage: one with no line, or whose lines average
+    under :data:`DOUBTFUL_SCORE`, is read again turned half a turn."""
     lines = ocr_image(image, scale)
-    if not _sideways(lines):
+    tries: tuple[tuple[int, int], ...]
+    if _sideways(lines):
+        tries = ((1, 270), (3, 90))  # np.rot90 turns: 1 = a quarter counter-clockwise
+    elif not lines or sum(line.score for line in lines) / len(lines) < DOUBTFUL_SCORE:
+        tries = ((2, 180),)
+    else:
         return lines, 0
     best, angle, weight = lines, 0, _weight(lines)
-    for turns, direction in ((1, 270), (3, 90)):  # np.rot90: 1 = a quarter counter-clockwise
+    for turns, direction in tries:
         found = ocr_image(np.ascontiguousarray(np.rot90(image, turns)), scale)
         if _weight(found) > weight:
             height, width = image.shape[0] / scale, image.shape[1] / scale
@@ -228,6 +242,8 @@ def _turned_back(line: OcrLine, turns: int, width: float, height: float) -> OcrL
         x0, top, x1, bottom = box
         if turns == 1:  # turned (x', y') = (y, W - x)
             return (width - bottom, x0, width - top, x1)
+        if turns == 2:  # turned (x', y') = (W - x, H - y)
+            return (width - x1, height - bottom, width - x0, height - top)
         return (top, height - x1, bottom, height - x0)  # turned (x', y') = (H - y, x)
 
     line.turned_band = back(line.band)

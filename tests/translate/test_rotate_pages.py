@@ -214,15 +214,15 @@ def test_skewed_scan_lines_are_translated_without_collisions(tmp_path: Path) -> 
 
 def test_scans_lying_sideways_are_read_and_drawn_along_their_lines(tmp_path: Path) -> None:
     """ocrmypdf's cardinal.pdf holds one scanned page four ways, with no /Rotate: pages 2 and
-    4 lie sideways. Their lines are taller than wide; the recognizer read page 4 upside down
-    (garbage) and the writer set page 2's translations across the narrow lines, so 84 of 123
-    lines were left unfit. The page is now read turned upright and drawn along its lines."""
+    4 lie sideways, page 3 upside down. The recognizer read page 4 upside down and page 3 as
+    three lines of garbage, and the writer set page 2's translations across its narrow lines
+    (84 of 123 lines unfit). Each page is now read turned upright and drawn along its lines."""
     source = corpus_pdf("ocrmypdf/cardinal.pdf")
-    doc = parse_document(source, pages="2,4")
+    doc = parse_document(source, pages="2-4")
     pseudo_translate(doc)
     out = tmp_path / "out.pdf"
     out.write_bytes(translated_pdf(doc))
-    for page, direction in zip(doc.pages, (270, 90), strict=True):
+    for page, direction in zip(doc.pages, (270, 180, 90), strict=True):
         texts = " ".join(b.text for b in page.blocks)
         assert "Linn Sequencer" in texts.replace("LinnSequencer", "Linn Sequencer"), texts[:200]
         assert "Oxnard Street" in texts
