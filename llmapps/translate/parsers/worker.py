@@ -156,7 +156,17 @@ class WorkerPool:
                 if self._idle:  # started under another memory cap: replace it
                     self._idle.pop(0).kill()
                     continue
-                self._cond.wait(0.2)
+                if cancel is None:
+                    self._cond.wait()  # a release or a start that ends notifies
+                    continue
+                # Look at ``cancel`` now and then. Not with a timed wait on the condition: under
+                # libfaketime (``make test-at``) the monotonic clock is shifted and a timed
+                # wait never expires; a sleep does.
+                self._cond.release()
+                try:
+                    time.sleep(0.05)
+                finally:
+                    self._cond.acquire()
         try:
             worker = _KEEPER.submit(_spawn, limits.memory_mb, preload).result()
         finally:
