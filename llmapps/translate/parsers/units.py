@@ -980,6 +980,22 @@ _CJK_CHAR = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]"
 _SENTENCE_END = re.compile(r"[。．！？」』）]$")
 
 
+def _chars_box(chars: Iterable[dict[str, Any]]) -> BBox:
+    """The box around pdfplumber chars."""
+    chars = list(chars)
+    return (
+        min(float(c["x0"]) for c in chars),
+        min(float(c["top"]) for c in chars),
+        max(float(c["x1"]) for c in chars),
+        max(float(c["bottom"]) for c in chars),
+    )
+
+
+def _chars_size(chars: Iterable[dict[str, Any]]) -> float:
+    """The median font size of pdfplumber chars (10 where one has none)."""
+    return float(statistics.median(float(c.get("size") or 0) or 10.0 for c in chars))
+
+
 @dataclass
 class _Column:
     """One vertical line of text (a column), its glyphs top to bottom."""
@@ -989,23 +1005,23 @@ class _Column:
 
     @property
     def x0(self) -> float:
-        return min(float(c["x0"]) for c in self.chars)
+        return _chars_box(self.chars)[0]
 
     @property
     def x1(self) -> float:
-        return max(float(c["x1"]) for c in self.chars)
+        return _chars_box(self.chars)[2]
 
     @property
     def top(self) -> float:
-        return min(float(c["top"]) for c in self.chars)
+        return _chars_box(self.chars)[1]
 
     @property
     def bottom(self) -> float:
-        return max(float(c["bottom"]) for c in self.chars)
+        return _chars_box(self.chars)[3]
 
     @property
     def size(self) -> float:
-        return statistics.median(float(c.get("size") or 0) or 10.0 for c in self.chars)
+        return _chars_size(self.chars)
 
     @property
     def text(self) -> str:
@@ -1093,15 +1109,9 @@ def vertical_units_upright(
     # printed inside it belong to it: a column's box, half a glyph wider and a glyph taller.
     boxes = []
     for chain in vertical:
-        pad = statistics.median(float(c.get("size") or 0) or 10.0 for c in chain)
-        boxes.append(
-            (
-                min(float(c["x0"]) for c in chain) - 0.25 * pad,
-                min(float(c["top"]) for c in chain) - pad,
-                max(float(c["x1"]) for c in chain) + 0.25 * pad,
-                max(float(c["bottom"]) for c in chain) + pad,
-            )
-        )
+        pad = _chars_size(chain)
+        x0, top, x1, bottom = _chars_box(chain)
+        boxes.append((x0 - 0.25 * pad, top - pad, x1 + 0.25 * pad, bottom + pad))
     taken = {id(c) for chain in vertical for c in chain}
     for c in chars:
         if id(c) in taken or not str(c.get("text", "")).strip():
@@ -1162,16 +1172,7 @@ def _short_chains(
     number, "一"), or a lone glyph of the columns' size (a one-glyph title, "序")."""
     found = []
     known = {id(chain) for chain in vertical}
-    spans = [
-        (
-            min(float(c["x0"]) for c in chain),
-            min(float(c["top"]) for c in chain),
-            max(float(c["x1"]) for c in chain),
-            max(float(c["bottom"]) for c in chain),
-            statistics.median(float(c.get("size") or 0) or 10.0 for c in chain),
-        )
-        for chain in vertical
-    ]
+    spans = [(*_chars_box(chain), _chars_size(chain)) for chain in vertical]
     short = [
         chain
         for chain in chains
@@ -1203,10 +1204,8 @@ def _short_chains(
         if len(chain) == 1 and abs(float(chain[0].get("size") or 0) - body) <= 0.15 * body:
             found.append(chain)  # a lone glyph of the body's size among columns: a column
             continue
-        x0 = min(float(c["x0"]) for c in chain)
-        top = min(float(c["top"]) for c in chain)
-        bottom = max(float(c["bottom"]) for c in chain)
-        own = statistics.median(float(c.get("size") or 0) or 10.0 for c in chain)
+        x0, top, _, bottom = _chars_box(chain)
+        own = _chars_size(chain)
         for vx0, vtop, vx1, vbottom, size in spans:
             if abs(own - size) > 0.15 * size:
                 continue
@@ -1226,7 +1225,7 @@ def _stack(chains: list[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
     the content stream) joined; each chain is kept as a list, so joined ones are extended."""
     out: list[list[dict[str, Any]]] = []
     ends: dict[int, list[list[dict[str, Any]]]] = {}  # by x0 (whole points): open stacks
-    for chain in sorted(chains, key=lambda ch: min(float(c["top"]) for c in ch)):
+    for chain in sorted(chains, key=lambda ch: _chars_box(ch)[1]):
         first = chain[0]
         x = int(float(first["x0"]))
         size = float(first.get("size") or 0) or 10.0
@@ -1337,13 +1336,8 @@ def _vertical_block(group: list[_Column], ctx: PageContext, angle: int = 0) -> B
     """The unit of a paragraph's columns (boxes in the glyphs' upright frame; ``angle``: the
     glyphs' baseline as displayed, so the columns run at ``angle`` + 270)."""
     chars = [c for col in group for c in col.chars]
-    box = (
-        min(float(c["x0"]) for c in chars),
-        min(float(c["top"]) for c in chars),
-        max(float(c["x1"]) for c in chars),
-        max(float(c["bottom"]) for c in chars),
-    )
-    size = statistics.median(float(c.get("size") or 0) or 10.0 for c in chars)
+    box = _chars_box(chars)
+    size = _chars_size(chars)
     return Block(
         "".join(col.text for col in group).strip(),
         kind=PARAGRAPH if len(group) > 1 else LINE,
