@@ -214,12 +214,12 @@ def ocr_page(image: np.ndarray, scale: float) -> tuple[list[OcrLine], int]:
     else:
         return lines, 0
     best, angle, weight = lines, 0, _weight(lines)
+    height, width = image.shape[0] / scale, image.shape[1] / scale
     for turns, direction in tries:
         found = ocr_image(np.ascontiguousarray(np.rot90(image, turns)), scale)
-        if _weight(found) > weight:
-            height, width = image.shape[0] / scale, image.shape[1] / scale
+        if (found_weight := _weight(found)) > weight:
             best = [_turned_back(line, turns, width, height) for line in found]
-            angle, weight = direction, _weight(found)
+            angle, weight = direction, found_weight
     return best, angle
 
 

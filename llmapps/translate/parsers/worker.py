@@ -214,12 +214,15 @@ class WorkerPool:
     def expire_idle(self, now: float | None = None) -> int:
         """Stop the children idle for ``idle_s`` or longer; returns how many."""
         with self._cond:
-            now = self._clock() if now is None else now
-            old = [w for w in self._idle if now - w.idle_since >= self.idle_s]
-            for worker in old:
-                self._idle.remove(worker)
-                worker.kill()
-            return len(old)
+            return self._expire(self._clock() if now is None else now)
+
+    def _expire(self, now: float) -> int:
+        """Kill the children idle since ``now - idle_s`` or earlier (the lock is held)."""
+        old = [w for w in self._idle if now - w.idle_since >= self.idle_s]
+        for worker in old:
+            self._idle.remove(worker)
+            worker.kill()
+        return len(old)
 
     def close(self) -> int:
         """Kill every child, busy or idle (server stopping, process exit); returns how many.
@@ -260,10 +263,7 @@ class WorkerPool:
                 if due > 0:
                     self._cond.wait(min(due, 60.0))
                     continue
-                now = self._clock()
-                for worker in [w for w in self._idle if now - w.idle_since >= self.idle_s]:
-                    self._idle.remove(worker)
-                    worker.kill()
+                self._expire(self._clock())
             self._reaper = None
 
 
