@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -122,15 +123,27 @@ def chromium_path() -> str:
     raise RuntimeError("Chromium not found: run 'make test' (installs Debian's chromium) first")
 
 
+def _is_faketime(name: str) -> bool:
+    return name == "LD_PRELOAD" or name.startswith(("FAKETIME", "DONT_FAKE"))
+
+
 def _real_clock_env() -> dict[str, str]:
     """The browser's environment without libfaketime (``make test-at``): the clock under test
     is the server's; libfaketime also fakes the monotonic clock, and Chromium's timed waits
     then never expire."""
-    return {
-        k: v
-        for k, v in os.environ.items()
-        if k != "LD_PRELOAD" and not k.startswith(("FAKETIME", "DONT_FAKE"))
-    }
+    return {k: v for k, v in os.environ.items() if not _is_faketime(k)}
+
+
+@contextmanager
+def _real_clock_driver() -> Iterator[None]:
+    """Start Playwright's driver (a Node.js process that inherits ``os.environ``) on the real
+    clock too, for the reason of :func:`_real_clock_env`: under libfaketime its timed waits
+    could stall an upload or a click at random. The server under test keeps the fake clock."""
+    saved = {k: os.environ.pop(k) for k in list(os.environ) if _is_faketime(k)}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +152,10 @@ def browser() -> Iterator[Any]:
     it is started, which would break later tests that call ``asyncio.run``."""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw:
+    manager = sync_playwright()
+    with _real_clock_driver():
+        pw = manager.__enter__()
+    try:
         instance = pw.chromium.launch(
             executable_path=chromium_path(),
             headless=True,
@@ -156,6 +172,8 @@ def browser() -> Iterator[Any]:
         )
         yield instance
         instance.close()
+    finally:
+        manager.__exit__(None, None, None)
 
 
 @pytest.fixture
