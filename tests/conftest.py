@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -176,10 +177,66 @@ def browser() -> Iterator[Any]:
         manager.__exit__(None, None, None)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the test item, so a fixture can tell that its test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def watch_page(page: Any) -> list[str]:
+    """What the browser said while a test ran: console warnings and errors, uncaught page
+    errors, requests other than GETs, failed requests and 4xx/5xx responses, each with the
+    second it came."""
+    started = time.monotonic()
+    seen: list[str] = []
+
+    def note(text: str) -> None:
+        seen.append(f"{time.monotonic() - started:7.1f}s {text}")
+
+    page.on(
+        "console",
+        lambda m: note(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None,
+    )
+    page.on("pageerror", lambda e: note(f"page error: {e}"))
+    # Writes (uploads, API calls) as they start and end: a request that hangs shows as a start.
+    page.on("request", lambda r: note(f"{r.method} {r.url}") if r.method != "GET" else None)
+    page.on(
+        "requestfinished",
+        lambda r: note(f"done: {r.method} {r.url}") if r.method != "GET" else None,
+    )
+    page.on("requestfailed", lambda r: note(f"request failed: {r.method} {r.url} {r.failure}"))
+    page.on(
+        "response",
+        lambda r: (
+            note(f"response {r.status}: {r.request.method} {r.url}") if r.status >= 400 else None
+        ),
+    )
+    return seen
+
+
+def report_page(request: pytest.FixtureRequest, page: Any, seen: list[str]) -> None:
+    """After a failed browser test: print what the browser said and save a screenshot (shown
+    in the failure's captured output), so a failure in CI can be understood from its log."""
+    report = getattr(request.node, "report_call", None)
+    if report is None or not report.failed:
+        return
+    print(f"browser log ({len(seen)} entries, last 40):", *seen[-40:], sep="\n  ")
+    try:
+        shot = Path(tempfile.gettempdir()) / f"llmapps-failed-{request.node.name}.png"
+        page.screenshot(path=str(shot), full_page=True, timeout=10_000)
+        print(f"screenshot: {shot}")
+    except Exception as exc:  # the page may be gone: the log above still helps
+        print(f"no screenshot: {type(exc).__name__}")
+
+
 @pytest.fixture
-def browser_page(browser: Any) -> Iterator[Any]:
+def browser_page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(60_000)
+    seen = watch_page(page)
     yield page
+    report_page(request, page, seen)
     context.close()

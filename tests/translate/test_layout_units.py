@@ -415,12 +415,17 @@ def test_run_in_headings_and_header_fields_of_irs_instructions() -> None:
 
 def test_fractions_set_as_super_and_subscripts_stay_in_their_sentence() -> None:
     """i1040nr.pdf sets "48 1/2 cents" with a raised 1 and a lowered 2. The lowered 2 used to
-    become a line of its own, which cut the paragraph in two around a kept "2"."""
+    become a line of its own, which cut the paragraph in two around a kept "2"; the fraction
+    read "481/2" (another number). In the third column, "only 1/2 of" lost its raised 1 to a
+    line of the second column, and the lone "1" stayed printed while the sentence moved."""
     doc = parse_document(L.corpus_file("pdfminer.six/i1040nr.pdf"), pages="1")
     mileage = _unit(doc, "Standard mileage rates.")
-    assert "481/2 cents a mile" in mileage.text
+    assert "is 48 1/2 cents a mile" in mileage.text
     assert "to move is 20 cents a mile" in mileage.text  # the lines after the fraction
-    assert "2" not in [b.text for b in doc.blocks]
+    reduced = _unit(doc, "Taxpayers with adjusted gross income")
+    assert "will be only 1/2 of the amount" in reduced.text
+    texts = [b.text for b in doc.blocks]
+    assert "1" not in texts and "2" not in texts
 
 
 def test_list_markers_stay_where_printed_when_the_item_hangs() -> None:

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import report_page, watch_page
+
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
 SHOTS = Path(__file__).resolve().parents[2] / ".cache" / "screenshots"
 
@@ -27,7 +29,9 @@ def ui_page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
     page = context.new_page()
     page.set_default_timeout(60_000)
     page.size_name = request.param  # type: ignore[attr-defined]
+    seen = watch_page(page)
     yield page
+    report_page(request, page, seen)
     context.close()
 
 

@@ -15,6 +15,7 @@ them into unrotated user space (the document model's convention) once a page is 
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import re
@@ -296,11 +297,72 @@ def build_lines(glyphs: list[Glyph]) -> list[list[Word]]:
         else:
             rows.append(_Row(centre, g.size, g.top, g.bottom, [g]))
     lines: list[list[Word]] = []
-    for row in sorted(rows, key=lambda r: r.centre):
+    for row in sorted(_attach_scripts(rows), key=lambda r: r.centre):
         words = _words(sorted(row.members, key=lambda g: g.x0))
         if words:
             lines.append(words)
     return lines
+
+
+def _fraction_after_number(prev: Glyph, g: Glyph, following: list[Glyph]) -> bool:
+    """A built-up fraction set right after a number ("48" then a small raised "1", a slash and
+    a small "2"): a word of its own, so the text reads "48 1/2", not "481/2"."""
+    if not (prev.text.isdigit() and g.text.isdigit() and g.size < 0.8 * prev.size):
+        return False
+    rest = "".join(f.text for f in following)
+    return rest[:1] in ("/", "\u2044") or (rest[:1].isdigit() and rest[1:2] in ("/", "\u2044"))
+
+
+def _attach_scripts(rows: list[_Row]) -> list[_Row]:
+    """Sub- and superscripts join the line they are set in.
+
+    ``build_lines`` meets glyphs in order of height across the whole page, so a raised "1"
+    can start a row of its own before its line's glyphs arrive, or join another column's row
+    whose centre lies nearer. Either way it would become a unit of its own: a lone "1" kept
+    in place while its sentence ("only 1/2 of") moves. A glyph clearly smaller than a line
+    whose band holds it and that has full-size text beside it moves to that line, unless its
+    own row has text of that size beside it too."""
+    if len(rows) < 2:
+        return rows
+    order = sorted(rows, key=lambda r: r.centre)
+    centres = [r.centre for r in order]
+    largest = max(r.size for r in rows)
+    body = statistics.median(g.size for r in rows for g in r.members)
+    moves: list[tuple[Glyph, _Row, _Row]] = []
+    for row in order:
+        for g in row.members:
+            if g.size >= 0.8 * max(row.size, body):
+                continue
+            centre = (g.top + g.bottom) / 2
+            lo = bisect.bisect_left(centres, centre - largest)
+            hi = bisect.bisect_right(centres, centre + largest)
+            for host in order[lo:hi]:
+                if host is not row and _holds(host, g, centre):
+                    if not _beside(g, row, 0.8 * host.size):
+                        moves.append((g, row, host))
+                    break
+    for g, row, host in moves:
+        row.members.remove(g)
+        host.members.append(g)
+    return [row for row in rows if row.members]
+
+
+def _holds(row: _Row, g: Glyph, centre: float) -> bool:
+    return (
+        g.size < 0.8 * row.size
+        and row.top <= centre <= row.bottom
+        and _beside(g, row, 0.8 * row.size)
+    )
+
+
+def _beside(g: Glyph, row: _Row, size: float) -> bool:
+    """A glyph of at least ``size`` lies within one row size of ``g`` along the line."""
+    reach = row.size
+    return any(
+        m.size >= size and m.x0 - reach <= g.x1 and g.x0 <= m.x1 + reach
+        for m in row.members
+        if m is not g
+    )
 
 
 def _split_leaders(word: Word) -> list[Word]:
@@ -340,7 +402,7 @@ def _words(glyphs: list[Glyph]) -> list[Word]:
 def _raw_words(glyphs: list[Glyph]) -> list[Word]:
     words: list[Word] = []
     current: list[Glyph] = []
-    for g in glyphs:
+    for i, g in enumerate(glyphs):
         if g.space:
             if current:
                 words.append(Word(current).finish())
@@ -350,7 +412,9 @@ def _raw_words(glyphs: list[Glyph]) -> list[Word]:
             prev = current[-1]
             if g.text == prev.text and abs(g.x0 - prev.x0) < 0.3 * (prev.x1 - prev.x0 + 0.1):
                 continue  # the same glyph printed twice (fake bold)
-            if g.x0 - prev.x1 > 0.2 * max(g.size, prev.size):
+            if g.x0 - prev.x1 > 0.2 * max(g.size, prev.size) or _fraction_after_number(
+                prev, g, glyphs[i + 1 : i + 4]
+            ):
                 words.append(Word(current).finish())
                 current = []
         current.append(g)
