@@ -338,7 +338,7 @@ def _attach_scripts(rows: list[_Row]) -> list[_Row]:
             hi = bisect.bisect_right(centres, centre + largest)
             for host in order[lo:hi]:
                 if host is not row and _holds(host, g, centre):
-                    if not _beside(g, row, 0.8 * host.size):
+                    if not _beside(g, row, 0.8 * host.size) and _isolated(g, row):
                         moves.append((g, row, host))
                     break
     for g, row, host in moves:
@@ -353,6 +353,14 @@ def _holds(row: _Row, g: Glyph, centre: float) -> bool:
         and row.top <= centre <= row.bottom
         and _beside(g, row, 0.8 * row.size)
     )
+
+
+def _isolated(g: Glyph, row: _Row) -> bool:
+    """At most three other glyphs of its row lie within three sizes of ``g``: a script (a
+    fraction's digits, a footnote mark), not a line of small text beside a large one (the
+    body lines next to a drop capital stay lines)."""
+    reach = 3 * g.size
+    return sum(1 for m in row.members if m is not g and abs(m.x0 - g.x0) <= reach) <= 3
 
 
 def _beside(g: Glyph, row: _Row, size: float) -> bool:
