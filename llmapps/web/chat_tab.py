@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,11 @@ from llmapps.errors import LlmappsError
 from llmapps.web.common import bilingual, on_page_load, user_error
 
 NO_KB = "(none 无)"
+#: Seconds between two redraws of a streaming answer. Tokens that come sooner are shown with
+#: the next redraw: a model streaming 100 tokens a second would otherwise send the whole chat
+#: to the browser 100 times a second, and on a busy machine the page stops responding (the
+#: stop button included) while it re-renders.
+REDRAW_S = 0.1
 QUEUED_NOTE = "\n\n*⏳ queued 排队中*"
 
 Outputs = tuple[Any, ...]
@@ -284,15 +290,18 @@ def build(settings: Settings) -> None:
         answer: dict[str, Any] = {"role": "assistant", "content": ""}
         extra: list[dict[str, Any]] = []  # tool calls/results of the running answer
         note = ""
+        redrawn = -REDRAW_S
         for event in turn.threaded():
             data = event.data
-            if event.kind == "start":
+            if event.kind == "token":
+                answer["content"] += data["text"]
+                if time.monotonic() - redrawn < REDRAW_S:
+                    continue
+            elif event.kind == "start":
                 shown, ids = history_messages(service, cid)
                 answer = {"role": "assistant", "content": ""}
                 extra = []
                 note = "⏳ answering… 回答中（可继续输入 you can keep typing）"
-            elif event.kind == "token":
-                answer["content"] += data["text"]
             elif event.kind == "tool_call":
                 extra.append(_tool_message({"kind": "tool_call", **data}))
             elif event.kind == "tool_result":
@@ -315,13 +324,10 @@ def build(settings: Settings) -> None:
             live = [*shown, *extra, *([answer] if answer else [])]
             live_ids = ids + [None] * (len(live) - len(ids))
             queued = queued_messages(service, cid)
-            yield (
-                live + queued,
-                live_ids + [None] * len(queued),
-                note,
-                cid,
-                conv_update(cid),
-            )
+            # The conversation list changes when a turn starts or ends, not with each token.
+            listing = gr.skip() if event.kind == "token" else conv_update(cid)
+            redrawn = time.monotonic()
+            yield (live + queued, live_ids + [None] * len(queued), note, cid, listing)
 
     def _opts(
         persona_v: str | None,
