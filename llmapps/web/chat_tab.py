@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,14 +30,9 @@ from llmapps.chat.conversations import Message
 from llmapps.chat.service import ChatService, Turn, get_service
 from llmapps.config import Settings
 from llmapps.errors import LlmappsError
-from llmapps.web.common import bilingual, on_page_load, user_error
+from llmapps.web.common import Redraw, bilingual, on_page_load, user_error
 
 NO_KB = "(none 无)"
-#: Seconds between two redraws of a streaming answer. Tokens that come sooner are shown with
-#: the next redraw: a model streaming 100 tokens a second would otherwise send the whole chat
-#: to the browser 100 times a second, and on a busy machine the page stops responding (the
-#: stop button included) while it re-renders.
-REDRAW_S = 0.1
 QUEUED_NOTE = "\n\n*⏳ queued 排队中*"
 
 Outputs = tuple[Any, ...]
@@ -290,12 +284,12 @@ def build(settings: Settings) -> None:
         answer: dict[str, Any] = {"role": "assistant", "content": ""}
         extra: list[dict[str, Any]] = []  # tool calls/results of the running answer
         note = ""
-        redrawn = -REDRAW_S
+        redraw = Redraw()
         for event in turn.threaded():
             data = event.data
             if event.kind == "token":
                 answer["content"] += data["text"]
-                if time.monotonic() - redrawn < REDRAW_S:
+                if not redraw.due():
                     continue
             elif event.kind == "start":
                 shown, ids = history_messages(service, cid)
@@ -326,7 +320,8 @@ def build(settings: Settings) -> None:
             queued = queued_messages(service, cid)
             # The conversation list changes when a turn starts or ends, not with each token.
             listing = gr.skip() if event.kind == "token" else conv_update(cid)
-            redrawn = time.monotonic()
+            if event.kind != "token":
+                redraw.done()
             yield (live + queued, live_ids + [None] * len(queued), note, cid, listing)
 
     def _opts(

@@ -12,6 +12,7 @@ to.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -93,3 +94,29 @@ def on_page_load(
     if root is None:  # pragma: no cover - only inside a gr.Blocks
         raise RuntimeError("on_page_load is called while building the page")
     return root.load(fn, list(inputs or []), list(outputs), show_progress="hidden")
+
+
+class Redraw:
+    """When a streaming answer may be redrawn: at most every ``every`` seconds.
+
+    Why: each redraw sends the whole answer (in the chat, the whole conversation) to the
+    browser. A model streaming 100 tokens a second would otherwise redraw 100 times a second,
+    and on a busy machine the page falls behind re-rendering and stops responding, its stop
+    button included. Tokens that come sooner are shown with the next redraw."""
+
+    def __init__(self, every: float = 0.1, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every = every
+        self._clock = clock
+        self._last = float("-inf")  # the first token is drawn at once
+
+    def due(self) -> bool:
+        """True when enough time has passed since the last redraw (which this one becomes)."""
+        now = self._clock()
+        if now - self._last < self.every:
+            return False
+        self._last = now
+        return True
+
+    def done(self) -> None:
+        """A redraw happened for another reason (a new turn, a tool call): count from now."""
+        self._last = self._clock()

@@ -16,7 +16,7 @@ import gradio as gr
 from llmapps.access import REMOTE
 from llmapps.config import Settings
 from llmapps.errors import LlmappsError
-from llmapps.web.common import on_page_load
+from llmapps.web.common import Redraw, on_page_load
 
 
 def model_choices(settings: Settings) -> list[str]:
@@ -59,6 +59,7 @@ def run_playground(
         return
     stats = AnswerStats()
     text = ""
+    redraw = Redraw()
     yield text, f"⏳ asking {spec or settings.models.default} …"
     try:
         for piece in stream_answer(
@@ -74,7 +75,8 @@ def run_playground(
             stats=stats,
         ):
             text += piece
-            yield text, "⏳ streaming …"
+            if redraw.due():
+                yield text, "⏳ streaming …"
     except LlmappsError as exc:
         yield text, f"❌ error: {exc}"
         return
