@@ -93,10 +93,15 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
+        """Stop the server (2 s at most: its graceful shutdown is bounded). Polls instead of
+        ``thread.join(timeout)``: under libfaketime (``make test-at``) a timed join of a
+        thread that ends during the wait was seen never to return."""
         self.server.should_exit = True
-        self.thread.join(timeout=60)  # returns once the server has stopped (2 s at most)
-        if self.thread.is_alive():
-            raise RuntimeError("test server did not stop")
+        deadline = time.monotonic() + 60
+        while self.thread.is_alive():
+            if time.monotonic() > deadline:
+                raise RuntimeError("test server did not stop")
+            time.sleep(0.05)
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ langchain-core 1.x. The turn uses LCEL
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import queue
@@ -140,20 +139,24 @@ class Turn:
             target=work, name=f"chat-turn-{self.conversation_id}", daemon=True
         )
         worker.start()
+        ended = False
         try:
             while True:
                 item = box.get()
                 if item is None:
+                    ended = True
                     break
                 if isinstance(item, BaseException):
                     raise item
                 yield item
         finally:
-            if worker.is_alive():
+            if not ended:  # the consumer left early: stop the turn, drain to the end mark
                 self.stop_event.set()
-                while worker.is_alive():  # drain so the worker is never blocked on a full queue
-                    with contextlib.suppress(queue.Empty):
-                        box.get(timeout=0.1)
+                # The worker always puts None last, and draining keeps it from blocking on a
+                # full queue. No timed wait: under libfaketime (``make test-at``) one never
+                # wakes, and a stopped answer would hang its page.
+                while box.get() is not None:
+                    pass
 
 
 class ChatService:
