@@ -319,8 +319,9 @@ def build(settings: Settings) -> None:
             live_ids = ids + [None] * (len(live) - len(ids))
             queued = queued_messages(service, cid)
             # The conversation list changes when a turn starts or ends, not with each token.
-            listing = gr.skip() if event.kind == "token" else conv_update(cid)
-            if event.kind != "token":
+            listing: Any = gr.skip()
+            if event.kind != "token":  # a token's redraw was counted by redraw.due()
+                listing = conv_update(cid)
                 redraw.done()
             yield (live + queued, live_ids + [None] * len(queued), note, cid, listing)
 

@@ -271,6 +271,10 @@ class _Row:
     def takes(self, g: Glyph, centre: float) -> bool:
         if abs(centre - self.centre) <= 0.35 * max(self.size, g.size):
             return True
+        return self.bands_script(g, centre)
+
+    def bands_script(self, g: Glyph, centre: float) -> bool:
+        """``g`` is clearly smaller than this line's text and its centre lies in the band."""
         return g.size < 0.8 * self.size and self.top <= centre <= self.bottom
 
     def add(self, g: Glyph) -> None:
@@ -348,11 +352,7 @@ def _attach_scripts(rows: list[_Row]) -> list[_Row]:
 
 
 def _holds(row: _Row, g: Glyph, centre: float) -> bool:
-    return (
-        g.size < 0.8 * row.size
-        and row.top <= centre <= row.bottom
-        and _beside(g, row, 0.8 * row.size)
-    )
+    return row.bands_script(g, centre) and _beside(g, row, 0.8 * row.size)
 
 
 def _isolated(g: Glyph, row: _Row) -> bool:
