@@ -236,6 +236,19 @@ def report_page(request: pytest.FixtureRequest, page: Any, seen: list[str]) -> N
         print(f"no screenshot: {type(exc).__name__}")
 
 
+def upload_files(page: Any, elem_id: str, *files: Path) -> None:
+    """Give a Gradio file box its files and wait until it shows them as uploaded.
+
+    While the upload runs, Gradio lists each file's name in one piece ("policy.md"); once it
+    is done, the name is split into stem and extension ("policy .md" in the page's text), with
+    the whole name only in the cell's aria-label. Waiting for the text alone can catch the
+    passing progress list or, on a busy machine, miss it and wait forever, so this waits for
+    the finished file list itself."""
+    page.locator(f"#{elem_id} input[type=file]").set_input_files([str(f) for f in files])
+    for f in files:
+        page.locator(f"#{elem_id} td.filename[aria-label='{f.name}']").wait_for()
+
+
 @pytest.fixture
 def browser_page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})

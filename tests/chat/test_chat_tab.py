@@ -15,6 +15,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from llmapps.app import create_app
 from llmapps.chat.service import get_service
 from llmapps.config import get_settings
+from tests.conftest import upload_files
 
 pytestmark = pytest.mark.browser
 
@@ -50,8 +51,7 @@ def test_chat_tab_kb_citations_tools_and_stop(
     page.goto(server.url)
     page.locator("#chat-settings").get_by_text("Persona").first.click()  # open the drawer
     page.locator("#chat-kb-name textarea").fill("shop")
-    page.locator("#chat-kb-files input[type=file]").set_input_files(str(doc))
-    page.locator("#chat-kb-files").get_by_text("policy.md").wait_for()
+    upload_files(page, "chat-kb-files", doc)
     page.locator("#chat-kb-add").click()
     page.locator("#chat-kb-result").get_by_text("policy.md").wait_for()
     send(page, "Can opened boxes be returned?")

@@ -10,6 +10,7 @@ import pytest
 
 from llmapps.app import create_app
 from llmapps.config import get_settings
+from tests.conftest import upload_files
 
 
 @pytest.mark.browser
@@ -21,8 +22,7 @@ def test_translator_tab(live_server: Any, browser_page: Any, tmp_path: Path) -> 
     page = browser_page
     page.goto(server.url + "/")
     page.get_by_role("tab", name="Translator 翻译").click()
-    page.locator("#translate-file input[type=file]").set_input_files(str(doc))
-    page.wait_for_timeout(500)
+    upload_files(page, "translate-file", doc)
     page.locator("#translate-run").click()
     link = page.locator("#translate-downloads a").first
     link.wait_for(timeout=240_000)

@@ -14,6 +14,7 @@ from llmapps.app import create_app
 from llmapps.config import get_settings
 from llmapps.store.db import get_db
 from llmapps.translate.jobs import JobStore
+from tests.conftest import upload_files
 from tests.translate.translate_pdfs import make_simple_pdf
 from tests.web.conftest import goto, open_tab, shot
 from tests.web.fake_openai import make_app
@@ -48,8 +49,7 @@ def test_jobs_cancel_resume_reload_preview(
     page.get_by_role("option", name="local:smollm2").first.wait_for()
     page.keyboard.press("Escape")
     page.locator("#translate-file").get_by_text("Click to Upload").wait_for()  # ready for a file
-    page.locator("#translate-file input[type=file]").set_input_files(str(pdf))
-    page.locator("#translate-file").get_by_text("book.pdf").wait_for()
+    upload_files(page, "translate-file", pdf)
     page.locator("#translate-run").click()
     jobs = page.locator("#translate-jobs")
     wait_text(page, "#translate-jobs", "book.pdf")
