@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -21,10 +21,12 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response, Streami
 from pydantic import BaseModel, ConfigDict
 
 from llmapps.access import REMOTE
-from llmapps.chat.service import ChatService, Turn, get_service
 from llmapps.chat.uploads import safe_name, upload_folder
 from llmapps.config import Settings, get_settings
 from llmapps.uploads import save_upload
+
+if TYPE_CHECKING:  # the service loads LangChain: imported on the first chat request (see _service)
+    from llmapps.chat.service import ChatService, Turn
 
 router = APIRouter(prefix="/chat", tags=["chat"])
 
@@ -69,6 +71,10 @@ class RegenerateIn(_Body):
 
 
 def _service(request: Request) -> ChatService:
+    """The chat service, imported on first use: a model server that never serves chat keeps
+    LangChain out of its memory (``bench/serve.py`` counts the server's resident size)."""
+    from llmapps.chat.service import get_service
+
     settings: Settings = getattr(request.app.state, "settings", None) or get_settings()
     return get_service(settings)
 

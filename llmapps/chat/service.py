@@ -35,6 +35,7 @@ from langchain_core.tools import BaseTool
 
 from llmapps.access import LOCAL, Access
 from llmapps.chat.conversations import Conversation, ConversationStore, Message
+from llmapps.chat.errors import ChatError
 from llmapps.chat.memory import (
     ContextOverflowError,
     build_messages,
@@ -56,10 +57,6 @@ SOURCES_HEADER = (
     "the question, say you don't know.\n"
     "请只根据下列资料回答，并用 [1]、[2] 标注出处；资料中没有答案时请说不知道。\n\nSources 资料:"
 )
-
-
-class ChatError(LlmappsError):
-    """Bad chat input (empty message, nothing to regenerate, persona needs a KB…)."""
 
 
 @dataclass

@@ -10,17 +10,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from llmapps.chat.conversations import MEMORY_STRATEGIES
-from llmapps.chat.personas import Persona
-from llmapps.chat.service import ChatError, ChatService, Turn
+from llmapps.chat.errors import ChatError
 from llmapps.cli.common import console, err_console, fail, handle_errors, settings
 from llmapps.cli.listing import json_option, print_list
 from llmapps.errors import LlmappsError
+
+if TYPE_CHECKING:  # the service loads LangChain: imported when a chat command runs, not before
+    from llmapps.chat.personas import Persona
+    from llmapps.chat.service import ChatService, Turn
 
 HELP = """Commands 命令:
   /new                 start a new conversation 新对话
@@ -120,6 +122,8 @@ def chat(
     ] = None,
 ) -> None:
     """Chat with a model: a REPL, or one answer when MESSAGE is given ('-' reads stdin)."""
+    from llmapps.chat.conversations import MEMORY_STRATEGIES
+
     service = _service()
     if memory and memory not in MEMORY_STRATEGIES:
         raise fail(f"unknown memory strategy '{memory}' (use {', '.join(MEMORY_STRATEGIES)})", 2)
@@ -211,6 +215,8 @@ def _command(service: ChatService, line: str, current: int | None, options: dict
                 service.personas.get(value)
             if key == "kb" and value:
                 service._check_kb(value)
+            from llmapps.chat.conversations import MEMORY_STRATEGIES
+
             if key == "memory" and value not in MEMORY_STRATEGIES:
                 raise ChatError(f"unknown memory strategy '{value}' (use full, window or summary)")
         options[key] = value or None

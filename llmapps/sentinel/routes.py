@@ -6,6 +6,10 @@ redacted and kept when sent back redacted). The handlers only parse and present.
 
 Handlers are plain ``def``: FastAPI runs them in its thread pool, where the service may call
 ``asyncio.run`` for concurrent fetching and a local model may take its time.
+
+Each handler imports the service when it runs: the service loads LangChain, which a model
+server that is never asked for a report should not hold in memory (``bench/serve.py`` counts
+the server's resident size against llama-server's).
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ from pydantic import BaseModel, Field
 
 from llmapps.access import REMOTE
 from llmapps.config import Settings, get_settings
-from llmapps.sentinel import service
 
 router = APIRouter(prefix="/sentinel", tags=["sentinel"])
 
@@ -87,6 +90,8 @@ class HackerNewsIn(BaseModel):
 
 @router.get("/subscriptions")
 def list_subscriptions(request: Request) -> list[dict[str, Any]]:
+    from llmapps.sentinel import service
+
     subs = service.list_subscriptions(_settings(request))
     return [service.subscription_view(s, REMOTE) for s in subs]
 
@@ -102,40 +107,54 @@ def _for_target(
 
 @router.post("/subscriptions", status_code=201)
 def add_subscription(body: SubscriptionIn, request: Request) -> dict[str, Any]:
+    from llmapps.sentinel import service
+
     # The answer echoes the caller's own webhook URLs; every later listing redacts them.
     return _for_target(service.add_subscription, body, request)
 
 
 @router.patch("/subscriptions/{ref:path}")
 def edit_subscription(ref: str, body: SubscriptionPatch, request: Request) -> dict[str, Any]:
+    from llmapps.sentinel import service
+
     sub = service.edit_subscription(_settings(request), ref, access=REMOTE, **body.model_dump())
     return service.subscription_view(sub, REMOTE)
 
 
 @router.delete("/subscriptions/{ref:path}")
 def remove_subscription(ref: str, request: Request) -> dict[str, Any]:
+    from llmapps.sentinel import service
+
     return service.subscription_view(service.remove_subscription(_settings(request), ref), REMOTE)
 
 
 @router.post("/reports", status_code=201)
 def create_report(body: ReportIn, request: Request) -> dict[str, Any]:
+    from llmapps.sentinel import service
+
     return _for_target(service.generate_report, body, request)
 
 
 @router.get("/reports")
 def list_reports(request: Request, target: str | None = None) -> list[dict[str, Any]]:
+    from llmapps.sentinel import service
+
     rows = service.history(_settings(request), target)
     return [{k: v for k, v in r.to_dict().items() if k != "markdown"} for r in rows]
 
 
 @router.get("/reports/{report_id}")
 def get_report(report_id: int, request: Request) -> dict[str, Any]:
+    from llmapps.sentinel import service
+
     return service.get_report(_settings(request), report_id).to_dict()
 
 
 @router.get("/reports/{report_id}/download")
 def download_report(report_id: int, request: Request, raw: bool = False) -> FileResponse:
     """The Markdown file, or with ``?raw=true`` the raw activity JSON exported beside it."""
+    from llmapps.sentinel import service
+
     report = service.get_report(_settings(request), report_id)
     path = Path(report.raw_path if raw else report.path)
     media = "application/json" if raw else "text/markdown; charset=utf-8"
@@ -144,11 +163,15 @@ def download_report(report_id: int, request: Request, raw: bool = False) -> File
 
 @router.post("/hn", status_code=201)
 def hacker_news(body: HackerNewsIn, request: Request) -> dict[str, Any]:
+    from llmapps.sentinel import service
+
     return service.hn_report(_settings(request), access=REMOTE, **body.model_dump()).to_dict()
 
 
 @router.post("/run-now")
 def run_now(request: Request, all: bool = False) -> list[dict[str, Any]]:
+    from llmapps.sentinel import service
+
     outcomes = service.run_due(_settings(request), everything=all)
     return [
         {
