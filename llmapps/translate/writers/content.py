@@ -25,6 +25,7 @@ from pypdf.generic import (
     ContentStream,
     DecodedStreamObject,
     DictionaryObject,
+    EncodedStreamObject,
     FloatObject,
     IndirectObject,
     NameObject,
@@ -231,7 +232,7 @@ class PageContent:
         """
         if self.changed and self.stream is not None:
             data = DecodedStreamObject()
-            data.set_data(self.stream.get_data())
+            data.set_data(_serialized(self.stream))
             self.page.replace_contents(data.flate_encode())
         self.stream = None
         self._forms.clear()
@@ -505,14 +506,45 @@ class PageContent:
         inner = form.get("/Resources") or resources
         removed = self._walk(sub, inner, mul(matrix, ctm), depth + 1, scan, decide)  # type: ignore[arg-type]
         if removed and decide is not None:
-            data = sub.get_data()
-            form[NameObject("/Filter")] = NameObject("/FlateDecode")
-            form.pop(NameObject("/DecodeParms"), None)
-            decoded = DecodedStreamObject()
-            decoded.set_data(data)
-            form.decoded_self = decoded
-            form.set_data(data)
+            _replace_form_content(form, _serialized(sub))
         return removed
+
+
+def _serialized(stream: ContentStream) -> bytes:
+    """The edited stream's bytes, with a white-space before each inline image's ``EI``.
+
+    pypdf writes an inline image as ``ID data EI`` with nothing between the data and ``EI``
+    (it drops the white-space it read there). pdfium copes, but pdfminer (pdfplumber, and so
+    the knowledge base, search and the layout judge) then takes the rest of the stream for
+    image data: every text drawn after the first inline image disappears from the text
+    layer. A trailing white-space is ignored by ASCII filters and is what writers put there."""
+    ops = stream.operations
+    fixed = False
+    for operands, operator in ops:
+        if operator == b"INLINE IMAGE" and operands["data"][-1:] not in b" \t\r\n\f\0":
+            operands["data"] += b"\n"
+            fixed = True
+    if fixed:
+        stream.operations = ops  # drops pypdf's cached bytes
+    return bytes(stream.get_data())
+
+
+def _replace_form_content(form: Any, data: bytes) -> None:
+    """Put the edited content ``data`` into the Form XObject ``form`` in place (other pages
+    may draw the same form). A stream read with a filter is re-encoded with Flate; one
+    stored unfiltered (pypdf's decoded stream) keeps its bytes unfiltered: its dictionary
+    must not claim a filter its bytes do not have, or readers other than pdfium lose the
+    form's text and graphics."""
+    form.pop(NameObject("/DecodeParms"), None)
+    if not isinstance(form, EncodedStreamObject):
+        form.pop(NameObject("/Filter"), None)
+        form.set_data(data)
+        return
+    form[NameObject("/Filter")] = NameObject("/FlateDecode")
+    decoded = DecodedStreamObject()  # set_data encodes from here: the old bytes are not read
+    decoded.set_data(data)
+    form.decoded_self = decoded
+    form.set_data(data)
 
 
 def _fill(operands: Any) -> tuple[float, float, float] | None:
