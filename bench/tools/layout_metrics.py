@@ -11,6 +11,11 @@ figures compare across the two:
 - untranslated: share of the source's alphabetic words (4+ letters) still in the output;
 - outside: characters the output has off the page beyond those the source already had there.
 
+One departure from the shared tool: source words wholly off the page (a page cut out of a
+larger sheet keeps the sheet's other text there) count neither as numbers nor as words. No
+viewer shows them, and the translator leaves them as they are instead of translating them
+(so the output's words off the page are not looked at either).
+
 Usage: python bench/tools/layout_metrics.py SOURCE.pdf OUTPUT.pdf [FIRST [LAST]] -> JSON line.
 """
 
@@ -71,6 +76,13 @@ def _words(page: Any) -> list[dict[str, Any]]:
     return list(page.extract_words(keep_blank_chars=False, use_text_flow=False))
 
 
+def _shown(page: Any, box: dict[str, Any]) -> bool:
+    """Whether any of ``box`` (a word or character) lies on the page."""
+    return (
+        box["x1"] > 0 and box["x0"] < page.width and box["bottom"] > 0 and box["top"] < page.height
+    )
+
+
 def _off_page(page: Any, chars: list[dict[str, Any]]) -> int:
     width, height = page.width, page.height
     return sum(
@@ -105,7 +117,8 @@ def _collided(chars: list[dict[str, Any]]) -> int:
 
 def measure_page(src: Any, out: Any, figures: Figures) -> None:
     """Add one source page and its translated page to ``figures``."""
-    wa, wb = _words(src), _words(out)
+    wa = [w for w in _words(src) if _shown(src, w)]
+    wb = [w for w in _words(out) if _shown(out, w)]
     out_numbers = [w for w in wb if NUM.match(w["text"])]
     alpha = [w for w in wa if re.search(r"[A-Za-z]{2}", w["text"])]
     for w in wa:

@@ -159,3 +159,28 @@ def make_form_pdf(path: Path) -> Path:
     c.showPage()
     c.save()
     return path
+
+
+def make_sheet_pdf(path: Path) -> Path:
+    """A page cut out of a larger sheet, as generators of bills and statements write one.
+
+    The page draws the whole A4 sheet, an unfiltered Form XObject, moved so that only its
+    upper part is on the (short) page: text above and below the page stays in the form,
+    where no viewer shows it. On the page: a sentence, then an inline image (ASCII85, as
+    reportlab writes it), then a standalone amount drawn after the image."""
+    from PIL import Image
+
+    c = canvas.Canvas(str(path), pagesize=(A4[0], 260), pageCompression=0)
+    c.beginForm("sheet")
+    c.setFont("Helvetica", 10)
+    c.drawString(72, 790, "Printed on the sheet above the page, never shown")
+    c.drawString(72, 700, "The invoice lists every service of the month.")
+    c.drawInlineImage(Image.new("RGB", (4, 4), (200, 30, 30)), 72, 620, 40, 40)
+    c.drawString(400, 600, "1.234,56")
+    c.drawString(72, 300, "Printed on the sheet below the page, never shown")
+    c.endForm()
+    c.translate(0, -520)  # the sheet's y 520..780 is the page
+    c.doForm("sheet")
+    c.showPage()
+    c.save()
+    return path

@@ -194,9 +194,10 @@ def parse_page(page: Any, number: int, options: ParseOptions, renderer: _Rendere
         curves=[_box(c, dx, dy) for c in page.curves] if len(page.curves) < 5000 else [],
     )
     chars = [
-        _moved(c, dx, dy)
+        moved
         for c in page.chars
         if str(c.get("text", "")).strip() or c.get("text") == " "
+        if _on_page(moved := _moved(c, dx, dy), width, height)
     ]
     has_text = any(str(c.get("text", "")).strip() for c in chars)
     inked = out.image_count > 0 or len(ctx.curves) > 20
@@ -334,6 +335,18 @@ def _moved(char: dict[str, Any], dx: float, dy: float) -> dict[str, Any]:
     out["x0"], out["x1"] = float(char["x0"]) - dx, float(char["x1"]) - dx
     out["top"], out["bottom"] = float(char["top"]) - dy, float(char["bottom"]) - dy
     return out
+
+
+def _on_page(char: dict[str, Any], width: float, height: float) -> bool:
+    """Whether any of ``char`` lies on the page. Text wholly outside the media box (a page
+    cropped out of a larger sheet keeps the rest of the sheet's text) is never shown by a
+    viewer: translating it would draw its translation into the page, over what is shown."""
+    return (
+        float(char["x1"]) > 0
+        and float(char["x0"]) < width
+        and float(char["bottom"]) > 0
+        and float(char["top"]) < height
+    )
 
 
 def _shift(box: Any, dx: float, dy: float) -> tuple[float, float, float, float]:

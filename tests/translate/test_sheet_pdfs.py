@@ -1,0 +1,87 @@
+"""PDFs whose page shows part of something larger, and fonts that misreport their text.
+
+Found by running the whole corpus (``make corpus``) through the layout bench, not only its
+benchmark list: a utility bill cut out of an A4 sheet (tabula-py's data_dtype.pdf) came out
+with translations of the sheet's hidden text drawn across its top, and with its text layer
+unreadable to every reader but pdfium; a colour test page (ocrmypdf's cmyk.pdf) has a font
+whose Unicode map has its bytes swapped, so its English read as Chinese and was left as is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pdfplumber
+
+from llmapps.translate.service import TranslateOptions, TranslateResult, translate_file
+from tests.translate.layout_pdfs import corpus_file
+from tests.translate.translate_fakes import EchoTranslator
+from tests.translate.translate_pdfs import make_sheet_pdf
+
+
+def run(path: Path, out: Path) -> TranslateResult:
+    options = TranslateOptions(target="zh", formats=["pdf"], output_dir=str(out))
+    return translate_file(path, options, model=EchoTranslator())
+
+
+def _words(page: Any) -> list[dict[str, Any]]:
+    return list(page.extract_words())
+
+
+def _shown(page: Any, box: dict[str, Any]) -> bool:
+    return box["bottom"] > 0 and box["top"] < page.height
+
+
+def test_text_off_the_page_is_left_alone_and_the_sheet_stays_readable(tmp_path: Path) -> None:
+    pdf = make_sheet_pdf(tmp_path / "sheet.pdf")
+    result = run(pdf, tmp_path / "out")
+    texts = [b.text for b in result.document.blocks]
+    assert any("invoice lists every service" in t for t in texts)
+    assert not any("never shown" in t for t in texts)  # not sent to the model
+    with pdfplumber.open(result.outputs["pdf"]) as out:
+        page = out.pages[0]
+        words = _words(page)
+        # The amount drawn after the inline image is still in the text layer, where it was
+        # (pdfminer lost everything after an inline image whose EI had no space before it).
+        amount = [w for w in words if w["text"] == "1.234,56"]
+        assert len(amount) == 1 and abs(amount[0]["top"] - 172) < 2
+        assert abs(amount[0]["x0"] - 400) < 2
+        # The hidden text is still in the sheet, untouched, off the page.
+        hidden = [w for w in words if w["text"] == "never"]
+        assert len(hidden) == 2 and not any(_shown(page, w) for w in hidden)
+        # Only the shown sentence was translated and drawn, inside the page.
+        ours = [c for c in page.chars if "WenQuanYi" in c["fontname"]]
+        assert ours and all(_shown(page, c) for c in ours)
+        drawn = "".join(c["text"] for c in ours)
+        assert "invoice" in drawn and "never" not in drawn
+        # The sheet's own text is read from its (rewritten) stream: the amount, in the
+        # source font, and no longer the translated sentence.
+        source = "".join(c["text"] for c in page.chars if "Helvetica" in c["fontname"])
+        assert "1.234,56" in source and "invoice" not in source
+
+
+def test_bill_cut_from_a_sheet_keeps_its_amounts_and_draws_nothing_from_outside(
+    tmp_path: Path,
+) -> None:
+    pdf = corpus_file("tabula-py/data_dtype.pdf")
+    result = run(pdf, tmp_path / "out")
+    page_box = result.document.pages[0]
+    for block in result.document.blocks:
+        assert block.bbox is not None
+        _, top, _, bottom = block.bbox
+        assert bottom > 0 and top < page_box.height, block.text  # nothing from off the page
+    with pdfplumber.open(pdf) as src, pdfplumber.open(result.outputs["pdf"]) as out:
+        before = [w for w in _words(src.pages[0]) if _shown(src.pages[0], w)]
+        after = _words(out.pages[0])
+        # The tax table's amounts (drawn after the sheet's inline image) stay where they were.
+        for text in ("5.170,01", "91,33", "427,38", "0,530%", "2,480%"):
+            (source,) = [w for w in before if w["text"] == text]
+            assert any(
+                w["text"] == text
+                and abs(w["x0"] - source["x0"]) < 1
+                and abs(w["top"] - source["top"]) < 1
+                for w in after
+            ), text
+        ours = [c for c in out.pages[0].chars if "WenQuanYi" in c["fontname"]]
+        assert ours and all(_shown(out.pages[0], c) for c in ours)
