@@ -14,6 +14,7 @@ from typing import Any
 
 import pdfplumber
 
+from llmapps.translate.parsers import parse_document
 from llmapps.translate.service import TranslateOptions, TranslateResult, translate_file
 from tests.translate.layout_pdfs import corpus_file
 from tests.translate.translate_fakes import EchoTranslator
@@ -85,3 +86,16 @@ def test_bill_cut_from_a_sheet_keeps_its_amounts_and_draws_nothing_from_outside(
             ), text
         ours = [c for c in out.pages[0].chars if "WenQuanYi" in c["fontname"]]
         assert ours and all(_shown(out.pages[0], c) for c in ours)
+
+
+def test_font_with_a_byte_swapped_unicode_map_reads_as_printed() -> None:
+    doc = parse_document(corpus_file("ocrmypdf/cmyk.pdf"))
+    texts = [b.text for b in doc.blocks]
+    assert texts == [
+        "Multicolor Black",
+        "Pure Black (K = 100)",
+        "Pure Magenta",
+        "Pure Cyan",
+        "Pure Yellow",  # "ll": the font's glyphs overlap, but they are not one glyph twice
+    ]
+    assert not any(b.keep for b in doc.blocks)  # English, to be translated

@@ -195,7 +195,7 @@ def parse_page(page: Any, number: int, options: ParseOptions, renderer: _Rendere
     )
     chars = [
         moved
-        for c in page.chars
+        for c in _unswapped(page.chars)
         if str(c.get("text", "")).strip() or c.get("text") == " "
         if _on_page(moved := _moved(c, dx, dy), width, height)
     ]
@@ -335,6 +335,38 @@ def _moved(char: dict[str, Any], dx: float, dy: float) -> dict[str, Any]:
     out["x0"], out["x1"] = float(char["x0"]) - dx, float(char["x1"]) - dx
     out["top"], out["bottom"] = float(char["top"]) - dy, float(char["bottom"]) - dy
     return out
+
+
+def _swapped(text: str) -> bool:
+    """Whether ``text`` is one ASCII character read with its two UTF-16 bytes swapped (``M``,
+    U+004D, read as U+4D00)."""
+    return len(text) == 1 and ord(text) & 0xFF == 0 and 0x20 <= ord(text) >> 8 <= 0x7E
+
+
+def _unswapped(chars: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Characters of a font whose ToUnicode map has its bytes swapped, read as they print.
+
+    Some generators write the map's UTF-16 values little-endian: "Multicolor" comes out as
+    CJK ideographs (U+4D00 U+7500 ...), which every reader copies as such and the translator
+    would keep as text already in Chinese. A font whose letters are nearly all of that form
+    (real CJK text has a zero low byte in 1 character of 256) is read with its bytes swapped
+    back."""
+    by_font: dict[str, list[bool]] = {}
+    for c in chars:
+        text = str(c.get("text", ""))
+        if text and text != " ":  # a swapped space or "0" reads as white-space (U+2000, U+3000)
+            by_font.setdefault(str(c.get("fontname", "")), []).append(_swapped(text))
+    fonts = {
+        f for f, marks in by_font.items() if len(marks) >= 3 and sum(marks) >= 0.9 * len(marks)
+    }
+    if not fonts:
+        return chars
+    return [
+        dict(c, text=chr(ord(c["text"]) >> 8))
+        if str(c.get("fontname", "")) in fonts and _swapped(str(c.get("text", "")))
+        else c
+        for c in chars
+    ]
 
 
 def _on_page(char: dict[str, Any], width: float, height: float) -> bool:
