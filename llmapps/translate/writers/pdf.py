@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from pypdf import PageObject, PdfReader, PdfWriter, Transformation
+from pypdf.errors import PdfReadError
 from reportlab.pdfgen import canvas
 
 from llmapps.translate.document import Block, Document, Page
@@ -48,10 +49,29 @@ START_MARGIN = 1.0
 
 
 def open_reader(path: Path, password: str | None) -> PdfReader:
-    reader = PdfReader(str(path))
+    """The source PDF for writing. A file pypdf cannot open (no cross-reference table or
+    ``startxref``, as hand-written and truncated PDFs have) but that the parser could read
+    is written from a copy that pdfium repairs in memory; the file itself is never changed."""
+    try:
+        reader = PdfReader(str(path))
+    except PdfReadError:
+        reader = PdfReader(_repaired(path, password))
     if reader.is_encrypted:
         reader.decrypt(password or "")
     return reader
+
+
+def _repaired(path: Path, password: str | None) -> io.BytesIO:
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(path), password=password)
+    try:
+        buffer = io.BytesIO()
+        doc.save(buffer)
+    finally:
+        doc.close()
+    buffer.seek(0)
+    return buffer
 
 
 def replaced_units(page: Page) -> list[Block]:

@@ -1,10 +1,13 @@
-"""PDFs whose page shows part of something larger, and fonts that misreport their text.
+"""PDFs of unusual structure, found by running the whole corpus (``make corpus``) through the
+layout bench, not only its benchmark list.
 
-Found by running the whole corpus (``make corpus``) through the layout bench, not only its
-benchmark list: a utility bill cut out of an A4 sheet (tabula-py's data_dtype.pdf) came out
-with translations of the sheet's hidden text drawn across its top, and with its text layer
-unreadable to every reader but pdfium; a colour test page (ocrmypdf's cmyk.pdf) has a font
-whose Unicode map has its bytes swapped, so its English read as Chinese and was left as is.
+- A utility bill cut out of an A4 sheet (tabula-py's data_dtype.pdf) came out with the sheet's
+  hidden text translated and drawn across its top, and with a text layer that every reader
+  but pdfium lost.
+- A colour test page (ocrmypdf's cmyk.pdf) has a font whose Unicode map has its bytes
+  swapped: its English read as Chinese and was left as is.
+- Hand-written PDFs without a cross-reference table (pdfminer.six's simple1.pdf) parsed, were
+  translated, and then failed to write, asking the user to "run it again".
 """
 
 from __future__ import annotations
@@ -99,3 +102,16 @@ def test_font_with_a_byte_swapped_unicode_map_reads_as_printed() -> None:
         "Pure Yellow",  # "ll": the font's glyphs overlap, but they are not one glyph twice
     ]
     assert not any(b.keep for b in doc.blocks)  # English, to be translated
+
+
+def test_pdf_without_a_cross_reference_table_is_written_from_a_repaired_copy(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "simple1.pdf"
+    source.write_bytes(corpus_file("pdfminer.six/simple1.pdf").read_bytes())
+    before = source.read_bytes()
+    result = run(source, tmp_path / "out")
+    assert source.read_bytes() == before  # repaired in memory, never on disk
+    with pdfplumber.open(result.outputs["pdf"]) as out:
+        drawn = "".join(c["text"] for c in out.pages[0].chars if "WenQuanYi" in c["fontname"])
+    assert drawn.startswith("译") and "World" in drawn
