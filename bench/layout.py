@@ -64,6 +64,7 @@ DOCUMENTS = [
     "tabula-py/MultiColumn.pdf",  # three-column register
     "tabula-py/campaign_donors.pdf",  # wide form-like table
     "tabula-py/data.pdf",  # ruled numeric tables, three pages
+    "tabula-py/data_dtype.pdf",  # a bill cut out of an A4 sheet: text off the page, inline image
     "ocrmypdf/linn.pdf",  # scanned page (OCR)
     "ocrmypdf/francais.pdf",  # scanned French
     "ocrmypdf/c03-29.pdf",  # scanned form
@@ -71,6 +72,7 @@ DOCUMENTS = [
     "ocrmypdf/skew.pdf",  # skewed scan
     "ocrmypdf/toc.pdf",  # text with an image
     "ocrmypdf/graph_ocred.pdf",  # OCR text layer over a chart
+    "ocrmypdf/cmyk.pdf",  # a font whose Unicode map has its bytes swapped
     "pikepdf/congress.pdf",  # scanned
     "pikepdf/fourpages.pdf",  # four simple text pages
     "pikepdf/sandwich.pdf",  # invisible OCR text over a scan
