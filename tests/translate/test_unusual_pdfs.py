@@ -8,6 +8,8 @@ layout bench, not only its benchmark list.
   swapped: its English read as Chinese and was left as is.
 - Hand-written PDFs without a cross-reference table (pdfminer.six's simple1.pdf) parsed, were
   translated, and then failed to write, asking the user to "run it again".
+- A Japanese font on the predefined CMap ``V`` (pdfminer.six's simple3.pdf) was taken for a
+  horizontal one: removing a translated run moved the vertical text after it off the page.
 """
 
 from __future__ import annotations
@@ -115,3 +117,14 @@ def test_pdf_without_a_cross_reference_table_is_written_from_a_repaired_copy(
     with pdfplumber.open(result.outputs["pdf"]) as out:
         drawn = "".join(c["text"] for c in out.pages[0].chars if "WenQuanYi" in c["fontname"])
     assert drawn.startswith("译") and "World" in drawn
+
+
+def test_vertical_text_on_the_v_cmap_stays_where_it_was(tmp_path: Path) -> None:
+    source = corpus_file("pdfminer.six/simple3.pdf")
+    result = run(source, tmp_path / "out")
+    with pdfplumber.open(source) as src, pdfplumber.open(result.outputs["pdf"]) as out:
+        before = {(c["text"], round(c["x0"]), round(c["top"])) for c in src.pages[0].chars}
+        kept = [c for c in out.pages[0].chars if "WenQuanYi" not in c["fontname"]]
+        assert all(_shown(out.pages[0], c) for c in out.pages[0].chars)  # nothing pushed off
+        # every glyph of the source that stays is where it was
+        assert {(c["text"], round(c["x0"]), round(c["top"])) for c in kept} <= before

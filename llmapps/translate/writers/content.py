@@ -114,14 +114,16 @@ def _cid_widths(array: Any, group: int) -> dict[int, float]:
 
 
 def _vertical(font: Any) -> bool:
-    """A Type0 font in vertical writing mode: an ``-V`` predefined CMap (Identity-V,
-    UniJIS-UCS2-V...) or an embedded CMap with /WMode 1."""
+    """A Type0 font in vertical writing mode: a vertical predefined CMap (``V``, the JIS
+    X 0208 one, or a ``-V`` one: Identity-V, UniJIS-UCS2-V...) or an embedded CMap with
+    /WMode 1."""
     encoding = font.get("/Encoding")
     if encoding is None:
         return False
     encoding = encoding.get_object()
     if isinstance(encoding, str):
-        return encoding.endswith("-V")
+        name = encoding.lstrip("/")
+        return name == "V" or name.endswith("-V")
     try:
         return int(encoding.get("/WMode", 0)) == 1
     except (AttributeError, TypeError, ValueError):
