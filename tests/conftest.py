@@ -142,14 +142,28 @@ def _real_clock_env() -> dict[str, str]:
 
 @contextmanager
 def _real_clock_driver() -> Iterator[None]:
-    """Start Playwright's driver (a Node.js process that inherits ``os.environ``) on the real
-    clock too, for the reason of :func:`_real_clock_env`: under libfaketime its timed waits
-    could stall an upload or a click at random. The server under test keeps the fake clock."""
-    saved = {k: os.environ.pop(k) for k in list(os.environ) if _is_faketime(k)}
+    """Start Playwright's driver (a Node.js process) on the real clock too, for the reason of
+    :func:`_real_clock_env`: under libfaketime its timed waits could stall an upload or a
+    click at random. The server under test keeps the fake clock.
+
+    The driver's environment is filtered where Playwright builds it. Removing the variables
+    from ``os.environ`` for the start instead made this process's libfaketime, which reads
+    ``FAKETIME`` again every few seconds, run on the real clock for a while: the clock jumped
+    by hours in mid-test (seen at 08:30, a Sentinel tab test)."""
+    from playwright._impl import transport
+
+    build = getattr(transport, "get_driver_env", None)
+    if build is None:  # a Playwright upgrade moved it: fail here, not with a stalled click
+        raise RuntimeError("playwright._impl.transport.get_driver_env is gone: update conftest")
+
+    def real_clock_env() -> dict[str, str]:
+        return {k: v for k, v in build().items() if not _is_faketime(k)}
+
+    transport.get_driver_env = real_clock_env
     try:
         yield
     finally:
-        os.environ.update(saved)
+        transport.get_driver_env = build
 
 
 @pytest.fixture(scope="module")
