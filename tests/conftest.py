@@ -13,7 +13,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -133,11 +133,11 @@ def _is_faketime(name: str) -> bool:
     return name == "LD_PRELOAD" or name.startswith(("FAKETIME", "DONT_FAKE"))
 
 
-def _real_clock_env() -> dict[str, str]:
-    """The browser's environment without libfaketime (``make test-at``): the clock under test
-    is the server's; libfaketime also fakes the monotonic clock, and Chromium's timed waits
-    then never expire."""
-    return {k: v for k, v in os.environ.items() if not _is_faketime(k)}
+def _real_clock_env(env: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """``env`` (this process's) without libfaketime (``make test-at``), for the browser and
+    its driver: the clock under test is the server's; libfaketime also fakes the monotonic
+    clock, and Chromium's timed waits then never expire."""
+    return {k: v for k, v in env.items() if not _is_faketime(k)}
 
 
 @contextmanager
@@ -156,10 +156,7 @@ def _real_clock_driver() -> Iterator[None]:
     if build is None:  # a Playwright upgrade moved it: fail here, not with a stalled click
         raise RuntimeError("playwright._impl.transport.get_driver_env is gone: update conftest")
 
-    def real_clock_env() -> dict[str, str]:
-        return {k: v for k, v in build().items() if not _is_faketime(k)}
-
-    transport.get_driver_env = real_clock_env
+    transport.get_driver_env = lambda: _real_clock_env(build())
     try:
         yield
     finally:
