@@ -6,6 +6,8 @@ layout bench, not only its benchmark list.
   but pdfium lost.
 - A colour test page (ocrmypdf's cmyk.pdf) has a font whose Unicode map has its bytes
   swapped: its English read as Chinese and was left as is.
+  Its coloured words are images shown through invisible clipping text (``Tr 7``): once the
+  words were removed, pdfium drew the yellow image's whole box around the translation.
 - Hand-written PDFs without a cross-reference table (pdfminer.six's simple1.pdf) parsed, were
   translated, and then failed to write, asking the user to "run it again".
 - A Japanese font on the predefined CMap ``V`` (pdfminer.six's simple3.pdf) was taken for a
@@ -17,7 +19,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pdfplumber
+import pypdfium2 as pdfium
 
 from llmapps.translate.parsers import parse_document
 from llmapps.translate.service import TranslateOptions, TranslateResult, translate_file
@@ -104,6 +108,42 @@ def test_font_with_a_byte_swapped_unicode_map_reads_as_printed() -> None:
         "Pure Yellow",  # "ll": the font's glyphs overlap, but they are not one glyph twice
     ]
     assert not any(b.keep for b in doc.blocks)  # English, to be translated
+
+
+def _yellow_outside(
+    image: Any, boxes: list[tuple[float, float, float, float]], scale: float
+) -> int:
+    """Strongly yellow pixels of a page render that lie outside every box (points, padded)."""
+    pixels = np.asarray(image.convert("RGB")).astype(int)
+    yellow = (pixels[:, :, 0] > 200) & (pixels[:, :, 1] > 200) & (pixels[:, :, 2] < 120)
+    for x0, top, x1, bottom in boxes:
+        y_a, y_b = int((top - 1) * scale), int((bottom + 1) * scale) + 1
+        yellow[max(0, y_a) : y_b, max(0, int((x0 - 1) * scale)) : int((x1 + 1) * scale) + 1] = False
+    return int(yellow.sum())
+
+
+def test_words_shown_through_clipping_text_leave_nothing_when_removed(tmp_path: Path) -> None:
+    result = run(corpus_file("ocrmypdf/cmyk.pdf"), tmp_path / "out")
+    scale = 3.0
+    with pdfplumber.open(result.outputs["pdf"]) as out:
+        page = out.pages[0]
+        ours = [c for c in page.chars if "WenQuanYi" in c["fontname"]]
+        boxes = [(c["x0"], c["top"], c["x1"], c["bottom"]) for c in ours]
+        # Each removed word's image now shows through nothing: the text objects whose
+        # clipping glyphs all went end in an empty clip, not in no clip at all.
+        assert "".join(c["text"] for c in ours).count("译") == 5
+    document = pdfium.PdfDocument(str(result.outputs["pdf"]))
+    try:
+        render = document[0].render(scale=scale).to_pil()
+    finally:
+        document.close()
+    assert _yellow_outside(render, boxes, scale) == 0  # was a 58 x 16 pt yellow frame
+    source = pdfium.PdfDocument(str(corpus_file("ocrmypdf/cmyk.pdf")))
+    try:
+        printed = source[0].render(scale=scale).to_pil()
+    finally:
+        source.close()
+    assert _yellow_outside(printed, [], scale) > 500  # the check sees the printed word
 
 
 def test_pdf_without_a_cross_reference_table_is_written_from_a_repaired_copy(

@@ -29,12 +29,23 @@ from pypdf.generic import (
     FloatObject,
     IndirectObject,
     NameObject,
+    NumberObject,
 )
 
 Matrix = tuple[float, float, float, float, float, float]
 Rect = tuple[float, float, float, float]
 IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 _SHOW_OPS = {b"Tj", b"TJ", b"'", b'"'}
+#: What follows a text object whose clipping glyphs (``Tr`` 4-7) were all removed: a clip to
+#: nothing. The spec intersects the clip with the glyphs' outlines, so no glyph means nothing
+#: painted after it shows; pdfium instead leaves the clip unchanged and an image meant to show
+#: only through the letters (coloured text set as an image clipped by invisible text) would
+#: cover its whole box.
+_EMPTY_CLIP: list[tuple[Any, bytes]] = [
+    ([NumberObject(0), NumberObject(0), NumberObject(0), NumberObject(0)], b"re"),
+    ([], b"W"),
+    ([], b"n"),
+]
 _PAINT_OPS = {b"S", b"s", b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*"}
 _STROKE_OPS = {b"S", b"s", b"B", b"B*", b"b", b"b*"}
 #: A path thinner than this (points) and longer than RULE_MIN is a rule (table line, underline).
@@ -372,6 +383,8 @@ class PageContent:
         removed = 0
         kept_ops: list[tuple[Any, bytes]] = []
         path: list[list[tuple[float, float]]] = []
+        # Glyphs shown in a clipping mode (Tr 4-7) in the current text object: removed, kept.
+        clip_removed = clip_kept = False
 
         for operands, op in stream.operations:
             if op == b"q":
@@ -382,6 +395,10 @@ class PageContent:
                 st.ctm = mul(tuple(float(v) for v in operands), st.ctm)  # type: ignore[arg-type]
             elif op == b"BT":
                 tm = tlm = IDENTITY
+                clip_removed = clip_kept = False
+            elif op == b"ET" and clip_removed and not clip_kept:
+                kept_ops += [(operands, op), *_EMPTY_CLIP]
+                continue
             elif op in (b"Td", b"TD") and len(operands) == 2:
                 tx, ty = float(operands[0]), float(operands[1])
                 if op == b"TD":
@@ -433,6 +450,12 @@ class PageContent:
                         gone.append(piece)
                 vertical = st.font is not None and st.font.vertical
                 tm = mul((1, 0, 0, 1, 0, -advance) if vertical else (1, 0, 0, 1, advance, 0), tm)
+                if st.render >= 4:
+                    clip_removed = clip_removed or bool(gone)
+                    dropped = {id(piece) for piece in gone}
+                    clip_kept = clip_kept or any(
+                        not piece.blank and id(piece) not in dropped for piece in pieces
+                    )
                 if gone:
                     removed += len(gone)
                     if len(gone) == len(pieces):
