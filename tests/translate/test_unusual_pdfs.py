@@ -8,6 +8,8 @@ layout bench, not only its benchmark list.
   swapped: its English read as Chinese and was left as is.
   Its coloured words are images shown through invisible clipping text (``Tr 7``): once the
   words were removed, pdfium drew the yellow image's whole box around the translation.
+- A typewritten scan with an OCR text layer (pikepdf's jbig2global.pdf) whose boxes fall short
+  of the printed words: the last letter of its underlined title showed beside the translation.
 - Hand-written PDFs without a cross-reference table (pdfminer.six's simple1.pdf) parsed, were
   translated, and then failed to write, asking the user to "run it again".
 - A Japanese font on the predefined CMap ``V`` (pdfminer.six's simple3.pdf) was taken for a
@@ -144,6 +146,37 @@ def test_words_shown_through_clipping_text_leave_nothing_when_removed(tmp_path: 
     finally:
         source.close()
     assert _yellow_outside(printed, [], scale) > 500  # the check sees the printed word
+
+
+def _dark(image: Any, box: tuple[float, float, float, float], scale: float) -> np.ndarray:
+    """Dark pixels of a page render inside ``box`` (points: x0, top, x1, bottom)."""
+    grey = np.asarray(image.convert("L")).astype(int)
+    x0, top, x1, bottom = (round(v * scale) for v in box)
+    return np.asarray(grey[top:bottom, x0:x1] < 128)
+
+
+def test_patch_covers_the_printed_word_past_its_short_layer_box(tmp_path: Path) -> None:
+    source = corpus_file("pikepdf/jbig2global.pdf")
+    doc = parse_document(source)
+    title = doc.blocks[0]
+    assert title.text == "Linzensoep" and title.bbox is not None
+    assert title.bbox[2] < 164  # the layer's box ends before the printed "p" (x 165-180)
+    result = run(source, tmp_path / "out")
+    scale = 3.0
+    renders = []
+    for path in (source, result.outputs["pdf"]):
+        document = pdfium.PdfDocument(str(path))
+        try:
+            renders.append(document[0].render(scale=scale).to_pil())
+        finally:
+            document.close()
+    printed, translated = renders
+    letter = (164.0, 25.0, 182.0, 45.0)
+    assert _dark(printed, letter, scale).sum() > 200
+    assert _dark(translated, letter, scale).sum() == 0  # the "p" no longer shows
+    # The patch stops at the title's underline: it still runs under the translation.
+    underline = (30.0, 46.5, 160.0, 49.5)
+    assert _dark(translated, underline, scale).any(axis=0).mean() > 0.8
 
 
 def test_pdf_without_a_cross_reference_table_is_written_from_a_repaired_copy(

@@ -115,7 +115,7 @@ def layout_page(
         ]
         _mark_invisible(units, scan.runs)
     if image is not None:
-        _fit_to_ink(units, image, page.rotate)
+        _fit_to_ink(units, image, page)
     blank = None
     if image is not None and any(_needs_patch(b) for b in units):
 
@@ -221,7 +221,7 @@ def _mark_invisible(units: Sequence[Block], runs: Sequence[TextRun]) -> None:
                 block.meta["color"] = colour
 
 
-def _fit_to_ink(units: Sequence[Block], image: PageImage, rotate: int) -> None:
+def _fit_to_ink(units: Sequence[Block], image: PageImage, page: Page) -> None:
     """Move units of an invisible OCR layer onto the printed words they stand for.
 
     The layer's boxes are the OCR engine's guess: often taller than the printed line, set off
@@ -230,15 +230,22 @@ def _fit_to_ink(units: Sequence[Block], image: PageImage, rotate: int) -> None:
     the printed word). So the unit's box becomes the ink box found on the rendered page
     (:meth:`PageImage.ink_box`), its size the printed size, and its paper and ink colours are
     sampled there; the layer's own box is kept (``meta["layer_box"]``) so that the invisible
-    text is still removed with the unit.
+    text is still removed with the unit. The page's other text bounds how far a unit's box may
+    grow (:meth:`PageImage.ink_box`).
     """
+    rotate = page.rotate
+    boxes = [b.bbox for b in page.blocks if b.bbox is not None]  # the layer's, before moving
+    index = BoxIndex(boxes)
     for block in units:
         if not block.meta.get("patch") or block.meta.get("ocr") or block.bbox is None:
             continue
         box = block.bbox
         paper, ink_colour = colours(image.pixels(box))
         along_x = (round(block.rotation / 90.0) - round(rotate / 90.0)) % 2 == 0
-        found = image.ink_box(box, paper, along_x)
+        reach = max(box[2] - box[0], box[3] - box[1])  # ink_box looks a line height out
+        near = (box[0] - reach, box[1] - reach, box[2] + reach, box[3] + reach)
+        others = [boxes[i] for i in index.near(near) if boxes[i] is not box]
+        found = image.ink_box(box, paper, along_x, others)
         if found is None:
             continue
         block.meta["layer_box"] = box

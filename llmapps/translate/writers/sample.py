@@ -10,6 +10,7 @@ Units that come from our own OCR carry these colours already (``meta["background
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -103,7 +104,9 @@ class PageImage:
         close = np.abs(px - target).sum(axis=1) <= 60
         return bool(close.mean() >= share)
 
-    def ink_box(self, box: BBox, paper: RGB, along_x: bool = True) -> BBox | None:
+    def ink_box(
+        self, box: BBox, paper: RGB, along_x: bool = True, others: Sequence[BBox] = ()
+    ) -> BBox | None:
         """The printed text a box of an invisible text layer stands for: ``box`` (user space)
         moved onto the ink around it, or None when the render shows no ink there.
 
@@ -114,16 +117,21 @@ class PageImage:
         a letter gap (never across a word gap, so a neighbouring word is not taken in); across
         the line, the box shrinks or grows to the ink rows inside a window of its own height.
         ``along_x``: the text runs along the displayed page's x axis.
+
+        ``others``: the boxes of the page's other text. A layer set in a font wider or narrower
+        than the print can fall short of its word by more than a letter gap (a typewritten
+        title's last letter); ink past such a gap is still taken when it lies nearer to this
+        box than to any other text's box on the line (:func:`_claim`).
         """
         try:
             image = self._load()
         except Exception:
             return None
         shown_w, shown_h = image.shape[1] / SCALE, image.shape[0] / SCALE
-        x0, y0, x1, y1 = display_box(box, self.rotate, *self._size)
-        if not along_x:  # work as if the text ran along x: transpose
+        # Work as if the text ran along x: transpose the image and the boxes.
+        x0, y0, x1, y1 = _turned(display_box(box, self.rotate, *self._size), along_x)
+        if not along_x:
             image = image.transpose(1, 0, 2)
-            x0, y0, x1, y1 = y0, x0, y1, x1
         height = y1 - y0
         if height <= 0 or x1 <= x0:
             return None
@@ -147,11 +155,24 @@ class PageImage:
         ink_height = max(1, int(line_rows.sum()))
         gap = max(1, int(0.12 * ink_height))  # letter gaps pass, word gaps stop
         left, right = _span(cols, core, gap)
+        rivals = [
+            (px(ox0) - px(wx0), px(ox1) - px(wx0))
+            for ox0, oy0, ox1, oy1 in (
+                _turned(display_box(o, self.rotate, *self._size), along_x) for o in others
+            )
+            if min(oy1, y1) - max(oy0, y0) > 0.5 * min(oy1 - oy0, height) and ox1 > ox0
+        ]
+        own = (px(x0) - px(wx0), px(x1) - px(wx0))
+        left, right = _claim(cols, (left, right), own, rivals, gap, 0.35 * ink_height)
         if ink[:, left : right + 1].mean() > 0.5:  # a photo or a dark fill, not print on paper
             return None
         rows_any = ink[:, left : right + 1].any(axis=1)
         box_rows = np.zeros(rows_any.size, dtype=bool)
         box_rows[rows] = True
+        if right - left > 2 * ink_height:
+            # Past the box, ascenders and descenders ink a few columns of a word's width; a
+            # row inked across half of it is a rule (an underline), where the text ends.
+            rows_any &= box_rows | (ink[:, left : right + 1].mean(axis=1) < 0.5)
         top, bottom = _span(rows_any, box_rows, 1)
         out = (
             wx0 + left / SCALE,
@@ -164,16 +185,64 @@ class PageImage:
         return user_box(out, self.rotate, shown_w, shown_h) if self.rotate else out
 
 
-def _span(filled: np.ndarray, seed: np.ndarray, gap: int) -> tuple[int, int]:
-    """First and last index of the runs of ``filled`` (runs joined over gaps up to ``gap``)
-    that meet ``seed``."""
-    where = np.flatnonzero(filled)
+def _runs(filled: np.ndarray, gap: int) -> list[list[int]]:
+    """[first, last] index of each run of ``filled``, runs joined over gaps up to ``gap``."""
     runs: list[list[int]] = []
-    for i in where:
+    for i in np.flatnonzero(filled):
         if runs and i - runs[-1][1] - 1 <= gap:
             runs[-1][1] = int(i)
         else:
             runs.append([int(i), int(i)])
+    return runs
+
+
+def _turned(box: BBox, along_x: bool) -> BBox:
+    """``box`` with its axes swapped when the text runs along y (the image is transposed)."""
+    x0, y0, x1, y1 = box
+    return (x0, y0, x1, y1) if along_x else (y0, x0, y1, x1)
+
+
+def _claim(
+    filled: np.ndarray,
+    span: tuple[int, int],
+    own: tuple[int, int],
+    rivals: Sequence[tuple[int, int]],
+    gap: int,
+    far: float,
+) -> tuple[int, int]:
+    """``span`` grown over the ink runs beyond it that belong to this box: each run, taken in
+    order outwards, is reached over a gap up to ``far``, starts within a tenth of the box's
+    length of the box's end, and lies nearer to the box (``own``) than to any rival box."""
+    runs = _runs(filled, gap)
+    reach = 0.1 * (own[1] - own[0]) + gap
+
+    def distance(a: int, b: int, box: tuple[int, int]) -> float:
+        return max(0, box[0] - b, a - box[1])
+
+    def ours(a: int, b: int, edge: int, outward: int) -> bool:
+        rival = min((distance(a, b, r) for r in rivals), default=float("inf"))
+        return edge * outward <= reach and distance(a, b, own) < rival
+
+    left, right = span
+    for a, b in runs:
+        if a <= right:
+            continue
+        if a - right - 1 > far or not ours(a, b, a - own[1], 1):
+            break
+        right = b
+    for a, b in reversed(runs):
+        if b >= left:
+            continue
+        if left - b - 1 > far or not ours(a, b, b - own[0], -1):
+            break
+        left = a
+    return left, right
+
+
+def _span(filled: np.ndarray, seed: np.ndarray, gap: int) -> tuple[int, int]:
+    """First and last index of the runs of ``filled`` (runs joined over gaps up to ``gap``)
+    that meet ``seed``."""
+    runs = _runs(filled, gap)
     met = [r for r in runs if seed[r[0] : r[1] + 1].any()] or runs
     if not met:
         inside = np.flatnonzero(seed)
