@@ -23,6 +23,8 @@ SOURCES: dict[str, str] = {
     "pikepdf==9.0.0": "tests/resources/",
     # two-column paper, IRS form and its multi-column instructions, slides, Japanese text
     "pdfminer.six==20181108": "samples/",
+    # a book scan with an OCR layer, forms, encrypted files, CAD drawings, rotated pages
+    "pypdf==5.1.0": "resources/",
 }
 MAX_PDF_BYTES = 20 * 1024 * 1024  # leave out stress files larger than this
 

@@ -445,3 +445,22 @@ def test_list_markers_stay_where_printed_when_the_item_hangs() -> None:
     assert "1. 31 days during 2007, and" in to_markdown(doc)
     assert "1. 31 days during 2007, and" in to_text(doc)
     assert "\n1.\n" not in to_text(doc)
+
+
+def test_book_scan_paragraphs_flow_around_a_picture_and_over_sentence_spaces() -> None:
+    """A page of an old book, scanned with an OCR layer (pypdf's Seige_of_Vicksburg_Sample_OCR):
+    - a paragraph set beside a picture is one unit inside its narrow column, though the line
+      above it runs across the page (every line of it was a unit of its own);
+    - that line and the next ("dan-" / "gerous for use.") are one sentence;
+    - justified lines with an em quad after a sentence ("quarters.  Accordingly") are not cut
+      there as if at a tab stop."""
+    doc = parse_document(L.corpus_file("pypdf/Seige_of_Vicksburg_Sample_OCR.pdf"), pages="1")
+    first = _unit(doc, "however, did not last long")
+    assert first.text.endswith("too conspicuous and dangerous for use.")
+    beside = _unit(doc, "A report creeps into camp that Johnston")
+    assert beside.kind == PARAGRAPH and beside.text.endswith("seize the prize from them.")
+    assert beside.bbox is not None and beside.bbox[2] < 225  # left of the picture (x 225-375)
+    june = _unit(doc, "JUNE 10TH.")
+    assert "improve our quarters. Accordingly a part of the day" in june.text
+    assert not any(b.text.startswith("Accordingly") for b in doc.blocks)
+    _assert_disjoint(doc.pages[0])

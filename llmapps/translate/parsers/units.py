@@ -537,6 +537,11 @@ TAB_GAP = 0.8
 #: spaces of a line alike (TeX's wider sentence spaces stay under 3x), so its lines are never
 #: cut; fields set apart on one line ("Page 1 of 48    Instructions for Form 1040NR") are.
 TAB_RATIO = 3.0
+#: Old books set an em quad after a sentence and then justify, so a sentence space reaches
+#: about 1.1 em (3-4 word spaces): a gap after a sentence's end, before a capital, in a line
+#: of prose is a tab stop only when wider than this (x the font size).
+SENTENCE_GAP = 1.5
+_LATIN_SENTENCE_END = re.compile("[.!?][\"'\u201d\u2019)]?$")
 
 
 def _tab_stops(line: list[Word]) -> set[int]:
@@ -555,6 +560,9 @@ def _tab_stops(line: list[Word]) -> set[int]:
             continue
         word_space = statistics.median_low(gaps[:i] + gaps[i + 1 :])
         if gap < TAB_RATIO * max(word_space, 0.1 * size):
+            continue
+        sentence = _LATIN_SENTENCE_END.search(prev.text) and word.text[:1].isupper()
+        if sentence and len(line) >= 6 and gap < SENTENCE_GAP * size:
             continue
         if i == 0 and BULLET.match(prev.text + " x"):
             continue
@@ -626,17 +634,21 @@ def _columns(segs: list[Seg], gutters: list[tuple[float, float]]) -> dict[int, l
 
 
 def flow_groups(
-    segs: list[Seg], gutters: list[tuple[float, float]]
+    segs: list[Seg], gutters: list[tuple[float, float]], region_right: float | None = None
 ) -> list[tuple[list[Seg], bool]]:
     """Segments -> (group, list_like) where a group is one unit: lines joined only where the
-    text flows (same column; the previous line wrapped; no bullet, indent or size change)."""
+    text flows (same column; the previous line wrapped; no bullet, indent or size change).
+
+    ``region_right``: the right edge of the layout region the lines are in. Text set around a
+    picture is a narrow region whose first lines can run on across the page above the picture;
+    the narrow lines wrap at the region's edge, not at those lines' end."""
     out: list[tuple[list[Seg], bool]] = []
     for col in _columns(segs, gutters).values():
         col.sort(key=lambda s: (s.top, s.x0))
-        right = max(s.x1 for s in col)
+        size = statistics.median(s.size for s in col)
+        right = _right_margin([s.x1 for s in col], region_right, size)
         left = min(s.x0 for s in col)
         width = right - left
-        size = statistics.median(s.size for s in col)
         pairs = list(itertools.pairwise(col))
         wrapped = sum(1 for a, b in pairs if _wrapped(a, b, right))
         list_like = width < 10 * size or (len(pairs) >= 2 and wrapped < 0.4 * len(pairs))
@@ -653,6 +665,16 @@ def flow_groups(
                 groups.append([s])
         out.extend((g, list_like) for g in groups)
     return out
+
+
+def _right_margin(ends: list[float], region_right: float | None, size: float) -> float:
+    """Where a column's lines wrap: its longest line's end, or the region's right edge when
+    most lines end inside it (a few lines running past it are not the measure)."""
+    if region_right is not None:
+        inside = [x for x in ends if x <= region_right + size]
+        if len(inside) >= 0.5 * len(ends):
+            return max(inside)
+    return max(ends)
 
 
 def _wrapped(last: Seg, s: Seg, right: float) -> bool:
@@ -783,9 +805,10 @@ def text_units(
     frame: Frame,
     ctx: PageContext,
     region: str = "text",
+    region_right: float | None = None,
 ) -> list[Block]:
     blocks: list[Block] = []
-    for group, list_like in flow_groups(segs, gutters):
+    for group, list_like in flow_groups(segs, gutters, region_right):
         first = group[0]
         if first.math >= 0.5 and len(group) == 1:
             blocks.append(_formula([first], frame, ctx, region))
@@ -907,7 +930,8 @@ def units_from_segments(
         for group in _stacks(segs):
             blocks.append(make_block(group, HEADING, frame, ctx, region=kind, level=1))
         return blocks
-    blocks = text_units(segs, gutters, frame, ctx, region=kind)
+    right = region_box[2] if region_box is not None else None
+    blocks = text_units(segs, gutters, frame, ctx, region=kind, region_right=right)
     if kind in ("figure_caption", "table_caption"):
         for b in blocks:
             if b.kind not in (FORMULA,):
