@@ -17,6 +17,7 @@ import pytest
 
 from llmapps.config import get_settings
 from llmapps.translate.document import (
+    CAPTION,
     HEADER,
     LINE,
     PARAGRAPH,
@@ -445,6 +446,19 @@ def test_list_markers_stay_where_printed_when_the_item_hangs() -> None:
     assert "1. 31 days during 2007, and" in to_markdown(doc)
     assert "1. 31 days during 2007, and" in to_text(doc)
     assert "\n1.\n" not in to_text(doc)
+
+
+def test_caption_inside_a_figure_region_is_translated_and_labels_kept() -> None:
+    """naacl06-shinyama.pdf sets "Figure 1: ..." between two diagrams, inside the region the
+    layout model calls one figure: the caption is translated (it was kept with the picture's
+    labels), while the diagram's labels stay as drawn."""
+    doc = parse_document(L.corpus_file("pdfminer.six/naacl06-shinyama.pdf"), pages="2")
+    mark_keep(doc.blocks, "zh")
+    for start in ("Figure 1: Obtaining basic patterns.", "Figure 2: Finding a similar"):
+        caption = _unit(doc, start)
+        assert caption.kind == CAPTION and not caption.keep, (start, caption.keep_reason)
+    labels = [b for b in doc.blocks if b.text in ("headed", "threatened")]
+    assert len(labels) >= 4 and all(b.keep and b.keep_reason == "figure" for b in labels)
 
 
 def test_book_scan_paragraphs_flow_around_a_picture_and_over_sentence_spaces() -> None:

@@ -910,10 +910,7 @@ def units_from_segments(
             and not _prose(segs)
             and _real_figure(region_box, ctx)
         ):
-            blocks = [make_block([s], KEEP, frame, ctx, region=kind) for s in segs]
-            for b in blocks:
-                b.keep, b.keep_reason = True, "figure"
-            return blocks
+            return _figure_units(segs, frame, ctx)
         kind = "table" if gutters else "text"  # the model calls text-only grids "figures"
     if kind == "table":
         long_lines = statistics.median(s.word_count for s in segs) >= 6
@@ -936,6 +933,30 @@ def units_from_segments(
         for b in blocks:
             if b.kind not in (FORMULA,):
                 b.kind = CAPTION
+    return blocks
+
+
+#: The first words of a caption: "Figure 1:", "Fig. 2.", "Table 3", "图 4", "表5".
+_CAPTION_START = re.compile(
+    r"^(?:Figure|Fig\.|Table|Chart|Plate|Exhibit|Abbildung|Tabelle|Tableau|图|表)\s*\d+[.:]?(?:\s|$)",
+    re.IGNORECASE,
+)
+
+
+def _figure_units(segs: list[Seg], frame: Frame, ctx: PageContext) -> list[Block]:
+    """A picture's labels are kept as drawn; a caption set inside the picture's region (the
+    layout model often takes "Figure 1: ..." between two diagrams into the figure) is
+    translated, with the lines stacked under its first one."""
+    blocks: list[Block] = []
+    for group in _stacks(segs):
+        start = next((i for i, s in enumerate(group) if _CAPTION_START.match(s.text)), None)
+        labels = group if start is None else group[:start]
+        for s in labels:
+            block = make_block([s], KEEP, frame, ctx, region="figure")
+            block.keep, block.keep_reason = True, "figure"
+            blocks.append(block)
+        if start is not None:
+            blocks.append(make_block(group[start:], CAPTION, frame, ctx, region="figure"))
     return blocks
 
 
