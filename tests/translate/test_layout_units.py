@@ -478,3 +478,14 @@ def test_book_scan_paragraphs_flow_around_a_picture_and_over_sentence_spaces() -
     assert "improve our quarters. Accordingly a part of the day" in june.text
     assert not any(b.text.startswith("Accordingly") for b in doc.blocks)
     _assert_disjoint(doc.pages[0])
+
+
+def test_framed_text_the_model_calls_a_figure_is_translated() -> None:
+    """pypdf's "test Orient.pdf" prints sentences in drawn boxes, one on each side of the page;
+    the layout model calls the top one a figure. Two lines of eight words are a text box to
+    translate, not a picture's labels (it was kept)."""
+    doc = parse_document(L.corpus_file("pypdf/test Orient.pdf"))
+    mark_keep(doc.blocks, "zh")
+    top = [b for b in doc.blocks if b.text.startswith("(T) This is box text at top")]
+    assert len(top) == 1 and not top[0].keep, [(b.text, b.keep_reason) for b in doc.blocks]
+    assert any(b.text.endswith("written down from top") and not b.keep for b in doc.blocks)

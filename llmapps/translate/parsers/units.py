@@ -943,12 +943,21 @@ _CAPTION_START = re.compile(
 )
 
 
+#: Lines stacked in a figure that hold at least this many words are a text box (a framed
+#: note, a callout) to translate, not a picture's labels.
+FIGURE_TEXT_WORDS = 8
+
+
 def _figure_units(segs: list[Seg], frame: Frame, ctx: PageContext) -> list[Block]:
-    """A picture's labels are kept as drawn; a caption set inside the picture's region (the
-    layout model often takes "Figure 1: ..." between two diagrams into the figure) is
-    translated, with the lines stacked under its first one."""
+    """A picture's labels are kept as drawn. Translated: a caption set inside the picture's
+    region (the layout model often takes "Figure 1: ..." between two diagrams into the
+    figure), with the lines stacked under its first one; and a framed text of two or more
+    lines and :data:`FIGURE_TEXT_WORDS` words, which the model also calls a figure."""
     blocks: list[Block] = []
     for group in _stacks(segs):
+        if len(group) >= 2 and sum(s.word_count for s in group) >= FIGURE_TEXT_WORDS:
+            blocks.extend(text_units(group, [], frame, ctx, region="figure"))
+            continue
         start = next((i for i, s in enumerate(group) if _CAPTION_START.match(s.text)), None)
         labels = group if start is None else group[:start]
         for s in labels:
