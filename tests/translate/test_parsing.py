@@ -19,6 +19,7 @@ from llmapps.translate.language import detect_language, in_target_script
 from llmapps.translate.pages import parse_pages
 from llmapps.translate.paragraphs import join_lines, keep_reason, mark_keep
 from llmapps.translate.parsers import parse_document
+from tests.translate.layout_pdfs import corpus_file
 
 
 def test_rich_pdf_blocks(rich_pdf: Path) -> None:
@@ -101,6 +102,17 @@ def test_encrypted_pdf(simple_pdf: Path, tmp_path: Path) -> None:
         parse_document(locked, password="nope")
     doc = parse_document(locked, password="s3cret")
     assert len(doc.pages) == 3 and doc.blocks
+
+
+def test_aes256_pdf_that_pdfminer_opens_without_its_password() -> None:
+    """pypdf's r6-user-password.pdf (AES-256): pdfminer reads its text with an empty password,
+    but pdfium refuses to render it without the user password. That is an encrypted file to
+    ask the password for, not "page 1 cannot be read"."""
+    locked = corpus_file("pypdf/r6-user-password.pdf")
+    with pytest.raises(EncryptedPdfError, match="give its password with --password"):
+        parse_document(locked)
+    doc = parse_document(locked, password="asdfzxcv")
+    assert "password: asdfzxcv" in " ".join(b.text for b in doc.blocks)
 
 
 def test_corrupt_and_unsupported(tmp_path: Path) -> None:

@@ -59,13 +59,7 @@ def open_pdf(path: Path, password: str | None) -> Any:
     except PdfminerException as exc:
         inner = exc.args[0] if exc.args else exc
         if type(inner).__name__ == "PDFPasswordIncorrect":
-            if password:
-                raise EncryptedPdfError(
-                    f"{path.name}: wrong password for this encrypted PDF: check --password"
-                ) from None
-            raise EncryptedPdfError(
-                f"{path.name}: the PDF is encrypted: give its password with --password"
-            ) from None
+            raise _password_error(path, password) from None
         raise CorruptFileError(
             f"{path.name}: not a readable PDF ({inner}): check the file or re-export it"
         ) from None
@@ -73,6 +67,16 @@ def open_pdf(path: Path, password: str | None) -> Any:
         raise CorruptFileError(
             f"{path.name}: not a readable PDF ({type(exc).__name__}): check the file"
         ) from None
+
+
+def _password_error(path: Path, password: str | None) -> EncryptedPdfError:
+    if password:
+        return EncryptedPdfError(
+            f"{path.name}: wrong password for this encrypted PDF: check --password"
+        )
+    return EncryptedPdfError(
+        f"{path.name}: the PDF is encrypted: give its password with --password"
+    )
 
 
 class _Renderer:
@@ -92,7 +96,14 @@ class _Renderer:
         import pypdfium2 as pdfium
 
         if self._doc is None:
-            self._doc = pdfium.PdfDocument(str(self.path), password=self.password or None)
+            try:
+                self._doc = pdfium.PdfDocument(str(self.path), password=self.password or None)
+            except pdfium.PdfiumError as exc:
+                # pdfminer opens some AES-256 files with an empty password that pdfium (and
+                # Acrobat) refuse: the text reads, but no page can be rendered.
+                if "password" not in str(exc).lower():
+                    raise
+                raise _password_error(self.path, self.password) from None
         page = self._doc[index]
         try:
             # The whole media box, which pdfplumber's coordinates (and ours) cover; a smaller
