@@ -110,6 +110,7 @@ class Page:
     scanned: bool = False  # images but no text layer: cannot be translated without OCR
     rotate: int = 0  # the page's /Rotate, normalised to 0, 90, 180 or 270
     ocr: bool = False  # units of this page came from OCR of the page image
+    layer_off: bool = False  # OCR'd because its text layer lies beside the printed words
     layout: str = "rules"  # what made the units: "model" (layout model) or "rules" (fallback)
     # The part viewers show (the CropBox) when it is smaller than the media box: translations
     # of what is shown stay inside it.

@@ -403,6 +403,9 @@ def parse_notes(doc: Document, layout_model: bool) -> list[str]:
     ocr_pages = [p.number for p in doc.pages if p.ocr]
     if ocr_pages:
         notes.append(f"page(s) read by OCR: {pages(ocr_pages)}")
+    off = [p.number for p in doc.pages if p.layer_off]
+    if off:
+        notes.append(f"text layer beside the printed words, read by OCR instead: {pages(off)}")
     if layout_model and doc.kind == "pdf":
         fallback = [p.number for p in doc.pages if p.layout == "rules"]
         if fallback:

@@ -10,6 +10,9 @@ layout bench, not only its benchmark list.
   words were removed, pdfium drew the yellow image's whole box around the translation.
 - A typewritten scan with an OCR text layer (pikepdf's jbig2global.pdf) whose boxes fall short
   of the printed words: the last letter of its underlined title showed beside the translation.
+- A scan whose OCR layer was written at the wrong resolution (pypdf's indirect-rotation.pdf:
+  words stretched 1.35x from the left margin): patches hid the wrong strips, printed words
+  showed under the translations.
 - Hand-written PDFs without a cross-reference table (pdfminer.six's simple1.pdf) parsed, were
   translated, and then failed to write, asking the user to "run it again".
 - A Japanese font on the predefined CMap ``V`` (pdfminer.six's simple3.pdf) was taken for a
@@ -26,7 +29,12 @@ import pdfplumber
 import pypdfium2 as pdfium
 
 from llmapps.translate.parsers import parse_document
-from llmapps.translate.service import TranslateOptions, TranslateResult, translate_file
+from llmapps.translate.service import (
+    TranslateOptions,
+    TranslateResult,
+    parse_notes,
+    translate_file,
+)
 from tests.translate.layout_pdfs import corpus_file
 from tests.translate.translate_fakes import EchoTranslator
 from tests.translate.translate_pdfs import make_sheet_pdf
@@ -177,6 +185,25 @@ def test_patch_covers_the_printed_word_past_its_short_layer_box(tmp_path: Path) 
     # The patch stops at the title's underline: it still runs under the translation.
     underline = (30.0, 46.5, 160.0, 49.5)
     assert _dark(translated, underline, scale).any(axis=0).mean() > 0.8
+
+
+def test_scan_whose_text_layer_lies_beside_the_print_is_read_by_ocr() -> None:
+    source = corpus_file("pypdf/indirect-rotation.pdf")
+    layer = pdfplumber.open(source)
+    try:
+        operators = [w for w in layer.pages[0].extract_words() if w["text"] == "Operators"]
+    finally:
+        layer.close()
+    assert operators and operators[0]["x1"] > 600  # the layer's word; printed, it ends at 528
+    doc = parse_document(source, pages="1")
+    page = doc.pages[0]
+    assert page.ocr and page.layer_off
+    title = next(b for b in page.blocks if b.text.startswith("International Council of"))
+    assert title.bbox is not None and title.bbox[2] < 540  # where it is printed
+    assert "read by OCR instead: 1" in " ".join(parse_notes(doc, True))
+    # A sound layer over a scan (a book page) is used as it is.
+    book = parse_document(corpus_file("pypdf/Seige_of_Vicksburg_Sample_OCR.pdf"), pages="1")
+    assert not book.pages[0].ocr and not book.pages[0].layer_off
 
 
 def test_pdf_without_a_cross_reference_table_is_written_from_a_repaired_copy(

@@ -218,15 +218,17 @@ def parse_page(page: Any, number: int, options: ParseOptions, renderer: _Rendere
         return out
     image: np.ndarray | None = None
     scale = 1.0
+    if not do_ocr and (options.layout_model or (options.ocr == "auto" and ctx.scan)):
+        from llmapps.translate.layout_model import LAYOUT_SCALE
+
+        scale = LAYOUT_SCALE
+        image = renderer.render(number - 1, scale, _media(page))
+        if options.ocr == "auto" and ctx.scan and _layer_off_the_scan(chars, image, scale):
+            do_ocr = out.layer_off = True
     if do_ocr:
         from llmapps.ocr import render_scale
 
         scale = render_scale(width, height)
-        image = renderer.render(number - 1, scale, _media(page))
-    elif options.layout_model:
-        from llmapps.translate.layout_model import LAYOUT_SCALE
-
-        scale = LAYOUT_SCALE
         image = renderer.render(number - 1, scale, _media(page))
     regions: list[Any] = []
     if options.layout_model and image is not None:
@@ -248,6 +250,41 @@ def parse_page(page: Any, number: int, options: ParseOptions, renderer: _Rendere
     out.blocks = U.reading_order(blocks)
     _to_user_space(out)
     return out
+
+
+#: A scanned page's text layer is read again by OCR when at least this share of its words
+#: (of three letters or more; at least :data:`LAYER_CHECK_WORDS` of them) lie where the page
+#: shows no ink.
+LAYER_OFF_SHARE = 0.1
+LAYER_CHECK_WORDS = 10
+
+
+def _layer_off_the_scan(chars: list[dict[str, Any]], image: np.ndarray, scale: float) -> bool:
+    """The text layer of a scanned page is not where its words are printed.
+
+    An OCR layer written by a tool that measured the scan at the wrong resolution (pypdf's
+    indirect-rotation.pdf: words stretched 1.35x from the left margin) puts the text beside
+    the printed words: patches then hide the wrong strips and translations sit off their
+    lines. A word of the layer is off when fewer than 3 in 10 of its columns show ink in the
+    render; a sound layer has next to none (ocrmypdf's, a book scan's: 0 of 600)."""
+    upright = [c for c in chars if c.get("upright", True) and str(c.get("text", "")).strip()]
+    lines = U.build_lines(U.glyphs_from_chars(upright, U.Frame(0)))
+    words = [w for line in lines for w in line if len(w.text) >= 3]
+    if len(words) < LAYER_CHECK_WORDS:
+        return False
+    grey = image.mean(axis=2)
+    ink = np.abs(grey - np.median(grey)) > 60
+    height, width = ink.shape
+    off = 0
+    for w in words:
+        x0, x1 = (
+            max(0, int(w.x0 * scale)),
+            min(width, max(int(w.x0 * scale) + 1, int(w.x1 * scale))),
+        )
+        top, bottom = max(0, int(w.top * scale)), min(height, int(w.bottom * scale) + 1)
+        columns = ink[top:bottom, x0:x1].any(axis=0)
+        off += columns.size == 0 or columns.mean() < 0.3
+    return off >= LAYER_OFF_SHARE * len(words)
 
 
 def _crop(page: Any, dx: float, dy: float) -> tuple[float, float, float, float] | None:
