@@ -19,6 +19,7 @@ from llmapps.translate.language import detect_language, in_target_script
 from llmapps.translate.pages import parse_pages
 from llmapps.translate.paragraphs import join_lines, keep_reason, mark_keep
 from llmapps.translate.parsers import parse_document
+from llmapps.translate.parsers.units import logical_order
 from tests.translate.layout_pdfs import corpus_file
 
 
@@ -177,3 +178,19 @@ def test_language_detection() -> None:
     assert in_target_script("中文文本", "zh") and not in_target_script("English", "zh")
     # Japanese is not "already Chinese" because it is written with kanji (a slide's title).
     assert not in_target_script("研究の背景", "zh")
+
+
+def test_right_to_left_lines_read_in_reading_order() -> None:
+    """pypdf's multilang.pdf prints "Hello World" in six languages. Lines are built from glyph
+    positions, so Arabic came out reversed ("ملاعلاب ابحرم") and went to the model so."""
+    doc = parse_document(corpus_file("pypdf/multilang.pdf"))
+    texts = [b.text for b in doc.blocks]
+    assert "مرحبا بالعالم" in texts, texts
+    assert "Привет, мир" in texts and "Hello World" in texts
+
+
+def test_logical_order_keeps_numbers_and_latin_inside_arabic() -> None:
+    assert logical_order("2020 ملاعلاب ابحرم") == "مرحبا بالعالم 2020"
+    assert logical_order("(PDF) ملاعلاب ابحرم 12.5") == "12.5 مرحبا بالعالم (PDF)"
+    assert logical_order("םלוע םולש") == "שלום עולם"
+    assert logical_order("Hello (World) 2020") == "Hello (World) 2020"

@@ -20,6 +20,7 @@ import itertools
 import math
 import re
 import statistics
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -181,7 +182,7 @@ class Seg:
 
     def finish(self) -> Seg:
         glyphs = [g for w in self.words for g in w.glyphs]
-        self.text = join_words([w.text for w in self.words])
+        self.text = logical_order(join_words([w.text for w in self.words]))
         self.x0 = min(w.x0 for w in self.words)
         self.x1 = max(w.x1 for w in self.words)
         self.top = min(w.top for w in self.words)
@@ -230,6 +231,34 @@ def join_words(words: list[str]) -> str:
             out += " "
         out += word
     return out
+
+
+_MIRRORED = str.maketrans("()[]{}<>", ")(][}{><")
+#: A run read left to right inside right-to-left text: Latin words (with the spaces and marks
+#: between them) and numbers ("2,000", "12.5").
+_LTR_RUN = re.compile(
+    r"[A-Za-z0-9\u00c0-\u024f](?:[A-Za-z0-9\u00c0-\u024f .,:/%+-]*[A-Za-z0-9\u00c0-\u024f%])?"
+)
+
+
+def logical_order(text: str) -> str:
+    """A line of Arabic or Hebrew in reading order.
+
+    Lines are built from glyph positions, left to right: right-to-left text comes out
+    reversed ("ملاعلاب ابحرم" for "مرحبا بالعالم"), and a model translates the reversal into
+    nonsense. A line whose letters are mostly right-to-left is reversed, with the Latin words
+    and numbers inside it kept reading left to right and brackets turned back; Arabic
+    presentation forms become the letters they show (NFKC)."""
+    rtl = ltr = 0
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        rtl += kind in ("R", "AL")
+        ltr += kind == "L"
+    if rtl <= ltr:
+        return text
+    reversed_text = text[::-1].translate(_MIRRORED)
+    logical = _LTR_RUN.sub(lambda m: m.group(0)[::-1].translate(_MIRRORED), reversed_text)
+    return unicodedata.normalize("NFKC", logical)
 
 
 def glyphs_from_chars(chars: Iterable[dict[str, Any]], frame: Frame) -> list[Glyph]:
