@@ -459,6 +459,12 @@ def test_caption_inside_a_figure_region_is_translated_and_labels_kept() -> None:
         assert caption.kind == CAPTION and not caption.keep, (start, caption.keep_reason)
     labels = [b for b in doc.blocks if b.text in ("headed", "threatened")]
     assert len(labels) >= 4 and all(b.keep and b.keep_reason == "figure" for b in labels)
+    # Sub-figures' captions under two photos (pypdf's side-by-side-subfig.pdf, LaTeX).
+    doc = parse_document(L.corpus_file("pypdf/side-by-side-subfig.pdf"))
+    mark_keep(doc.blocks, "zh")
+    for start in ("(a) South American coati", "(b) Brown bear", "Figure 1.1: Bears"):
+        caption = _unit(doc, start)
+        assert caption.kind == CAPTION and not caption.keep, (start, caption.keep_reason)
 
 
 def test_book_scan_paragraphs_flow_around_a_picture_and_over_sentence_spaces() -> None:

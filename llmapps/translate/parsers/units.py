@@ -965,9 +965,11 @@ def units_from_segments(
     return blocks
 
 
-#: The first words of a caption: "Figure 1:", "Fig. 2.", "Table 3", "图 4", "表5".
+#: The first words of a caption: "Figure 1:", "Fig. 2.", "Table 3", "图 4", "表5", or a
+#: sub-figure's "(a) Brown bear" (a letter in brackets and two words or more).
 _CAPTION_START = re.compile(
-    r"^(?:Figure|Fig\.|Table|Chart|Plate|Exhibit|Abbildung|Tabelle|Tableau|图|表)\s*\d+[.:]?(?:\s|$)",
+    r"^(?:(?:Figure|Fig\.|Table|Chart|Plate|Exhibit|Abbildung|Tabelle|Tableau|图|表)\s*\d+[.:]?"
+    r"(?:\s|$)|\([a-z]\)\s+\S+\s+\S)",
     re.IGNORECASE,
 )
 
