@@ -13,6 +13,8 @@ layout bench, not only its benchmark list.
 - A scan whose OCR layer was written at the wrong resolution (pypdf's indirect-rotation.pdf:
   words stretched 1.35x from the left margin): patches hid the wrong strips, printed words
   showed under the translations.
+- A federal form (pypdf's SF424_page2.pdf) holds invisible text inside its empty fields (field
+  names, Tr 3) on blank paper: it was taken for an OCR layer and drawn visibly, translated.
 - Hand-written PDFs without a cross-reference table (pdfminer.six's simple1.pdf) parsed, were
   translated, and then failed to write, asking the user to "run it again".
 - A Japanese font on the predefined CMap ``V`` (pdfminer.six's simple3.pdf) was taken for a
@@ -204,6 +206,28 @@ def test_scan_whose_text_layer_lies_beside_the_print_is_read_by_ocr() -> None:
     # A sound layer over a scan (a book page) is used as it is.
     book = parse_document(corpus_file("pypdf/Seige_of_Vicksburg_Sample_OCR.pdf"), pages="1")
     assert not book.pages[0].ocr and not book.pages[0].layer_off
+
+
+def test_invisible_text_over_blank_paper_stays_invisible(tmp_path: Path) -> None:
+    source = corpus_file("pypdf/SF424_page2.pdf")
+    result = run(source, tmp_path / "out")
+    field = (34.0, 212.0, 120.0, 226.0)  # the empty "Name of Federal Agency" field
+    scale = 2.0
+    dark = []
+    for path in (source, result.outputs["pdf"]):
+        document = pdfium.PdfDocument(str(path))
+        try:
+            dark.append(int(_dark(document[0].render(scale=scale).to_pil(), field, scale).sum()))
+        finally:
+            document.close()
+    assert dark[0] == dark[1]  # the field's frame only: nothing new is shown in it
+    with pdfplumber.open(result.outputs["pdf"]) as out:
+        inside = [
+            c
+            for c in out.pages[0].chars
+            if "WenQuanYi" in c["fontname"] and field[1] < c["top"] < field[3]
+        ]
+    assert inside and "".join(c["text"] for c in inside).startswith("译")  # still searchable
 
 
 def test_pdf_without_a_cross_reference_table_is_written_from_a_repaired_copy(

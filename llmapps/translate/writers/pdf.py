@@ -231,7 +231,8 @@ def _fit_to_ink(units: Sequence[Block], image: PageImage, page: Page) -> None:
     (:meth:`PageImage.ink_box`), its size the printed size, and its paper and ink colours are
     sampled there; the layer's own box is kept (``meta["layer_box"]``) so that the invisible
     text is still removed with the unit. The page's other text bounds how far a unit's box may
-    grow (:meth:`PageImage.ink_box`).
+    grow (:meth:`PageImage.ink_box`). A unit over blank paper is hidden text, not a layer:
+    ``meta["hidden"]``, drawn invisible.
     """
     rotate = page.rotate
     boxes = [b.bbox for b in page.blocks if b.bbox is not None]  # the layer's, before moving
@@ -241,6 +242,12 @@ def _fit_to_ink(units: Sequence[Block], image: PageImage, page: Page) -> None:
             continue
         box = block.bbox
         paper, ink_colour = colours(image.pixels(box))
+        if image.blank(box, paper):
+            # Invisible text over blank paper is no OCR layer: nothing is printed there (a
+            # form's hidden field names). Its translation stays invisible, with no patch.
+            block.meta["hidden"] = True
+            del block.meta["patch"]
+            continue
         along_x = (round(block.rotation / 90.0) - round(rotate / 90.0)) % 2 == 0
         reach = max(box[2] - box[0], box[3] - box[1])  # ink_box looks a line height out
         near = (box[0] - reach, box[1] - reach, box[2] + reach, box[3] + reach)
@@ -423,7 +430,9 @@ def _draw(c: canvas.Canvas, placement: Placement, font: str, height: float) -> N
     # mode outlives BT/ET, so it is set inside q/Q, which restores it afterwards.
     c.saveState()
     c.setFillColorRGB(*_rgb(block.meta.get("color"), (0.0, 0.0, 0.0)))
-    if block.bold:
+    if block.meta.get("hidden"):
+        text.setTextRenderMode(3)  # hidden in the source, hidden in the translation
+    elif block.bold:
         text.setTextRenderMode(2)
         c.setStrokeColorRGB(*_rgb(block.meta.get("color"), (0.0, 0.0, 0.0)))
         c.setLineWidth(placement.size * 0.035)
