@@ -83,6 +83,8 @@ DOCUMENTS = [
     "pdfminer.six/nlp2004slides.pdf",  # landscape slides
     "pdfminer.six/jo.pdf",  # landscape page
     "pdfminer.six/kampo.pdf",  # Japanese source text
+    "pypdf/Seige_of_Vicksburg_Sample_OCR.pdf",  # book scan with an OCR layer, text around a picture
+    "pypdf/indirect-rotation.pdf",  # scan whose OCR layer lies beside the print (OCR'd again)
 ]
 # Pages with a text layer, repeated into the memory test's long document.
 RSS_SOURCES = [
