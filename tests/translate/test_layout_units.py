@@ -495,3 +495,19 @@ def test_framed_text_the_model_calls_a_figure_is_translated() -> None:
     top = [b for b in doc.blocks if b.text.startswith("(T) This is box text at top")]
     assert len(top) == 1 and not top[0].keep, [(b.text, b.keep_reason) for b in doc.blocks]
     assert any(b.text.endswith("written down from top") and not b.keep for b in doc.blocks)
+
+
+def test_letterhead_fields_are_entries_of_their_own() -> None:
+    """The contact block on the cover of pypdf's GeoBase_NHNC1_Data_Model_UML_EN.pdf (short
+    centred lines: "Téléphone : ...", "Courriel : ...", "URL : ...") was one unit, so its
+    numbers and addresses went through the model as one sentence and lost their lines."""
+    doc = parse_document(L.corpus_file("pypdf/GeoBase_NHNC1_Data_Model_UML_EN.pdf"), pages="1")
+    texts = [b.text for b in doc.blocks]
+    for line in (
+        "Service à la clientèle de GéoGratis",
+        "Téléphone : +01-819-564-4857",
+        "Télécopieur : +01-819-564-5698",
+        "URL : www.GeoGratis.gc.ca",
+    ):
+        assert line in texts, texts
+    assert "National Hydro Network, Canada, Level 1 Data Model" in texts  # a title still joins

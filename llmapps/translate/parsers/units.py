@@ -51,6 +51,10 @@ BULLET = re.compile(
 )
 # A new speaker or question/answer in a transcript starts a new unit.
 _SPEAKER = re.compile(r"^\s*(?:[QA]\.|[A-Z][A-Z.' ]{1,30}:)\s")
+#: A short "Label: value" line of a letterhead, an address block or a form ("Téléphone :
+#: +01-819-564-4857", "URL : www.example.org"): an entry of its own, never part of a paragraph.
+_FIELD = re.compile(r"^[A-Z\u00c0-\u00de][\w.'\u2019 -]{0,30}?\s?:\s+\S")
+FIELD_WORDS = 6
 _MONO = re.compile(r"(courier|mono|consol|menlo|typewriter|fixed|lucidaconsole|cmtt)", re.I)
 _MATH = re.compile(r"(cmmi|cmsy|cmex|cmbsy|msam|msbm|math|stixmath|rsfs|esint|eufm)", re.I)
 _BOLD = re.compile(r"(bold|black|heavy|semibold|demi)", re.I)
@@ -723,6 +727,11 @@ def _weight(s: Seg) -> bool:
     return s.bold and not s.run_in
 
 
+def _field(s: Seg) -> bool:
+    """A short "Label: value" line (:data:`_FIELD`)."""
+    return bool(_FIELD.match(s.text)) and s.word_count <= FIELD_WORDS
+
+
 def _joins(group: list[Seg], s: Seg, right: float, max_gap: float) -> bool:
     last = group[-1]
     size = max(s.size, last.size)
@@ -743,6 +752,8 @@ def _joins(group: list[Seg], s: Seg, right: float, max_gap: float) -> bool:
     if s.run_in and not lead_in:  # a new paragraph that starts with a run-in heading
         return False
     if abs(s.mono - last.mono) > 0.5 or BULLET.match(s.text) or _SPEAKER.match(s.text):
+        return False
+    if _field(last) or _field(s):
         return False
     if not _wrapped(last, s, right) or last.word_count < 3:
         return False
@@ -1008,6 +1019,7 @@ def _stacks(segs: list[Seg]) -> list[list[Seg]]:
         if (
             g is not None
             and not BULLET.match(s.text)  # a list item is never the rest of a title
+            and not (_field(g[-1]) or _field(s))  # nor is a letterhead's "Fax: ..." line
             and 0 - 0.3 * s.size <= s.top - g[-1].bottom <= 0.9 * s.size
             and abs(s.size - g[-1].size) <= 0.15 * s.size + 0.3
             and min(s.x1, g[-1].x1) - max(s.x0, g[-1].x0) > 0
