@@ -15,6 +15,10 @@ layout bench, not only its benchmark list.
   showed under the translations.
 - A federal form (pypdf's SF424_page2.pdf) holds invisible text inside its empty fields (field
   names, Tr 3) on blank paper: it was taken for an OCR layer and drawn visibly, translated.
+- An AutoCAD drawing (pypdf's AutoCad_Diagram.pdf) writes its spaces as backslash-space
+  (pdfminer glued every word to the next) and a NUL between an image's colour space and its
+  highest index (pypdf took both for one name: the drawing's note and photos vanished from
+  the output).
 - Hand-written PDFs without a cross-reference table (pdfminer.six's simple1.pdf) parsed, were
   translated, and then failed to write, asking the user to "run it again".
 - A Japanese font on the predefined CMap ``V`` (pdfminer.six's simple3.pdf) was taken for a
@@ -28,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import pdfplumber
+import pypdf
 import pypdfium2 as pdfium
 
 from llmapps.translate.parsers import parse_document
@@ -228,6 +233,39 @@ def test_invisible_text_over_blank_paper_stays_invisible(tmp_path: Path) -> None
             if "WenQuanYi" in c["fontname"] and field[1] < c["top"] < field[3]
         ]
     assert inside and "".join(c["text"] for c in inside).startswith("译")  # still searchable
+
+
+def test_drawing_with_escaped_spaces_and_a_nul_separator(tmp_path: Path) -> None:
+    source = corpus_file("pypdf/AutoCad_Diagram.pdf")
+    texts = [b.text for b in parse_document(source).blocks]
+    assert "Strip the cable" in texts and "Tape the screens before inserting the cable" in texts
+    result = run(source, tmp_path / "out")
+    scale = 0.5
+    ink = []
+    for path in (source, result.outputs["pdf"]):
+        document = pdfium.PdfDocument(str(path))
+        try:
+            page = document[0]
+            width, height = page.get_size()
+            note = (width / 2, 0.0, width, height / 2)  # the note with its photos, untranslated
+            ink.append(int(_dark(page.render(scale=scale).to_pil(), note, scale).sum()))
+        finally:
+            document.close()
+    assert ink[1] >= 0.95 * ink[0], ink  # was a third: the note's image was lost
+
+
+def test_form_fields_and_layers_survive_translation(tmp_path: Path) -> None:
+    """The translated PDF keeps the catalog entries its pages depend on: the interactive form
+    (a LibreOffice form stays fillable, its fields named as before) and the layers an AutoCAD
+    drawing's content belongs to (a layer off by default would otherwise show)."""
+    form = corpus_file("pypdf/libreoffice-form.pdf")
+    out = pypdf.PdfReader(run(form, tmp_path / "form").outputs["pdf"])
+    assert set(out.get_fields() or {}) == set(pypdf.PdfReader(form).get_fields() or {})
+    assert len(out.get_fields() or {}) == 8
+    drawing = run(corpus_file("pypdf/AutoCad_Diagram.pdf"), tmp_path / "drawing")
+    layers = pypdf.PdfReader(drawing.outputs["pdf"]).trailer["/Root"]["/OCProperties"]
+    names = {g.get_object()["/Name"] for g in layers["/OCGs"]}
+    assert "Visible Edges(ISO)" in names and len(names) == 5
 
 
 def test_pdf_without_a_cross_reference_table_is_written_from_a_repaired_copy(

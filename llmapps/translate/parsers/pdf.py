@@ -24,6 +24,7 @@ import numpy as np
 import pdfplumber
 from pdfplumber.utils.exceptions import PdfminerException
 
+from llmapps.translate import pdf_fixes
 from llmapps.translate.document import (
     FOOTER,
     HEADER,
@@ -40,6 +41,8 @@ from llmapps.translate.document import (
 from llmapps.translate.errors import CorruptFileError, EncryptedPdfError, TranslateError
 from llmapps.translate.pages import parse_pages
 from llmapps.translate.parsers import units as U
+
+pdf_fixes.apply()
 
 OCR_MODES = ("auto", "always", "never")
 

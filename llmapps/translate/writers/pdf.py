@@ -27,8 +27,10 @@ from typing import Any
 
 from pypdf import PageObject, PdfReader, PdfWriter, Transformation
 from pypdf.errors import PdfReadError
+from pypdf.generic import NameObject
 from reportlab.pdfgen import canvas
 
+from llmapps.translate import pdf_fixes
 from llmapps.translate.document import Block, Document, Page
 from llmapps.translate.fonts import register_font
 from llmapps.translate.writers.content import PageContent, Rect, TextRun, draw_over
@@ -46,6 +48,8 @@ from llmapps.translate.writers.typeset import (
 
 #: A text run belongs to a unit when it starts this close (points) to the unit's box.
 START_MARGIN = 1.0
+
+pdf_fixes.apply()
 
 
 def open_reader(path: Path, password: str | None) -> PdfReader:
@@ -517,9 +521,25 @@ def translated_pdf(
         drawn = PdfReader(io.BytesIO(buffer.getvalue()))
         for target, index in attach:
             draw_over(target, drawn.pages[index], writer)
+    _copy_catalog(reader, writer, whole=len(doc.pages) == len(reader.pages))
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def _copy_catalog(reader: PdfReader, writer: PdfWriter, *, whole: bool) -> None:
+    """The document-wide entries the copied pages depend on.
+
+    ``/OCProperties``: content in a layer (an AutoCAD drawing's photos and notes) refers to
+    layers the catalog lists; without the list pdfium hides that content. ``/AcroForm``:
+    the form the pages' fields belong to, when every page is in the output (its fields on
+    other pages would drag those pages in).
+    """
+    root = reader.trailer["/Root"]
+    keys = ["/OCProperties", "/AcroForm"] if whole else ["/OCProperties"]
+    for key in keys:
+        if key in root:
+            writer.root_object[NameObject(key)] = root.raw_get(key).clone(writer)
 
 
 def _edit_page(
@@ -568,6 +588,7 @@ def bilingual_pdf(
             dst, Transformation().translate(width - float(mb.left), -float(mb.bottom))
         )
         writer.add_page(sheet)
+    _copy_catalog(original, writer, whole=False)
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
