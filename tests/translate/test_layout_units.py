@@ -484,6 +484,11 @@ def test_book_scan_paragraphs_flow_around_a_picture_and_over_sentence_spaces() -
     assert "improve our quarters. Accordingly a part of the day" in june.text
     assert not any(b.text.startswith("Accordingly") for b in doc.blocks)
     _assert_disjoint(doc.pages[0])
+    # Page 50: a narrow column beside a picture, justified, its few words stretched: its
+    # sentence spaces ("things as they go.  How-", 1.0 and 1.3 em) do not cut it.
+    doc = parse_document(L.corpus_file("pypdf/Seige_of_Vicksburg_Sample_OCR.pdf"), pages="2")
+    column = _unit(doc, "These shells are visitors")
+    assert "things as theygo. However" in column.text and column.text.endswith("A friend")
 
 
 def test_framed_text_the_model_calls_a_figure_is_translated() -> None:

@@ -19,6 +19,9 @@ layout bench, not only its benchmark list.
   (pdfminer glued every word to the next) and a NUL between an image's colour space and its
   highest index (pypdf took both for one name: the drawing's note and photos vanished from
   the output).
+- A book page with engravings beside a column of text, scanned with an OCR layer that runs
+  the narrow gutter's two columns together (pypdf's Seige_of_Vicksburg_Sample_OCR.pdf, page
+  52): the engravings were painted over, and 13 units did not fit.
 - Hand-written PDFs without a cross-reference table (pdfminer.six's simple1.pdf) parsed, were
   translated, and then failed to write, asking the user to "run it again".
 - A Japanese font on the predefined CMap ``V`` (pdfminer.six's simple3.pdf) was taken for a
@@ -266,6 +269,32 @@ def test_form_fields_and_layers_survive_translation(tmp_path: Path) -> None:
     layers = pypdf.PdfReader(drawing.outputs["pdf"]).trailer["/Root"]["/OCProperties"]
     names = {g.get_object()["/Name"] for g in layers["/OCGs"]}
     assert "Visible Edges(ISO)" in names and len(names) == 5
+
+
+def test_book_page_keeps_its_engravings_and_its_columns(tmp_path: Path) -> None:
+    source = corpus_file("pypdf/Seige_of_Vicksburg_Sample_OCR.pdf")
+    doc = parse_document(source, pages="3")
+    texts = [b.text for b in doc.blocks]
+    caption = [t for t in texts if t.startswith("Cannister shot is a tin cylinder with iron")]
+    assert len(caption) == 1 and "six around. These bills are made of cast iron" in caption[0]
+    column = [t for t in texts if t.startswith("There is a Confederate flag")]
+    assert len(column) == 1 and column[0].endswith("side how we would worship them.")
+    assert any(t.startswith("It is") for t in texts)  # the next paragraph, indented 0.7 em
+    options = TranslateOptions(target="zh", formats=["pdf"], output_dir=str(tmp_path), pages="3")
+    result = translate_file(source, options, model=EchoTranslator())
+    assert not [b for b in result.document.blocks if b.meta.get("unfit") and len(b.text) > 10]
+    scale = 1.0
+    engravings = (80.0, 95.0, 175.0, 225.0)  # the canister beside the text column
+    ink = []
+    for path, index in ((source, 2), (result.outputs["pdf"], 0)):
+        document = pdfium.PdfDocument(str(path))
+        try:
+            ink.append(
+                int(_dark(document[index].render(scale=scale).to_pil(), engravings, scale).sum())
+            )
+        finally:
+            document.close()
+    assert ink[1] >= 0.9 * ink[0], ink  # was painted over
 
 
 def test_pdf_without_a_cross_reference_table_is_written_from_a_repaired_copy(

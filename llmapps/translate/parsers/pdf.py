@@ -450,7 +450,7 @@ def _text_units(
         frame = U.Frame(angle)
         glyphs = U.glyphs_from_chars(group, frame)
         if angle == 0 and regions:
-            pieces = U.chunks(U.build_lines(glyphs))
+            pieces = U.chunks(U.build_lines(glyphs), regions=regions)
             centres = [
                 (
                     (min(g.x0 for g in p) + max(g.x1 for g in p)) / 2,

@@ -571,8 +571,9 @@ TAB_GAP = 0.8
 #: cut; fields set apart on one line ("Page 1 of 48    Instructions for Form 1040NR") are.
 TAB_RATIO = 3.0
 #: Old books set an em quad after a sentence and then justify, so a sentence space reaches
-#: about 1.1 em (3-4 word spaces): a gap after a sentence's end, before a capital, in a line
-#: of prose is a tab stop only when wider than this (x the font size).
+#: 1.1-1.3 em (3-4 word spaces; a narrow column's few words stretch more): a gap after a
+#: sentence's end, before a capital, in a line of three words or more is a tab stop only
+#: when wider than this (x the font size).
 SENTENCE_GAP = 1.5
 _LATIN_SENTENCE_END = re.compile("[.!?][\"'\u201d\u2019)]?$")
 
@@ -595,7 +596,7 @@ def _tab_stops(line: list[Word]) -> set[int]:
         if gap < TAB_RATIO * max(word_space, 0.1 * size):
             continue
         sentence = _LATIN_SENTENCE_END.search(prev.text) and word.text[:1].isupper()
-        if sentence and len(line) >= 6 and gap < SENTENCE_GAP * size:
+        if sentence and len(line) >= 3 and gap < SENTENCE_GAP * size:
             continue
         if i == 0 and BULLET.match(prev.text + " x"):
             continue
@@ -637,20 +638,45 @@ def _split_line(
     return segs
 
 
-def chunks(lines: list[list[Word]], gap: float = 0.8) -> list[list[Glyph]]:
+def chunks(
+    lines: list[list[Word]], gap: float = 0.8, regions: list[Region] | None = None
+) -> list[list[Glyph]]:
     """Runs of words closer than ``gap`` x size: the pieces assigned to layout regions whole,
-    so a region box drawn a little short never cuts a word or phrase in two."""
+    so a region box drawn a little short never cuts a word or phrase in two.
+
+    With ``regions``, a run is also cut where it crosses from one region into another beside
+    it: an OCR layer often runs a narrow gutter's two columns together as one line ("balls
+    packed brave it out."), and the whole line would go to one column."""
     out: list[list[Glyph]] = []
     for line in lines:
+        owners = _word_regions(line, regions) if regions else [-1] * len(line)
         current: list[Glyph] = list(line[0].glyphs)
-        for prev, word in itertools.pairwise(line):
+        for (prev, word), (a, b) in zip(
+            itertools.pairwise(line), itertools.pairwise(owners), strict=True
+        ):
             size = max(g.size for g in prev.glyphs + word.glyphs)
-            if word.x0 - prev.x1 > gap * size:
+            beside = regions and _side_by_side(regions, a, b, prev, word)
+            if word.x0 - prev.x1 > gap * size or beside:
                 out.append(current)
                 current = []
             current.extend(word.glyphs)
         out.append(current)
     return out
+
+
+def _word_regions(line: list[Word], regions: list[Region]) -> list[int]:
+    centres = [((w.x0 + w.x1) / 2, (w.top + w.bottom) / 2) for w in line]
+    return assign_regions(centres, regions)
+
+
+def _side_by_side(regions: list[Region], a: int, b: int, left: Word, right: Word) -> bool:
+    """Words ``left`` and ``right`` (neighbours on a line) lie in two regions set side by side,
+    the gap between the words at the edge where one region ends and the other begins."""
+    if a < 0 or b < 0 or a == b:
+        return False
+    ra, rb = regions[a].bbox, regions[b].bbox
+    size = max(right.bottom - right.top, 1.0)
+    return ra[2] <= rb[0] + size and left.x1 <= ra[2] + size and right.x0 >= rb[0] - size
 
 
 # --- grouping -------------------------------------------------------------------------------
@@ -727,6 +753,10 @@ def _weight(s: Seg) -> bool:
     return s.bold and not s.run_in
 
 
+#: A line starting this much (x the font size) right of the line above starts a paragraph.
+INDENT = 0.6
+
+
 def _field(s: Seg) -> bool:
     """A short "Label: value" line (:data:`_FIELD`)."""
     return bool(_FIELD.match(s.text)) and s.word_count <= FIELD_WORDS
@@ -758,7 +788,10 @@ def _joins(group: list[Seg], s: Seg, right: float, max_gap: float) -> bool:
     if not _wrapped(last, s, right) or last.word_count < 3:
         return False
     hanging = BULLET.match(group[0].text) is not None
-    return not (s.x0 > last.x0 + 1.2 * size and not hanging)
+    # A first-line indent: books indent by 0.6-1 em; our own OCR's line starts wander more,
+    # and a paragraph's second line may hang under its first (a caption set "hanging").
+    indent = (1.2 if s.meta.get("ocr") or len(group) == 1 else INDENT) * size
+    return not (s.x0 > last.x0 + indent and not hanging)
 
 
 # --- units ----------------------------------------------------------------------------------

@@ -236,7 +236,7 @@ def _fit_to_ink(units: Sequence[Block], image: PageImage, page: Page) -> None:
     sampled there; the layer's own box is kept (``meta["layer_box"]``) so that the invisible
     text is still removed with the unit. The page's other text bounds how far a unit's box may
     grow (:meth:`PageImage.ink_box`). A unit over blank paper is hidden text, not a layer:
-    ``meta["hidden"]``, drawn invisible.
+    ``meta["hidden"]``, drawn invisible. Only one-line units move; a paragraph keeps its box.
     """
     rotate = page.rotate
     boxes = [b.bbox for b in page.blocks if b.bbox is not None]  # the layer's, before moving
@@ -251,6 +251,13 @@ def _fit_to_ink(units: Sequence[Block], image: PageImage, page: Page) -> None:
             # form's hidden field names). Its translation stays invisible, with no patch.
             block.meta["hidden"] = True
             del block.meta["patch"]
+            continue
+        if int(block.meta.get("lines", 1)) > 1:
+            # A paragraph's box is the union of its lines' boxes: the ink search, made for a
+            # line (a line height around it, letter gaps a tenth of it), would take in the
+            # pictures beside a column of text. Its colours are sampled all the same.
+            block.meta.setdefault("background", paper)
+            block.meta.setdefault("color", ink_colour)
             continue
         along_x = (round(block.rotation / 90.0) - round(rotate / 90.0)) % 2 == 0
         reach = max(box[2] - box[0], box[3] - box[1])  # ink_box looks a line height out
