@@ -537,12 +537,12 @@ def translated_pdf(
 def _copy_catalog(reader: PdfReader, writer: PdfWriter, *, whole: bool) -> None:
     """The document-wide entries the copied pages depend on.
 
-    ``/OCProperties``: content in a layer (an AutoCAD drawing's photos and notes) refers to
-    layers the catalog lists; without the list pdfium hides that content. ``/AcroForm``:
-    the form the pages' fields belong to, when every page is in the output (its fields on
-    other pages would drag those pages in).
+    ``/OCProperties``: the layers that content belongs to (an AutoCAD drawing's), with their
+    default states: without it a layer off by default shows and viewers list no layers.
+    ``/AcroForm``: the form the pages' fields belong to, when every page is in the output
+    (its fields on other pages would drag those pages in).
     """
-    root = reader.trailer["/Root"]
+    root = reader.root_object
     keys = ["/OCProperties", "/AcroForm"] if whole else ["/OCProperties"]
     for key in keys:
         if key in root:
