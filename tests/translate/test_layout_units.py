@@ -516,3 +516,15 @@ def test_letterhead_fields_are_entries_of_their_own() -> None:
     ):
         assert line in texts, texts
     assert "National Hydro Network, Canada, Level 1 Data Model" in texts  # a title still joins
+
+
+def test_hanging_indent_paragraphs_are_one_unit_each() -> None:
+    """pypdf's crazyones.pdf (LaTeX) sets each paragraph with a hanging indent: the lines after
+    the first are 1.1 em further right, and paragraphs are 3 pt apart. Each paragraph was cut
+    after its first line (the second line read as a first-line indent)."""
+    doc = parse_document(L.corpus_file("pypdf/crazyones.pdf"))
+    first = _unit(doc, "Heres to the crazy ones.")
+    assert first.text.endswith("The round pegs in the square holes.")
+    second = _unit(doc, "The ones who see things")
+    assert second.text.endswith("glorify or vilify them.")
+    assert not any(b.text.startswith("The round pegs") for b in doc.blocks)

@@ -716,9 +716,10 @@ def flow_groups(
         leading = statistics.median(pitches) - size if pitches else 0.0
         max_gap = min(2.5 * size, max(0.9 * size, 1.2 * leading))
         groups: list[list[Seg]] = []
-        for s in col:
+        for i, s in enumerate(col):
             g = groups[-1] if groups else None
-            if g is not None and not list_like and _joins(g, s, right, max_gap):
+            after = col[i + 1] if i + 1 < len(col) else None
+            if g is not None and not list_like and _joins(g, s, right, max_gap, after):
                 g.append(s)
             else:
                 groups.append([s])
@@ -762,7 +763,9 @@ def _field(s: Seg) -> bool:
     return bool(_FIELD.match(s.text)) and s.word_count <= FIELD_WORDS
 
 
-def _joins(group: list[Seg], s: Seg, right: float, max_gap: float) -> bool:
+def _joins(
+    group: list[Seg], s: Seg, right: float, max_gap: float, after: Seg | None = None
+) -> bool:
     last = group[-1]
     size = max(s.size, last.size)
     gap = s.top - last.bottom
@@ -787,11 +790,24 @@ def _joins(group: list[Seg], s: Seg, right: float, max_gap: float) -> bool:
         return False
     if not _wrapped(last, s, right) or last.word_count < 3:
         return False
-    hanging = BULLET.match(group[0].text) is not None
-    # A first-line indent: books indent by 0.6-1 em; our own OCR's line starts wander more,
-    # and a paragraph's second line may hang under its first (a caption set "hanging").
-    indent = (1.2 if s.meta.get("ocr") or len(group) == 1 else INDENT) * size
+    hanging = BULLET.match(group[0].text) is not None or _hangs(group, s, after, size)
+    # A first-line indent: books indent by 0.6-1 em; our own OCR's line starts wander more.
+    indent = (1.2 if s.meta.get("ocr") else INDENT) * size
     return not (s.x0 > last.x0 + indent and not hanging)
+
+
+def _hangs(group: list[Seg], s: Seg, after: Seg | None, size: float) -> bool:
+    """``s`` is the second line of a paragraph set with a hanging indent (a poem's stanza, a
+    caption, a reference list): indented up to 3 em under a first line, with the line after
+    it indented alike, or none close below it (a two-line paragraph). After a first-line
+    indent the next line returns to the margin."""
+    indent = s.x0 - group[0].x0
+    if len(group) != 1 or not 0 < indent <= 3 * size:
+        return False
+    pitch = s.top - group[0].top
+    if after is None or after.top - s.top > 1.2 * pitch:  # a paragraph's gap follows ``s``
+        return True
+    return after.top > s.top and abs(after.x0 - s.x0) <= 0.3 * size
 
 
 # --- units ----------------------------------------------------------------------------------
