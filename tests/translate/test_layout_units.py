@@ -528,3 +528,7 @@ def test_hanging_indent_paragraphs_are_one_unit_each() -> None:
     second = _unit(doc, "The ones who see things")
     assert second.text.endswith("glorify or vilify them.")
     assert not any(b.text.startswith("The round pegs") for b in doc.blocks)
+    # Two links set flush right, the second further in (pypdf's issue-604.pdf), stay apart.
+    doc = parse_document(L.corpus_file("pypdf/issue-604.pdf"), pages="3")
+    texts = [b.text for b in doc.blocks]
+    assert "Table of Contents" in texts and "Discussion" in texts, texts[:20]

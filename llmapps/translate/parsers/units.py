@@ -791,22 +791,26 @@ def _joins(
     if not _wrapped(last, s, right) or last.word_count < 3:
         return False
     hanging = BULLET.match(group[0].text) is not None or _hangs(group, s, after, size)
-    # A first-line indent: books indent by 0.6-1 em; our own OCR's line starts wander more.
-    indent = (1.2 if s.meta.get("ocr") else INDENT) * size
+    # A first-line indent: books indent by 0.6-1 em; our own OCR's line starts wander more,
+    # and a second line may hang a little under its first (a list item whose bullet the
+    # OCR read as "0").
+    indent = (1.2 if s.meta.get("ocr") or len(group) == 1 else INDENT) * size
     return not (s.x0 > last.x0 + indent and not hanging)
 
 
 def _hangs(group: list[Seg], s: Seg, after: Seg | None, size: float) -> bool:
     """``s`` is the second line of a paragraph set with a hanging indent (a poem's stanza, a
-    caption, a reference list): indented up to 3 em under a first line, with the line after
-    it indented alike, or none close below it (a two-line paragraph). After a first-line
-    indent the next line returns to the margin."""
+    caption, a reference list): indented up to 3 em under a first line (past the 1.2 em any
+    second line may hang), with the line after it indented alike, or none close below it (a
+    two-line paragraph). After a first-line indent the next line returns to the margin."""
     indent = s.x0 - group[0].x0
     if len(group) != 1 or not 0 < indent <= 3 * size:
         return False
     pitch = s.top - group[0].top
     if after is None or after.top - s.top > 1.2 * pitch:  # a paragraph's gap follows ``s``
-        return True
+        # A two-line paragraph's last line ends short; lines ending together are set flush
+        # right ("Table of Contents" over "Discussion": two links, not a paragraph).
+        return s.x1 < group[0].x1 - size
     return after.top > s.top and abs(after.x0 - s.x0) <= 0.3 * size
 
 
