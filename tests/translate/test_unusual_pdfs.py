@@ -130,6 +130,15 @@ def test_font_with_a_byte_swapped_unicode_map_reads_as_printed() -> None:
     assert not any(b.keep for b in doc.blocks)  # English, to be translated
 
 
+def _render(path: Path, scale: float, index: int = 0) -> Any:
+    """Page ``index`` of ``path`` rendered by pdfium at ``scale`` pixels per point (PIL)."""
+    document = pdfium.PdfDocument(str(path))
+    try:
+        return document[index].render(scale=scale).to_pil()
+    finally:
+        document.close()
+
+
 def _yellow_outside(
     image: Any, boxes: list[tuple[float, float, float, float]], scale: float
 ) -> int:
@@ -152,17 +161,9 @@ def test_words_shown_through_clipping_text_leave_nothing_when_removed(tmp_path: 
         # Each removed word's image now shows through nothing: the text objects whose
         # clipping glyphs all went end in an empty clip, not in no clip at all.
         assert "".join(c["text"] for c in ours).count("译") == 5
-    document = pdfium.PdfDocument(str(result.outputs["pdf"]))
-    try:
-        render = document[0].render(scale=scale).to_pil()
-    finally:
-        document.close()
+    render = _render(result.outputs["pdf"], scale)
     assert _yellow_outside(render, boxes, scale) == 0  # was a 58 x 16 pt yellow frame
-    source = pdfium.PdfDocument(str(corpus_file("ocrmypdf/cmyk.pdf")))
-    try:
-        printed = source[0].render(scale=scale).to_pil()
-    finally:
-        source.close()
+    printed = _render(corpus_file("ocrmypdf/cmyk.pdf"), scale)
     assert _yellow_outside(printed, [], scale) > 500  # the check sees the printed word
 
 
@@ -181,14 +182,7 @@ def test_patch_covers_the_printed_word_past_its_short_layer_box(tmp_path: Path) 
     assert title.bbox[2] < 164  # the layer's box ends before the printed "p" (x 165-180)
     result = run(source, tmp_path / "out")
     scale = 3.0
-    renders = []
-    for path in (source, result.outputs["pdf"]):
-        document = pdfium.PdfDocument(str(path))
-        try:
-            renders.append(document[0].render(scale=scale).to_pil())
-        finally:
-            document.close()
-    printed, translated = renders
+    printed, translated = (_render(path, scale) for path in (source, result.outputs["pdf"]))
     letter = (164.0, 25.0, 182.0, 45.0)
     assert _dark(printed, letter, scale).sum() > 200
     assert _dark(translated, letter, scale).sum() == 0  # the "p" no longer shows
@@ -221,13 +215,9 @@ def test_invisible_text_over_blank_paper_stays_invisible(tmp_path: Path) -> None
     result = run(source, tmp_path / "out")
     field = (34.0, 212.0, 120.0, 226.0)  # the empty "Name of Federal Agency" field
     scale = 2.0
-    dark = []
-    for path in (source, result.outputs["pdf"]):
-        document = pdfium.PdfDocument(str(path))
-        try:
-            dark.append(int(_dark(document[0].render(scale=scale).to_pil(), field, scale).sum()))
-        finally:
-            document.close()
+    dark = [
+        int(_dark(_render(p, scale), field, scale).sum()) for p in (source, result.outputs["pdf"])
+    ]
     assert dark[0] == dark[1]  # the field's frame only: nothing new is shown in it
     with pdfplumber.open(result.outputs["pdf"]) as out:
         inside = [
@@ -246,14 +236,10 @@ def test_drawing_with_escaped_spaces_and_a_nul_separator(tmp_path: Path) -> None
     scale = 0.5
     ink = []
     for path in (source, result.outputs["pdf"]):
-        document = pdfium.PdfDocument(str(path))
-        try:
-            page = document[0]
-            width, height = page.get_size()
-            note = (width / 2, 0.0, width, height / 2)  # the note with its photos, untranslated
-            ink.append(int(_dark(page.render(scale=scale).to_pil(), note, scale).sum()))
-        finally:
-            document.close()
+        render = _render(path, scale)
+        width, height = render.width / scale, render.height / scale
+        note = (width / 2, 0.0, width, height / 2)  # the note with its photos, untranslated
+        ink.append(int(_dark(render, note, scale).sum()))
     assert ink[1] >= 0.95 * ink[0], ink  # was a third: the note's image was lost
 
 
@@ -285,15 +271,10 @@ def test_book_page_keeps_its_engravings_and_its_columns(tmp_path: Path) -> None:
     assert not [b for b in result.document.blocks if b.meta.get("unfit") and len(b.text) > 10]
     scale = 1.0
     engravings = (80.0, 95.0, 175.0, 225.0)  # the canister beside the text column
-    ink = []
-    for path, index in ((source, 2), (result.outputs["pdf"], 0)):
-        document = pdfium.PdfDocument(str(path))
-        try:
-            ink.append(
-                int(_dark(document[index].render(scale=scale).to_pil(), engravings, scale).sum())
-            )
-        finally:
-            document.close()
+    ink = [
+        int(_dark(_render(path, scale, index), engravings, scale).sum())
+        for path, index in ((source, 2), (result.outputs["pdf"], 0))
+    ]
     assert ink[1] >= 0.9 * ink[0], ink  # was painted over
 
 
