@@ -102,6 +102,7 @@ TARGETS = {
     "seconds_per_page": 1.0,
     "rss_mb": 1536.0,
     "calls_ratio": 1 / 3,
+    "ocr_placed": 0.9,
 }
 
 
@@ -119,6 +120,8 @@ class Run:
     error: str = ""
     layout_wall_s: float = 0.0
     ocr_pages: int = 0
+    ocr_units: int = 0  # units read by OCR
+    ocr_placed: int = 0  # of those, drawn in place (translated, or kept as read), not unfit
 
 
 def corpus_path(name: str) -> Path:
@@ -214,6 +217,8 @@ def run_document(name: str, spec: str, work: Path, max_pages: int = 0) -> Run:
         figures,
         layout_wall_s=wall_s,
         ocr_pages=sum(1 for page in doc.pages if page.ocr),
+        ocr_units=len(ocr_units := [b for b in doc.blocks if b.meta.get("ocr")]),
+        ocr_placed=sum(1 for b in ocr_units if not b.meta.get("unfit")),
     )
 
 
@@ -239,6 +244,8 @@ def report(runs: list[Run], startup: tuple[float, float] | None = None) -> bool:
     pages = calls = paragraphs = 0
     layout_s = wall_s = 0.0
     by_kind = {"text": [0, 0.0, 0.0], "ocr": [0, 0.0, 0.0]}  # pages, CPU s, wall s
+    ocr_units = ocr_placed = 0
+    ocr_worst: tuple[float, str] | None = None
     for run in runs:
         if run.figures is None:
             print(f"{run.name:32} FAILED {run.error}")
@@ -267,6 +274,12 @@ def report(runs: list[Run], startup: tuple[float, float] | None = None) -> bool:
             f" {per_page:6.2f}{m['time']} {wall_page:6.2f} {1 / max(per_page, 1e-9):7.2f}"
             f" {run.calls:4d}/{paragraphs_here:<4d}{ratio:4.2f}{m['calls']} {run.unfit:5d}"
         )
+        if run.ocr_units:
+            ocr_units += run.ocr_units
+            ocr_placed += run.ocr_placed
+            share = run.ocr_placed / run.ocr_units
+            if ocr_worst is None or share < ocr_worst[0]:
+                ocr_worst = (share, run.name)
         kind = by_kind["ocr" if run.ocr_pages else "text"]
         kind[0] += run.pages
         kind[1] += run.layout_s
@@ -297,6 +310,14 @@ def report(runs: list[Run], startup: tuple[float, float] | None = None) -> bool:
                 f"layout {cpu / n:.2f} s CPU/page, {wall / n:.2f} s wall/page, "
                 f"{n / max(cpu, 1e-9):.2f} pages/s (CPU)"
             )
+    if ocr_worst is not None:
+        ok = ocr_worst[0] >= TARGETS["ocr_placed"]
+        all_ok &= ok
+        print(
+            f"  OCR'd units drawn in place: {ocr_placed} of {ocr_units} "
+            f"({ocr_placed / ocr_units:.1%}); worst document {ocr_worst[0]:.1%}{_mark(ok)} "
+            f"({ocr_worst[1]})"
+        )
     if startup is not None:
         print(
             f"  parse worker start-up (once per run, kept warm; in 'all' above): "
