@@ -93,8 +93,8 @@ def _engine() -> Any:
         rec_batch_num=REC_BATCH,
     )
     models = Path(rapidocr_onnxruntime.__file__).parent / "models"
-    use_fused_graph(engine.text_det.infer, models / DET_MODEL, DET_THREADS)
-    use_fused_graph(engine.text_rec.session, models / REC_MODEL, OCR_THREADS)
+    use_fused_graph(engine.text_det.infer, models / DET_MODEL, DET_THREADS, arena=False)
+    use_fused_graph(engine.text_rec.session, models / REC_MODEL, OCR_THREADS, arena=False)
     if REC_THREADS > 1:
         engine.text_rec = SplitRecognizer(engine.text_rec, REC_THREADS)
     return engine

@@ -98,7 +98,7 @@ def _engine() -> Any:
     finally:
         logging.disable(previous)
     # Its PicoDet backbone spells each hard-swish as four ops: the rewrite halves the time.
-    use_fused_graph(engine.session, model_path(), LAYOUT_THREADS)
+    use_fused_graph(engine.session, model_path(), LAYOUT_THREADS, arena=True)
     return engine
 
 

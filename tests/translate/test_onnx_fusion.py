@@ -167,7 +167,7 @@ def test_the_layout_model_finds_the_same_regions_as_shipped() -> None:
 def test_a_wrapper_gets_a_session_of_the_fused_model() -> None:
     models = Path(rapidocr_onnxruntime.__file__).parent / "models"
     wrapper = SimpleNamespace(session=None)
-    assert use_fused_graph(wrapper, models / ocr.REC_MODEL, threads=1)
+    assert use_fused_graph(wrapper, models / ocr.REC_MODEL, threads=1, arena=False)
     session = wrapper.session
     assert isinstance(session, ort.InferenceSession)
     # The recognizer's character table travels in the model's metadata; it must survive.
@@ -183,5 +183,5 @@ def test_a_model_that_cannot_be_read_keeps_its_session(tmp_path: Path) -> None:
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"not a model")
     wrapper = SimpleNamespace(session="shipped")
-    assert not use_fused_graph(wrapper, broken, threads=1)
+    assert not use_fused_graph(wrapper, broken, threads=1, arena=False)
     assert wrapper.session == "shipped"
