@@ -53,6 +53,9 @@ def use_fused_graph(wrapper: Any, path: Path, threads: int, *, arena: bool) -> b
     size (OCR): an arena keeps its largest blocks (950 MB against 600 MB over 21 scans)."""
     import onnxruntime as ort
 
+    if not isinstance(getattr(wrapper, "session", None), ort.InferenceSession):
+        log.warning("model %s kept as shipped: no onnxruntime session to replace", path.name)
+        return False
     try:
         data = fused_model_bytes(path)
     except Exception as exc:  # an optimisation: the shipped session still works

