@@ -26,8 +26,9 @@ _CODE_LINE = re.compile(
 )
 _CODE_CHARS = set("{}[]();=<>_/\\|&$#@`")
 # Codes and identifiers in forms and tables: "A-12", "P2034", "DEM", "X"; kept in place.
-# A form's or a list's item label: "9a", "10b", "(c)", "7c." (digits may come letter-spaced).
-_ITEM_LABEL = re.compile(r"^\(?\d[\d ]{0,4}[a-zA-Z]\)?[.:]?$|^\([a-zA-Z]{1,2}\)$")
+# A form's or a list's item label: "9a", "10b", "(c)", "7c." (digits may come letter-spaced),
+# or a lone letter ("b", "c.", "d)"), as the IRS forms set their sub-lines' letters apart.
+_ITEM_LABEL = re.compile(r"^\(?\d[\d ]{0,4}[a-zA-Z]\)?[.:]?$|^\([a-zA-Z]{1,2}\)$|^[a-zA-Z][.)]?$")
 _CODE_TOKEN = re.compile(r"^(?=\S*\d)[A-Z0-9][A-Z0-9\-_./#:]{0,14}$|^[A-Z]{1,3}$")
 
 

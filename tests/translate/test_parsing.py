@@ -168,6 +168,19 @@ def test_join_lines_and_keep_rules() -> None:
     assert keep_reason("x = 1", font="Courier") in ("code", "formula")
     assert keep_reason("A normal sentence with words.") == ""
     assert keep_reason("这是中文句子。", target="zh") == "target-language"
+    # A lone letter is an item's label, never a word to translate ("a" is not "一个").
+    assert [keep_reason(t) for t in ("b", "c.", "d)", "(e)", "9a")] == ["label"] * 5
+    assert keep_reason("a b") == "" and keep_reason("Ok") == ""
+
+
+def test_a_forms_sub_line_letters_stay_as_printed() -> None:
+    """f1040nr.pdf (pdfminer.six's samples) sets the letters of its sub-lines ("b", "c")
+    apart from their labels: they were sent to the model, and did not fit their 5 pt boxes."""
+    doc = parse_document(corpus_file("pdfminer.six/f1040nr.pdf"), pages="2")
+    mark_keep(doc.blocks, "zh")
+    letters = [b for b in doc.blocks if len(b.text.strip()) == 1 and b.text.strip().isalpha()]
+    assert len(letters) >= 5
+    assert all(b.keep and b.keep_reason == "label" for b in letters)
 
 
 def test_language_detection() -> None:
