@@ -165,6 +165,16 @@ class _Fuser:
         self.consts[name] = np.asarray(value, dtype=np.float32)
         return name
 
+    def affine(self, mul: Any, source: str) -> tuple[float, Any, float] | None:
+        """``Mul(source, s) -> Add(b)`` with scalar ``s`` and ``b``, the Add the Mul's only
+        user: (s, the Add node, b); None for any other shape."""
+        scale = self.scalar(self.other(mul, source))
+        add = self.only_user(mul.output[0], "Add")
+        if scale is None or add is None:
+            return None
+        shift = self.scalar(self.other(add, mul.output[0]))
+        return None if shift is None else (scale, add, shift)
+
     # --- rewrites -----------------------------------------------------------------------
 
     def run(self) -> dict[str, int]:
@@ -182,15 +192,10 @@ class _Fuser:
         for conv in [n for n in self.nodes if n.op_type == "Conv"]:
             wb = self.weights(conv)
             mul = self.only_user(conv.output[0], "Mul")
-            if wb is None or mul is None:
+            affine = None if wb is None or mul is None else self.affine(mul, conv.output[0])
+            if wb is None or mul is None or affine is None:
                 continue
-            scale = self.scalar(self.other(mul, conv.output[0]))
-            add = self.only_user(mul.output[0], "Add")
-            if scale is None or add is None:
-                continue
-            shift = self.scalar(self.other(add, mul.output[0]))
-            if shift is None:
-                continue
+            scale, add, shift = affine
             weight, bias = wb
             self.set_weights(conv, weight * scale, bias * scale + shift)
             conv.output[0] = add.output[0]
@@ -239,15 +244,12 @@ class _Fuser:
         done = 0
         for mul in [n for n in self.nodes if n.op_type == "Mul"]:
             source = next((name for name in mul.input if name not in self.consts), None)
-            if source is None:
+            affine = None if source is None else self.affine(mul, source)
+            if source is None or affine is None or not affine[0]:
                 continue
-            scale = self.scalar(self.other(mul, source))
-            add = self.only_user(mul.output[0], "Add")
-            if not scale or add is None:
-                continue
-            shift = self.scalar(self.other(add, mul.output[0]))
+            scale, add, shift = affine
             convs = self.users(add.output[0])
-            if shift is None or not convs or add.output[0] in self.outputs:
+            if not convs or add.output[0] in self.outputs:
                 continue
             if any(
                 c.op_type != "Conv" or c.input[0] != add.output[0] or self.weights(c) is None
