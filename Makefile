@@ -8,14 +8,6 @@ STAMP := $(VENV)/.installed
 SYSTEM_STAMP := $(VENV)/.system-deps
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 RUNNER_STAMP := $(VENV)/.llama-server
-# CUDA builds only where they can run: `nvcc` AND a GPU that `nvidia-smi -L` lists, or
-# LLMAPPS_CUDA=1 to force; LLMAPPS_CUDA=0 disables. (CI machines often have nvcc but no GPU,
-# and a CUDA build there takes most of the CI time for nothing.)
-CUDA := $(shell if [ "$(LLMAPPS_CUDA)" = 1 ]; then echo 1; elif [ "$(LLMAPPS_CUDA)" = 0 ]; then echo 0; \
-	elif command -v nvcc >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then echo 1; else echo 0; fi)
-LLAMA_CMAKE_ARGS := $(if $(filter 1,$(CUDA)),-DGGML_CUDA=on,)
-# AMX compiled out where it cannot run (a VM that advertises it): scripts/cpu-flags.sh.
-CPU_FLAGS := $(shell bash scripts/cpu-flags.sh)
 
 .PHONY: run test test-at install system-deps corpus lint typecheck pytest bench lock clean
 
@@ -33,24 +25,20 @@ test-at: install system-deps corpus
 	@command -v faketime >/dev/null || { echo "error: faketime not found: run 'apt-get install faketime'"; exit 1; }
 	faketime "$(DAY) $(HOUR):00 UTC" $(MAKE) lint typecheck pytest
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock scripts/install-llama-cpp-python.sh scripts/cuda.sh
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.11"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
-	# llama-cpp-python builds from source here (about 11 minutes on two cores the first time),
-	# never from pip's wheel cache: a cached wheel may carry other CPU flags (see CPU_FLAGS).
-	CFLAGS="$(CPU_FLAGS) $(CFLAGS)" CXXFLAGS="$(CPU_FLAGS) $(CXXFLAGS)" \
-		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS) $(CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(NPROC) \
-		$(BIN)/python -m pip install --quiet --no-cache-dir --no-deps \
-		-c requirements.lock llama-cpp-python
+	# llama-cpp-python builds from source (about 11 minutes on two cores the first time), with
+	# CUDA where nvcc and a GPU are (LLMAPPS_CUDA=1 forces, 0 forbids: scripts/cuda.sh).
+	CMAKE_BUILD_PARALLEL_LEVEL=$(NPROC) bash scripts/install-llama-cpp-python.sh $(BIN)/python requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
 # llama.cpp's llama-server, the model server's runner process, built from the llama.cpp
 # vendored in the pinned llama-cpp-python sdist (about 15 minutes on two cores the first time).
-$(RUNNER_STAMP): scripts/build-llama-server.sh | $(STAMP)
-	LLMAPPS_CUDA=$(CUDA) CMAKE_BUILD_PARALLEL_LEVEL=$(NPROC) \
-		bash scripts/build-llama-server.sh $(BIN)/llama-server $(BIN)/python
+$(RUNNER_STAMP): scripts/build-llama-server.sh scripts/cuda.sh | $(STAMP)
+	CMAKE_BUILD_PARALLEL_LEVEL=$(NPROC) bash scripts/build-llama-server.sh $(BIN)/llama-server $(BIN)/python
 	touch $(RUNNER_STAMP)
 
 install: $(STAMP) $(RUNNER_STAMP)

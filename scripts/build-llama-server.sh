@@ -9,9 +9,8 @@
 # Environment:
 #   LLAMA_SERVER_BUILD_DIR  work folder (default: .cache/llama-server-build)
 #   LLMAPPS_AMX             1 keeps AMX in a VM (see scripts/cpu-flags.sh)
-#   LLMAPPS_CUDA            1 forces a CUDA build, 0 forbids it; unset: CUDA only when `nvcc` exists
-#                           AND `nvidia-smi -L` lists a GPU (CI machines often have nvcc but no GPU,
-#                           and a CUDA build there costs most of the CI time budget for nothing).
+#   LLMAPPS_CUDA            1 forces a CUDA build, 0 forbids it; unset: CUDA when `nvcc` and a GPU
+#                           are there, the CPU build if that fails (scripts/cuda.sh)
 set -euo pipefail
 
 DEST=${1:?usage: build-llama-server.sh DEST_BINARY [PYTHON]}
@@ -20,13 +19,9 @@ VERSION=0.3.36
 WORK=${LLAMA_SERVER_BUILD_DIR:-.cache/llama-server-build}
 JOBS=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}
 
-cuda_wanted() {
-  case "${LLMAPPS_CUDA:-}" in
-    1) return 0 ;;
-    0) return 1 ;;
-  esac
-  command -v nvcc >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1
-}
+HERE=$(dirname "$0")
+# shellcheck source=scripts/cuda.sh
+source "$HERE/cuda.sh"
 
 mkdir -p "$WORK"
 SDIST="$WORK/llama_cpp_python-$VERSION.tar.gz"
@@ -41,7 +36,7 @@ fi
 FLAGS=(-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF
   -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
   -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_CURL=OFF)
-EXTRA=$(bash "$(dirname "$0")/cpu-flags.sh")
+EXTRA=$(bash "$HERE/cpu-flags.sh")
 BUILD="$WORK/build-cpu"
 if [ -n "$EXTRA" ]; then
   # CMake reads CFLAGS/CXXFLAGS only when a build folder is configured the first time.
@@ -49,18 +44,26 @@ if [ -n "$EXTRA" ]; then
   BUILD="$WORK/build-cpu-noamx"
   echo "llama-server: AMX compiled out (a VM, or AMX unusable here: see scripts/cpu-flags.sh)"
 fi
-if cuda_wanted; then
-  FLAGS+=(-DGGML_CUDA=on)
-  BUILD="$BUILD-cuda"
-  echo "llama-server: building with CUDA"
-else
-  echo "llama-server: building for CPU (set LLMAPPS_CUDA=1 to force CUDA)"
-fi
+# build DIR [CMAKE_FLAG...]: configure and build llama-server in DIR; the logs stay in $WORK.
+build() {
+  local dir=$1
+  shift
+  cmake -S "$SRC" -B "$dir" "${FLAGS[@]}" "$@" >"$WORK/cmake-configure.log" 2>&1 \
+    || { tail -30 "$WORK/cmake-configure.log"; return 1; }
+  cmake --build "$dir" --target llama-server -j "$JOBS" >"$WORK/cmake-build.log" 2>&1 \
+    || { tail -30 "$WORK/cmake-build.log"; return 1; }
+  BUILT="$dir/bin/llama-server"
+}
 
-cmake -S "$SRC" -B "$BUILD" "${FLAGS[@]}" >"$WORK/cmake-configure.log" 2>&1 \
-  || { tail -30 "$WORK/cmake-configure.log"; exit 1; }
-cmake --build "$BUILD" --target llama-server -j "$JOBS" >"$WORK/cmake-build.log" 2>&1 \
-  || { tail -30 "$WORK/cmake-build.log"; exit 1; }
+BUILT=
+if cuda_wanted; then
+  echo "llama-server: building with CUDA"
+  build "$BUILD-cuda" -DGGML_CUDA=on || cuda_failed llama-server
+fi
+if [ -z "$BUILT" ]; then
+  echo "llama-server: building for CPU"
+  build "$BUILD" || exit 1
+fi
 mkdir -p "$(dirname "$DEST")"
-install -m 0755 "$BUILD/bin/llama-server" "$DEST"
+install -m 0755 "$BUILT" "$DEST"
 echo "llama-server: installed $DEST"
