@@ -25,6 +25,11 @@ SOURCES: dict[str, str] = {
     "pdfminer.six==20181108": "samples/",
     # a book scan with an OCR layer, forms, encrypted files, CAD drawings, rotated pages
     "pypdf==5.1.0": "resources/",
+    # filled government forms (hidden screen-reader text, check marks), a crash report, a
+    # legal complaint
+    "pdfreader==0.1.15": "doc/examples/pdfs/",
+    # rst2pdf's rendered reference documents: syntax-highlighted code listings, slides, math
+    "rst2pdf==0.105": "tests/reference/",
 }
 MAX_PDF_BYTES = 20 * 1024 * 1024  # leave out stress files larger than this
 

@@ -7,6 +7,7 @@ blocks back (with ``translation`` filled in) and each keeps what its format can 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,14 @@ CAPTION = "caption"  # figure or table caption
 FORMULA = "formula"  # equation: kept as drawn
 
 BBox = tuple[float, float, float, float]  # x0, top, x1, bottom in points, origin top-left
+
+#: Text set smaller than this many points is no text to translate: nobody can read it (a
+#: form's "*Required Field" hidden for screen readers at 1 pt). It stays as printed, is no
+#: part of a unit (it would set a unit's size), and translations may cover it.
+MICRO_TEXT = 2.0
+#: Fonts of pictures, not letters (a form's check marks and boxes): a glyph's code says
+#: nothing about what it shows, so their glyphs are no text to translate and stay as drawn.
+SYMBOL_FONT = re.compile(r"(dingbat|wingding|webding|marlett)", re.I)
 
 # Coordinates (the one convention parsers and writers share): every PDF ``Block.bbox`` and
 # ``Page.width``/``height`` are in the page's *unrotated* user space, in points, origin at the

@@ -26,6 +26,10 @@ layout bench, not only its benchmark list.
   translated, and then failed to write, asking the user to "run it again".
 - A Japanese font on the predefined CMap ``V`` (pdfminer.six's simple3.pdf) was taken for a
   horizontal one: removing a translated run moved the vertical text after it off the page.
+- reportlab's output (rst2pdf's test_aafigure.pdf) uses the standard fonts without /Widths:
+  runs were measured at 500/1000 em a glyph, so the Courier signs inside a paragraph ("the -
+  and | are used for lines") seemed to start past the paragraph, stayed, and were moved off
+  the page's right edge when the runs before them were removed.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from llmapps.translate.service import (
     parse_notes,
     translate_file,
 )
+from tests.translate.layout_checks import off_page
 from tests.translate.layout_pdfs import corpus_file
 from tests.translate.translate_fakes import EchoTranslator
 from tests.translate.translate_pdfs import make_sheet_pdf
@@ -300,3 +305,25 @@ def test_vertical_text_on_the_v_cmap_stays_where_it_was(tmp_path: Path) -> None:
         assert all(_shown(out.pages[0], c) for c in out.pages[0].chars)  # nothing pushed off
         # every glyph of the source that stays is where it was
         assert {(c["text"], round(c["x0"]), round(c["top"])) for c in kept} <= before
+
+
+def test_standard_fonts_without_widths_are_measured_with_their_own_metrics(
+    tmp_path: Path,
+) -> None:
+    pdf = corpus_file("rst2pdf/test_aafigure.pdf")
+    options = TranslateOptions(target="zh", formats=["pdf"], output_dir=str(tmp_path), pages="3")
+    result = translate_file(pdf, options, model=EchoTranslator())
+    (lines,) = [b for b in result.document.blocks if b.text.startswith("The - and |")]
+    assert not lines.keep and not lines.meta.get("unfit")
+    with pdfplumber.open(result.outputs["pdf"]) as out:
+        page = out.pages[0]
+        assert off_page(page) == []
+        # The paragraph's source glyphs, Courier signs included, went with it.
+        source = [
+            c
+            for c in page.chars
+            if "WenQuanYi" not in c["fontname"]
+            and lines.bbox is not None
+            and lines.bbox[1] <= c["top"] <= lines.bbox[3]
+        ]
+        assert source == []

@@ -26,10 +26,12 @@ from pdfplumber.utils.exceptions import PdfminerException
 
 from llmapps.translate import pdf_fixes
 from llmapps.translate.document import (
+    CODE,
     FOOTER,
     HEADER,
     HEADING,
     LINE,
+    MICRO_TEXT,
     PARAGRAPH,
     TABLE_CELL,
     Block,
@@ -211,6 +213,7 @@ def parse_page(page: Any, number: int, options: ParseOptions, renderer: _Rendere
         moved
         for c in _unswapped(page.chars)
         if str(c.get("text", "")).strip() or c.get("text") == " "
+        if not _micro(c)
         if _on_page(moved := _moved(c, dx, dy), width, height)
     ]
     has_text = any(str(c.get("text", "")).strip() for c in chars)
@@ -420,6 +423,13 @@ def _unswapped(chars: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def _micro(char: dict[str, Any]) -> bool:
+    """A glyph set upright and smaller than :data:`MICRO_TEXT`. Only upright ones are judged:
+    pdfplumber's size of a glyph turned sideways is its advance (a chart's rotated axis title
+    has 1.9 pt "i"s), and its ``upright`` flag is true for some of those."""
+    return U.char_angle(char) == 0 and 0 < float(char.get("size") or 0) < MICRO_TEXT
+
+
 def _on_page(char: dict[str, Any], width: float, height: float) -> bool:
     """Whether any of ``char`` lies on the page. Text wholly outside the media box (a page
     cropped out of a larger sheet keeps the rest of the sheet's text) is never shown by a
@@ -498,7 +508,7 @@ def _ruled_tables(
     blocks: list[Block] = []
     remaining = chars
     try:
-        tables = page.find_tables()
+        tables = _without_hidden_rects(page).find_tables()
     except Exception:  # a malformed drawing must not lose the page's text
         return chars, []
     frame = U.Frame(0)
@@ -550,6 +560,48 @@ def _ruled_tables(
                         block.bbox = (cell[0] + 1, cell[1] + 1, cell[2] - 1, cell[3] - 1)
                     blocks.append(block)
     return remaining, blocks
+
+
+#: Filled boxes looked at as the ground of smaller boxes (the largest first), per page.
+GROUND_BOXES = 50
+
+
+def _without_hidden_rects(page: Any) -> Any:
+    """``page`` without the filled, unstroked rectangles painted in the colour of a larger
+    filled one they lie on: they draw no visible edge, so they are no table rules.
+
+    Why: syntax highlighters (Pygments in rst2pdf, Sphinx) paint a box behind every token of
+    a code listing in the listing's background colour; pdfplumber's table finder takes their
+    edges for a grid and cuts the listing into "cells" of one token each."""
+    rects = page.rects
+    filled = [r for r in rects if r.get("fill") and not r.get("stroke")]
+    if not filled:
+        return page
+    grounds = [r for r in rects if r.get("fill")]
+    grounds.sort(key=lambda r: (r["x1"] - r["x0"]) * (r["bottom"] - r["top"]))
+    grounds = grounds[-GROUND_BOXES:]
+    hidden: set[tuple[float, float, float, float]] = set()
+    for r in filled:
+        area = (r["x1"] - r["x0"]) * (r["bottom"] - r["top"])
+        for g in grounds:
+            if (
+                (g["x1"] - g["x0"]) * (g["bottom"] - g["top"]) > area
+                and g["x0"] <= r["x0"]
+                and g["top"] <= r["top"]
+                and r["x1"] <= g["x1"]
+                and r["bottom"] <= g["bottom"]
+                and g.get("non_stroking_color") == r.get("non_stroking_color")
+            ):
+                hidden.add((r["x0"], r["top"], r["x1"], r["bottom"]))
+                break
+    if not hidden:
+        return page
+    return page.filter(
+        lambda obj: (
+            obj.get("object_type") != "rect"
+            or (obj["x0"], obj["top"], obj["x1"], obj["bottom"]) not in hidden
+        )
+    )
 
 
 def _centre_in(obj: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
@@ -655,7 +707,7 @@ def classify(doc: Document) -> None:
     _running_lines(doc)
     sizes: list[float] = []
     for block in doc.blocks:
-        if block.kind in (PARAGRAPH, LINE) and not block.meta.get("ocr"):
+        if block.kind in (PARAGRAPH, LINE, CODE) and not block.meta.get("ocr"):
             sizes.extend([block.size] * max(1, len(block.text)))
     body = statistics.median(sizes) if sizes else 0.0
     for block in doc.blocks:

@@ -30,6 +30,7 @@ import numpy as np
 
 from llmapps.translate.document import (
     CAPTION,
+    CODE,
     FOOTER,
     FORMULA,
     HEADER,
@@ -38,12 +39,13 @@ from llmapps.translate.document import (
     LINE,
     LIST_ITEM,
     PARAGRAPH,
+    SYMBOL_FONT,
     TABLE_CELL,
     BBox,
     Block,
 )
 from llmapps.translate.layout_model import Region
-from llmapps.translate.paragraphs import join_lines
+from llmapps.translate.paragraphs import join_lines, looks_like_code
 
 # List markers; OCR often drops the space after a bullet glyph ("·Operation is ...").
 BULLET = re.compile(
@@ -265,13 +267,22 @@ def logical_order(text: str) -> str:
     return unicodedata.normalize("NFKC", logical)
 
 
+def _symbol(char: dict[str, Any]) -> bool:
+    text = str(char.get("text", ""))
+    if text.startswith("(cid:") or SYMBOL_FONT.search(str(char.get("fontname", ""))):
+        return True
+    return any(0xE000 <= ord(ch) <= 0xF8FF for ch in text)  # Unicode's private use area
+
+
 def glyphs_from_chars(chars: Iterable[dict[str, Any]], frame: Frame) -> list[Glyph]:
     out: list[Glyph] = []
     for c in chars:
-        if str(c.get("text", "")).startswith("(cid:"):
-            # A glyph the font maps to no character: a symbol (a brace spanning several form
-            # lines, an arrow), nothing to translate; it stays as drawn, and joining it to a
-            # line would stretch that line's box over its neighbours.
+        if _symbol(c):
+            # A glyph the font maps to no character, a dingbat or a private-use symbol (a
+            # brace spanning several form lines, an arrow, a form's check mark or box): no
+            # text to translate; it stays as drawn. Joined to a line, it would be redrawn as
+            # whatever letter its code reads as (ZapfDingbats' check mark reads "4"), and
+            # would stretch that line's box over its neighbours.
             continue
         box = frame.to_local((c["x0"], c["top"], c["x1"], c["bottom"]))
         size = float(c.get("size") or 0) or max(box[3] - box[1], 1.0)
@@ -981,9 +992,38 @@ def region_units(
     if not lines:
         return []
     size = statistics.median(g.size for g in glyphs if not g.space) if glyphs else 10.0
-    gutters = find_gutters(lines, min_width=0.8 * size)
+    listing = is_listing(lines)
+    gutters = [] if listing else find_gutters(lines, min_width=0.8 * size)
     segs = split_segments(lines, gutters)
-    return units_from_segments(kind, segs, gutters, frame, ctx, region_box)
+    blocks = units_from_segments(kind, segs, gutters, frame, ctx, region_box)
+    if listing:
+        # Each line of a listing is code, whatever it reads like alone ("echo Building...");
+        # the prose around it (headings, a caption) keeps its own kind.
+        for block in blocks:
+            if _MONO.search(block.font) and block.kind != FORMULA:
+                block.kind = CODE
+                block.meta["listing"] = True
+    return blocks
+
+
+#: Share of monospace glyphs from which lines are judged as a possible program listing.
+LISTING_MONO = 0.8
+
+
+def is_listing(lines: list[list[Word]]) -> bool:
+    """The lines are a program listing: set in a monospace font and reading as code.
+
+    Why no gutters there: a listing's tokens line up on the monospace grid (and syntax
+    highlighting draws each token apart), so the white strips between them look like table
+    columns, and every token would become a cell translated on its own ("import", "os").
+    Judged by content (:func:`looks_like_code`), so a transcript or a table set in a
+    typewriter font keeps its columns."""
+    glyphs = [g for line in lines for w in line for g in w.glyphs if not g.space]
+    if len(lines) < 2 or not glyphs:
+        return False
+    if sum(1 for g in glyphs if _MONO.search(g.font)) < LISTING_MONO * len(glyphs):
+        return False
+    return looks_like_code("\n".join(" ".join(w.text for w in line) for line in lines))
 
 
 def units_from_segments(

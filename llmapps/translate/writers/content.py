@@ -13,6 +13,7 @@ glyph-run by glyph-run rather than all at its block's start.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import math
 from collections.abc import Callable
@@ -31,6 +32,8 @@ from pypdf.generic import (
     NameObject,
     NumberObject,
 )
+
+from llmapps.translate.document import SYMBOL_FONT
 
 Matrix = tuple[float, float, float, float, float, float]
 Rect = tuple[float, float, float, float]
@@ -88,6 +91,7 @@ class TextRun:
     # Vertical writing mode (/WMode 1): glyphs advance down the page and the start point is
     # the top centre of the first glyph (``box`` is the column the run covers).
     vertical: bool = False
+    symbol: bool = False  # drawn in a font of pictures (document.SYMBOL_FONT): never removed
 
 
 @dataclass
@@ -98,6 +102,7 @@ class _Font:
     # Vertical writing mode: ``widths``/``default`` are then the vertical advances (the
     # magnitude of W2's/DW2's w1y, 1/1000 em, downwards).
     vertical: bool = False
+    symbol: bool = False  # a font of pictures (document.SYMBOL_FONT): check marks, boxes
 
 
 def _cid_widths(array: Any, group: int) -> dict[int, float]:
@@ -146,24 +151,49 @@ def _font_widths(font: Any) -> _Font:
     /DW2 in vertical writing mode)."""
     try:
         font = font.get_object()
-        if font.get("/Subtype") == "/Type0":
-            desc = font["/DescendantFonts"][0].get_object()
-            if _vertical(font):
-                dw2 = desc.get("/DW2")
-                default = -float(dw2[1]) if dw2 is not None and len(dw2) == 2 else 1000.0
-                heights = {k: -v for k, v in _cid_widths(desc.get("/W2"), 3).items()}
-                return _Font(True, heights, default, vertical=True)
-            default = float(desc.get("/DW", 1000))
-            return _Font(True, _cid_widths(desc.get("/W"), 1), default)
-        first_char = int(font.get("/FirstChar", 0))
-        widths = {first_char + k: float(w) for k, w in enumerate(font.get("/Widths", []) or [])}
-        missing = 500.0
-        descriptor = font.get("/FontDescriptor")
-        if descriptor is not None:
-            missing = float(descriptor.get_object().get("/MissingWidth", 0)) or 500.0
-        return _Font(False, widths, missing)
+        out = _font_metrics(font)
+        out.symbol = bool(SYMBOL_FONT.search(str(font.get("/BaseFont", ""))))
+        return out
     except Exception:  # a broken font dictionary: estimate
         return _Font(False, {}, 500.0)
+
+
+def _font_metrics(font: Any) -> _Font:
+    if font.get("/Subtype") == "/Type0":
+        desc = font["/DescendantFonts"][0].get_object()
+        if _vertical(font):
+            dw2 = desc.get("/DW2")
+            default = -float(dw2[1]) if dw2 is not None and len(dw2) == 2 else 1000.0
+            heights = {k: -v for k, v in _cid_widths(desc.get("/W2"), 3).items()}
+            return _Font(True, heights, default, vertical=True)
+        default = float(desc.get("/DW", 1000))
+        return _Font(True, _cid_widths(desc.get("/W"), 1), default)
+    first_char = int(font.get("/FirstChar", 0))
+    widths = {first_char + k: float(w) for k, w in enumerate(font.get("/Widths", []) or [])}
+    if not widths:
+        widths = _standard_widths(str(font.get("/BaseFont", "")))
+    missing = 500.0
+    descriptor = font.get("/FontDescriptor")
+    if descriptor is not None:
+        missing = float(descriptor.get_object().get("/MissingWidth", 0)) or 500.0
+    return _Font(False, widths, missing)
+
+
+@functools.lru_cache(maxsize=16)
+def _standard_widths(base_font: str) -> dict[int, float]:
+    """The advance widths of one of the 14 standard fonts, which a PDF may use without
+    /Widths (reportlab's own output does: rst2pdf, many generated reports), from the metrics
+    reportlab ships; {} for any other font.
+
+    Why it matters: every run's box, and the move that replaces a removed run, is measured
+    with these widths. Guessed at 500/1000 em, a line of Courier (600) or Helvetica came out
+    short: runs after a removed one were judged outside their unit, stayed, and moved."""
+    from reportlab.pdfbase import pdfmetrics
+
+    name = base_font.lstrip("/")
+    if name not in pdfmetrics.standardFonts:
+        return {}
+    return {code: float(w) for code, w in enumerate(pdfmetrics.getFont(name).widths) if w}
 
 
 #: A ``TJ`` kerning gap this wide (em) or wider splits the operator into pieces.
@@ -346,7 +376,8 @@ class PageContent:
         rotation = round(math.degrees(math.atan2(b, a)) / 90.0) % 4 * 90
         invisible = st.render in (3, 7)
         box = (left, top, right, bottom)
-        return TextRun(sx, st_, box, up, rotation, invisible, color=st.fill)
+        symbol = st.font is not None and st.font.symbol
+        return TextRun(sx, st_, box, up, rotation, invisible, color=st.fill, symbol=symbol)
 
     def _vertical_run(self, st: _State, full: Matrix, advance: float, lead: float) -> TextRun:
         """A run in vertical writing mode: the origin of each glyph is its top centre and the

@@ -31,7 +31,7 @@ from pypdf.generic import NameObject
 from reportlab.pdfgen import canvas
 
 from llmapps.translate import pdf_fixes
-from llmapps.translate.document import Block, Document, Page
+from llmapps.translate.document import MICRO_TEXT, Block, Document, Page
 from llmapps.translate.fonts import register_font
 from llmapps.translate.writers.content import PageContent, Rect, TextRun, draw_over
 from llmapps.translate.writers.layout import CORNER_MARKS, Widths, column_pieces, font_metrics
@@ -48,6 +48,9 @@ from llmapps.translate.writers.typeset import (
 
 #: A text run belongs to a unit when it starts this close (points) to the unit's box.
 START_MARGIN = 1.0
+#: Unreadable text (``MICRO_TEXT``) this close to a translated unit goes with it (a space or
+#: two after a label's last word, at body sizes).
+MICRO_REACH = 4.0
 
 pdf_fixes.apply()
 
@@ -115,7 +118,10 @@ def layout_page(
         text = [
             run.box
             for run in scan.runs
-            if not run.blank and run.box[2] > run.box[0] and not removing(run)
+            if not run.blank
+            and run.box[2] > run.box[0]
+            and run.size >= MICRO_TEXT  # unreadable text (document.MICRO_TEXT) may be covered
+            and not removing(run)
         ]
         _mark_invisible(units, scan.runs)
     if image is not None:
@@ -297,11 +303,17 @@ def _sample_missing(layout: PageLayout, image: PageImage) -> None:
 def _remover(placed: Sequence[Block], kept: Sequence[Block]) -> Callable[[TextRun], bool]:
     """Which runs go with the ``placed`` units' source: those whose first glyph starts in a
     placed unit's box (a run starting inside a kept unit's box stays even when it also starts
-    inside a placed one: numbers must never vanish)."""
+    inside a placed one: numbers must never vanish), and unreadable text (smaller than
+    ``MICRO_TEXT``) that touches one: a form's "*Required Field" hidden after its label for
+    screen readers would otherwise be the page's last English words."""
     boxes = BoxIndex(_source_box(b) for b in placed if b.bbox is not None)
     kept_boxes = BoxIndex(b.bbox for b in kept if b.bbox is not None)
 
     def decide(run: TextRun) -> bool:
+        if run.symbol:
+            return False  # a check mark or a box: no unit's text (parsers skip its glyphs)
+        if run.size < MICRO_TEXT:
+            return bool(boxes.touching(run.box, -MICRO_REACH))
         if run.vertical:
             return _first_entered(run, boxes, kept_boxes)
         if not boxes.containing(run.x, run.t, START_MARGIN):

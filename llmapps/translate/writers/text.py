@@ -30,26 +30,49 @@ def _table(cells: list[Block]) -> list[str]:
 
 
 def _groups(blocks: list[Block]) -> list[list[Block]]:
-    """Consecutive table cells of one table form one group; every other block is alone."""
+    """Consecutive table cells of one table form one group, and so do consecutive lines of a
+    PDF's program listing (``meta["listing"]``); every other block is alone."""
     groups: list[list[Block]] = []
     for block in blocks:
-        if (
+        last = groups[-1][0] if groups else None
+        same_table = (
             block.kind == TABLE_CELL
-            and groups
-            and groups[-1][0].kind == TABLE_CELL
-            and groups[-1][0].meta.get("table") == block.meta.get("table")
-        ):
+            and last is not None
+            and last.kind == TABLE_CELL
+            and last.meta.get("table") == block.meta.get("table")
+        )
+        same_listing = bool(
+            block.meta.get("listing") and last is not None and last.meta.get("listing")
+        )
+        if same_table or same_listing:
             groups[-1].append(block)
         else:
             groups.append([block])
     return groups
 
 
+def _listing(lines: list[Block]) -> str:
+    """A PDF listing's lines, each indented as printed (in monospace character widths)."""
+    boxes = [b.bbox for b in lines if b.bbox is not None]
+    left = min((box[0] for box in boxes), default=0.0)
+    out = []
+    for block in lines:
+        width = 0.6 * (block.size or 10.0)  # a monospace advance, em
+        indent = round((block.bbox[0] - left) / width) if block.bbox is not None else 0
+        out.append(" " * max(0, indent) + block.text)
+    return "\n".join(out)
+
+
 def _parts(
-    doc: Document, page_marker: str, scanned_marker: str, render: Callable[[Block], str]
+    doc: Document,
+    page_marker: str,
+    scanned_marker: str,
+    render: Callable[[Block], str],
+    code_marker: str = "{code}",
 ) -> list[str]:
     """The document's parts in order: page markers (``{n}`` = page number), one part per
-    table (regrouped) and ``render(block)`` for every other block. Both formats share it."""
+    table (regrouped), one per PDF program listing (``code_marker``, ``{code}`` = its lines)
+    and ``render(block)`` for every other block. Both formats share it."""
     parts: list[str] = []
     for page in doc.pages:
         if doc.kind == "pdf" and len(doc.pages) > 1:
@@ -60,7 +83,12 @@ def _parts(
             first = group[0]
             if first.meta.get("list_marker"):
                 continue  # the item that follows carries it (``meta["marker"]``)
-            parts.append("\n".join(_table(group)) if first.kind == TABLE_CELL else render(first))
+            if first.kind == TABLE_CELL:
+                parts.append("\n".join(_table(group)))
+            elif first.meta.get("listing"):
+                parts.append(code_marker.format(code=_listing(group)))
+            else:
+                parts.append(render(first))
     return parts
 
 
@@ -85,6 +113,7 @@ def to_markdown(doc: Document) -> str:
         "<!-- page {n} -->",
         "<!-- page {n}: scanned image, no text layer -->",
         _markdown_block,
+        "```\n{code}\n```",
     )
     return _join(parts)
 

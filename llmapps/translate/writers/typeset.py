@@ -237,6 +237,7 @@ class Typesetter:
         # that rotation's frame (built when first needed; grown units are added as they go).
         self._blockers = BoxIndex()
         self._frames: dict[int, BoxIndex] = {}
+        self._rules: set[int] = set()  # blocker indexes of :attr:`rules`
 
     def _block(self, rect: Rect) -> int:
         index = self._blockers.add(rect)
@@ -255,8 +256,9 @@ class Typesetter:
         for block in [*units, *fixed]:
             if block.bbox is not None:
                 own_index[id(block)] = self._block(block.bbox)
-        for rect in (*self.text, *self.rules):
+        for rect in self.text:
             self._block(rect)
+        self._rules = {self._block(rect) for rect in self.rules}
         placements: list[Placement] = []
         unfit: list[Block] = []
         for block in units:
@@ -290,7 +292,11 @@ class Typesetter:
             text = vertical_text(text, self.font)
         page_box: Rect = self.page.area(block.bbox)
         clamped = _clamp(block.bbox, page_box)
-        near = [self._blockers.rects[i] for i in self._blockers.touching(clamped) if i != own_index]
+        near = [
+            self._blockers.rects[i]
+            for i in self._blockers.touching(clamped)
+            if i != own_index and not self._underline(i, clamped, rotation)
+        ]
         own_page = _own_box(clamped, near)
         own = to_frame(own_page, rotation)
         floor = max(MIN_SIZE, size * self.floor)
@@ -329,6 +335,23 @@ class Typesetter:
         )
         placement.boxes = [self._glyph_box(line, fitted.size, rotation) for line in lines]
         return placement
+
+    def _underline(self, index: int, box: Rect, rotation: int) -> bool:
+        """Blocker ``index`` is a rule inside ``box`` that runs along its text (``rotation``):
+        an underline or a strike-through of the unit's own words, not a border. It must not
+        cut the unit's box: an underlined link would squeeze its paragraph into the part of
+        the box beside it."""
+        if index not in self._rules:
+            return False
+        x0, t0, x1, t1 = self._blockers.rects[index]
+        inside = (
+            x0 >= box[0] - TOLERANCE
+            and x1 <= box[2] + TOLERANCE
+            and t0 >= box[1] - TOLERANCE
+            and t1 <= box[3] + TOLERANCE
+        )
+        horizontal = x1 - x0 >= t1 - t0
+        return inside and horizontal == (rotation in (0, 180))
 
     def _lines(
         self,

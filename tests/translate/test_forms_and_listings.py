@@ -1,0 +1,127 @@
+"""Filled forms and program listings from documents the translator had not seen, found by
+running other packages' sample PDFs through the layout bench:
+
+- A filled US Department of Labor form (pdfreader's example-form.pdf) hides "*Required Field"
+  after every label in 1 pt white text for screen readers. It set the labels' size (the median
+  glyph), so "Job Title *" came out as a 1 pt dash, and it split filled-in dates.
+- The same form's check marks (ZapfDingbats, whose check mark reads as "4") and Wingdings boxes
+  were joined to the labels beside them and translated away: the form lost what was ticked.
+- Its opening paragraph holds an underlined link: the underline cut the paragraph's box, and
+  the translation was squeezed into the part of the box right of it.
+- rst2pdf's code listings (source.pdf): Pygments paints a box behind each token in the
+  listing's background colour, pdfplumber's table finder took those boxes for a grid, and every
+  token ("import", "os") became a table cell translated on its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pdfplumber
+
+from llmapps.translate.document import CODE, HEADING, MICRO_TEXT, SYMBOL_FONT
+from llmapps.translate.paragraphs import mark_keep
+from llmapps.translate.parsers import parse_document
+from llmapps.translate.service import TranslateOptions, TranslateResult, translate_file
+from tests.translate.layout_pdfs import corpus_file
+from tests.translate.translate_fakes import EchoTranslator
+
+FORM = "pdfreader/example-form.pdf"
+LISTINGS = "rst2pdf/source.pdf"
+
+
+def run(path: Path, out: Path, pages: str = "1") -> TranslateResult:
+    options = TranslateOptions(target="zh", formats=["pdf", "md"], output_dir=str(out), pages=pages)
+    return translate_file(path, options, model=EchoTranslator())
+
+
+def _ours(page: Any) -> list[dict[str, Any]]:
+    """The glyphs we drew (the CJK font): the translations."""
+    return [c for c in page.chars if "WenQuanYi" in c["fontname"]]
+
+
+def test_hidden_micro_text_neither_sizes_a_label_nor_is_left_behind(tmp_path: Path) -> None:
+    pdf = corpus_file(FORM)
+    doc = parse_document(pdf, pages="1")
+    assert not any("Required Field" in b.text for b in doc.blocks)
+    (title,) = [b for b in doc.blocks if b.text == "1. Job Title *"]
+    assert title.size >= 8  # was 1 pt: the hidden words outnumbered the label's glyphs
+    # The filled-in value beside it is its own unit, not glued to the label.
+    assert any(b.text == "Nursery worker" for b in doc.blocks)
+
+    result = run(pdf, tmp_path / "out")
+    with pdfplumber.open(pdf) as src, pdfplumber.open(result.outputs["pdf"]) as out:
+        hidden_before = [c for c in src.pages[0].chars if c["size"] < MICRO_TEXT]
+        hidden_after = [c for c in out.pages[0].chars if c["size"] < MICRO_TEXT]
+        drawn = _ours(out.pages[0])
+    assert len(hidden_before) > 300
+    # What stays is only beside units that kept their source text.
+    assert len(hidden_after) < 0.1 * len(hidden_before)
+    # The label's translation is drawn at a readable size where the label was.
+    label = [c for c in drawn if 230 <= c["top"] <= 245 and c["x0"] < 125]
+    assert label and min(c["size"] for c in label) >= 6
+
+
+def test_check_marks_and_boxes_stay_as_drawn(tmp_path: Path) -> None:
+    pdf = corpus_file(FORM)
+    result = run(pdf, tmp_path / "out")
+
+    def marks(page: Any) -> list[tuple[str, int, int]]:
+        symbols = [c for c in page.chars if SYMBOL_FONT.search(c["fontname"])]
+        return sorted((c["text"], round(c["x0"]), round(c["top"])) for c in symbols)
+
+    with pdfplumber.open(pdf) as src, pdfplumber.open(result.outputs["pdf"]) as out:
+        before, after = marks(src.pages[0]), marks(out.pages[0])
+    assert len(before) >= 2  # the ticked "Yes" and "Seasonal"
+    assert after == before
+    assert not any(b.text.startswith("4 ") for b in result.document.blocks)
+
+
+def test_an_underlined_link_does_not_squeeze_its_paragraph(tmp_path: Path) -> None:
+    pdf = corpus_file(FORM)
+    result = run(pdf, tmp_path / "out")
+    (intro,) = [b for b in result.document.blocks if b.text.startswith("Please read and review")]
+    assert intro.bbox is not None and not intro.meta.get("unfit")
+    with pdfplumber.open(result.outputs["pdf"]) as out:
+        band = [
+            c
+            for c in _ours(out.pages[0])
+            if intro.bbox[1] - 2 <= c["top"] and c["bottom"] <= intro.bbox[3] + 2
+        ]
+    assert band
+    # Drawn across the paragraph's own width, from its left edge (it began right of the
+    # underlined link, 160 pt in, at a smaller size).
+    assert min(c["x0"] for c in band) < intro.bbox[0] + 10
+    assert max(c["x1"] for c in band) > intro.bbox[2] - 60
+    assert min(c["size"] for c in band) >= 0.85 * intro.size
+
+
+def test_a_highlighted_code_listing_stays_code(tmp_path: Path) -> None:
+    pdf = corpus_file(LISTINGS)
+    doc = parse_document(pdf, pages="1")
+    mark_keep(doc.blocks, "zh")
+    texts = {b.text: b for b in doc.blocks}
+    # Each line of code is one unit, kept; none is cut into tokens.
+    for line in ("import os, sys", "value = os.getenv(name)", "echo Building...", "fi"):
+        assert texts[line].kind == CODE and texts[line].keep, line
+    assert not any(b.text in ("import", "os", ",") for b in doc.blocks)
+    # The headings between the listings are translated as headings.
+    for heading in ("python", "apache", "shell"):
+        assert texts[heading].kind == HEADING and not texts[heading].keep
+
+    result = run(pdf, tmp_path / "out")
+    with pdfplumber.open(pdf) as src, pdfplumber.open(result.outputs["pdf"]) as out:
+        code_before = [w["text"] for w in src.pages[0].extract_words() if w["top"] > 100]
+        code_after = [w["text"] for w in out.pages[0].extract_words() if w["top"] > 100]
+        drawn = "".join(c["text"] for c in _ours(out.pages[0]))
+    headings = {"python", "apache", "shell"}
+    # Every word of the listings is still there, as printed (the translations aside).
+    assert sorted(w for w in code_after if "译" not in w) == sorted(
+        w for w in code_before if w not in headings
+    )
+    assert "python" in drawn and "import" not in drawn
+    # The Markdown output has each listing as one fenced block, indented as printed.
+    markdown = result.outputs["md"].read_text()
+    assert "```\nimport os, sys\ndef get_env_var(name: str) -> str:\n" in markdown
+    assert "<VirtualHost *:80>\n  ServerName my.machine.local\n" in markdown
