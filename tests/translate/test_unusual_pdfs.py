@@ -30,6 +30,9 @@ layout bench, not only its benchmark list.
   runs were measured at 500/1000 em a glyph, so the Courier signs inside a paragraph ("the -
   and | are used for lines") seemed to start past the paragraph, stayed, and were moved off
   the page's right edge when the runs before them were removed.
+- A page holding only a photograph (rst2pdf's too-tall-image-in-table.pdf: a locomotive at a
+  station) was read by OCR and its shop signs were translated onto grey patches painted over
+  the photo; an engraving's caption on a scan (ocrmypdf's c03-29.pdf) must still be translated.
 """
 
 from __future__ import annotations
@@ -327,3 +330,23 @@ def test_standard_fonts_without_widths_are_measured_with_their_own_metrics(
             and lines.bbox[1] <= c["top"] <= lines.bbox[3]
         ]
         assert source == []
+
+
+def test_words_inside_a_photo_are_not_painted_over(tmp_path: Path) -> None:
+    pdf = corpus_file("rst2pdf/too-tall-image-in-table.pdf")
+    options = TranslateOptions(target="zh", formats=["pdf"], output_dir=str(tmp_path))
+    result = translate_file(pdf, options, model=EchoTranslator())
+    assert result.document.pages[0].ocr
+    read = [b for b in result.document.blocks if b.meta.get("ocr")]
+    assert any("7714" in b.text for b in read)  # the locomotive's number, and signs
+    assert all(b.keep and b.keep_reason == "figure" for b in read)
+    before = np.asarray(_render(pdf, 1.0).convert("L"), dtype=np.int16)
+    after = np.asarray(_render(result.outputs["pdf"], 1.0).convert("L"), dtype=np.int16)
+    assert before.shape == after.shape
+    assert np.abs(before - after).max() <= 2  # not one patch on the photo
+
+
+def test_a_caption_under_an_engraving_on_a_scan_is_translated() -> None:
+    doc = parse_document(corpus_file("ocrmypdf/c03-29.pdf"))
+    (caption,) = [b for b in doc.blocks if "WATSON" in b.text]
+    assert caption.kind == "caption" and not caption.keep

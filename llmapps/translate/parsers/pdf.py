@@ -26,10 +26,12 @@ from pdfplumber.utils.exceptions import PdfminerException
 
 from llmapps.translate import pdf_fixes
 from llmapps.translate.document import (
+    CAPTION,
     CODE,
     FOOTER,
     HEADER,
     HEADING,
+    KEEP,
     LINE,
     MICRO_TEXT,
     PARAGRAPH,
@@ -654,10 +656,44 @@ def _ocr_units(
         kind = regions[index].kind if index >= 0 else "text"
         box = regions[index].bbox if index >= 0 else None
         if kind == "figure" and box is not None and U._real_figure(box, ctx):
+            if _text_share(group, box) < PICTURE_TEXT_SHARE:
+                blocks.extend(_picture_units(group, box, frame, ctx))
+                continue
             kind = "text"  # on a scan the whole page is one image: read what the OCR found
         blocks.extend(U.units_from_segments(kind, group, gutters, frame, ctx, box))
     for block in blocks:
         block.meta["ocr"] = True
+    return blocks
+
+
+#: On a page read by OCR, a figure region whose lines cover less than this share of it is a
+#: picture with a few words in it (a photo's shop signs, an engraving's caption); more is text
+#: the layout model took for a figure (a scanned column: 0.6).
+PICTURE_TEXT_SHARE = 0.1
+
+
+def _text_share(segs: list[U.Seg], box: tuple[float, float, float, float]) -> float:
+    area = max(1.0, (box[2] - box[0]) * (box[3] - box[1]))
+    return sum((s.x1 - s.x0) * (s.bottom - s.top) for s in segs) / area
+
+
+def _picture_units(
+    segs: list[U.Seg], box: tuple[float, float, float, float], frame: U.Frame, ctx: U.PageContext
+) -> list[Block]:
+    """The OCR'd lines of a picture on a scanned page: a line at the picture's top or bottom
+    edge is its caption ("MISS WATSON'S LECTURE" under an engraving) and is translated; the
+    words inside the picture (a sign in a photo, the number on a locomotive) are kept as
+    printed, because translating them paints patches over the picture."""
+    blocks: list[Block] = []
+    for s in segs:
+        height = max(s.bottom - s.top, 1.0)
+        edge = min(s.top - box[1], box[3] - s.bottom) <= 1.5 * height
+        if edge:
+            blocks.append(U.make_block([s], CAPTION, frame, ctx, region="figure"))
+        else:
+            block = U.make_block([s], KEEP, frame, ctx, region="figure")
+            block.keep, block.keep_reason = True, "figure"
+            blocks.append(block)
     return blocks
 
 
