@@ -85,6 +85,8 @@ DOCUMENTS = [
     "pdfminer.six/kampo.pdf",  # Japanese source text
     "pypdf/Seige_of_Vicksburg_Sample_OCR.pdf",  # book scan with an OCR layer, text around a picture
     "pypdf/indirect-rotation.pdf",  # scan whose OCR layer lies beside the print (OCR'd again)
+    "pdfreader/example-form.pdf",  # filled federal form: hidden 1 pt text, check marks
+    "pdfreader/example-text-crash-report.pdf",  # dense state crash-report form
 ]
 # Pages with a text layer, repeated into the memory test's long document.
 RSS_SOURCES = [

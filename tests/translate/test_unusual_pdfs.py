@@ -12,7 +12,8 @@ layout bench, not only its benchmark list.
   of the printed words: the last letter of its underlined title showed beside the translation.
 - A scan whose OCR layer was written at the wrong resolution (pypdf's indirect-rotation.pdf:
   words stretched 1.35x from the left margin): patches hid the wrong strips, printed words
-  showed under the translations.
+  showed under the translations; and once the page was read by our OCR, the stale layer's
+  words that lay beside the print stayed in the output, English, in the translations' way.
 - A federal form (pypdf's SF424_page2.pdf) holds invisible text inside its empty fields (field
   names, Tr 3) on blank paper: it was taken for an OCR layer and drawn visibly, translated.
 - An AutoCAD drawing (pypdf's AutoCad_Diagram.pdf) writes its spaces as backslash-space
@@ -350,3 +351,17 @@ def test_a_caption_under_an_engraving_on_a_scan_is_translated() -> None:
     doc = parse_document(corpus_file("ocrmypdf/c03-29.pdf"))
     (caption,) = [b for b in doc.blocks if "WATSON" in b.text]
     assert caption.kind == "caption" and not caption.keep
+
+
+def test_a_page_read_by_ocr_again_loses_its_stale_text_layer(tmp_path: Path) -> None:
+    source = corpus_file("pypdf/indirect-rotation.pdf")
+    options = TranslateOptions(target="zh", formats=["pdf"], output_dir=str(tmp_path), pages="1")
+    result = translate_file(source, options, model=EchoTranslator())
+    assert result.document.pages[0].layer_off
+    with pdfplumber.open(result.outputs["pdf"]) as out:
+        layer = "".join(c["text"] for c in out.pages[0].chars if "WenQuanYi" not in c["fontname"])
+    # The old layer's words are gone, also those it put beside the print ("Operators" ends
+    # past x = 600, printed at 528), and what is left is only kept units' text.
+    assert "Operators" not in layer and "International" not in layer
+    kept = "".join(b.text for b in result.document.blocks if b.keep).replace(" ", "")
+    assert all(ch in kept for ch in layer.replace(" ", ""))

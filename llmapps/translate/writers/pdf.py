@@ -114,7 +114,7 @@ def layout_page(
         redraw = [b for b in fixed if id(b) in partners]
         units = [*units, *redraw]
         fixed = [b for b in fixed if id(b) not in partners]
-        removing = _remover(units, fixed)
+        removing = _remover(units, fixed, page.ocr)
         text = [
             run.box
             for run in scan.runs
@@ -300,16 +300,25 @@ def _sample_missing(layout: PageLayout, image: PageImage) -> None:
         block.meta.setdefault("color", ink)
 
 
-def _remover(placed: Sequence[Block], kept: Sequence[Block]) -> Callable[[TextRun], bool]:
+def _remover(
+    placed: Sequence[Block], kept: Sequence[Block], read_by_ocr: bool = False
+) -> Callable[[TextRun], bool]:
     """Which runs go with the ``placed`` units' source: those whose first glyph starts in a
     placed unit's box (a run starting inside a kept unit's box stays even when it also starts
     inside a placed one: numbers must never vanish), and unreadable text (smaller than
     ``MICRO_TEXT``) that touches one: a form's "*Required Field" hidden after its label for
-    screen readers would otherwise be the page's last English words."""
+    screen readers would otherwise be the page's last English words.
+
+    On a page our OCR read (``read_by_ocr``) every invisible run goes but those starting in a
+    kept unit (a number that stays): an invisible text layer there is an older reading that our
+    OCR replaced, because it lies beside the printed words (or ``--ocr always`` asked); left,
+    it stays English and blocks the translations' space."""
     boxes = BoxIndex(_source_box(b) for b in placed if b.bbox is not None)
     kept_boxes = BoxIndex(b.bbox for b in kept if b.bbox is not None)
 
     def decide(run: TextRun) -> bool:
+        if read_by_ocr and run.invisible:
+            return not kept_boxes.containing(run.x, run.t, START_MARGIN)
         if run.symbol:
             return False  # a check mark or a box: no unit's text (parsers skip its glyphs)
         if run.size < MICRO_TEXT:
@@ -361,11 +370,14 @@ def _union_box(a: Rect, b: Any) -> Rect:
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
-def remove_source(content: PageContent, placed: Sequence[Block], kept: Sequence[Block]) -> int:
-    """Remove the source text of the ``placed`` units from the page's content."""
+def remove_source(
+    content: PageContent, placed: Sequence[Block], kept: Sequence[Block], read_by_ocr: bool = False
+) -> int:
+    """Remove the source text of the ``placed`` units from the page's content (and, on a page
+    our OCR read, its stale invisible text layer: :func:`_remover`)."""
     if not any(b.bbox is not None for b in placed):
         return 0
-    return content.remove(_remover(placed, kept))
+    return content.remove(_remover(placed, kept, read_by_ocr))
 
 
 def draw_page(page: Page, layout: PageLayout, font: str, size: tuple[float, float]) -> bytes:
@@ -578,7 +590,7 @@ def _edit_page(
     placed = [p.block for p in layout.placements]
     placed_ids = {id(b) for b in placed}
     kept = [b for b in page.blocks if id(b) not in placed_ids]
-    remove_source(content, placed, kept)
+    remove_source(content, placed, kept, page.ocr)
     _sample_missing(layout, image)
     content.save()
     return layout
