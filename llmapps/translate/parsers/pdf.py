@@ -582,25 +582,32 @@ def _without_hidden_rects(page: Any) -> Any:
     grounds = [r for r in rects if r.get("fill")]
     grounds.sort(key=lambda r: (r["x1"] - r["x0"]) * (r["bottom"] - r["top"]))
     grounds = grounds[-GROUND_BOXES:]
-    hidden: set[tuple[float, float, float, float]] = set()
-    for r in filled:
-        area = (r["x1"] - r["x0"]) * (r["bottom"] - r["top"])
-        for g in grounds:
-            if (
-                (g["x1"] - g["x0"]) * (g["bottom"] - g["top"]) > area
-                and g["x0"] <= r["x0"]
-                and g["top"] <= r["top"]
-                and r["x1"] <= g["x1"]
-                and r["bottom"] <= g["bottom"]
-                and g.get("non_stroking_color") == r.get("non_stroking_color")
-            ):
-                hidden.add((r["x0"], r["top"], r["x1"], r["bottom"]))
-                break
+    colours: dict[str, int] = {}
+
+    def table(objs: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+        boxes = np.array([[o["x0"], o["top"], o["x1"], o["bottom"]] for o in objs], dtype=float)
+        keys = [colours.setdefault(repr(o.get("non_stroking_color")), len(colours)) for o in objs]
+        return boxes, np.array(keys)
+
+    (small, small_colour), (big, big_colour) = table(filled), table(grounds)
+    area = (small[:, 2] - small[:, 0]) * (small[:, 3] - small[:, 1])
+    big_area = (big[:, 2] - big[:, 0]) * (big[:, 3] - big[:, 1])
+    on = (
+        (big_area[None, :] > area[:, None])
+        & (big[None, :, 0] <= small[:, None, 0])
+        & (big[None, :, 1] <= small[:, None, 1])
+        & (small[:, None, 2] <= big[None, :, 2])
+        & (small[:, None, 3] <= big[None, :, 3])
+        & (big_colour[None, :] == small_colour[:, None])
+    ).any(axis=1)
+    gone = [r for r, under in zip(filled, on, strict=True) if under]
+    hidden = {(r["x0"], r["top"], r["x1"], r["bottom"]) for r in gone}
     if not hidden:
         return page
     return page.filter(
         lambda obj: (
             obj.get("object_type") != "rect"
+            or bool(obj.get("stroke"))
             or (obj["x0"], obj["top"], obj["x1"], obj["bottom"]) not in hidden
         )
     )
