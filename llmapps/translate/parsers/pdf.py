@@ -31,11 +31,11 @@ from llmapps.translate.document import (
     FOOTER,
     HEADER,
     HEADING,
-    KEEP,
     LINE,
     MICRO_TEXT,
     PARAGRAPH,
     TABLE_CELL,
+    BBox,
     Block,
     Document,
     Page,
@@ -679,14 +679,12 @@ def _ocr_units(
 PICTURE_TEXT_SHARE = 0.1
 
 
-def _text_share(segs: list[U.Seg], box: tuple[float, float, float, float]) -> float:
+def _text_share(segs: list[U.Seg], box: BBox) -> float:
     area = max(1.0, (box[2] - box[0]) * (box[3] - box[1]))
     return sum((s.x1 - s.x0) * (s.bottom - s.top) for s in segs) / area
 
 
-def _picture_units(
-    segs: list[U.Seg], box: tuple[float, float, float, float], frame: U.Frame, ctx: U.PageContext
-) -> list[Block]:
+def _picture_units(segs: list[U.Seg], box: BBox, frame: U.Frame, ctx: U.PageContext) -> list[Block]:
     """The OCR'd lines of a picture on a scanned page: a line at the picture's top or bottom
     edge is its caption ("MISS WATSON'S LECTURE" under an engraving) and is translated; the
     words inside the picture (a sign in a photo, the number on a locomotive) are kept as
@@ -698,9 +696,7 @@ def _picture_units(
         if edge:
             blocks.append(U.make_block([s], CAPTION, frame, ctx, region="figure"))
         else:
-            block = U.make_block([s], KEEP, frame, ctx, region="figure")
-            block.keep, block.keep_reason = True, "figure"
-            blocks.append(block)
+            blocks.append(U.figure_label(s, frame, ctx))
     return blocks
 
 

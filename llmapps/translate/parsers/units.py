@@ -200,13 +200,19 @@ class Seg:
             self.bold = bool(_BOLD.search(self.font))
             self.bold_share = sum(n for f, n in fonts.items() if _BOLD.search(f)) / len(glyphs)
             self.run_in = _run_in(self.words)
-            self.mono = sum(n for f, n in fonts.items() if _MONO.search(f)) / len(glyphs)
-            self.math = sum(n for f, n in fonts.items() if _MATH.search(f)) / len(glyphs)
+            self.mono = _font_share(fonts, _MONO)
+            self.math = _font_share(fonts, _MATH)
         return self
 
     @property
     def word_count(self) -> int:
         return len(self.text.split()) + len(_CJK.findall(self.text)) // 2
+
+
+def _font_share(fonts: Counter[str], pattern: re.Pattern[str]) -> float:
+    """The share of glyphs (``fonts``: glyphs per font name) set in a font ``pattern`` names."""
+    total = sum(fonts.values())
+    return sum(n for f, n in fonts.items() if pattern.search(f)) / total if total else 0.0
 
 
 def _bold_word(word: Word) -> bool:
@@ -992,7 +998,7 @@ def region_units(
     if not lines:
         return []
     size = statistics.median(g.size for g in glyphs if not g.space) if glyphs else 10.0
-    listing = is_listing(lines)
+    listing = _is_listing(lines)
     gutters = [] if listing else find_gutters(lines, min_width=0.8 * size)
     segs = split_segments(lines, gutters)
     blocks = units_from_segments(kind, segs, gutters, frame, ctx, region_box)
@@ -1010,7 +1016,7 @@ def region_units(
 LISTING_MONO = 0.8
 
 
-def is_listing(lines: list[list[Word]]) -> bool:
+def _is_listing(lines: list[list[Word]]) -> bool:
     """The lines are a program listing: set in a monospace font and reading as code.
 
     Why no gutters there: a listing's tokens line up on the monospace grid (and syntax
@@ -1021,7 +1027,7 @@ def is_listing(lines: list[list[Word]]) -> bool:
     glyphs = [g for line in lines for w in line for g in w.glyphs if not g.space]
     if len(lines) < 2 or not glyphs:
         return False
-    if sum(1 for g in glyphs if _MONO.search(g.font)) < LISTING_MONO * len(glyphs):
+    if _font_share(Counter(g.font for g in glyphs), _MONO) < LISTING_MONO:
         return False
     return looks_like_code("\n".join(" ".join(w.text for w in line) for line in lines))
 
@@ -1095,13 +1101,18 @@ def _figure_units(segs: list[Seg], frame: Frame, ctx: PageContext) -> list[Block
             continue
         start = next((i for i, s in enumerate(group) if _CAPTION_START.match(s.text)), None)
         labels = group if start is None else group[:start]
-        for s in labels:
-            block = make_block([s], KEEP, frame, ctx, region="figure")
-            block.keep, block.keep_reason = True, "figure"
-            blocks.append(block)
+        blocks.extend(figure_label(s, frame, ctx) for s in labels)
         if start is not None:
             blocks.append(make_block(group[start:], CAPTION, frame, ctx, region="figure"))
     return blocks
+
+
+def figure_label(seg: Seg, frame: Frame, ctx: PageContext) -> Block:
+    """A word or line inside a picture: kept as drawn (translating it would draw over the
+    picture)."""
+    block = make_block([seg], KEEP, frame, ctx, region="figure")
+    block.keep, block.keep_reason = True, "figure"
+    return block
 
 
 def _stacks(segs: list[Seg]) -> list[list[Seg]]:

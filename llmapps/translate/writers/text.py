@@ -57,7 +57,7 @@ def _listing(lines: list[Block]) -> str:
     left = min((box[0] for box in boxes), default=0.0)
     out = []
     for block in lines:
-        width = 0.6 * (block.size or 10.0)  # a monospace advance, em
+        width = 0.6 * (block.size or 10.0)  # a monospace advance: 0.6 em
         indent = round((block.bbox[0] - left) / width) if block.bbox is not None else 0
         out.append(" " * max(0, indent) + block.text)
     return "\n".join(out)
