@@ -365,3 +365,26 @@ def test_a_page_read_by_ocr_again_loses_its_stale_text_layer(tmp_path: Path) -> 
     assert "Operators" not in layer and "International" not in layer
     kept = "".join(b.text for b in result.document.blocks if b.keep).replace(" ", "")
     assert all(ch in kept for ch in layer.replace(" ", ""))
+
+
+def test_text_above_or_below_a_figure_regions_image_is_translated(tmp_path: Path) -> None:
+    """The layout model's figure box over an image (rst2pdf's test_issue_485_2.pdf) reaches up
+    to take in the paragraph printed above it: "Paragraph 1" was kept as a picture's label.
+    Lines wholly above or below a figure region's images are text; the caption stays one."""
+    pdf = corpus_file("rst2pdf/test_issue_485_2.pdf")
+    doc = parse_document(pdf)
+    (above,) = [b for b in doc.blocks if b.text == "Paragraph 1"]
+    assert above.meta["region"] == "figure" and not above.keep
+    (caption,) = [b for b in doc.blocks if b.text == "Figure 1"]
+    assert caption.kind == "caption"
+    result = run(pdf, tmp_path / "out")
+    with pdfplumber.open(result.outputs["pdf"]) as out:
+        page = out.pages[0]
+        drawn = [c for c in page.chars if "WenQuanYi" in c["fontname"]]
+        source = [c for c in page.chars if "WenQuanYi" not in c["fontname"]]
+        assert len(page.images) == 1  # the picture itself is untouched
+    assert any(c["top"] < 95 for c in drawn)  # translated in place, above the image
+    assert not source  # no English left: "Paragraph 1", the caption and "Paragraph 2"
+    # A caption under an image, printed without "Figure N" (test_figure_alignment.pdf).
+    aligned = parse_document(corpus_file("rst2pdf/test_figure_alignment.pdf"), pages="1")
+    assert [b.keep for b in aligned.blocks if b.text == "The caption."] == [False] * 3

@@ -1074,7 +1074,7 @@ def units_from_segments(
             and not _prose(segs)
             and _real_figure(region_box, ctx)
         ):
-            return _figure_units(segs, frame, ctx)
+            return _figure_units(segs, frame, ctx, region_box)
         kind = "table" if gutters else "text"  # the model calls text-only grids "figures"
     if kind == "table":
         long_lines = statistics.median(s.word_count for s in segs) >= 6
@@ -1114,22 +1114,41 @@ _CAPTION_START = re.compile(
 FIGURE_TEXT_WORDS = 8
 
 
-def _figure_units(segs: list[Seg], frame: Frame, ctx: PageContext) -> list[Block]:
+def _figure_units(segs: list[Seg], frame: Frame, ctx: PageContext, region_box: BBox) -> list[Block]:
     """A picture's labels are kept as drawn. Translated: a caption set inside the picture's
     region (the layout model often takes "Figure 1: ..." between two diagrams into the
-    figure), with the lines stacked under its first one; and a framed text of two or more
-    lines and :data:`FIGURE_TEXT_WORDS` words, which the model also calls a figure."""
+    figure), with the lines stacked under its first one; a framed text of two or more
+    lines and :data:`FIGURE_TEXT_WORDS` words, which the model also calls a figure; and
+    lines wholly above or below the region's images (:func:`_off_picture`)."""
     blocks: list[Block] = []
+    pictures = [i for i in ctx.images if _overlap(i, region_box) > 0.5 * _area(i)]
     for group in _stacks(segs):
-        if len(group) >= 2 and sum(s.word_count for s in group) >= FIGURE_TEXT_WORDS:
+        start = next((i for i, s in enumerate(group) if _CAPTION_START.match(s.text)), None)
+        if (len(group) >= 2 and sum(s.word_count for s in group) >= FIGURE_TEXT_WORDS) or (
+            start is None and _off_picture(group, frame, pictures)
+        ):
             blocks.extend(text_units(group, [], frame, ctx, region="figure"))
             continue
-        start = next((i for i, s in enumerate(group) if _CAPTION_START.match(s.text)), None)
         labels = group if start is None else group[:start]
         blocks.extend(figure_label(s, frame, ctx) for s in labels)
         if start is not None:
             blocks.append(make_block(group[start:], CAPTION, frame, ctx, region="figure"))
     return blocks
+
+
+def _off_picture(group: list[Seg], frame: Frame, pictures: list[BBox]) -> bool:
+    """Lines set wholly above or below the images of a figure region: a paragraph the
+    layout model's box took in with the picture ("Paragraph 1" printed over an image), a
+    title or a note under it; a label beside or on an image stays. Regions drawn only in
+    vector curves are not judged: a chart's tick labels lie outside its plotted curves."""
+    if not pictures:
+        return False
+    top, bottom = min(p[1] for p in pictures), max(p[3] for p in pictures)
+    boxes = [frame.to_display((s.x0, s.top, s.x1, s.bottom)) for s in group]
+    size = max(s.size for s in group)
+    return all(b[3] <= top + 0.2 * size for b in boxes) or all(
+        b[1] >= bottom - 0.2 * size for b in boxes
+    )
 
 
 def figure_label(seg: Seg, frame: Frame, ctx: PageContext) -> Block:
