@@ -7,6 +7,7 @@ URLs, numbers, formulas, text already in the target language), so every format b
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from llmapps.translate.document import CODE, KEEP, Block
@@ -22,8 +23,16 @@ _CJK_START = re.compile(r"^[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 _MONO_FONT = re.compile(r"(courier|mono|consol|menlo|code)", re.IGNORECASE)
 _CODE_LINE = re.compile(
     r"^\s*(def |class |import |from \S+ import|return\b|#include|public |private |func |fn |"
-    r"function\b|var |let |const |if\s*\(|for\s*\(|while\s*\(|\$ |>>> |<\w+[ >/])"
+    r"function\b|var |let |const |if\s*\(|for\s*\(|while\s*\(|\$ |>>> |<\w+[ >/]|"
+    # Python's blocks: "elif x == 0:", "else:", "for i in range(3):", "if n > 0:" (a
+    # comparison or a call: prose may say "if necessary:" or "for example:")
+    r"elif\b.*:\s*$|(else|try|finally):\s*$|except\b[^:]*:\s*$|print\(|"
+    # a shell script's "#! /bin/bash", "fi", "export PATH"
+    r"#!|(fi|then|do|done|esac)\s*$|export \w|"
+    r"(if|while)\s.*[=<>!()].*:\s*$|for\s+\w+(\s*,\s*\w+)*\s+in\s.+:\s*$)"
 )
+#: A listing's line numbers: "1 ", " 12 " before each line.
+_LINE_NUMBER = re.compile(r"^\s*(\d{1,5})(\s+|$)")
 _CODE_CHARS = set("{}[]();=<>_/\\|&$#@`")
 # Codes and identifiers in forms and tables: "A-12", "P2034", "DEM", "X"; kept in place.
 # A form's or a list's item label: "9a", "10b", "(c)", "7c." (digits may come letter-spaced),
@@ -77,10 +86,23 @@ def keep_reason(text: str, *, font: str = "", target: str = "") -> str:
     return ""
 
 
+def _without_line_numbers(lines: list[str]) -> list[str]:
+    """The lines of a listing printed with its line numbers ("1 number = 0", "2", "3 if ..."),
+    without them: every line starts with a number, and the numbers count up."""
+    numbers = [_LINE_NUMBER.match(line) for line in lines]
+    if len(lines) < 3 or not all(numbers):
+        return lines
+    values = [int(m.group(1)) for m in numbers if m]
+    if any(b <= a for a, b in itertools.pairwise(values)):
+        return lines
+    return [line[m.end() :] for line, m in zip(lines, numbers, strict=True) if m]
+
+
 def looks_like_code(text: str) -> bool:
     """Whether monospace ``text`` is program code (kept) rather than prose set in a typewriter
     font (a transcript, a form): decided by the content, not the font."""
     lines = [line for line in text.splitlines() if line.strip()] or [text]
+    lines = _without_line_numbers(lines)
     if any(_CODE_LINE.match(line) for line in lines):
         return True
     symbols = sum(1 for c in text if c in _CODE_CHARS)

@@ -21,7 +21,7 @@ from typing import Any
 import pdfplumber
 
 from llmapps.translate.document import CODE, HEADING, MICRO_TEXT, SYMBOL_FONT
-from llmapps.translate.paragraphs import mark_keep
+from llmapps.translate.paragraphs import looks_like_code, mark_keep
 from llmapps.translate.parsers import parse_document
 from llmapps.translate.service import TranslateOptions, TranslateResult, translate_file
 from tests.translate.layout_pdfs import corpus_file
@@ -125,3 +125,53 @@ def test_a_highlighted_code_listing_stays_code(tmp_path: Path) -> None:
     markdown = result.outputs["md"].read_text()
     assert "```\nimport os, sys\ndef get_env_var(name: str) -> str:\n" in markdown
     assert "<VirtualHost *:80>\n  ServerName my.machine.local\n" in markdown
+
+
+def test_a_listing_inside_prose_neither_cuts_the_prose_nor_is_translated() -> None:
+    """rst2pdf's test_emphasize_lines.pdf: a paragraph, two listings with line numbers and the
+    sentences between them share one region. The listings' many short lines made the whole
+    column read as a list, so the two-line paragraph above them was cut in two, and the
+    Python listing (line numbers first) did not read as code: its lines were translated."""
+    doc = parse_document(corpus_file("rst2pdf/test_emphasize_lines.pdf"), pages="1")
+    mark_keep(doc.blocks, "zh")
+    texts = {b.text: b for b in doc.blocks}
+    (lead,) = [b for b in doc.blocks if b.text.startswith("The following code-blocks")]
+    assert lead.text.endswith("and so the effect is to highlight the selected lines.")
+    for line in ("1 number = 0", "3 if number > 0:", "5 elif number == 0:", "7 else:"):
+        assert texts[line].kind == CODE and texts[line].keep, line
+    # Preformatted text that is not code stays translatable.
+    assert not texts["2 or not to be"].keep
+    assert not texts["For this block of Python, lines 1, 2, 4, 6, 8, 9 and 10 are dimmed:"].keep
+
+
+def test_numbered_paragraphs_of_a_complaint_flow_over_their_lines() -> None:
+    """pdfreader's example-font.pdf, a legal complaint: numbered paragraphs and short lines
+    ("follows:") made its column read as a list, and each printed line of a paragraph was
+    translated alone. A line that breaks off mid-sentence ("... handheld device in") goes on
+    into the next when that one starts in lower case."""
+    doc = parse_document(corpus_file("pdfreader/example-font.pdf"), pages="1-2")
+    texts = [b.text for b in doc.blocks]
+    assert (
+        "In driving distracted while using a cellphone or handheld device in violation of "
+        "ORS 811.507; and" in texts
+    )
+    assert any(
+        t.startswith("operated by her husband and at a complete stop at the intersection")
+        and "Defendant, who was directlybehind plaintiff, collided with plaintiff" in t
+        for t in texts
+    )
+
+
+def test_code_is_told_from_prose_by_its_content() -> None:
+    code = [
+        "elif number == 0:",
+        "else:",
+        "for name, value in items():",
+        "if n > 0:",
+        "#! /bin/bash",
+        "fi",
+        "1 number = 0\n2\n3 if number > 0:\n4 print(number)",
+    ]
+    prose = ["for example:", "if necessary:", "1 To be\n2 or not to be\n3 that is the question"]
+    assert [t for t in code if not looks_like_code(t)] == []
+    assert [t for t in prose if looks_like_code(t)] == []

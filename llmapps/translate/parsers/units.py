@@ -761,12 +761,24 @@ def flow_groups(
         for i, s in enumerate(col):
             g = groups[-1] if groups else None
             after = col[i + 1] if i + 1 < len(col) else None
-            if g is not None and not list_like and _joins(g, s, right, max_gap, after):
+            flows = not list_like or _runs_on(g[-1], s) if g is not None else False
+            if g is not None and flows and _joins(g, s, right, max_gap, after):
                 g.append(s)
             else:
                 groups.append([s])
         out.extend((g, list_like) for g in groups)
     return out
+
+
+def _runs_on(last: Seg, s: Seg) -> bool:
+    """``last`` breaks off mid-sentence and ``s`` goes on with it: a line of prose words
+    ending without a stop, the next starting in lower case. In a column that reads as a
+    list (most lines end short: one-line paragraphs, a listing's lines) such a pair is still
+    one paragraph wrapped ("... and so the" / "effect is to highlight ...")."""
+    if last.word_count < 6 or not s.text[:1].islower() or max(last.mono, s.mono) > 0.5:
+        return False  # a listing's lines are lines, whatever they end with
+    end = last.text[-1:]
+    return end.isalpha() or end in ",-"
 
 
 def _right_margin(ends: list[float], region_right: float | None, size: float) -> float:
@@ -1018,23 +1030,82 @@ def table_units(
 def region_units(
     kind: str, glyphs: list[Glyph], frame: Frame, ctx: PageContext, region_box: BBox | None
 ) -> list[Block]:
-    """Units of the glyphs inside one region of ``kind``."""
+    """Units of the glyphs inside one region of ``kind``.
+
+    A program listing inside a region of other text is taken apart from it first: mixed in,
+    its many short lines made the whole column read as a list, so the paragraph above it was
+    cut into one unit per printed line, and its tokens' gaps were taken for table columns."""
     lines = build_lines(glyphs)
     if not lines:
         return []
     size = statistics.median(g.size for g in glyphs if not g.space) if glyphs else 10.0
+    parts = _listing_runs(lines)
+    blocks: list[Block] = []
+    for part in parts:
+        blocks.extend(_lines_units(kind, part, size, frame, ctx, region_box))
+    return blocks
+
+
+def _lines_units(
+    kind: str,
+    lines: list[list[Word]],
+    size: float,
+    frame: Frame,
+    ctx: PageContext,
+    region_box: BBox | None,
+) -> list[Block]:
     listing = _is_listing(lines)
     gutters = [] if listing else find_gutters(lines, min_width=0.8 * size)
     segs = split_segments(lines, gutters)
-    blocks = units_from_segments(kind, segs, gutters, frame, ctx, region_box)
-    if listing:
-        # Each line of a listing is code, whatever it reads like alone ("echo Building...");
-        # the prose around it (headings, a caption) keeps its own kind.
-        for block in blocks:
-            if _MONO.search(block.font) and block.kind != FORMULA:
-                block.kind = CODE
-                block.meta["listing"] = True
+    if not listing:
+        return units_from_segments(kind, segs, gutters, frame, ctx, region_box)
+    # Each line of a listing is code, whatever it reads like alone ("echo Building..."), and a
+    # line of its own (a long declaration's next line is not the rest of a sentence); the
+    # prose around it (headings, a caption) keeps its own kind.
+    code = [s for s in segs if s.mono >= 0.5 and s.math < 0.5]
+    rest = [s for s in segs if not (s.mono >= 0.5 and s.math < 0.5)]
+    blocks = units_from_segments(kind, rest, gutters, frame, ctx, region_box)
+    for seg in code:
+        blocks.append(make_block([seg], CODE, frame, ctx, region=kind, listing=True))
     return blocks
+
+
+def _listing_runs(lines: list[list[Word]]) -> list[list[list[Word]]]:
+    """``lines`` cut into the program listings among them (runs of monospace lines, each
+    :data:`LISTING_MONO` monospace, that read as code: :func:`_is_listing`) and the other
+    lines; all of them in one part when they are all monospace (a transcript), when they are
+    a listing as a whole (with a label or two in another font) or when no listing is there."""
+
+    def mono(line: list[Word]) -> bool:
+        fonts = Counter(g.font for w in line for g in w.glyphs if not g.space)
+        return _font_share(fonts, _MONO) >= LISTING_MONO
+
+    flags = [mono(line) for line in lines]
+    if all(flags) or sum(flags) < 2 or _is_listing(lines):
+        return [lines]
+    # The region's monospace lines read as code together: each run of them is a listing (a
+    # shell script's "echo" lines beside a Python one), as when the region is all listing.
+    code = _is_listing([line for line, flag in zip(lines, flags, strict=True) if flag])
+    runs: list[tuple[bool, list[list[Word]]]] = []
+    for line, flag in zip(lines, flags, strict=True):
+        if runs and runs[-1][0] == flag:
+            runs[-1][1].append(line)
+        else:
+            runs.append((flag, [line]))
+    # A lone monospace line (a command quoted in the text) stays with the prose around it, and
+    # so does preformatted text that is not code (a console's output, a poem set in Courier):
+    # only a listing is taken apart.
+    merged: list[tuple[bool, list[list[Word]]]] = []
+    for flag, run in runs:
+        flag = flag and len(run) >= 2 and (code or _is_listing(run))
+        if merged and not merged[-1][0] and not flag:
+            merged[-1][1].extend(run)
+        else:
+            merged.append((flag, run))
+    if len(merged) == 1:
+        return [lines]
+    prose = [line for flag, run in merged if not flag for line in run]
+    return [run for flag, run in merged if flag] + ([prose] if prose else [])
 
 
 #: Share of monospace glyphs from which lines are judged as a possible program listing.
