@@ -175,3 +175,23 @@ def test_code_is_told_from_prose_by_its_content() -> None:
     prose = ["for example:", "if necessary:", "1 To be\n2 or not to be\n3 that is the question"]
     assert [t for t in code if not looks_like_code(t)] == []
     assert [t for t in prose if looks_like_code(t)] == []
+
+
+def test_a_filled_in_value_is_read_whole_and_apart_from_its_label() -> None:
+    """The form's values are typed in another font and size on a baseline of their own, over
+    the label's trailing spaces: the spaces split the values ("1 0/22/2019", "7 40-587-2178",
+    "G ibson"), and a date right after its label on the same line was one unit with it, so
+    the date was translated and moved with the label's words."""
+    doc = parse_document(corpus_file(FORM), pages="1-2")
+    texts = [b.text for b in doc.blocks]
+    assert "5. Begin Date *" in texts and "10/22/2019" in texts
+    assert "10. Telephone number * 740-587-2178" in texts
+    assert "1. Contact’s last (family) name * Gibson" in texts
+    assert not [t for t in texts if "1 0/22" in t or "7 40-" in t or "G ibson" in t]
+    # A space glyph of the same font stays a space, even set tight against a bold word
+    # (the IRS form's "the amount you overpaid").
+    irs = [
+        b.text for b in parse_document(corpus_file("pdfminer.six/f1040nr.pdf"), pages="2").blocks
+    ]
+    assert any("This is the amount you overpaid" in t for t in irs)
+    assert "Amount of line 71 you want refunded to you. If Form 8888 is attached, check here" in irs

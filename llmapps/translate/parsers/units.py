@@ -482,11 +482,28 @@ def _words(glyphs: list[Glyph]) -> list[Word]:
     return [part for word in _raw_words(glyphs) for part in _split_leaders(word)]
 
 
+def _space_over_ink(space: Glyph, current: list[Glyph], following: list[Glyph]) -> bool:
+    """A space glyph lying mostly on a letter or digit of another font: the trailing
+    spaces of a form's label printed under the value filled in after it ("1 0/22/2019"). It
+    is no gap between words."""
+    most = 0.75 * max(space.x1 - space.x0, 0.1)
+    before = bool(current) and current[-1].x1 - space.x0 > most and current[-1].font != space.font
+    after = (
+        bool(following)
+        and not following[0].space
+        and space.x1 - following[0].x0 > most
+        and following[0].font != space.font
+    )
+    return before or after
+
+
 def _raw_words(glyphs: list[Glyph]) -> list[Word]:
     words: list[Word] = []
     current: list[Glyph] = []
     for i, g in enumerate(glyphs):
         if g.space:
+            if _space_over_ink(g, current, glyphs[i + 1 : i + 2]):
+                continue
             if current:
                 words.append(Word(current).finish())
             current = []
@@ -670,6 +687,7 @@ def _split_line(
             gap > big_gap * size
             or i in stops
             or any(prev.x1 <= (g0 + g1) / 2 <= word.x0 and gap >= 0.5 * size for g0, g1 in gutters)
+            or _filled_in(prev, word)
         )
         if cut:
             segs.append(Seg(current, line=index).finish())
@@ -678,6 +696,24 @@ def _split_line(
             current.append(word)
     segs.append(Seg(current, line=index).finish())
     return segs
+
+
+def _filled_in(prev: Word, word: Word) -> bool:
+    """``word`` is a value typed into a form right after its label ``prev`` ("Begin Date *"
+    then "10/22/2019"): another font at another size, on a baseline of its own. Sub- and
+    superscripts are smaller than that (:data:`SCRIPT_SIZE`) and stay in their sentence."""
+    a, b = prev.glyphs[-1], word.glyphs[0]
+    if _base_font(a.font) == _base_font(b.font):
+        return False
+    small, large = sorted((a.size, b.size))
+    if not SCRIPT_SIZE * large <= small <= 0.95 * large:
+        return False
+    return abs(a.bottom - b.bottom) >= 0.25 * large
+
+
+def _base_font(name: str) -> str:
+    """A font's name without its subset tag ("QEVLBI+Arial" -> "Arial")."""
+    return name.split("+", 1)[-1]
 
 
 def chunks(
