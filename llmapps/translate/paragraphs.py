@@ -24,12 +24,14 @@ _MONO_FONT = re.compile(r"(courier|mono|consol|menlo|code)", re.IGNORECASE)
 _CODE_LINE = re.compile(
     r"^\s*(def |class |import |from \S+ import|return\b|#include|public |private |func |fn |"
     r"function\b|var |let |const |if\s*\(|for\s*\(|while\s*\(|\$ |>>> |<\w+[ >/]|"
-    # Python's blocks: "elif x == 0:", "else:", "for i in range(3):", "if n > 0:" (a
-    # comparison or a call: prose may say "if necessary:" or "for example:")
-    r"elif\b.*:\s*$|(else|try|finally):\s*$|except\b[^:]*:\s*$|print\(|"
-    # a shell script's "#! /bin/bash", "fi", "export PATH"
-    r"#!|(fi|then|do|done|esac)\s*$|export \w|"
-    r"(if|while)\s.*[=<>!()].*:\s*$|for\s+\w+(\s*,\s*\w+)*\s+in\s.+:\s*$)"
+    # Python's blocks: "elif x == 0:", "else:", "except ValueError as e:", "if n > 0:" (a
+    # comparison or a call), "for k, v in d.items():" (one expression after "in"); prose
+    # says "if necessary:", "except as follows:", "for instance in the cases below:"
+    r"elif\b.*:\s*$|(else|try|finally):\s*$|except(\s+[A-Z]\w*(\s+as\s+\w+)?)?:\s*$|"
+    r"print\(|(if|while)\s.*([=<>!]|\w\().*:\s*$|"
+    r"for\s+\w+(\s*,\s*\w+)*\s+in\s+[\w.\[\]]+(\(.*\))?\s*:\s*$|"
+    # a shell script's "#! /bin/bash", "fi", "export PATH=..."
+    r"#!|(fi|then|do|done|esac)\s*$|export \w+=)"
 )
 #: A listing's line numbers: "1 ", " 12 " before each line.
 _LINE_NUMBER = re.compile(r"^\s*(\d{1,5})(\s+|$)")

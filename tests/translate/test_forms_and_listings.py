@@ -167,12 +167,23 @@ def test_code_is_told_from_prose_by_its_content() -> None:
         "elif number == 0:",
         "else:",
         "for name, value in items():",
+        "except ValueError as error:",
+        "if f(x):",
+        "export PATH=/usr/bin",
         "if n > 0:",
         "#! /bin/bash",
         "fi",
         "1 number = 0\n2\n3 if number > 0:\n4 print(number)",
     ]
-    prose = ["for example:", "if necessary:", "1 To be\n2 or not to be\n3 that is the question"]
+    prose = [
+        "for example:",
+        "if necessary:",
+        "except as follows:",
+        "if the Court (in its ruling) said:",
+        "for instance in the cases below:",
+        "export controls were",
+        "1 To be\n2 or not to be\n3 that is the question",
+    ]
     assert [t for t in code if not looks_like_code(t)] == []
     assert [t for t in prose if looks_like_code(t)] == []
 
