@@ -797,7 +797,7 @@ def flow_groups(
         for i, s in enumerate(col):
             g = groups[-1] if groups else None
             after = col[i + 1] if i + 1 < len(col) else None
-            flows = not list_like or _runs_on(g[-1], s) if g is not None else False
+            flows = g is not None and (not list_like or _runs_on(g[-1], s))
             if g is not None and flows and _joins(g, s, right, max_gap, after):
                 g.append(s)
             else:
