@@ -191,13 +191,18 @@ def test_code_is_told_from_prose_by_its_content() -> None:
 def test_a_filled_in_value_is_read_whole_and_apart_from_its_label() -> None:
     """The form's values are typed in another font and size on a baseline of their own, over
     the label's trailing spaces: the spaces split the values ("1 0/22/2019", "7 40-587-2178",
-    "G ibson"), and a date right after its label on the same line was one unit with it, so
-    the date was translated and moved with the label's words."""
+    "G ibson"), and a value after its label, on its line or the next, was one unit with it,
+    so the value was translated and moved with the label's words."""
     doc = parse_document(corpus_file(FORM), pages="1-2")
     texts = [b.text for b in doc.blocks]
     assert "5. Begin Date *" in texts and "10/22/2019" in texts
-    assert "10. Telephone number * 740-587-2178" in texts
-    assert "1. Contact’s last (family) name * Gibson" in texts
+    # A value typed on the line under its label, in the label's ruled cell, is its own part.
+    for label, value in (
+        ("10. Telephone number *", "740-587-2178"),
+        ("1. Contact’s last (family) name *", "Gibson"),
+        ("1. Legal business name *", "Timbuk II Plant Company Inc."),
+    ):
+        assert label in texts and value in texts, label
     assert not [t for t in texts if "1 0/22" in t or "7 40-" in t or "G ibson" in t]
     # A space glyph of the same font stays a space, even set tight against a bold word
     # (the IRS form's "the amount you overpaid").

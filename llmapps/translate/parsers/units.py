@@ -868,7 +868,7 @@ def _joins(
     # A run-in lead-in too long for one line goes on from bold lines into ``s``, where the
     # paragraph's plain text starts ("Domestic production activities / deduction. The ...").
     lead_in = s.run_in and all(_weight(g) for g in group)
-    if abs(s.size - last.size) > 0.15 * size + 0.3:
+    if abs(s.size - last.size) > 0.15 * size + 0.3 or _set_apart(last, s):
         return False
     if _weight(s) != _weight(last) and not lead_in:
         return False
@@ -886,6 +886,16 @@ def _joins(
     # OCR read as "0").
     indent = (1.2 if s.meta.get("ocr") or len(group) == 1 else INDENT) * size
     return not (s.x0 > last.x0 + indent and not hanging)
+
+
+def _set_apart(last: Seg, s: Seg) -> bool:
+    """``s`` is set in another font at another size than ``last`` (5-15% apart): a value typed
+    into a form under its label ("1. Legal business name *" over "Timbuk II Plant Company
+    Inc."), or body text under a heading; never the next line of one paragraph."""
+    if _base_font(last.font) == _base_font(s.font):
+        return False
+    small, large = sorted((last.size, s.size))
+    return small <= 0.95 * large
 
 
 def _hangs(group: list[Seg], s: Seg, after: Seg | None, size: float) -> bool:
