@@ -388,3 +388,12 @@ def test_text_above_or_below_a_figure_regions_image_is_translated(tmp_path: Path
     # A caption under an image, printed without "Figure N" (test_figure_alignment.pdf).
     aligned = parse_document(corpus_file("rst2pdf/test_figure_alignment.pdf"), pages="1")
     assert [b.keep for b in aligned.blocks if b.text == "The caption."] == [False] * 3
+
+
+def test_a_sentence_under_a_vector_drawing_is_translated() -> None:
+    """rst2pdf's test_issue_238.pdf: a drawing in vector curves, the model's figure box over
+    it and the sentence printed under it. Short labels of a drawing stay as drawn; a line of
+    eight words or more is a sentence, and was kept in English."""
+    doc = parse_document(corpus_file("rst2pdf/test_issue_238.pdf"))
+    (line,) = [b for b in doc.blocks if b.text.startswith("The above image should be")]
+    assert line.meta["region"] == "figure" and not line.keep

@@ -1226,24 +1226,25 @@ _CAPTION_START = re.compile(
 )
 
 
-#: Lines stacked in a figure that hold at least this many words are a text box (a framed
-#: note, a callout) to translate, not a picture's labels.
+#: Lines stacked in a figure (or one line) that hold at least this many words are a text box
+#: (a framed note, a callout) or a sentence to translate, not a picture's labels.
 FIGURE_TEXT_WORDS = 8
 
 
 def _figure_units(segs: list[Seg], frame: Frame, ctx: PageContext, region_box: BBox) -> list[Block]:
     """A picture's labels are kept as drawn. Translated: a caption set inside the picture's
     region (the layout model often takes "Figure 1: ..." between two diagrams into the
-    figure), with the lines stacked under its first one; a framed text of two or more
-    lines and :data:`FIGURE_TEXT_WORDS` words, which the model also calls a figure; and
-    lines wholly above or below the region's images (:func:`_off_picture`)."""
+    figure), with the lines stacked under its first one; a framed text of
+    :data:`FIGURE_TEXT_WORDS` words, which the model also calls a figure, or a sentence of
+    that many on one line (under a vector drawing, whose labels are short); and lines wholly
+    above or below the region's images (:func:`_off_picture`)."""
     blocks: list[Block] = []
     pictures = [i for i in ctx.images if _overlap(i, region_box) > 0.5 * _area(i)]
     for group in _stacks(segs):
         start = next((i for i, s in enumerate(group) if _CAPTION_START.match(s.text)), None)
-        if (len(group) >= 2 and sum(s.word_count for s in group) >= FIGURE_TEXT_WORDS) or (
-            start is None and _off_picture(group, frame, pictures)
-        ):
+        words = sum(s.word_count for s in group)
+        text = words >= FIGURE_TEXT_WORDS and (len(group) >= 2 or start is None)
+        if text or (start is None and _off_picture(group, frame, pictures)):
             blocks.extend(text_units(group, [], frame, ctx, region="figure"))
             continue
         labels = group if start is None else group[:start]
