@@ -211,3 +211,14 @@ def test_a_filled_in_value_is_read_whole_and_apart_from_its_label() -> None:
     ]
     assert any("This is the amount you overpaid" in t for t in irs)
     assert "Amount of line 71 you want refunded to you. If Form 8888 is attached, check here" in irs
+
+
+def test_each_run_of_a_regions_code_is_a_listing_when_its_code_reads_as_code_together() -> None:
+    """rst2pdf's test_issue_288.pdf sets C declarations between sentences: one run of them
+    reads as code, a run that wraps a declaration over lines ("classObj *c, int tile," /
+    "long record);") does not on its own. Read together they are code, and every run of
+    them is a listing: its lines are kept, not translated."""
+    doc = parse_document(corpus_file("rst2pdf/test_issue_288.pdf"), pages="2")
+    for line in ("int tile, long record);", "classObj *c, int tile,", "long record);"):
+        (block,) = [b for b in doc.blocks if b.text == line]
+        assert block.kind == CODE, line

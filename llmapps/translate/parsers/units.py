@@ -1085,22 +1085,21 @@ def region_units(
     if not lines:
         return []
     size = statistics.median(g.size for g in glyphs if not g.space) if glyphs else 10.0
-    parts = _listing_runs(lines)
     blocks: list[Block] = []
-    for part in parts:
-        blocks.extend(_lines_units(kind, part, size, frame, ctx, region_box))
+    for part, listing in _listing_runs(lines):
+        blocks.extend(_lines_units(kind, part, listing, size, frame, ctx, region_box))
     return blocks
 
 
 def _lines_units(
     kind: str,
     lines: list[list[Word]],
+    listing: bool,
     size: float,
     frame: Frame,
     ctx: PageContext,
     region_box: BBox | None,
 ) -> list[Block]:
-    listing = _is_listing(lines)
     gutters = [] if listing else find_gutters(lines, min_width=0.8 * size)
     segs = split_segments(lines, gutters)
     if not listing:
@@ -1116,19 +1115,21 @@ def _lines_units(
     return blocks
 
 
-def _listing_runs(lines: list[list[Word]]) -> list[list[list[Word]]]:
+def _listing_runs(lines: list[list[Word]]) -> list[tuple[list[list[Word]], bool]]:
     """``lines`` cut into the program listings among them (runs of monospace lines, each
     :data:`LISTING_MONO` monospace, that read as code: :func:`_is_listing`) and the other
-    lines; all of them in one part when they are all monospace (a transcript), when they are
-    a listing as a whole (with a label or two in another font) or when no listing is there."""
+    lines, each part with whether it is a listing; all of them in one part when they are all
+    monospace (a transcript), when they are a listing as a whole (with a label or two in
+    another font) or when no listing is there."""
 
     def mono(line: list[Word]) -> bool:
         fonts = Counter(g.font for w in line for g in w.glyphs if not g.space)
         return _font_share(fonts, _MONO) >= LISTING_MONO
 
     flags = [mono(line) for line in lines]
-    if all(flags) or sum(flags) < 2 or _is_listing(lines):
-        return [lines]
+    whole = _is_listing(lines)
+    if all(flags) or sum(flags) < 2 or whole:
+        return [(lines, whole)]
     # The region's monospace lines read as code together: each run of them is a listing (a
     # shell script's "echo" lines beside a Python one), as when the region is all listing.
     code = _is_listing([line for line, flag in zip(lines, flags, strict=True) if flag])
@@ -1149,9 +1150,11 @@ def _listing_runs(lines: list[list[Word]]) -> list[list[list[Word]]]:
         else:
             merged.append((flag, run))
     if len(merged) == 1:
-        return [lines]
+        return [(lines, whole)]
     prose = [line for flag, run in merged if not flag for line in run]
-    return [run for flag, run in merged if flag] + ([prose] if prose else [])
+    return [(run, True) for flag, run in merged if flag] + (
+        [(prose, _is_listing(prose))] if prose else []
+    )
 
 
 #: Share of monospace glyphs from which lines are judged as a possible program listing.
