@@ -703,17 +703,26 @@ def _filled_in(prev: Word, word: Word) -> bool:
     then "10/22/2019"): another font at another size, on a baseline of its own. Sub- and
     superscripts are smaller than that (:data:`SCRIPT_SIZE`) and stay in their sentence."""
     a, b = prev.glyphs[-1], word.glyphs[0]
-    if _base_font(a.font) == _base_font(b.font):
-        return False
-    small, large = sorted((a.size, b.size))
-    if not SCRIPT_SIZE * large <= small <= 0.95 * large:
-        return False
-    return abs(a.bottom - b.bottom) >= 0.25 * large
+    large = max(a.size, b.size)
+    return (
+        _another_face(a.font, a.size, b.font, b.size)
+        and min(a.size, b.size) >= SCRIPT_SIZE * large
+        and abs(a.bottom - b.bottom) >= 0.25 * large
+    )
 
 
-def _base_font(name: str) -> str:
-    """A font's name without its subset tag ("QEVLBI+Arial" -> "Arial")."""
-    return name.split("+", 1)[-1]
+#: Two fonts at sizes under this share of each other are set apart (5% or more).
+FACE_SIZE = 0.95
+
+
+def _another_face(font_a: str, size_a: float, font_b: str, size_b: float) -> bool:
+    """Text in ``font_b`` at ``size_b`` is set in another face than ``font_a`` at ``size_a``:
+    another font (subset tags aside: "QEVLBI+Arial") at a size :data:`FACE_SIZE` or less of
+    the other. A form's typed-in value against its label, body text against its heading;
+    one paragraph's lines share their size."""
+    if font_a.split("+", 1)[-1] == font_b.split("+", 1)[-1]:
+        return False
+    return min(size_a, size_b) <= FACE_SIZE * max(size_a, size_b)
 
 
 def chunks(
@@ -868,7 +877,9 @@ def _joins(
     # A run-in lead-in too long for one line goes on from bold lines into ``s``, where the
     # paragraph's plain text starts ("Domestic production activities / deduction. The ...").
     lead_in = s.run_in and all(_weight(g) for g in group)
-    if abs(s.size - last.size) > 0.15 * size + 0.3 or _set_apart(last, s):
+    if abs(s.size - last.size) > 0.15 * size + 0.3 or _another_face(
+        last.font, last.size, s.font, s.size
+    ):
         return False
     if _weight(s) != _weight(last) and not lead_in:
         return False
@@ -886,16 +897,6 @@ def _joins(
     # OCR read as "0").
     indent = (1.2 if s.meta.get("ocr") or len(group) == 1 else INDENT) * size
     return not (s.x0 > last.x0 + indent and not hanging)
-
-
-def _set_apart(last: Seg, s: Seg) -> bool:
-    """``s`` is set in another font at another size than ``last`` (5-15% apart): a value typed
-    into a form under its label ("1. Legal business name *" over "Timbuk II Plant Company
-    Inc."), or body text under a heading; never the next line of one paragraph."""
-    if _base_font(last.font) == _base_font(s.font):
-        return False
-    small, large = sorted((last.size, s.size))
-    return small <= 0.95 * large
 
 
 def _hangs(group: list[Seg], s: Seg, after: Seg | None, size: float) -> bool:
