@@ -11,6 +11,8 @@ running other packages' sample PDFs through the layout bench:
 - rst2pdf's code listings (source.pdf): Pygments paints a box behind each token in the
   listing's background colour, pdfplumber's table finder took those boxes for a grid, and every
   token ("import", "os") became a table cell translated on its own.
+- The Labor Department and IRS forms lay a field's blank (spaces, or underscores under a typed
+  value) over the text: read along the line, the labels and values fell apart letter by letter.
 """
 
 from __future__ import annotations
@@ -222,3 +224,36 @@ def test_each_run_of_a_regions_code_is_a_listing_when_its_code_reads_as_code_tog
     for line in ("int tile, long record);", "classObj *c, int tile,", "long record);"):
         (block,) = [b for b in doc.blocks if b.text == line]
         assert block.kind == CODE, line
+
+
+def test_a_blank_of_spaces_laid_over_a_label_does_not_split_its_words() -> None:
+    """The Labor Department form lays each field's blank, a run of spaces in the label's own
+    font and size, over the label: sorted along the line, a space lies inside every other
+    letter ("1 3 . E x t e n s io n"). The IRS form does the same to its line numbers and
+    words ("1 0a", "Y ourself"). A word space set tight, and a font with broken widths
+    (every glyph 10 pt wide, so its letters overlap across real spaces), stay as they were."""
+    form = [b.text for b in parse_document(corpus_file(FORM), pages="2").blocks]
+    for label in ("3. Middle name(s) *", "11. Province", "13. Extension", "14. E-Mail address"):
+        assert label in form, label
+    irs = [
+        b.text for b in parse_document(corpus_file("pdfminer.six/f1040nr.pdf"), pages="1").blocks
+    ]
+    for text in ("Yourself", "10a Ordinary dividends", "11", "Please print or type."):
+        assert text in irs, text
+    assert not [t for t in irs if t in ("1 1", "Y ourself", "1 0a Ordinary dividends")]
+    cmyk = [b.text for b in parse_document(corpus_file("ocrmypdf/cmyk.pdf"), pages="1").blocks]
+    assert "Pure Magenta" in cmyk and "Pure Black (K = 100)" in cmyk
+
+
+def test_underscores_under_a_typed_value_are_the_blank_not_its_text() -> None:
+    """The form's footer types its values over a blank drawn as underscores in the label's
+    font: read along the line that was "Case Number: _H_-_3_0_0-_1_9_23_1_-_82_8_2_0_5___",
+    which no model can translate. The blank's underscores go; a blank glued to a label
+    ("Date:_______ Page 1 of 1") is cut off and left as drawn."""
+    form = [b.text for b in parse_document(corpus_file(FORM), pages="2").blocks]
+    assert "Case Number: H-300-19231-828205" in form
+    assert "Case Status: CERTIFIED" in form
+    assert "Validity Period: 10/22/2019" in form and "to 08/22/2020" in form
+    assert not [t for t in form if "_" in t]
+    header = [b.text for b in parse_document(corpus_file("rst2pdf/test_issue_307.pdf")).blocks]
+    assert "Date:" in header and "Page 1 of 1" in header

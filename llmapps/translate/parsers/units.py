@@ -448,16 +448,24 @@ def _beside(g: Glyph, row: _Row, size: float) -> bool:
     )
 
 
+_DOTS = (".", "·", "…")
+
+
 def _split_leaders(word: Word) -> list[Word]:
-    """Cut dot leaders glued to a word ("Heading.........12") into a word of their own."""
+    """Cut dot leaders ("Heading.........12") and a form's blank ("Name:______") glued to a
+    word into words of their own, which :func:`_drop_leaders` leaves as drawn."""
     glyphs = word.glyphs
-    if len(glyphs) < 5 or "...." not in word.text.replace("·", ".").replace("…", "...."):
+    text = word.text.replace("·", ".").replace("…", "....")
+    if len(glyphs) < 5 or ("...." not in text and "____" not in text):
         return [word]
     out: list[Word] = []
     current: list[Glyph] = []
     run: list[Glyph] = []
     for g in glyphs:
-        if g.text in (".", "·", "…"):
+        if g.text == "_" and (not run or run[-1].text == "_"):
+            run.append(g)
+            continue
+        if g.text in _DOTS and (not run or run[-1].text in _DOTS):
             run.append(g)
             continue
         if len(run) >= 4:
@@ -468,7 +476,10 @@ def _split_leaders(word: Word) -> list[Word]:
         else:
             current.extend(run)
         run = []
-        current.append(g)
+        if g.text == "_" or g.text in _DOTS:
+            run.append(g)  # a run of the other kind begins
+        else:
+            current.append(g)
     if len(run) >= 4:
         if current:
             out.append(Word(current).finish())
@@ -478,31 +489,74 @@ def _split_leaders(word: Word) -> list[Word]:
     return out
 
 
+def _without_filled_blanks(glyphs: list[Glyph]) -> list[Glyph]:
+    """A form's blank (a run of underscores) with a value typed over it in another font reads
+    "_H_-_3_0_0" letter by letter: the underscores under the value's letters are the blank's
+    rule, not text, and go."""
+    if not any(g.text == "_" for g in glyphs):
+        return glyphs
+    ink = [g for g in glyphs if not g.space and g.text != "_"]
+
+    def under(blank: Glyph) -> bool:
+        least = 0.1 * max(blank.x1 - blank.x0, 0.1)
+        return any(
+            g.font != blank.font and min(blank.x1, g.x1) - max(blank.x0, g.x0) > least for g in ink
+        )
+
+    return [g for g in glyphs if g.text != "_" or not under(g)]
+
+
 def _words(glyphs: list[Glyph]) -> list[Word]:
     return [part for word in _raw_words(glyphs) for part in _split_leaders(word)]
 
 
+#: How many glyphs past a space :func:`_space_over_ink` looks for the next letter (a form's
+#: blank lays a space every 2.5 pt, so up to three lie between two letters of a label).
+SPACE_RUN = 6
+#: Letters whose boxes are this close (a share of the text size; kerning may overlap them a
+#: little) touch: no reader sees a space between them. The narrowest real word space is
+#: about 0.15 em, so one this tight is no space.
+TOUCH = 0.08
+
+
 def _space_over_ink(space: Glyph, current: list[Glyph], following: list[Glyph]) -> bool:
-    """A space glyph lying mostly on a letter or digit of another font: the trailing
-    spaces of a form's label printed under the value filled in after it ("1 0/22/2019"). It
-    is no gap between words."""
+    """A space glyph lying on letters: no gap between words.
+
+    Forms print a label's trailing spaces under the value filled in after it, in another font
+    ("1 0/22/2019"), and some lay a field's blank of spaces over the label itself, in the
+    label's own font ("1 3 . E x t e n s io n"). A space in another font counts as ink when it
+    lies three quarters on a letter; one in the same font only when the letters on either
+    side of it touch, so a word space set tight stays a space, and only when it is as narrow
+    as a space: a font whose every glyph is as wide as its size overlaps its letters too."""
     most = 0.75 * max(space.x1 - space.x0, 0.1)
-    before = bool(current) and current[-1].x1 - space.x0 > most and current[-1].font != space.font
-    after = (
-        bool(following)
+    if current and current[-1].x1 - space.x0 > most and current[-1].font != space.font:
+        return True
+    if (
+        following
         and not following[0].space
         and space.x1 - following[0].x0 > most
         and following[0].font != space.font
-    )
-    return before or after
+    ):
+        return True
+    ink = next((g for g in following if not g.space), None)
+    if not current or ink is None:
+        return False
+    prev = current[-1]
+    size = max(ink.size, prev.size, 1.0)
+    if space.x1 - space.x0 > 0.5 * size:
+        return False  # no real space is this wide: the font's widths are broken (cmyk.pdf)
+    if not -2 * TOUCH * size <= ink.x0 - prev.x1 <= TOUCH * size:
+        return False
+    return min(space.x1, ink.x1) - max(space.x0, prev.x0) > most
 
 
 def _raw_words(glyphs: list[Glyph]) -> list[Word]:
+    glyphs = _without_filled_blanks(glyphs)
     words: list[Word] = []
     current: list[Glyph] = []
     for i, g in enumerate(glyphs):
         if g.space:
-            if _space_over_ink(g, current, glyphs[i + 1 : i + 2]):
+            if _space_over_ink(g, current, glyphs[i + 1 : i + 2 + SPACE_RUN]):
                 continue
             if current:
                 words.append(Word(current).finish())
