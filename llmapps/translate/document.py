@@ -97,7 +97,8 @@ class Block:
     # meta also carries, for OCR'd units: "ocr": True, "background": (r, g, b) and "color":
     # (r, g, b) in 0..1 sampled from the page image, so the writer can patch only the text,
     # and "ink": the printed lines' upright box (on a skewed scan taller than ``bbox``, which
-    # is the lines' de-skewed band where the translation goes).
+    # is the lines' de-skewed band where the translation goes). A table cell's unit, whose
+    # ``bbox`` is the whole ruled cell, keeps its text's own box in "text_box".
     meta: dict[str, Any] = field(default_factory=dict)  # level, list marker, table/row/col...
     translation: str | None = None
 

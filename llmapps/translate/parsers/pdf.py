@@ -318,8 +318,9 @@ def _to_user_space(page: Page) -> None:
         if block.bbox is not None:
             x0, top, x1, bottom = user_box(block.bbox, page.rotate, width, height)
             block.bbox = (round(x0, 2), round(top, 2), round(x1, 2), round(bottom, 2))
-        if block.meta.get("ink"):
-            block.meta["ink"] = user_box(block.meta["ink"], page.rotate, width, height)
+        for key in ("ink", "text_box"):
+            if block.meta.get(key):
+                block.meta[key] = user_box(block.meta[key], page.rotate, width, height)
     if page.crop is not None:
         page.crop = user_box(page.crop, page.rotate, width, height)
     if page.rotate in (90, 270):
@@ -559,6 +560,10 @@ def _ruled_tables(
                         meta["header"] = True
                     block = U.make_block(group, TABLE_CELL, frame, ctx, **meta)
                     if len(groups) == 1:
+                        # The cell is the unit's room; where its text sat in it (a form's
+                        # label at the top of an empty field) is where the translation goes.
+                        if block.bbox is not None:
+                            block.meta["text_box"] = block.bbox
                         block.bbox = (cell[0] + 1, cell[1] + 1, cell[2] - 1, cell[3] - 1)
                     blocks.append(block)
     return remaining, blocks

@@ -16,6 +16,7 @@ import contextlib
 import functools
 import itertools
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +50,7 @@ _EMPTY_CLIP: list[tuple[Any, bytes]] = [
     ([], b"W"),
     ([], b"n"),
 ]
+_PATH_OPS = {b"m", b"l", b"c", b"v", b"y", b"re", b"h"}
 _PAINT_OPS = {b"S", b"s", b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*"}
 _STROKE_OPS = {b"S", b"s", b"B", b"B*", b"b", b"b*"}
 #: A path thinner than this (points) and longer than RULE_MIN is a rule (table line, underline).
@@ -103,6 +105,10 @@ class _Font:
     # magnitude of W2's/DW2's w1y, 1/1000 em, downwards).
     vertical: bool = False
     symbol: bool = False  # a font of pictures (document.SYMBOL_FONT): check marks, boxes
+    # Codes that draw a space: a run of them only is blank (nothing to collide with, and its
+    # start says nothing of where text begins). An embedded subset numbers its glyphs its own
+    # way (Identity-H: the space is often code 3), so its ToUnicode map says which they are.
+    spaces: frozenset[int] = frozenset((0, 32))
 
 
 def _cid_widths(array: Any, group: int) -> dict[int, float]:
@@ -153,6 +159,7 @@ def _font_widths(font: Any) -> _Font:
         font = font.get_object()
         out = _font_metrics(font)
         out.symbol = bool(SYMBOL_FONT.search(str(font.get("/BaseFont", ""))))
+        out.spaces = _space_codes(font) or out.spaces
         return out
     except Exception:  # a broken font dictionary: estimate
         return _Font(False, {}, 500.0)
@@ -177,6 +184,47 @@ def _font_metrics(font: Any) -> _Font:
     if descriptor is not None:
         missing = float(descriptor.get_object().get("/MissingWidth", 0)) or 500.0
     return _Font(False, widths, missing)
+
+
+_HEX = r"<([0-9A-Fa-f]+)>"
+_BFCHAR = re.compile(rf"{_HEX}\s*{_HEX}")
+_BFRANGE = re.compile(rf"{_HEX}\s*{_HEX}\s*{_HEX}")
+_ARRAY = re.compile(r"\[[^\]]*\]")
+_SECTION = re.compile(rb"begin(bfchar|bfrange)(.*?)end\1", re.DOTALL)
+#: What a ToUnicode map may give for a space: space, no-break space, the typographic spaces,
+#: ideographic space.
+_SPACE_CHARS = frozenset([0x20, 0xA0, 0x3000, *range(0x2000, 0x200C)])
+
+
+def _space_codes(font: Any) -> frozenset[int]:
+    """The codes the font's ToUnicode map turns into spaces (empty without a map)."""
+    try:
+        data = font["/ToUnicode"].get_object().get_data() if "/ToUnicode" in font else b""
+    except Exception:  # an unreadable map: the default guess stands
+        return frozenset()
+    codes: set[int] = set()
+    for kind, body in _SECTION.findall(data[:MAX_CMAP]):
+        # A range mapped to an array of targets ("<03> <05> [<20> <21> <22>]") is left out.
+        text = _ARRAY.sub("<>", body.decode("latin-1"))
+        pairs: list[tuple[str, str, str]]
+        if kind == b"bfchar":
+            pairs = [(m.group(1), m.group(1), m.group(2)) for m in _BFCHAR.finditer(text)]
+        else:
+            pairs = [(m.group(1), m.group(2), m.group(3)) for m in _BFRANGE.finditer(text)]
+        for low, high, target in pairs:
+            if len(target) > 4:
+                continue  # a ligature or a surrogate pair: not a space
+            first, last, char = int(low, 16), int(high, 16), int(target, 16)
+            if last - first > 0xFFFF:
+                continue
+            codes.update(
+                code for code in range(first, last + 1) if char + code - first in _SPACE_CHARS
+            )
+    return frozenset(codes)
+
+
+#: ToUnicode maps are read up to this many bytes (a full CJK map is about 200 KB).
+MAX_CMAP = 1 << 20
 
 
 @functools.lru_cache(maxsize=16)
@@ -235,6 +283,9 @@ class Scan:
 
     runs: list[TextRun] = field(default_factory=list)
     rules: list[Rect] = field(default_factory=list)
+    # Dark filled shapes (a redaction box, a square bullet, a header bar): text drawn over one
+    # cannot be read, unless the shape is the ground the text was printed on.
+    fills: list[Rect] = field(default_factory=list)
 
 
 class PageContent:
@@ -250,6 +301,8 @@ class PageContent:
         self.changed = False
         self._forms: dict[int, tuple[Any, ContentStream]] = {}
         self._fonts: dict[int, _Font] = {}
+        # While removing: which rules go with the removed text (its underlines).
+        self._rule_gone: Callable[[Rect], bool] | None = None
 
     # -- scanning ---------------------------------------------------------------------------
     def scan(self) -> Scan:
@@ -259,11 +312,21 @@ class PageContent:
             self._walk(self.stream, self.page.get("/Resources"), IDENTITY, 0, out, None)
         return out
 
-    def remove(self, decide: Callable[[TextRun], bool]) -> int:
-        """Drop the text runs for which ``decide`` is true; returns how many were dropped."""
+    def remove(
+        self, decide: Callable[[TextRun], bool], rule_gone: Callable[[Rect], bool] | None = None
+    ) -> int:
+        """Drop the text runs for which ``decide`` is true, and the painted subpaths all of
+        whose rules ``rule_gone`` gives up (a removed word's underline); returns how many runs
+        and subpaths were dropped."""
         if self.stream is None:
             return 0
-        removed = self._walk(self.stream, self.page.get("/Resources"), IDENTITY, 0, None, decide)
+        self._rule_gone = rule_gone
+        try:
+            removed = self._walk(
+                self.stream, self.page.get("/Resources"), IDENTITY, 0, None, decide
+            )
+        finally:
+            self._rule_gone = None
         self.changed = self.changed or bool(removed)
         return removed
 
@@ -334,7 +397,7 @@ class PageContent:
             began = total
             for k in range(0, len(data) - step + 1, step):
                 code = int.from_bytes(data[k : k + step], "big")
-                if current.blank and code not in (0, 32):
+                if current.blank and code not in font.spaces:
                     current.blank, current.lead = False, total
                 width = font.widths.get(code, font.default) / 1000 * st.size + st.char_space
                 if step == 1 and code == 32:
@@ -414,6 +477,9 @@ class PageContent:
         removed = 0
         kept_ops: list[tuple[Any, bytes]] = []
         path: list[list[tuple[float, float]]] = []
+        # The indexes in ``kept_ops`` of the operators that build each subpath of ``path``.
+        path_ops: list[list[int]] = []
+        dropped_ops: set[int] = set()
         # Glyphs shown in a clipping mode (Tr 4-7) in the current text object: removed, kept.
         clip_removed = clip_kept = False
 
@@ -461,8 +527,33 @@ class PageContent:
                 st.rise = float(operands[0])
             elif op == b"Do" and operands and depth < 8:
                 removed += self._form(operands[0], resources, st.ctm, depth, scan, decide)
-            elif scan is not None:
-                self._path(op, operands, st.ctm, path, scan)
+            elif op in _PAINT_OPS or op == b"n":
+                if op in _PAINT_OPS and scan is not None:
+                    _painted(path, op, st.fill, scan)
+                if op in _PAINT_OPS and self._rule_gone is not None:
+                    gone_paths = [
+                        k
+                        for k, sub in enumerate(path)
+                        if _underline_of(sub, op in _STROKE_OPS, self._rule_gone)
+                    ]
+                    for k in gone_paths:
+                        dropped_ops.update(path_ops[k])
+                    removed += len(gone_paths)
+                    if gone_paths and len(gone_paths) == len(path):
+                        kept_ops.append(([], b"n"))  # nothing left to paint; a clip stays
+                        path.clear()
+                        path_ops.clear()
+                        continue
+                path.clear()
+                path_ops.clear()
+            elif op in _PATH_OPS and (scan is not None or self._rule_gone is not None):
+                _path(self._to_page, op, operands, st.ctm, path)
+                if not path:
+                    path_ops.clear()
+                elif len(path) > len(path_ops):
+                    path_ops.append([len(kept_ops)])
+                else:
+                    path_ops[-1].append(len(kept_ops))
             if op in _SHOW_OPS:
                 if op in (b"'", b'"'):
                     if op == b'"' and len(operands) == 3:
@@ -496,43 +587,8 @@ class PageContent:
                     continue
             kept_ops.append((operands, op))
         if removed and decide is not None:
-            stream.operations = kept_ops
+            stream.operations = [o for i, o in enumerate(kept_ops) if i not in dropped_ops]
         return removed
-
-    def _path(
-        self,
-        op: bytes,
-        operands: Any,
-        ctm: Matrix,
-        path: list[list[tuple[float, float]]],
-        scan: Scan,
-    ) -> None:
-        try:
-            if op == b"m" and len(operands) == 2:
-                path.append([self._to_page(*point(ctm, float(operands[0]), float(operands[1])))])
-            elif op == b"l" and len(operands) == 2 and path:
-                path[-1].append(self._to_page(*point(ctm, float(operands[0]), float(operands[1]))))
-            elif op in (b"c", b"v", b"y") and len(operands) >= 2 and path:
-                path[-1].append(
-                    self._to_page(*point(ctm, float(operands[-2]), float(operands[-1])))
-                )
-            elif op == b"re" and len(operands) == 4:
-                x, y, w, h = (float(v) for v in operands)
-                offsets = ((0, 0), (w, 0), (w, h), (0, h), (0, 0))  # closed
-                corners = [point(ctm, x + dx, y + dy) for dx, dy in offsets]
-                path.append([self._to_page(px, py) for px, py in corners])
-            elif op == b"h" and path and path[-1]:
-                path[-1].append(path[-1][0])
-            elif op in _PAINT_OPS:
-                stroked = op in _STROKE_OPS
-                for sub in path:
-                    if sub:
-                        scan.rules.extend(_rules(sub, stroked))
-                path.clear()
-            elif op == b"n":
-                path.clear()
-        except (TypeError, ValueError):
-            path.clear()
 
     def _form(
         self,
@@ -619,6 +675,84 @@ def _fill(operands: Any) -> tuple[float, float, float] | None:
         c, m, y, k = values
         return ((1 - c) * (1 - k), (1 - m) * (1 - k), (1 - y) * (1 - k))
     return None
+
+
+#: A fill this dark (luminance, 0..1) hides black text drawn over it.
+DARK_FILL = 0.35
+
+
+def _dark(fill: tuple[float, float, float] | None) -> bool:
+    if fill is None:
+        return False
+    r, g, b = fill
+    return 0.299 * r + 0.587 * g + 0.114 * b < DARK_FILL
+
+
+def _filled(path: list[list[tuple[float, float]]]) -> list[Rect]:
+    """The boxes of a filled path's subpaths that are shapes, not rules (both sides at least
+    :data:`RULE_THICKNESS`)."""
+    out = []
+    for sub in path:
+        if len(sub) < 3:
+            continue
+        xs, ts = [p[0] for p in sub], [p[1] for p in sub]
+        if min(max(xs) - min(xs), max(ts) - min(ts)) >= RULE_THICKNESS:
+            out.append((min(xs), min(ts), max(xs), max(ts)))
+    return out
+
+
+def _path(
+    to_page: Callable[[float, float], tuple[float, float]],
+    op: bytes,
+    operands: Any,
+    ctm: Matrix,
+    path: list[list[tuple[float, float]]],
+) -> None:
+    """Add one path-building operator to ``path`` (subpaths of page points)."""
+    try:
+        if op == b"m" and len(operands) == 2:
+            path.append([to_page(*point(ctm, float(operands[0]), float(operands[1])))])
+        elif op == b"l" and len(operands) == 2 and path:
+            path[-1].append(to_page(*point(ctm, float(operands[0]), float(operands[1]))))
+        elif op in (b"c", b"v", b"y") and len(operands) >= 2 and path:
+            path[-1].append(to_page(*point(ctm, float(operands[-2]), float(operands[-1]))))
+        elif op == b"re" and len(operands) == 4:
+            x, y, w, h = (float(v) for v in operands)
+            offsets = ((0, 0), (w, 0), (w, h), (0, h), (0, 0))  # closed
+            corners = [point(ctm, x + dx, y + dy) for dx, dy in offsets]
+            path.append([to_page(px, py) for px, py in corners])
+        elif op == b"h" and path and path[-1]:
+            path[-1].append(path[-1][0])
+    except (TypeError, ValueError):
+        path.clear()
+
+
+def _painted(
+    path: list[list[tuple[float, float]]],
+    op: bytes,
+    fill: tuple[float, float, float] | None,
+    scan: Scan,
+) -> None:
+    """Record the rules and dark shapes a paint operator draws."""
+    stroked = op in _STROKE_OPS
+    for sub in path:
+        if sub:
+            scan.rules.extend(_rules(sub, stroked))
+    if op not in (b"S", b"s") and _dark(fill):
+        scan.fills.extend(_filled(path))
+
+
+def _underline_of(
+    sub: list[tuple[float, float]], stroked: bool, gone: Callable[[Rect], bool]
+) -> bool:
+    """The subpath draws only rules, and ``gone`` gives up every one of them."""
+    rules = _rules(sub, stroked)
+    if not rules:
+        return False
+    xs, ts = [p[0] for p in sub], [p[1] for p in sub]
+    if stroked and min(max(xs) - min(xs), max(ts) - min(ts)) >= RULE_THICKNESS:
+        return False  # a box drawn around something, not a line under it
+    return all(gone(rule) for rule in rules)
 
 
 def _rules(sub: list[tuple[float, float]], stroked: bool) -> list[Rect]:

@@ -43,6 +43,7 @@ from llmapps.translate.writers.typeset import (
     Placement,
     Typesetter,
     check,
+    text_box,
     to_page_point,
 )
 
@@ -106,10 +107,13 @@ def layout_page(
     fixed = [b for b in page.blocks if id(b) not in chosen and b.bbox is not None]
     text: list[Rect] = []
     rules: list[Rect] = []
+    fills: list[Rect] = []
     partners: dict[int, list[Block]] = {}
     if content is not None and units:
         scan = content.scan()
         rules = scan.rules
+        # A page-wide dark ground (a slide's background) is every unit's ground: no blocker.
+        fills = [f for f in scan.fills if _area(f) < 0.25 * page.width * page.height]
         partners = _shared_runs(units, fixed, scan.runs)
         redraw = [b for b in fixed if id(b) in partners]
         units = [*units, *redraw]
@@ -138,7 +142,7 @@ def layout_page(
                 paper, _ = colours(image.pixels(block.bbox))
             return image.blank(area, _rgb(paper, (1.0, 1.0, 1.0)))
 
-    layout = Typesetter(page, font, text, rules, blank=blank).run(units, fixed)
+    layout = Typesetter(page, font, text, rules, fills=fills, blank=blank).run(units, fixed)
     return _settle_shared(layout, page, partners) if partners else layout
 
 
@@ -366,6 +370,10 @@ def _source_box(block: Block) -> Rect:
     return _union_box(block.bbox, layer)
 
 
+def _area(box: Rect) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
 def _union_box(a: Rect, b: Any) -> Rect:
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
@@ -377,7 +385,44 @@ def remove_source(
     our OCR read, its stale invisible text layer: :func:`_remover`)."""
     if not any(b.bbox is not None for b in placed):
         return 0
-    return content.remove(_remover(placed, kept, read_by_ocr))
+    return content.remove(_remover(placed, kept, read_by_ocr), _underlines(placed, kept))
+
+
+def _underlines(placed: Sequence[Block], kept: Sequence[Block]) -> Callable[[Rect], bool]:
+    """Which rules go with the ``placed`` units' source: a rule along a unit's lines inside
+    its text's box (an underline or a strike-through of its words), none inside a kept
+    unit's box. Left, the underline of a link or of "Important Note" stays where the English
+    words were, under the middle of the translation or under nothing."""
+    boxes: list[tuple[Rect, bool]] = []
+    for block in placed:
+        if block.bbox is None or block.meta.get("ocr"):
+            continue
+        reach = max(0.6, 0.15 * block.size)
+        x0, t0, x1, t1 = text_box(block)
+        box = (x0 - reach, t0 - reach, x1 + reach, t1 + reach)
+        boxes.append((box, block.rotation in (0, 180)))
+    index = BoxIndex(box for box, _ in boxes)
+    kept_index = BoxIndex(b.bbox for b in kept if b.bbox is not None)
+
+    def gone(rule: Rect) -> bool:
+        along = rule[2] - rule[0] >= rule[3] - rule[1]
+        inside = [
+            i
+            for i in index.touching(rule, 0.0)
+            if _within(rule, index.rects[i]) and boxes[i][1] == along
+        ]
+        return bool(inside) and not kept_index.touching(rule, 0.0)
+
+    return gone
+
+
+def _within(inner: Rect, outer: Rect) -> bool:
+    return (
+        inner[0] >= outer[0]
+        and inner[1] >= outer[1]
+        and inner[2] <= outer[2]
+        and inner[3] <= outer[3]
+    )
 
 
 def draw_page(page: Page, layout: PageLayout, font: str, size: tuple[float, float]) -> bytes:

@@ -20,7 +20,7 @@ user space, degrees counter-clockwise.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from llmapps.translate.document import TABLE_CELL, Block, Page
@@ -191,9 +191,11 @@ class BoxIndex:
         ]
 
 
-def _own_box(box: Rect, others: Sequence[Rect]) -> Rect:
+def _own_box(box: Rect, others: Sequence[Rect], written: Rect | None = None) -> Rect:
     """``box`` cut clear of the other units' boxes that overlap it (parsers may return boxes
-    that overlap a little); a cut that would lose more than 60% of the box is not made."""
+    that overlap a little); a cut that would lose more than 60% of the box is not made, unless
+    it keeps the unit's own text (``written``) whole. Such a cut is taken first: a label over a
+    redaction box keeps its line, not the wider strip beside the box."""
     out = box
     for other in others:
         if not overlaps(out, other):
@@ -205,10 +207,40 @@ def _own_box(box: Rect, others: Sequence[Rect]) -> Rect:
             (x0, t0, x1, other[1]),
             (x0, other[3], x1, t1),
         ]
-        best = max(cuts, key=_area)
-        if _area(best) >= 0.4 * _area(box) and best[2] > best[0] and best[3] > best[1]:
-            out = best
+        cuts = [c for c in cuts if c[2] > c[0] and c[3] > c[1]]
+        holding = [c for c in cuts if written is not None and _holds(c, written)]
+        large = [c for c in cuts if _area(c) >= 0.4 * _area(box)]
+        if holding or large:
+            out = max(holding or large, key=_area)
     return out
+
+
+def _holds(outer: Rect, inner: Rect) -> bool:
+    """``outer`` holds the lines of ``inner`` (their descenders and accents may poke out)."""
+    poke = max(TOLERANCE, 0.2 * (inner[3] - inner[1]))
+    return (
+        outer[0] <= inner[0] + TOLERANCE
+        and outer[1] <= inner[1] + poke
+        and outer[2] >= inner[2] - TOLERANCE
+        and outer[3] >= inner[3] - poke
+    )
+
+
+def _ground(fill: Rect, written: Rect) -> bool:
+    """A dark shape is the ground of the text written on it (a header bar, a badge behind a
+    word) when it holds half of that text or the text covers a quarter of it; one that only
+    touches its descenders (a redaction box under a label) is not."""
+    x0, t0 = max(fill[0], written[0]), max(fill[1], written[1])
+    x1, t1 = min(fill[2], written[2]), min(fill[3], written[3])
+    shared = max(0.0, x1 - x0) * max(0.0, t1 - t0)
+    return shared >= 0.5 * _area(written) or shared >= 0.25 * _area(fill)
+
+
+def text_box(block: Block) -> Rect:
+    """Where the unit's source text lies: a table cell's unit spans its whole cell."""
+    assert block.bbox is not None
+    box = block.meta.get("text_box")
+    return tuple(box) if box else block.bbox  # type: ignore[return-value]
 
 
 class Typesetter:
@@ -222,6 +254,7 @@ class Typesetter:
         rules: Sequence[Rect] = (),
         *,
         floor: float = FLOOR,
+        fills: Sequence[Rect] = (),
         blank: Callable[[Block, Rect], bool] | None = None,
     ) -> None:
         self.page = page
@@ -233,11 +266,14 @@ class Typesetter:
         self.floor = floor
         self.text = list(text)  # text that stays outside any unit (page coordinates)
         self.rules = list(rules)  # table rules and other thin lines
+        # Dark filled shapes: no unit is drawn over one, but the one its own text lies on.
+        self.fills = list(fills)
         # Everything a unit may not grow into, in page coordinates, and per text rotation in
         # that rotation's frame (built when first needed; grown units are added as they go).
         self._blockers = BoxIndex()
         self._frames: dict[int, BoxIndex] = {}
         self._rules: set[int] = set()  # blocker indexes of :attr:`rules`
+        self._fills: set[int] = set()  # blocker indexes of :attr:`fills`
 
     def _block(self, rect: Rect) -> int:
         index = self._blockers.add(rect)
@@ -259,6 +295,7 @@ class Typesetter:
         for rect in self.text:
             self._block(rect)
         self._rules = {self._block(rect) for rect in self.rules}
+        self._fills = {self._block(rect) for rect in self.fills}
         placements: list[Placement] = []
         unfit: list[Block] = []
         for block in units:
@@ -292,12 +329,14 @@ class Typesetter:
             text = vertical_text(text, self.font)
         page_box: Rect = self.page.area(block.bbox)
         clamped = _clamp(block.bbox, page_box)
+        written = text_box(block)
+        skip = {own_index} | {i for i in self._fills if _ground(self._blockers.rects[i], written)}
         near = [
             self._blockers.rects[i]
             for i in self._blockers.touching(clamped)
-            if i != own_index and not self._underline(i, clamped, rotation)
+            if i not in skip and not self._underline(i, clamped, rotation)
         ]
-        own_page = _own_box(clamped, near)
+        own_page = _own_box(clamped, near, written)
         own = to_frame(own_page, rotation)
         floor = max(MIN_SIZE, size * self.floor)
         leading = _leading(block, own, size)
@@ -308,7 +347,7 @@ class Typesetter:
             index = self._frame_index(rotation)
             limits = _page_limits(to_frame(page_box, rotation), own)
             best = fitted
-            for candidate in _candidates(own, index, own_index, limits, size * GAP):
+            for candidate in _candidates(own, index, skip, limits, size * GAP):
                 if candidate == own:
                     continue
                 if self.blank is not None and not all(
@@ -371,6 +410,9 @@ class Typesetter:
         single = own_height < size * 2.0 or block.kind == TABLE_CELL
         if single and height < own_height and frame[3] - frame[1] <= own_height + 0.01:
             top = own[1] + (own_height - height) / 2  # keep a short unit centred on its line
+            written = _top_of_text(block, own, size, rotation)
+            if written is not None:
+                top = max(own[1], min(written, own[3] - height))
         centre = None
         not_wider = frame[2] - frame[0] <= own[2] - own[0] + 0.01
         one_line = own_height < size * 2.0  # a centred paragraph may just be justified
@@ -405,6 +447,17 @@ def _leading(block: Block, own: Rect, size: float) -> float:
     return min(1.3, max(1.05, pitch / size))
 
 
+def _top_of_text(block: Block, own: Rect, size: float, rotation: int) -> float | None:
+    """Where a table cell's text started when it sat at the top of its cell (a form's label
+    over the empty field for its value), in ``rotation``'s frame: the translation starts
+    there too, not in the middle of the field. None for text centred in its cell."""
+    if block.kind != TABLE_CELL or not block.meta.get("text_box"):
+        return None
+    text = to_frame(text_box(block), rotation)
+    above, below = text[1] - own[1], own[3] - text[3]
+    return text[1] if below - above > 0.5 * size else None
+
+
 def _centred(block: Block, page: Page, rotation: int) -> bool:
     """A one-line unit centred on the page (a title) keeps its translation centred."""
     if rotation != 0 or block.bbox is None or page.width <= 0:
@@ -431,7 +484,9 @@ def _page_limits(page: Rect, own: Rect) -> Rect:
     )
 
 
-def _candidates(own: Rect, index: BoxIndex, skip: int, limits: Rect, gap: float) -> list[Rect]:
+def _candidates(
+    own: Rect, index: BoxIndex, skip: Collection[int], limits: Rect, gap: float
+) -> list[Rect]:
     """Grown boxes to try: wider, taller (same width), both (frame coordinates)."""
     u0, w0, u1, w1 = own
     right = _free_right(own, index, skip, limits[2], gap)
@@ -451,24 +506,28 @@ def _added(own: Rect, grown: Rect) -> list[Rect]:
     return strips
 
 
-def _free_right(box: Rect, index: BoxIndex, skip: int, limit: float, gap: float) -> float:
+def _free_right(
+    box: Rect, index: BoxIndex, skip: Collection[int], limit: float, gap: float
+) -> float:
     """How far ``box`` may grow along the baseline before a blocker (or ``limit``)."""
     _, w0, u1, w1 = box
     right = limit
     for i in index.near((u1, w0, limit, w1)):
         b = index.rects[i]
-        if i != skip and b[1] < w1 - TOLERANCE and b[3] > w0 + TOLERANCE and b[2] > u1:
+        if i not in skip and b[1] < w1 - TOLERANCE and b[3] > w0 + TOLERANCE and b[2] > u1:
             right = min(right, u1 if b[0] < u1 else b[0] - gap)
     return max(u1, right)
 
 
-def _free_down(box: Rect, index: BoxIndex, skip: int, limit: float, gap: float) -> float:
+def _free_down(
+    box: Rect, index: BoxIndex, skip: Collection[int], limit: float, gap: float
+) -> float:
     """How far ``box`` may grow across its lines before a blocker (or ``limit``)."""
     u0, _, u1, w1 = box
     down = limit
     for i in index.near((u0, w1, u1, limit)):
         b = index.rects[i]
-        if i != skip and b[0] < u1 - TOLERANCE and b[2] > u0 + TOLERANCE and b[3] > w1:
+        if i not in skip and b[0] < u1 - TOLERANCE and b[2] > u0 + TOLERANCE and b[3] > w1:
             down = min(down, w1 if b[1] < w1 else b[1] - gap)
     return max(w1, down)
 

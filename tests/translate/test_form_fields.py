@@ -1,0 +1,129 @@
+"""A filled and redacted form translated whole (pdfreader's example-form.pdf, page 2): where
+each translation lands against the form's cells, boxes and rules.
+
+Found by reading the translated page beside the original:
+
+- A cell holding only its label (the value was blacked out) was one unit spanning the cell,
+  and the translation was set in the middle of the cell: down in the field, under the black
+  box that redacts the value. Labels now stay at the top, and no translation is drawn over a
+  dark box that is not its own text's ground.
+- The form lays a blank of spaces over each label in an embedded font whose space is code 3,
+  not 32. The writer took that run for text starting left of the label: it stayed on the
+  page, kept the label's first glyphs ("3.") under the translation and pushed the
+  translation right (or out: "13. Extension" was left in English).
+- Underlined words ("Important Note", a link) left their underlines behind, under the
+  middle of the translation or under nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pdfplumber
+
+from llmapps.translate.document import Block
+from llmapps.translate.service import TranslateOptions, TranslateResult, translate_file
+from tests.translate.layout_pdfs import corpus_file
+from tests.translate.translate_fakes import EchoTranslator
+
+FORM = "pdfreader/example-form.pdf"
+
+
+def run(out: Path, pages: str = "2") -> TranslateResult:
+    options = TranslateOptions(target="zh", formats=["pdf"], output_dir=str(out), pages=pages)
+    return translate_file(corpus_file(FORM), options, model=EchoTranslator())
+
+
+def _ours(page: Any) -> list[dict[str, Any]]:
+    """The glyphs we drew (the CJK font): the translations."""
+    return [c for c in page.chars if "WenQuanYi" in c["fontname"]]
+
+
+def _block(result: TranslateResult, start: str) -> Block:
+    (block,) = [b for b in result.document.blocks if b.text.startswith(start)]
+    return block
+
+
+def _inside(char: dict[str, Any], box: Any, margin: float = 1.0) -> bool:
+    return (
+        box[0] - margin <= char["x0"]
+        and char["x1"] <= box[2] + margin
+        and box[1] - margin <= char["top"]
+        and char["bottom"] <= box[3] + margin
+    )
+
+
+def _overlap(char: dict[str, Any], box: Any) -> bool:
+    return (
+        min(char["x1"], box[2]) - max(char["x0"], box[0]) > 0.5
+        and min(char["bottom"], box[3]) - max(char["top"], box[1]) > 0.5
+    )
+
+
+def test_a_label_over_a_redacted_field_stays_at_the_top_and_off_the_black_box(
+    tmp_path: Path,
+) -> None:
+    result = run(tmp_path / "out")
+    with pdfplumber.open(corpus_file(FORM)) as src:
+        black = [
+            (r["x0"], r["top"], r["x1"], r["bottom"])
+            for r in src.pages[1].rects
+            if r["fill"]
+            and r["non_stroking_color"] in (0, 0.0, (0,), [0])
+            and min(r["width"], r["height"]) > 5
+        ]
+    assert len(black) == 3
+    with pdfplumber.open(result.outputs["pdf"]) as out:
+        ours = _ours(out.pages[0])
+    assert not [c for c in ours for box in black if _overlap(c, box)]
+    for label in ("12. Federal Employer", "14. Number of non-family", "15. Annual gross"):
+        block = _block(result, label)
+        assert block.bbox is not None and not block.meta.get("unfit"), label
+        written = block.meta["text_box"]
+        drawn = [c for c in ours if _inside(c, block.bbox)]
+        assert drawn, label
+        # Set where the label was printed, at the top of its cell, not in the field below.
+        assert min(c["top"] for c in drawn) <= written[1] + 1.5, label
+        assert max(c["bottom"] for c in drawn) <= written[3] + 2.5, label
+
+
+def test_a_blank_of_spaces_over_a_label_goes_with_the_label(tmp_path: Path) -> None:
+    result = run(tmp_path / "out")
+    with pdfplumber.open(result.outputs["pdf"]) as out:
+        page = out.pages[0]
+        ours = _ours(page)
+        source = [c for c in page.chars if "WenQuanYi" not in c["fontname"] and c["text"].strip()]
+    for label in ("3. Middle name(s) *", "13. Extension", "14. E-Mail address"):
+        block = _block(result, label)
+        assert block.bbox is not None and not block.meta.get("unfit"), label
+        box = block.bbox
+        # The translation starts where the label did, and none of the label's glyphs stay.
+        drawn = [c for c in ours if _inside(c, box, 2.0)]
+        assert drawn and min(c["x0"] for c in drawn) < box[0] + 2, label
+        assert not [c for c in source if _inside(c, box, 0.0)], label
+
+
+def test_underlines_go_with_the_words_they_underlined(tmp_path: Path) -> None:
+    result = run(tmp_path / "out")
+    notes = [_block(result, "Important Note: Enter"), _block(result, "Important Note: The")]
+
+    def rules(page: Any, box: Any) -> list[tuple[float, ...]]:
+        lines = [*page.rects, *page.lines]
+        return sorted(
+            (round(r["x0"]), round(r["top"]), round(r["x1"]))
+            for r in lines
+            if r["height"] < 2.5 and r["width"] > 4 and _inside(r, box, 0.5)
+        )
+
+    with pdfplumber.open(corpus_file(FORM)) as src, pdfplumber.open(result.outputs["pdf"]) as out:
+        before = [rules(src.pages[1], note.bbox) for note in notes]
+        after = [rules(out.pages[0], note.bbox) for note in notes]
+        page_rules_before = len([*src.pages[1].rects, *src.pages[1].lines])
+        page_rules_after = len([*out.pages[0].rects, *out.pages[0].lines])
+    # "Important Note" and a link's two lines; "Important Note", "must", "be", "different",
+    # "only".
+    assert [len(rules) for rules in before] == [3, 5]
+    assert after == [[], []]
+    # Only those went: the form's cell borders, boxes and blanks are all still drawn.
+    assert page_rules_after == page_rules_before - 8
