@@ -126,6 +126,9 @@ def mark_keep(blocks: list[Block], target: str) -> None:
         if block.kind == CODE:
             block.keep, block.keep_reason = True, "code"
             continue
+        if block.meta.get("tick"):  # typed into a check box: a mark, not a word
+            block.keep, block.keep_reason = True, "check mark"
+            continue
         reason = keep_reason(block.text, font=block.font, target=target)
         if block.kind == KEEP and not reason:
             reason = "keep"

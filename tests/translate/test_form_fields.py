@@ -23,6 +23,8 @@ from typing import Any
 import pdfplumber
 
 from llmapps.translate.document import Block
+from llmapps.translate.paragraphs import mark_keep
+from llmapps.translate.parsers import parse_document
 from llmapps.translate.service import TranslateOptions, TranslateResult, translate_file
 from tests.translate.layout_pdfs import corpus_file
 from tests.translate.translate_fakes import EchoTranslator
@@ -127,3 +129,28 @@ def test_underlines_go_with_the_words_they_underlined(tmp_path: Path) -> None:
     assert after == [[], []]
     # Only those went: the form's cell borders, boxes and blanks are all still drawn.
     assert page_rules_after == page_rules_before - 8
+
+
+def test_each_option_after_a_check_box_is_a_unit_and_its_tick_stays_in_the_box() -> None:
+    """Options printed one under another after check boxes wrap into each other like a
+    paragraph's lines ("Association - Sole Employer (H-2A only) Association - Joint
+    Employer ..." was one unit); the crash report's typed "X" in a box was read as the
+    option's first word ("X POLICE AGENCY") and translated away with it."""
+    form = [b.text for b in parse_document(corpus_file(FORM), pages="1-2").blocks]
+    for option in (
+        "Association – Sole Employer (H-2A only)",
+        "Association – Joint Employer (H-2A only)",
+        "Association – Filing as Agent (H-2A only)",
+    ):
+        assert option in form, option
+    assert "4. Is this a full-time position? *" in form and "Yes" in form
+    crash = parse_document(corpus_file("pdfreader/example-text-crash-report.pdf"), pages="1")
+    texts = [b.text for b in crash.blocks]
+    for option in ("WORK ZONE RELATED", "WORKERS PRESENT", "POLICE AGENCY", "MOTORIST"):
+        assert option in texts, option
+    assert "PHOTOS TAKEN" in texts and "WITHIN INTERSECTION OR ON APPROACH" in texts
+    assert not [t for t in texts if t.startswith("X ")]
+    ticks = [b for b in crash.blocks if b.text == "X"]
+    assert len(ticks) >= 5
+    mark_keep(crash.blocks, "zh")
+    assert all(b.keep and b.keep_reason == "check mark" for b in ticks)

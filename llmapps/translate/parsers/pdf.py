@@ -34,6 +34,7 @@ from llmapps.translate.document import (
     LINE,
     MICRO_TEXT,
     PARAGRAPH,
+    SYMBOL_FONT,
     TABLE_CELL,
     BBox,
     Block,
@@ -211,6 +212,7 @@ def parse_page(page: Any, number: int, options: ParseOptions, renderer: _Rendere
         images=[_box(i, dx, dy) for i in page.images],
         curves=[_box(c, dx, dy) for c in page.curves] if len(page.curves) < 5000 else [],
     )
+    ctx.marks = _marks(page, dx, dy)
     chars = [
         moved
         for c in _unswapped(page.chars)
@@ -369,6 +371,29 @@ def uncrop(page: Any, media: tuple[float, ...] | None) -> None:
     if all(abs(a - b) < 0.01 for a, b in zip(shown, media, strict=True)):
         return
     page.set_cropbox(*media)
+
+
+#: A check box is a square of this many points a side.
+BOX_SIDE = (4.0, 20.0)
+
+
+def _marks(page: Any, dx: float, dy: float) -> list[BBox]:
+    """Check boxes drawn as small squares, and dingbats (check marks, boxes, bullets in a
+    font of pictures), as displayed: each starts a form's option or a list's item."""
+    out: list[BBox] = []
+    if len(page.rects) < 5000:
+        for rect in page.rects:
+            w, h = float(rect["width"]), float(rect["height"])
+            if (
+                BOX_SIDE[0] <= min(w, h)
+                and max(w, h) <= BOX_SIDE[1]
+                and abs(w - h) <= 0.2 * max(w, h)
+            ):
+                out.append(_box(rect, dx, dy))
+    for char in page.chars:
+        if SYMBOL_FONT.search(str(char.get("fontname", ""))) and str(char.get("text", "")).strip():
+            out.append(_box(char, dx, dy))
+    return out
 
 
 def _box(
@@ -548,7 +573,7 @@ def _ruled_tables(
                     continue
                 size = min(g.size for g in glyphs)
                 gutters = U.find_gutters(lines, 0.8 * size)
-                segs = U.split_segments(lines, gutters)
+                segs = U.split_segments(lines, gutters, marks=ctx.marks)
                 # A cell holding several rows' values (the finder missed the row rules)
                 # keeps each value as its own unit; wrapped text stays one unit.
                 groups = [g for g, _ in U.flow_groups(segs, gutters)]

@@ -22,7 +22,7 @@ import re
 import statistics
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -641,14 +641,62 @@ def _drop_leaders(line: list[Word]) -> list[list[Word]]:
 
 
 def split_segments(
-    lines: list[list[Word]], gutters: list[tuple[float, float]], big_gap: float = 1.8
+    lines: list[list[Word]],
+    gutters: list[tuple[float, float]],
+    big_gap: float = 1.8,
+    marks: Sequence[BBox] = (),
 ) -> list[Seg]:
-    """Cut each line at gutters it leaves open, at very wide gaps and at dot leaders."""
+    """Cut each line at gutters it leaves open, at very wide gaps and at dot leaders.
+
+    ``marks``: check boxes and dingbats (in the lines' frame); a segment right after one is an
+    item of its own (:func:`_after_mark`)."""
     segs: list[Seg] = []
     for index, full_line in enumerate(lines):
-        for line in _drop_leaders(full_line):
-            segs.extend(_split_line(line, index, gutters, big_gap))
+        for leaders_cut in _drop_leaders(full_line):
+            for line, tick in _cut_at_ticks(leaders_cut, marks):
+                for seg in _split_line(line, index, gutters, big_gap):
+                    if tick:
+                        seg.meta["tick"] = True  # kept as typed (paragraphs.mark_keep)
+                    segs.append(seg)
+    if marks:
+        for seg in segs:
+            if _after_mark(seg, marks):
+                seg.meta["item"] = True
     return segs
+
+
+def _cut_at_ticks(line: list[Word], marks: Sequence[BBox]) -> list[tuple[list[Word], bool]]:
+    """``line`` cut around the words typed into a check box (an "X" ticking "POLICE AGENCY"):
+    each such word is a part of its own (True: a tick), which stays where it was typed."""
+    if not marks:
+        return [(line, False)]
+    parts: list[tuple[list[Word], bool]] = [([], False)]
+    for word in line:
+        if len(word.text) <= 2 and _in_box(word, marks):
+            parts.extend([([word], True), ([], False)])
+        else:
+            parts[-1][0].append(word)
+    return [part for part in parts if part[0]]
+
+
+def _in_box(word: Word, marks: Sequence[BBox]) -> bool:
+    x, y = (word.x0 + word.x1) / 2, (word.top + word.bottom) / 2
+    return any(
+        m[0] <= x <= m[2] and m[1] <= y <= m[3] and m[2] - m[0] > word.x1 - word.x0 for m in marks
+    )
+
+
+def _after_mark(seg: Seg, marks: Sequence[BBox]) -> bool:
+    """A check box or a dingbat ends just left of ``seg``, on its line: ``seg`` is an option
+    of a form ("[ ] Association - Sole Employer") or an item of a list, never the rest of the
+    line above, however well the lines would wrap into each other."""
+    height = seg.bottom - seg.top
+    for _, top, x1, bottom in marks:
+        if not (x1 <= seg.x0 + 0.5 and seg.x0 - x1 <= 1.5 * seg.size):
+            continue
+        if min(bottom, seg.bottom) - max(top, seg.top) >= 0.5 * min(height, bottom - top):
+            return True
+    return False
 
 
 #: A line's leading label: a form's line number ("8", "9a", "10b"; digits may come
@@ -941,6 +989,8 @@ def _joins(
         return False
     if abs(s.mono - last.mono) > 0.5 or BULLET.match(s.text) or _SPEAKER.match(s.text):
         return False
+    if s.meta.get("item") or s.meta.get("tick") or last.meta.get("tick"):
+        return False  # an option after its check box; a tick typed in the box
     if _field(last) or _field(s):
         return False
     if not _wrapped(last, s, right) or last.word_count < 3:
@@ -980,7 +1030,12 @@ class PageContext:
     rotate: int  # the page's /Rotate
     images: list[BBox] = field(default_factory=list)
     curves: list[BBox] = field(default_factory=list)
+    # Check boxes (small squares drawn) and dingbats: each starts an item (_after_mark).
+    marks: list[BBox] = field(default_factory=list)
     table_counter: int = 0
+
+    def local_marks(self, frame: Frame) -> list[BBox]:
+        return [frame.to_local(m) for m in self.marks]
 
     @property
     def scan(self) -> bool:
@@ -1156,7 +1211,7 @@ def _lines_units(
     region_box: BBox | None,
 ) -> list[Block]:
     gutters = [] if listing else find_gutters(lines, min_width=0.8 * size)
-    segs = split_segments(lines, gutters)
+    segs = split_segments(lines, gutters, marks=ctx.local_marks(frame))
     if not listing:
         return units_from_segments(kind, segs, gutters, frame, ctx, region_box)
     # Each line of a listing is code, whatever it reads like alone ("echo Building..."), and a
