@@ -440,3 +440,27 @@ def test_translations_of_shown_text_stay_inside_the_crop_box(tmp_path: Path) -> 
     # i1040nr.pdf: its CropBox hides the top 216 pt of the media box.
     irs = parse_document(corpus_pdf("pdfminer.six/i1040nr.pdf"), pages="1")
     assert irs.pages[0].crop == (0.0, 216.0, 612.0, 1008.0)
+
+
+def test_a_dark_box_or_a_picture_blocks_growth_unless_the_text_was_printed_on_it() -> None:
+    """A translation longer than its source grows into free space; a redaction box or a
+    picture beside the source is no free space (text drawn over it cannot be read, or spoils
+    the picture), while a dark bar the source text itself was printed on is its ground."""
+    font = register_font()
+    long = "这是一段比原文长得多的译文" * 2
+    label = Block("Short label", bbox=(20, 20, 80, 32), size=10, translation=long)
+    bar_text = Block("On the bar", bbox=(20, 100, 80, 112), size=10, translation=long)
+    page = Page(1, width=300, height=200, blocks=[label, bar_text])
+    box = (120, 18, 160, 34)  # beside the label, on its line
+    bar = (15, 95, 290, 140)  # under all of bar_text
+    free = Typesetter(page, font).run([label, bar_text], [])
+    shaped = Typesetter(page, font, shapes=[box, bar]).run([label, bar_text], [])
+    (grown,) = [p for p in free.placements if p.block is label]
+    assert any(b[2] > box[0] for b in grown.boxes)  # without the box it would run over it
+    placed = {id(p.block): p for p in shaped.placements}
+    assert not shaped.unfit
+    # The label grows down, under its line, not into the box beside it.
+    assert all(not overlaps(b, box) for b in placed[id(label)].boxes)
+    assert len(placed[id(label)].boxes) > 1
+    # The bar is bar_text's ground: it still grows along it, on one line.
+    assert [b[2] > 200 for b in placed[id(bar_text)].boxes] == [True]

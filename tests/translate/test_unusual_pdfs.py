@@ -397,3 +397,20 @@ def test_a_sentence_under_a_vector_drawing_is_translated() -> None:
     doc = parse_document(corpus_file("rst2pdf/test_issue_238.pdf"))
     (line,) = [b for b in doc.blocks if b.text.startswith("The above image should be")]
     assert line.meta["region"] == "figure" and not line.keep
+
+
+def test_a_title_beside_a_logo_is_translated() -> None:
+    """The layout model calls the whole first page of a crash report a figure (it holds a
+    logo and a drawing of the crash). Its title printed beside the logo ("TRAFFIC CRASH
+    REPORT") and the note beside it were kept in English as the pictures' labels; rst2pdf's
+    "Shrunken image:" beside its image too. Lines of two words or more that touch none of a
+    region's images are text."""
+    crash = parse_document(corpus_file("pdfreader/example-text-crash-report.pdf"), pages="1")
+    by_text = {b.text: b for b in crash.blocks}
+    for text in ("TRAFFIC CRASH REPORT", "*DENOTES MANDATORY FIELD FOR SUPPLEMENT REPORT"):
+        assert by_text[text].meta["region"] == "figure" and not by_text[text].keep, text
+    jpg = parse_document(corpus_file("rst2pdf/test_jpg_scaling.pdf"))
+    assert [b.keep for b in jpg.blocks if b.text in ("Shrunken image:", "Enlarged image:")] == [
+        False,
+        False,
+    ]

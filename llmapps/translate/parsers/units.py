@@ -1368,18 +1368,26 @@ def _figure_units(segs: list[Seg], frame: Frame, ctx: PageContext, region_box: B
 
 
 def _off_picture(group: list[Seg], frame: Frame, pictures: list[BBox]) -> bool:
-    """Lines set wholly above or below the images of a figure region: a paragraph the
-    layout model's box took in with the picture ("Paragraph 1" printed over an image), a
-    title or a note under it; a label beside or on an image stays. Regions drawn only in
-    vector curves are not judged: a chart's tick labels lie outside its plotted curves."""
+    """Lines clear of the images of a figure region: wholly above or below them (a paragraph
+    the layout model's box took in with the picture, "Paragraph 1" printed over an image; a
+    title or a note under it), or, of two words or more, touching none of them (a form's
+    title beside its logo: "TRAFFIC CRASH REPORT"). A label on an image, or a word beside
+    it, stays. Regions drawn only in vector curves are not judged: a chart's tick labels lie
+    outside its plotted curves."""
     if not pictures:
         return False
-    top, bottom = min(p[1] for p in pictures), max(p[3] for p in pictures)
     boxes = [frame.to_display((s.x0, s.top, s.x1, s.bottom)) for s in group]
-    size = max(s.size for s in group)
-    return all(b[3] <= top + 0.2 * size for b in boxes) or all(
-        b[1] >= bottom - 0.2 * size for b in boxes
-    )
+    gap = 0.2 * max(s.size for s in group)
+    top, bottom = min(p[1] for p in pictures), max(p[3] for p in pictures)
+    if all(b[3] <= top + gap for b in boxes) or all(b[1] >= bottom - gap for b in boxes):
+        return True
+    if sum(s.word_count for s in group) < 2:
+        return False
+    return not any(_overlap(_grown(b, gap), p) > 0 for b in boxes for p in pictures)
+
+
+def _grown(box: BBox, by: float) -> BBox:
+    return (box[0] - by, box[1] - by, box[2] + by, box[3] + by)
 
 
 def figure_label(seg: Seg, frame: Frame, ctx: PageContext) -> Block:

@@ -286,6 +286,9 @@ class Scan:
     # Dark filled shapes (a redaction box, a square bullet, a header bar): text drawn over one
     # cannot be read, unless the shape is the ground the text was printed on.
     fills: list[Rect] = field(default_factory=list)
+    # Where images are painted (XObjects and inline images): a translation drawn over a
+    # picture spoils it, unless the picture is the ground its text was printed on.
+    images: list[Rect] = field(default_factory=list)
 
 
 class PageContent:
@@ -527,6 +530,8 @@ class PageContent:
                 st.rise = float(operands[0])
             elif op == b"Do" and operands and depth < 8:
                 removed += self._form(operands[0], resources, st.ctm, depth, scan, decide)
+            elif op == b"INLINE IMAGE" and scan is not None:
+                scan.images.append(self._unit_square(st.ctm))
             elif op in _PAINT_OPS or op == b"n":
                 if op in _PAINT_OPS and scan is not None:
                     _painted(path, op, st.fill, scan)
@@ -590,6 +595,12 @@ class PageContent:
             stream.operations = [o for i, o in enumerate(kept_ops) if i not in dropped_ops]
         return removed
 
+    def _unit_square(self, ctm: Matrix) -> Rect:
+        """Where an image lands on the page: the unit square under ``ctm``."""
+        corners = [self._to_page(*point(ctm, x, y)) for x in (0.0, 1.0) for y in (0.0, 1.0)]
+        xs, ts = [c[0] for c in corners], [c[1] for c in corners]
+        return (min(xs), min(ts), max(xs), max(ts))
+
     def _form(
         self,
         name: Any,
@@ -608,6 +619,8 @@ class PageContent:
             form = xobjects.get_object()[name].get_object()
         except Exception:
             return 0
+        if form.get("/Subtype") == "/Image" and scan is not None:
+            scan.images.append(self._unit_square(ctm))
         if form.get("/Subtype") != "/Form":
             return 0
         key = id(form)

@@ -107,13 +107,15 @@ def layout_page(
     fixed = [b for b in page.blocks if id(b) not in chosen and b.bbox is not None]
     text: list[Rect] = []
     rules: list[Rect] = []
-    fills: list[Rect] = []
+    shapes: list[Rect] = []
     partners: dict[int, list[Block]] = {}
     if content is not None and units:
         scan = content.scan()
         rules = scan.rules
-        # A page-wide dark ground (a slide's background) is every unit's ground: no blocker.
-        fills = [f for f in scan.fills if _area(f) < 0.25 * page.width * page.height]
+        # A page-wide ground (a slide's dark background, a scan, a watermark picture) is
+        # every unit's ground: no blocker.
+        page_area = page.width * page.height
+        shapes = [f for f in [*scan.fills, *scan.images] if _area(f) < 0.25 * page_area]
         partners = _shared_runs(units, fixed, scan.runs)
         redraw = [b for b in fixed if id(b) in partners]
         units = [*units, *redraw]
@@ -142,7 +144,7 @@ def layout_page(
                 paper, _ = colours(image.pixels(block.bbox))
             return image.blank(area, _rgb(paper, (1.0, 1.0, 1.0)))
 
-    layout = Typesetter(page, font, text, rules, fills=fills, blank=blank).run(units, fixed)
+    layout = Typesetter(page, font, text, rules, shapes=shapes, blank=blank).run(units, fixed)
     return _settle_shared(layout, page, partners) if partners else layout
 
 

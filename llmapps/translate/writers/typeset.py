@@ -254,7 +254,7 @@ class Typesetter:
         rules: Sequence[Rect] = (),
         *,
         floor: float = FLOOR,
-        fills: Sequence[Rect] = (),
+        shapes: Sequence[Rect] = (),
         blank: Callable[[Block, Rect], bool] | None = None,
     ) -> None:
         self.page = page
@@ -266,14 +266,15 @@ class Typesetter:
         self.floor = floor
         self.text = list(text)  # text that stays outside any unit (page coordinates)
         self.rules = list(rules)  # table rules and other thin lines
-        # Dark filled shapes: no unit is drawn over one, but the one its own text lies on.
-        self.fills = list(fills)
+        # Dark filled shapes and pictures: no unit is drawn over one, but the one its own text
+        # was printed on (:func:`_ground`).
+        self.shapes = list(shapes)
         # Everything a unit may not grow into, in page coordinates, and per text rotation in
         # that rotation's frame (built when first needed; grown units are added as they go).
         self._blockers = BoxIndex()
         self._frames: dict[int, BoxIndex] = {}
         self._rules: set[int] = set()  # blocker indexes of :attr:`rules`
-        self._fills: set[int] = set()  # blocker indexes of :attr:`fills`
+        self._shapes: set[int] = set()  # blocker indexes of :attr:`shapes`
 
     def _block(self, rect: Rect) -> int:
         index = self._blockers.add(rect)
@@ -295,7 +296,7 @@ class Typesetter:
         for rect in self.text:
             self._block(rect)
         self._rules = {self._block(rect) for rect in self.rules}
-        self._fills = {self._block(rect) for rect in self.fills}
+        self._shapes = {self._block(rect) for rect in self.shapes}
         placements: list[Placement] = []
         unfit: list[Block] = []
         for block in units:
@@ -330,7 +331,7 @@ class Typesetter:
         page_box: Rect = self.page.area(block.bbox)
         clamped = _clamp(block.bbox, page_box)
         written = text_box(block)
-        skip = {own_index} | {i for i in self._fills if _ground(self._blockers.rects[i], written)}
+        skip = {own_index} | {i for i in self._shapes if _ground(self._blockers.rects[i], written)}
         near = [
             self._blockers.rects[i]
             for i in self._blockers.touching(clamped)
