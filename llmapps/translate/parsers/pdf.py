@@ -381,19 +381,36 @@ def _marks(page: Any, dx: float, dy: float) -> list[BBox]:
     """Check boxes drawn as small squares, and dingbats (check marks, boxes, bullets in a
     font of pictures), as displayed: each starts a form's option or a list's item."""
     out: list[BBox] = []
-    if len(page.rects) < 5000:
-        for rect in page.rects:
-            w, h = float(rect["width"]), float(rect["height"])
-            if (
-                BOX_SIDE[0] <= min(w, h)
-                and max(w, h) <= BOX_SIDE[1]
-                and abs(w - h) <= 0.2 * max(w, h)
-            ):
-                out.append(_box(rect, dx, dy))
+    shapes = [*page.rects, *page.curves]
+    if len(shapes) < 5000:
+        for shape in shapes:
+            w, h = float(shape["width"]), float(shape["height"])
+            square = BOX_SIDE[0] <= min(w, h) and max(w, h) <= BOX_SIDE[1]
+            if square and abs(w - h) <= 0.2 * max(w, h) and _seen(shape):
+                out.append(_box(shape, dx, dy))
     for char in page.chars:
         if SYMBOL_FONT.search(str(char.get("fontname", ""))) and str(char.get("text", "")).strip():
             out.append(_box(char, dx, dy))
     return out
+
+
+def _seen(shape: dict[str, Any]) -> bool:
+    """A shape that shows as a box: outlined, or filled darker than a tint. A syntax
+    highlighter's box behind a token, in the listing's pale background, is none."""
+    if shape.get("stroke"):
+        return True
+    if not shape.get("fill"):
+        return False
+    colour = shape.get("non_stroking_color")
+    values: list[Any] = list(colour) if isinstance(colour, list | tuple) else [colour]
+    try:
+        levels = [float(v) for v in values]
+    except (TypeError, ValueError):
+        return False  # a pattern: no box
+    if len(levels) == 4:  # CMYK
+        c, m, y, k = levels
+        levels = [(1 - c) * (1 - k), (1 - m) * (1 - k), (1 - y) * (1 - k)]
+    return bool(levels) and sum(levels) / len(levels) < 0.8
 
 
 def _box(

@@ -217,7 +217,7 @@ def _own_box(box: Rect, others: Sequence[Rect], written: Rect | None = None) -> 
 
 def _holds(outer: Rect, inner: Rect) -> bool:
     """``outer`` holds the lines of ``inner`` (their descenders and accents may poke out)."""
-    poke = max(TOLERANCE, 0.2 * (inner[3] - inner[1]))
+    poke = max(TOLERANCE, 0.3 * (inner[3] - inner[1]))
     return (
         outer[0] <= inner[0] + TOLERANCE
         and outer[1] <= inner[1] + poke
