@@ -35,6 +35,13 @@ MICRO_TEXT = 2.0
 #: Fonts of pictures, not letters (a form's check marks and boxes): a glyph's code says
 #: nothing about what it shows, so their glyphs are no text to translate and stay as drawn.
 SYMBOL_FONT = re.compile(r"(dingbat|wingding|webding|marlett)", re.I)
+#: Monospace fonts by name: Courier and its clones (PSNFSS "pcrr", Nimbus Mono), the code
+#: faces (Consolas, Menlo, Monaco, Source Code, Fira Code), and TeX's typewriter faces
+#: (cmtt, ectt, sftt, txtt; Latin Modern's "LMMono"). The parsers measure a line's monospace
+#: share with it, and the keep rules judge a monospace unit's content as code or prose.
+MONO_FONT = re.compile(
+    r"(courier|mono|consol|menlo|monaco|typewriter|fixed|code|cmtt|ectt|sftt|txtt|pcrr)", re.I
+)
 
 # Coordinates (the one convention parsers and writers share): every PDF ``Block.bbox`` and
 # ``Page.width``/``height`` are in the page's *unrotated* user space, in points, origin at the

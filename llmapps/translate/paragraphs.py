@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from llmapps.translate.document import CODE, KEEP, Block
+from llmapps.translate.document import CODE, KEEP, MONO_FONT, Block
 from llmapps.translate.language import in_target_script
 
 _URL = re.compile(r"^\s*(?:https?://|www\.|mailto:)\S+\s*$", re.IGNORECASE)
@@ -20,7 +20,6 @@ _MATH_CHARS = set("=+−-×÷*/^_<>≤≥≈≠∑∫∏√∞∂∆∇±·()[]{
 _WORD = re.compile(r"[A-Za-z]{3,}")
 _CJK_END = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]$")
 _CJK_START = re.compile(r"^[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
-_MONO_FONT = re.compile(r"(courier|mono|consol|menlo|code)", re.IGNORECASE)
 _CODE_LINE = re.compile(
     r"^\s*(def |class |import |from \S+ import|return\b|#include|public |private |func |fn |"
     r"function\b|var |let |const |if\s*\(|for\s*\(|while\s*\(|\$ |>>> |<\w+[ >/]|"
@@ -35,12 +34,34 @@ _CODE_LINE = re.compile(
 )
 #: A listing's line numbers: "1 ", " 12 " before each line.
 _LINE_NUMBER = re.compile(r"^\s*(\d{1,5})(\s+|$)")
+#: Operators of programs and grammars, which prose does not spell.
+_OPERATOR = re.compile(r"::=|:=|==|!=|&&|\|\||\+\+")
 _CODE_CHARS = set("{}[]();=<>_/\\|&$#@`")
 # Codes and identifiers in forms and tables: "A-12", "P2034", "DEM", "X"; kept in place.
 # A form's or a list's item label: "9a", "10b", "(c)", "7c." (digits may come letter-spaced),
 # or a lone letter ("b", "c.", "d)"), as the IRS forms set their sub-lines' letters apart.
 _ITEM_LABEL = re.compile(r"^\(?\d[\d ]{0,4}[a-zA-Z]\)?[.:]?$|^\([a-zA-Z]{1,2}\)$|^[a-zA-Z][.)]?$")
 _CODE_TOKEN = re.compile(r"^(?=\S*\d)[A-Z0-9][A-Z0-9\-_./#:]{0,14}$|^[A-Z]{1,3}$")
+
+
+#: A list item's symbol bullet: no word to translate, so it never goes to the model.
+_BULLET = re.compile(r"^\s*([•◦▪‣●■□➢►✓✔]\s*)(?=\S)")
+
+
+def split_bullet(text: str) -> tuple[str, str]:
+    """``text`` as (its leading symbol bullet with the space after it, the rest). A model
+    may drop the bullet or turn it into something else; the writer puts it back
+    (:func:`with_bullet`)."""
+    match = _BULLET.match(text)
+    return (match.group(1), text[match.end() :]) if match else ("", text)
+
+
+def with_bullet(text: str, translation: str) -> str:
+    """``translation`` of ``text``'s words, with ``text``'s bullet in front again."""
+    bullet, _ = split_bullet(text)
+    if not bullet or translation.lstrip().startswith(bullet.strip()):
+        return translation
+    return bullet + translation.lstrip()
 
 
 def join_lines(lines: list[str]) -> str:
@@ -76,7 +97,7 @@ def keep_reason(text: str, *, font: str = "", target: str = "") -> str:
         return "code"
     if _ITEM_LABEL.match(stripped):
         return "label"
-    if font and _MONO_FONT.search(font) and looks_like_code(stripped):
+    if font and MONO_FONT.search(font) and looks_like_code(stripped):
         return "code"
     letters = sum(1 for c in stripped if c.isalpha())
     math = sum(1 for c in stripped if c in _MATH_CHARS)
@@ -115,6 +136,8 @@ def looks_like_code(text: str) -> bool:
         return True  # an assignment: "x = 1", "total += rate"
     if re.search(r"\w+\([^)]*\)\s*[;{:]?\s*$", text) and len(words) <= 4:
         return True  # a call or signature: "print(x)", "main(argc, argv) {"
+    if _OPERATOR.search(text) and len(words) <= 8:
+        return True  # a grammar's "Version ::= INTEGER", "x := 1", "i != 0"
     return bool(re.search(r"[;{}]\s*$", text)) and len(words) <= 6
 
 

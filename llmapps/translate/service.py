@@ -39,7 +39,7 @@ from llmapps.translate.errors import (
 from llmapps.translate.glossary import Glossary, load_glossary
 from llmapps.translate.jobs import JobStore
 from llmapps.translate.language import detect_language
-from llmapps.translate.paragraphs import mark_keep
+from llmapps.translate.paragraphs import mark_keep, split_bullet, with_bullet
 from llmapps.translate.parsers import parse_document
 from llmapps.translate.parsers.worker import ParseLimits
 from llmapps.translate.progress import Progress, ProgressCallback, Tracker
@@ -300,7 +300,13 @@ def _run(
         model_name = f"{model_name}:{getattr(model, 'model_name', '')}"
     key_of = {
         id(b): cache_key(
-            model_name, source, target, PROMPT_VERSION, glossary.digest, options.style, b.text
+            model_name,
+            source,
+            target,
+            PROMPT_VERSION,
+            glossary.digest,
+            options.style,
+            split_bullet(b.text)[1],
         )
         for b in blocks
         if not b.keep
@@ -314,10 +320,10 @@ def _run(
         if not block.keep:
             key = key_of[id(block)]
             if key in cached:
-                block.translation = cached[key]
+                block.translation = with_bullet(block.text, cached[key])
                 hits += 1
             elif key not in todo:
-                todo[key] = (block.text, previous)
+                todo[key] = (split_bullet(block.text)[1], previous)
         previous = block.text
     tracker.add(cache_hits=hits, blocks_done=hits)
     save(True)
@@ -351,7 +357,8 @@ def _run(
         for block in blocks:
             if not block.keep and block.translation is None:
                 key = key_of[id(block)]
-                block.translation = translated.get(key)
+                found = translated.get(key)
+                block.translation = None if found is None else with_bullet(block.text, found)
                 by_key_count[key] = by_key_count.get(key, 0) + 1
         # Duplicated texts were translated once; count their other blocks as done too.
         extra = sum(c - 1 for c in by_key_count.values())

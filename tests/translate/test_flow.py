@@ -20,6 +20,7 @@ from llmapps.store.db import get_db
 from llmapps.translate.errors import TranslateError
 from llmapps.translate.jobs import JobStore
 from llmapps.translate.service import TranslateOptions, TranslateResult, translate_file
+from tests.translate.layout_pdfs import corpus_file
 from tests.translate.translate_fakes import EchoTranslator
 
 ALL = ["pdf", "bilingual", "md", "txt"]
@@ -346,3 +347,20 @@ def test_batch_size_adapts_to_what_the_model_can_keep_numbered(
     assert result.progress.fallback_calls == 1
     assert model.calls == 1 + 8 + 2 + 1
     assert all((b.translation or "").startswith("译") for b in result.document.blocks)
+
+
+def test_a_list_items_bullet_never_goes_to_the_model_and_stays_in_front(tmp_path: Path) -> None:
+    """A model may drop a list item's "•" or turn it into something else, and the item lost
+    its bullet on the page. The bullet is split off before the text is sent (it is no word)
+    and put back in front of the translation."""
+    model = EchoTranslator()
+    options = TranslateOptions(
+        target="zh", formats=["md"], output_dir=str(tmp_path / "out"), pages="1"
+    )
+    result = translate_file(corpus_file("pdfminer.six/i1040nr.pdf"), options, model=model)
+    items = [b for b in result.document.blocks if b.text.startswith("• ")]
+    assert len(items) >= 5
+    sent = "\n".join(model.prompts)
+    for item in items:
+        assert item.translation == "• 译" + item.text[2:], item.text
+        assert item.text[2:] in sent and item.text not in sent

@@ -23,7 +23,7 @@ from typing import Any
 import pdfplumber
 
 from llmapps.translate.document import CODE, HEADING, MICRO_TEXT, SYMBOL_FONT
-from llmapps.translate.paragraphs import looks_like_code, mark_keep
+from llmapps.translate.paragraphs import keep_reason, looks_like_code, mark_keep
 from llmapps.translate.parsers import parse_document
 from llmapps.translate.service import TranslateOptions, TranslateResult, translate_file
 from tests.translate.layout_pdfs import corpus_file
@@ -176,6 +176,10 @@ def test_code_is_told_from_prose_by_its_content() -> None:
         "#! /bin/bash",
         "fi",
         "1 number = 0\n2\n3 if number > 0:\n4 print(number)",
+        # a grammar (libtasn1's manual): its operators, which prose does not spell
+        "Version ::= INTEGER",
+        "DEFINITIONS <EXPLICIT or IMPLICIT> TAGS ::=",
+        "count := count + 1",
     ]
     prose = [
         "for example:",
@@ -185,9 +189,25 @@ def test_code_is_told_from_prose_by_its_content() -> None:
         "for instance in the cases below:",
         "export controls were",
         "1 To be\n2 or not to be\n3 that is the question",
+        "A. I went home -- I mean, to the office.",
+        "THE COURT: Sustained.",
+        "Settings -> Preferences -> Fonts",
     ]
     assert [t for t in code if not looks_like_code(t)] == []
     assert [t for t in prose if looks_like_code(t)] == []
+
+
+def test_every_typewriter_face_is_monospace_to_the_keep_rules() -> None:
+    """TeX's typewriter faces (cmtt, ectt, sftt, txtt), Nimbus Mono and Source Code are
+    monospace: a type name set in one ("INTEGER;", "OBJECT IDENTIFIER;" in libtasn1's manual,
+    a texinfo PDF) is code, kept. The keep rules knew only Courier-like names while the
+    parser knew cmtt too, so such a line was a listing to one and prose to the other."""
+    for font in ("AKEQKS+CMTT10", "ABCDEF+SFTT1000", "XYZ+NimbusMonoPS-Regular", "SourceCodePro"):
+        for text in ("INTEGER;", "OBJECT IDENTIFIER;", "Version ::= INTEGER"):
+            assert keep_reason(text, font=font) == "code", (font, text)
+    assert keep_reason("OBJECT IDENTIFIER;", font="PWNLKT+CMR10") == ""
+    # Prose in a typewriter face is still translated.
+    assert keep_reason("The parser is case sensitive.", font="AKEQKS+CMTT10") == ""
 
 
 def test_a_filled_in_value_is_read_whole_and_apart_from_its_label() -> None:

@@ -363,6 +363,29 @@ def test_a_centred_title_stays_centred(tmp_path: Path) -> None:
     assert abs(middle - 150) < 1.0
 
 
+def test_a_flush_right_header_ends_where_it_did_and_a_list_item_starts_where_it_did() -> None:
+    """Read on the shared-mime-info spec (a DocBook PDF): its running header is set flush
+    right, and its translation started at the header's left edge instead; list items whose
+    lines happened to be centred on the page were taken for titles and centred."""
+    font = register_font()
+    paragraph = Block("Body " * 30, bbox=(72, 100, 540, 160), size=10, translation="正文" * 40)
+    header = Block("Shared MIME-info Database", bbox=(420, 48, 540, 58), size=10)
+    header.translation = "共享 MIME 信息数据库"
+    # 72 + 466 = 538: as good as centred on a 612 pt page, but it starts at the margin.
+    item = Block("- <MIME>/globs (a mapping)", bbox=(72, 200, 538, 210), size=10)
+    item.translation = "- <MIME>/globs（映射）"
+    title = Block("A Title", bbox=(276, 20, 336, 32), size=12, translation="标题")
+    page = Page(1, width=612, height=792, blocks=[paragraph, header, item, title])
+    layout = Typesetter(page, font).run([paragraph, header, item, title], [])
+    placed = {id(p.block): p for p in layout.placements}
+    (line,) = placed[id(header)].lines
+    assert abs(line.u + line.width - 540) < 0.5 and line.u > 420
+    (line,) = placed[id(item)].lines
+    assert abs(line.u - 72) < 0.5
+    (line,) = placed[id(title)].lines
+    assert abs(line.u + line.width / 2 - 306) < 0.5
+
+
 @pytest.mark.parametrize(
     "name, page",
     [

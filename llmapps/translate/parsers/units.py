@@ -38,6 +38,7 @@ from llmapps.translate.document import (
     KEEP,
     LINE,
     LIST_ITEM,
+    MONO_FONT,
     PARAGRAPH,
     SYMBOL_FONT,
     TABLE_CELL,
@@ -57,7 +58,6 @@ _SPEAKER = re.compile(r"^\s*(?:[QA]\.|[A-Z][A-Z.' ]{1,30}:)\s")
 #: +01-819-564-4857", "URL : www.example.org"): an entry of its own, never part of a paragraph.
 _FIELD = re.compile(r"^[A-Z\u00c0-\u00de][\w.'\u2019 -]{0,30}?\s?:\s+\S")
 FIELD_WORDS = 6
-_MONO = re.compile(r"(courier|mono|consol|menlo|typewriter|fixed|lucidaconsole|cmtt)", re.I)
 _MATH = re.compile(r"(cmmi|cmsy|cmex|cmbsy|msam|msbm|math|stixmath|rsfs|esint|eufm)", re.I)
 _BOLD = re.compile(r"(bold|black|heavy|semibold|demi)", re.I)
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
@@ -200,7 +200,7 @@ class Seg:
             self.bold = bool(_BOLD.search(self.font))
             self.bold_share = sum(n for f, n in fonts.items() if _BOLD.search(f)) / len(glyphs)
             self.run_in = _run_in(self.words)
-            self.mono = _font_share(fonts, _MONO)
+            self.mono = _font_share(fonts, MONO_FONT)
             self.math = _font_share(fonts, _MATH)
         return self
 
@@ -1234,7 +1234,7 @@ def _listing_runs(lines: list[list[Word]]) -> list[tuple[list[list[Word]], bool]
 
     def mono(line: list[Word]) -> bool:
         fonts = Counter(g.font for w in line for g in w.glyphs if not g.space)
-        return _font_share(fonts, _MONO) >= LISTING_MONO
+        return _font_share(fonts, MONO_FONT) >= LISTING_MONO
 
     flags = [mono(line) for line in lines]
     whole = _is_listing(lines)
@@ -1282,7 +1282,7 @@ def _is_listing(lines: list[list[Word]]) -> bool:
     glyphs = [g for line in lines for w in line for g in w.glyphs if not g.space]
     if len(lines) < 2 or not glyphs:
         return False
-    if _font_share(Counter(g.font for g in glyphs), _MONO) < LISTING_MONO:
+    if _font_share(Counter(g.font for g in glyphs), MONO_FONT) < LISTING_MONO:
         return False
     return looks_like_code("\n".join(" ".join(w.text for w in line) for line in lines))
 

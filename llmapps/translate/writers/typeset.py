@@ -414,16 +414,18 @@ class Typesetter:
             written = _top_of_text(block, own, size, rotation)
             if written is not None:
                 top = max(own[1], min(written, own[3] - height))
-        centre = None
         not_wider = frame[2] - frame[0] <= own[2] - own[0] + 0.01
         one_line = own_height < size * 2.0  # a centred paragraph may just be justified
-        if not_wider and one_line and _centred(block, self.page, rotation):
-            centre = (own[0] + own[2]) / 2
+        align = _alignment(block, self.page, rotation) if not_wider and one_line else "left"
         out = []
         for i, text in enumerate(texts):
             baseline = top + ascent * size + i * leading
             width = widths.text(text) * size
-            start = frame[0] if centre is None else max(frame[0], centre - width / 2)
+            start = frame[0]
+            if align == "centre":
+                start = max(frame[0], (own[0] + own[2]) / 2 - width / 2)
+            elif align == "right":
+                start = max(frame[0], own[2] - width)
             out.append(Line(text, start, baseline, width))
         return out
 
@@ -459,13 +461,21 @@ def _top_of_text(block: Block, own: Rect, size: float, rotation: int) -> float |
     return text[1] if below - above > 0.5 * size else None
 
 
-def _centred(block: Block, page: Page, rotation: int) -> bool:
-    """A one-line unit centred on the page (a title) keeps its translation centred."""
+def _alignment(block: Block, page: Page, rotation: int) -> str:
+    """How a one-line unit sits on its line: "centre" (centred on the page, a title), "right"
+    (its end on an edge other units end at, its start on none: a running header set flush
+    right, a date in a letterhead) or "left". A line that only happens to end near the
+    mirror of its start (a list item as long as that) starts where other units start: left."""
     if rotation != 0 or block.bbox is None or page.width <= 0:
-        return False
+        return "left"
     x0, _, x1, _ = block.bbox
+    others = [b.bbox for b in page.blocks if b is not block and b.bbox is not None]
+    if any(abs(box[0] - x0) < 1.0 for box in others):
+        return "left"
     middle = (x0 + x1) / 2
-    return abs(middle - page.width / 2) < 0.02 * page.width and x1 - x0 < 0.8 * page.width
+    if abs(middle - page.width / 2) < 0.02 * page.width and x1 - x0 < 0.8 * page.width:
+        return "centre"
+    return "right" if any(abs(box[2] - x1) < 1.0 for box in others) else "left"
 
 
 def _clamp(rect: Rect, page: Rect) -> Rect:
