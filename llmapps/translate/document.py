@@ -40,7 +40,8 @@ SYMBOL_FONT = re.compile(r"(dingbat|wingding|webding|marlett)", re.I)
 #: (cmtt, ectt, sftt, txtt; Latin Modern's "LMMono"). The parsers measure a line's monospace
 #: share with it, and the keep rules judge a monospace unit's content as code or prose.
 MONO_FONT = re.compile(
-    r"(courier|mono|consol|menlo|monaco|typewriter|fixed|code|cmtt|ectt|sftt|txtt|pcrr)", re.I
+    r"(courier|mono|nimbusmon|consol|menlo|monaco|typewriter|fixed|code|cmtt|ectt|sftt|txtt|pcrr)",
+    re.I,
 )
 
 # Coordinates (the one convention parsers and writers share): every PDF ``Block.bbox`` and

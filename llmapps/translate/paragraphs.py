@@ -34,6 +34,22 @@ _CODE_LINE = re.compile(
 )
 #: A listing's line numbers: "1 ", " 12 " before each line.
 _LINE_NUMBER = re.compile(r"^\s*(\d{1,5})(\s+|$)")
+#: A program's command-line options, as its --help lists them: "-b, --benchmark",
+#: "--output=FILE", "-o FILE".
+_OPTIONS = re.compile(
+    r"^-{1,2}[A-Za-z0-9](?:[\w-]*\w)?(?:[ =][A-Za-z<\[][\w<>\[\]=.-]*)?"
+    r"(?:\s*[,|]\s*-{1,2}[A-Za-z0-9](?:[\w-]*\w)?(?:[ =][A-Za-z<\[][\w<>\[\]=.-]*)?)*$"
+)
+#: An identifier with an underscore, alone ("asn1_bit_der", "der_len", "get_env()"): a
+#: function reference's heading or a parameter's name; prose spells no word that way.
+_IDENTIFIER = re.compile(r"^[A-Za-z_]\w*_\w+(?:\(\))?[.,;:]?$")
+#: A C declaration: "void asn1_bit_der (const unsigned char * str, ...)", "long f(int n)".
+_DECLARATION = re.compile(
+    r"^(?:(?:static|extern|inline|const|unsigned|signed|struct|enum)\s+)*"
+    r"(?:void|int|long|short|char|float|double|bool|size_t|ssize_t|[a-z_]\w*_t)\b[\s*]+"
+    r"[A-Za-z_]\w*\s*\(\s*(?:\)|(?:void|const|unsigned|signed|struct|enum|int|long|short|char|"
+    r"float|double|bool|size_t|\w+_\w+)\b|\w+\s*\*)"
+)
 #: Operators of programs and grammars, which prose does not spell.
 _OPERATOR = re.compile(r"::=|:=|==|!=|&&|\|\||\+\+")
 _CODE_CHARS = set("{}[]();=<>_/\\|&$#@`")
@@ -93,7 +109,9 @@ def keep_reason(text: str, *, font: str = "", target: str = "") -> str:
         return "numbers"
     if not any(c.isalnum() for c in stripped):
         return "symbols"  # punctuation, marks, dingbats: nothing to translate
-    if _CODE_TOKEN.match(stripped):
+    if any(p.match(stripped) for p in (_CODE_TOKEN, _IDENTIFIER, _DECLARATION)):
+        return "code"
+    if len(stripped) <= 60 and _OPTIONS.match(stripped):
         return "code"
     if _ITEM_LABEL.match(stripped):
         return "label"

@@ -277,3 +277,44 @@ def test_underscores_under_a_typed_value_are_the_blank_not_its_text() -> None:
     assert not [t for t in form if "_" in t]
     header = [b.text for b in parse_document(corpus_file("rst2pdf/test_issue_307.pdf")).blocks]
     assert "Date:" in header and "Page 1 of 1" in header
+
+
+def test_command_line_options_are_kept_and_xml_in_nimbus_mono_is_code() -> None:
+    """A --help listing's options ("-b, --benchmark", libtasn1's manual) were translated as
+    words; the shared-mime-info spec sets its XML example in Nimbus Mono ("NimbusMonL"),
+    which no monospace pattern knew, so its elements were translated one by one."""
+    for option in ("-b, --benchmark", "-t, --no-time-strict", "--output=FILE", "-o FILE"):
+        assert keep_reason(option) == "code", option
+    for prose in ("- item one", "-- INCORRECT", "-codigo-"):
+        assert keep_reason(prose) != "code", prose
+    # rst2pdf's option list: the options stay, their descriptions are translated.
+    doc = parse_document(corpus_file("rst2pdf/test_option_list.pdf"))
+    mark_keep(doc.blocks, "zh")
+    keep = {b.text: b.keep for b in doc.blocks}
+    for option in (
+        "-a",
+        "-b file",
+        "--input=file",
+        "-x, -y, -z",
+        "-1 file, --one=file, --two file",
+    ):
+        assert keep[option], option
+    assert not keep["long options can also have arguments"]
+    for line in ('<mime-type type="text/x-diff">', "<comment>Differences between files</comment>"):
+        assert keep_reason(line, font="JNNPWA+NimbusMonL-Regu") == "code", line
+
+
+def test_a_function_references_names_and_declarations_are_code() -> None:
+    """libtasn1's function reference (texinfo): each entry's heading is the function's name
+    ("asn1_bit_der") and its first line the C declaration, set in roman and italic, not in a
+    monospace face; both were translated as prose."""
+    for code in (
+        "asn1_bit_der",
+        "der_len:",
+        "void asn1_bit_der (const unsigned char * str, int bit_len, unsigned char * der,",
+        "int asn1_der_coding (asn1_node_const element, const char * name,",
+        "int main(int argc, char **argv)",
+    ):
+        assert keep_reason(code) == "code", code
+    for prose in ("long story (see chapter 2)", "The e_mail field", "Void contracts (rare)"):
+        assert keep_reason(prose) == "", prose
