@@ -50,6 +50,14 @@ _DECLARATION = re.compile(
     r"[A-Za-z_]\w*\s*\(\s*(?:\)|(?:void|const|unsigned|signed|struct|enum|int|long|short|char|"
     r"float|double|bool|size_t|\w+_\w+)\b|\w+\s*\*)"
 )
+#: A hex dump's line: an offset, then bytes as pairs of hex digits.
+_HEX_DUMP = re.compile(r"^\s*[0-9A-Fa-f]{4,}:?\s+(?:[0-9A-Fa-f]{2}\s+){4,}")
+#: A string's escape sequence ("\n", "\t", "\0").
+_ESCAPE = re.compile(r"\\[ntr0\"\\]")
+#: One token that is a path or a MIME type: letters, and two separators ("/etc/mime.types",
+#: "application/msword:x-office-document") or one with a dot, a dash or a digit
+#: ("text/x-diff"); "and/or" is a word.
+_PATH = re.compile(r"^(?=\S*[A-Za-z])(?:(?=(?:\S*[/\\:]){2})|(?=\S*[/\\:])(?=\S*[-.\d]))\S{6,}$")
 #: Operators of programs and grammars, which prose does not spell.
 _OPERATOR = re.compile(r"::=|:=|==|!=|&&|\|\||\+\+")
 _CODE_CHARS = set("{}[]();=<>_/\\|&$#@`")
@@ -154,6 +162,10 @@ def looks_like_code(text: str) -> bool:
         return True  # an assignment: "x = 1", "total += rate"
     if re.search(r"\w+\([^)]*\)\s*[;{:]?\s*$", text) and len(words) <= 4:
         return True  # a call or signature: "print(x)", "main(argc, argv) {"
+    if _HEX_DUMP.match(text) or (_ESCAPE.search(text) and len(words) <= 8):
+        return True  # "00000020  00 05 64 69 ...", a format line ending in "\n"
+    if _PATH.match(text.strip()):
+        return True  # "application/msword:x-office-document", "/etc/mime.types"
     if _OPERATOR.search(text) and len(words) <= 8:
         return True  # a grammar's "Version ::= INTEGER", "x := 1", "i != 0"
     return bool(re.search(r"[;{}]\s*$", text)) and len(words) <= 6

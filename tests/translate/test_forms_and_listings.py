@@ -180,6 +180,11 @@ def test_code_is_told_from_prose_by_its_content() -> None:
         "Version ::= INTEGER",
         "DEFINITIONS <EXPLICIT or IMPLICIT> TAGS ::=",
         "count := count + 1",
+        # the shared-mime-info spec: a hex dump, format lines, a MIME type, a path
+        "00000020  00 05 64 69 66 66 09 0a  3e 30 3d 00 04 2a 2a 2a  |..diff..>0=..***|",
+        'namespaceURI " " localName " " MIME-Type "\\n"',
+        "application/msword:x-office-document",
+        "/etc/mime.types",
     ]
     prose = [
         "for example:",
@@ -192,6 +197,9 @@ def test_code_is_told_from_prose_by_its_content() -> None:
         "A. I went home -- I mean, to the office.",
         "THE COURT: Sustained.",
         "Settings -> Preferences -> Fonts",
+        'He said "yes" and "no" to the court.',
+        "and/or",
+        "A. 10:30, I think.",
     ]
     assert [t for t in code if not looks_like_code(t)] == []
     assert [t for t in prose if looks_like_code(t)] == []
