@@ -49,6 +49,9 @@ _DECLARATION = re.compile(
     r"(?:void|int|long|short|char|float|double|bool|size_t|ssize_t|[a-z_]\w*_t)\b[\s*]+"
     r"[A-Za-z_]\w*\s*\(\s*(?:\)|(?:void|const|unsigned|signed|struct|enum|int|long|short|char|"
     r"float|double|bool|size_t|\w+_\w+)\b|\w+\s*\*)"
+    # a declaration's next line: more parameters ("unsigned char * der, int * der_len)")
+    r"|^(?:(?:const|unsigned|signed|struct|enum)\s+)*"
+    r"(?:void|int|long|short|char|float|double|bool|size_t|\w+_t|\w+_\w+)\s*\*+\s*\w+\s*[,)]"
 )
 #: A hex dump's line: an offset, then bytes as pairs of hex digits.
 _HEX_DUMP = re.compile(r"^\s*[0-9A-Fa-f]{4,}:?\s+(?:[0-9A-Fa-f]{2}\s+){4,}")

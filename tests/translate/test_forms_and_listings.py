@@ -322,6 +322,7 @@ def test_a_function_references_names_and_declarations_are_code() -> None:
         "void asn1_bit_der (const unsigned char * str, int bit_len, unsigned char * der,",
         "int asn1_der_coding (asn1_node_const element, const char * name,",
         "int main(int argc, char **argv)",
+        "unsigned char * der, int * der_len)",  # the declaration's next line
     ):
         assert keep_reason(code) == "code", code
     for prose in ("long story (see chapter 2)", "The e_mail field", "Void contracts (rare)"):

@@ -46,6 +46,7 @@ import pdfplumber
 import pypdf
 import pypdfium2 as pdfium
 
+from llmapps.translate.paragraphs import mark_keep
 from llmapps.translate.parsers import parse_document
 from llmapps.translate.service import (
     TranslateOptions,
@@ -414,3 +415,36 @@ def test_a_title_beside_a_logo_is_translated() -> None:
         False,
         False,
     ]
+
+
+def test_an_underscore_drawn_as_a_rule_joins_its_identifier(tmp_path: Path) -> None:
+    """TeX sets "\\_" in its text fonts as a short rule, not a glyph, so the text layer of a
+    texinfo manual (libtasn1's, as Debian ships it) reads "asn1 bit der" for the function
+    "asn1_bit_der": prose to the keep rules, nonsense to a model. Built here the way TeX
+    draws it: the letters as text, the underscores as 4.4 pt rules on the baseline between
+    them; an underline under a whole word is no underscore."""
+    from reportlab.pdfgen import canvas
+
+    pdf = tmp_path / "tex.pdf"
+    c = canvas.Canvas(str(pdf), pagesize=(300, 200))
+    c.setFont("Times-Bold", 12)
+    x = 40.0
+    for i, part in enumerate(("asn1", "bit", "der")):
+        if i:
+            c.setLineWidth(0.4)
+            c.line(x + 1.0, 149.2, x + 5.4, 149.2)
+            x += 6.5
+        c.drawString(x, 150, part)
+        x += c.stringWidth(part, "Times-Bold", 12)
+    c.setFont("Times-Roman", 10)
+    c.drawString(40, 100, "It must be different.")
+    start = 40 + c.stringWidth("It must ", "Times-Roman", 10)
+    c.line(start, 98.8, start + c.stringWidth("be", "Times-Roman", 10), 98.8)
+    c.showPage()
+    c.save()
+    doc = parse_document(pdf)
+    texts = [b.text for b in doc.blocks]
+    assert "asn1_bit_der" in texts
+    assert "It must be different." in texts
+    mark_keep(doc.blocks, "zh")
+    assert [b.keep_reason for b in doc.blocks if b.text == "asn1_bit_der"] == ["code"]

@@ -220,6 +220,7 @@ def parse_page(page: Any, number: int, options: ParseOptions, renderer: _Rendere
         if not _micro(c)
         if _on_page(moved := _moved(c, dx, dy), width, height)
     ]
+    chars = _with_drawn_underscores(chars, page, dx, dy)
     has_text = any(str(c.get("text", "")).strip() for c in chars)
     inked = out.image_count > 0 or len(ctx.curves) > 20
     do_ocr = options.ocr == "always" or (options.ocr == "auto" and not has_text and inked)
@@ -422,6 +423,49 @@ def _box(
         float(obj["x1"]) - dx,
         float(obj["bottom"]) - dy,
     )
+
+
+#: A drawn underscore is a horizontal rule this many points long, at most, and this thin.
+UNDERSCORE_LENGTH = (1.5, 12.0)
+UNDERSCORE_THICKNESS = 1.0
+
+
+def _with_drawn_underscores(
+    chars: list[dict[str, Any]], page: Any, dx: float, dy: float
+) -> list[dict[str, Any]]:
+    """``chars`` with an "_" for each underscore drawn as a rule between two letters.
+
+    TeX sets "\\_" in its text fonts as a short rule, not a glyph: the text layer reads
+    "asn1 bit der" for "asn1_bit_der" (every identifier of a LaTeX paper or a texinfo
+    manual), which is prose to the keep rules and nonsense to a model. A rule lying in the
+    gap between two letters of one line, low in their line, becomes an underscore glyph in
+    the left letter's font."""
+    rules = [
+        _box(r, dx, dy)
+        for r in [*page.lines, *page.rects]
+        if float(r["height"]) <= UNDERSCORE_THICKNESS
+        and UNDERSCORE_LENGTH[0] <= float(r["width"]) <= UNDERSCORE_LENGTH[1]
+    ]
+    if not rules or len(rules) > 2000:
+        return chars
+    by_line: dict[int, list[dict[str, Any]]] = {}
+    for c in chars:
+        if c.get("upright", True) and str(c.get("text", "")).strip():
+            by_line.setdefault(round(float(c["bottom"])), []).append(c)
+    added: list[dict[str, Any]] = []
+    for x0, top, x1, _ in rules:
+        near = [c for key in range(round(top) - 3, round(top) + 4) for c in by_line.get(key, [])]
+        left = [c for c in near if x0 - 0.5 * c["size"] < c["x1"] <= x0 + 0.5]
+        right = [c for c in near if x1 - 0.5 <= c["x0"] < x1 + 0.5 * c["size"]]
+        if not left or not right or any(c["x0"] < x1 - 0.5 and c["x1"] > x0 + 0.5 for c in near):
+            continue  # no gap between two letters there (an underline under a word)
+        a = max(left, key=lambda c: c["x1"])
+        b = min(right, key=lambda c: c["x0"])
+        height = a["bottom"] - a["top"]
+        low = a["top"] + 0.6 * height <= top <= a["bottom"] + 0.1 * height
+        if low and abs(a["bottom"] - b["bottom"]) < 0.2 * height:
+            added.append({**a, "text": "_", "x0": x0, "x1": x1})
+    return chars + added if added else chars
 
 
 def _moved(char: dict[str, Any], dx: float, dy: float) -> dict[str, Any]:
