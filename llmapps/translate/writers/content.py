@@ -483,6 +483,7 @@ class PageContent:
         # The indexes in ``kept_ops`` of the operators that build each subpath of ``path``.
         path_ops: list[list[int]] = []
         dropped_ops: set[int] = set()
+        clipping = False  # a W since the path began
         # Glyphs shown in a clipping mode (Tr 4-7) in the current text object: removed, kept.
         clip_removed = clip_kept = False
 
@@ -535,7 +536,7 @@ class PageContent:
             elif op in _PAINT_OPS or op == b"n":
                 if op in _PAINT_OPS and scan is not None:
                     _painted(path, op, st.fill, scan)
-                if op in _PAINT_OPS and self._rule_gone is not None:
+                if op in _PAINT_OPS and self._rule_gone is not None and not clipping:
                     gone_paths = [
                         k
                         for k, sub in enumerate(path)
@@ -545,12 +546,15 @@ class PageContent:
                         dropped_ops.update(path_ops[k])
                     removed += len(gone_paths)
                     if gone_paths and len(gone_paths) == len(path):
-                        kept_ops.append(([], b"n"))  # nothing left to paint; a clip stays
+                        kept_ops.append(([], b"n"))  # nothing left to paint
                         path.clear()
                         path_ops.clear()
                         continue
                 path.clear()
                 path_ops.clear()
+                clipping = False
+            elif op in (b"W", b"W*"):
+                clipping = True  # the path clips too: it stays whole
             elif op in _PATH_OPS and (scan is not None or self._rule_gone is not None):
                 _path(self._to_page, op, operands, st.ctm, path)
                 if not path:

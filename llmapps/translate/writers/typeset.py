@@ -331,7 +331,12 @@ class Typesetter:
         page_box: Rect = self.page.area(block.bbox)
         clamped = _clamp(block.bbox, page_box)
         written = text_box(block)
-        skip = {own_index} | {i for i in self._shapes if _ground(self._blockers.rects[i], written)}
+        grounds = [
+            i
+            for i in self._blockers.touching(written, 0.0)
+            if i in self._shapes and _ground(self._blockers.rects[i], written)
+        ]
+        skip = {own_index, *grounds}
         near = [
             self._blockers.rects[i]
             for i in self._blockers.touching(clamped)
