@@ -154,3 +154,25 @@ def test_each_option_after_a_check_box_is_a_unit_and_its_tick_stays_in_the_box()
     assert len(ticks) >= 5
     mark_keep(crash.blocks, "zh")
     assert all(b.keep and b.keep_reason == "check mark" for b in ticks)
+
+
+def test_numbered_options_are_units_of_their_own_and_a_typed_answer_stands_apart() -> None:
+    """The crash report lists coded options ("1 - INTERSECTION", "2 - MILE POST") one under
+    another; their lines wrap into each other like a paragraph's, so three options were one
+    unit ("15 - SEMI-TRACTOR 16 - FARM EQUIPMENT 17 - MOTORHOME"), and the answer typed
+    large in the box beside them ("1") was read into the next option ("1 2 - MILE POST"). A
+    numbered option starts a unit; its own wrapped line still joins it."""
+    doc = parse_document(corpus_file("pdfreader/example-text-crash-report.pdf"), pages="1-2")
+    texts = [b.text for b in doc.blocks]
+    for option in (
+        "1 - INTERSECTION",
+        "2 - MILE POST",
+        "15 - SEMI-TRACTOR",
+        "16 - FARM EQUIPMENT",
+        "17 - MOTORHOME",
+        "22 - ANIMAL WITH RIDER OR ANIMAL-DRAWN VEHICLE",
+        "14 - SINGLE UNIT TRUCK",
+    ):
+        assert option in texts, option
+    answer = [b for b in doc.blocks if b.text == "1" and b.page == 1 and b.size >= 9]
+    assert answer

@@ -50,7 +50,9 @@ from llmapps.translate.paragraphs import join_lines, looks_like_code
 
 # List markers; OCR often drops the space after a bullet glyph ("·Operation is ...").
 BULLET = re.compile(
-    r"^\s*(?:[•◦▪‣·●■□➢►]\s*(?=\w)|(?:[\-*–]|\d{1,3}[.)]|[a-z][.)]|\(\d{1,3}\)|\([a-z]\))\s+)"
+    r"^\s*(?:[•◦▪‣·●■□➢►]\s*(?=\w)|(?:[\-*–]|\d{1,3}[.)]|[a-z][.)]|\(\d{1,3}\)|\([a-z]\))\s+"
+    # a form's numbered option: "1 - CITY", "2 – VILLAGE"
+    r"|\d{1,3}\s+[-–]\s+(?=\w))"
 )
 # A new speaker or question/answer in a transcript starts a new unit.
 _SPEAKER = re.compile(r"^\s*(?:[QA]\.|[A-Z][A-Z.' ]{1,30}:)\s")
@@ -790,6 +792,8 @@ def _split_line(
             or i in stops
             or any(prev.x1 <= (g0 + g1) / 2 <= word.x0 and gap >= 0.5 * size for g0, g1 in gutters)
             or _filled_in(prev, word)
+            or _typed_number(prev, word, line[i + 2 :])
+            or (gap >= 0.8 * size and _OPTION.match(" ".join(w.text for w in line[i + 1 : i + 4])))
         )
         if cut:
             segs.append(Seg(current, line=index).finish())
@@ -798,6 +802,21 @@ def _split_line(
             current.append(word)
     segs.append(Seg(current, line=index).finish())
     return segs
+
+
+#: A form's numbered option, "4 - REAR-TO-REAR": one starting after a wide gap on a line is
+#: the next column of options, not the rest of the one before.
+_OPTION = re.compile(r"^\d{1,3}\s+[-–]\s+\w")
+
+
+def _typed_number(prev: Word, word: Word, rest: list[Word]) -> bool:
+    """A number typed large into a form's answer box, beside the small print of the option
+    list it answers ("1" at 10 pt, then "2 - MILE POST" at 6 pt): no part of the option. A
+    number a third or more larger than the numbered item set apart after it."""
+    a, b = prev.glyphs[-1], word.glyphs[0]
+    if b.size > 0.75 * a.size or word.x0 - prev.x1 < 0.3 * a.size or not prev.text.isdigit():
+        return False
+    return BULLET.match(" ".join(w.text for w in [word, *rest])) is not None
 
 
 def _filled_in(prev: Word, word: Word) -> bool:
