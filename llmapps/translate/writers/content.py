@@ -217,8 +217,9 @@ def _space_codes(font: Any) -> frozenset[int]:
             first, last, char = int(low, 16), int(high, 16), int(target, 16)
             if last - first > 0xFFFF:
                 continue
+            # The range maps code to char + (code - first): look up the spaces, not the codes.
             codes.update(
-                code for code in range(first, last + 1) if char + code - first in _SPACE_CHARS
+                first + space - char for space in _SPACE_CHARS if 0 <= space - char <= last - first
             )
     return frozenset(codes)
 

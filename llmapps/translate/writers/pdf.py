@@ -42,7 +42,9 @@ from llmapps.translate.writers.typeset import (
     PageLayout,
     Placement,
     Typesetter,
+    area,
     check,
+    runs_along,
     text_box,
     to_page_point,
 )
@@ -115,7 +117,7 @@ def layout_page(
         # A page-wide ground (a slide's dark background, a scan, a watermark picture) is
         # every unit's ground: no blocker.
         page_area = page.width * page.height
-        shapes = [f for f in [*scan.fills, *scan.images] if _area(f) < 0.25 * page_area]
+        shapes = [f for f in [*scan.fills, *scan.images] if area(f) < 0.25 * page_area]
         partners = _shared_runs(units, fixed, scan.runs)
         redraw = [b for b in fixed if id(b) in partners]
         units = [*units, *redraw]
@@ -372,8 +374,8 @@ def _source_box(block: Block) -> Rect:
     return _union_box(block.bbox, layer)
 
 
-def _area(box: Rect) -> float:
-    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+def _grown(box: Rect, by: float) -> Rect:
+    return (box[0] - by, box[1] - by, box[2] + by, box[3] + by)
 
 
 def _union_box(a: Rect, b: Any) -> Rect:
@@ -395,36 +397,19 @@ def _underlines(placed: Sequence[Block], kept: Sequence[Block]) -> Callable[[Rec
     its text's box (an underline or a strike-through of its words), none inside a kept
     unit's box. Left, the underline of a link or of "Important Note" stays where the English
     words were, under the middle of the translation or under nothing."""
-    boxes: list[tuple[Rect, bool]] = []
-    for block in placed:
-        if block.bbox is None or block.meta.get("ocr"):
-            continue
-        reach = max(0.6, 0.15 * block.size)
-        x0, t0, x1, t1 = text_box(block)
-        box = (x0 - reach, t0 - reach, x1 + reach, t1 + reach)
-        boxes.append((box, block.rotation in (0, 180)))
-    index = BoxIndex(box for box, _ in boxes)
+    units = [b for b in placed if b.bbox is not None and not b.meta.get("ocr")]
+    index = BoxIndex(_grown(text_box(b), max(0.6, 0.15 * b.size)) for b in units)
     kept_index = BoxIndex(b.bbox for b in kept if b.bbox is not None)
 
     def gone(rule: Rect) -> bool:
-        along = rule[2] - rule[0] >= rule[3] - rule[1]
         inside = [
             i
             for i in index.touching(rule, 0.0)
-            if _within(rule, index.rects[i]) and boxes[i][1] == along
+            if runs_along(rule, index.rects[i], units[i].rotation, 0.0)
         ]
         return bool(inside) and not kept_index.touching(rule, 0.0)
 
     return gone
-
-
-def _within(inner: Rect, outer: Rect) -> bool:
-    return (
-        inner[0] >= outer[0]
-        and inner[1] >= outer[1]
-        and inner[2] <= outer[2]
-        and inner[3] <= outer[3]
-    )
 
 
 def draw_page(page: Page, layout: PageLayout, font: str, size: tuple[float, float]) -> bytes:

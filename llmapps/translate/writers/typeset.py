@@ -19,6 +19,7 @@ user space, degrees counter-clockwise.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -118,8 +119,21 @@ def overlaps(a: Rect, b: Rect, tolerance: float = TOLERANCE) -> bool:
     )
 
 
-def _area(r: Rect) -> float:
+def area(r: Rect) -> float:
     return max(0.0, r[2] - r[0]) * max(0.0, r[3] - r[1])
+
+
+def runs_along(rule: Rect, box: Rect, rotation: int, margin: float) -> bool:
+    """``rule`` lies inside ``box`` (grown by ``margin``) and runs along text turned
+    ``rotation``: an underline or a strike-through of the box's words, not a border."""
+    x0, t0, x1, t1 = rule
+    inside = (
+        x0 >= box[0] - margin
+        and x1 <= box[2] + margin
+        and t0 >= box[1] - margin
+        and t1 <= box[3] + margin
+    )
+    return inside and (x1 - x0 >= t1 - t0) == (rotation in (0, 180))
 
 
 def _union(rects: Iterable[Rect]) -> Rect:
@@ -209,9 +223,9 @@ def _own_box(box: Rect, others: Sequence[Rect], written: Rect | None = None) -> 
         ]
         cuts = [c for c in cuts if c[2] > c[0] and c[3] > c[1]]
         holding = [c for c in cuts if written is not None and _holds(c, written)]
-        large = [c for c in cuts if _area(c) >= 0.4 * _area(box)]
+        large = [c for c in cuts if area(c) >= 0.4 * area(box)]
         if holding or large:
-            out = max(holding or large, key=_area)
+            out = max(holding or large, key=area)
     return out
 
 
@@ -233,7 +247,7 @@ def _ground(fill: Rect, written: Rect) -> bool:
     x0, t0 = max(fill[0], written[0]), max(fill[1], written[1])
     x1, t1 = min(fill[2], written[2]), min(fill[3], written[3])
     shared = max(0.0, x1 - x0) * max(0.0, t1 - t0)
-    return shared >= 0.5 * _area(written) or shared >= 0.25 * _area(fill)
+    return shared >= 0.5 * area(written) or shared >= 0.25 * area(fill)
 
 
 def text_box(block: Block) -> Rect:
@@ -274,6 +288,7 @@ class Typesetter:
         self._blockers = BoxIndex()
         self._frames: dict[int, BoxIndex] = {}
         self._rules: set[int] = set()  # blocker indexes of :attr:`rules`
+        self._edges: _Edges | None = None  # built when a one-line unit is first aligned
         self._shapes: set[int] = set()  # blocker indexes of :attr:`shapes`
 
     def _block(self, rect: Rect) -> int:
@@ -386,17 +401,9 @@ class Typesetter:
         an underline or a strike-through of the unit's own words, not a border. It must not
         cut the unit's box: an underlined link would squeeze its paragraph into the part of
         the box beside it."""
-        if index not in self._rules:
-            return False
-        x0, t0, x1, t1 = self._blockers.rects[index]
-        inside = (
-            x0 >= box[0] - TOLERANCE
-            and x1 <= box[2] + TOLERANCE
-            and t0 >= box[1] - TOLERANCE
-            and t1 <= box[3] + TOLERANCE
+        return index in self._rules and runs_along(
+            self._blockers.rects[index], box, rotation, TOLERANCE
         )
-        horizontal = x1 - x0 >= t1 - t0
-        return inside and horizontal == (rotation in (0, 180))
 
     def _lines(
         self,
@@ -421,7 +428,11 @@ class Typesetter:
                 top = max(own[1], min(written, own[3] - height))
         not_wider = frame[2] - frame[0] <= own[2] - own[0] + 0.01
         one_line = own_height < size * 2.0  # a centred paragraph may just be justified
-        align = _alignment(block, self.page, rotation) if not_wider and one_line else "left"
+        align = "left"
+        if not_wider and one_line:
+            if self._edges is None:
+                self._edges = _Edges(self.page)
+            align = _alignment(block, self.page, rotation, self._edges)
         out = []
         for i, text in enumerate(texts):
             baseline = top + ascent * size + i * leading
@@ -466,7 +477,22 @@ def _top_of_text(block: Block, own: Rect, size: float, rotation: int) -> float |
     return text[1] if below - above > 0.5 * size else None
 
 
-def _alignment(block: Block, page: Page, rotation: int) -> str:
+class _Edges:
+    """Where a page's units start and end, sorted once per page: how many units share an
+    edge (within 1 pt) is then a bisection, not a pass over every unit for every line."""
+
+    def __init__(self, page: Page) -> None:
+        boxes = [b.bbox for b in page.blocks if b.bbox is not None]
+        self.lefts = sorted(box[0] for box in boxes)
+        self.rights = sorted(box[2] for box in boxes)
+        self.ids = {id(b) for b in page.blocks if b.bbox is not None}
+
+    @staticmethod
+    def near(values: list[float], x: float) -> int:
+        return bisect.bisect_left(values, x + 1.0) - bisect.bisect_right(values, x - 1.0)
+
+
+def _alignment(block: Block, page: Page, rotation: int, edges: _Edges) -> str:
     """How a one-line unit sits on its line: "centre" (centred on the page, a title), "right"
     (its end on an edge other units end at, its start on none: a running header set flush
     right, a date in a letterhead) or "left". A line that only happens to end near the
@@ -474,13 +500,13 @@ def _alignment(block: Block, page: Page, rotation: int) -> str:
     if rotation != 0 or block.bbox is None or page.width <= 0:
         return "left"
     x0, _, x1, _ = block.bbox
-    others = [b.bbox for b in page.blocks if b is not block and b.bbox is not None]
-    if any(abs(box[0] - x0) < 1.0 for box in others):
+    itself = 1 if id(block) in edges.ids else 0  # its own edges are among the page's
+    if edges.near(edges.lefts, x0) > itself:
         return "left"
     middle = (x0 + x1) / 2
     if abs(middle - page.width / 2) < 0.02 * page.width and x1 - x0 < 0.8 * page.width:
         return "centre"
-    return "right" if any(abs(box[2] - x1) < 1.0 for box in others) else "left"
+    return "right" if edges.near(edges.rights, x1) > itself else "left"
 
 
 def _clamp(rect: Rect, page: Rect) -> Rect:
