@@ -71,16 +71,28 @@ _ITEM_LABEL = re.compile(r"^\(?\d[\d ]{0,4}[a-zA-Z]\)?[.:]?$|^\([a-zA-Z]{1,2}\)$
 _CODE_TOKEN = re.compile(r"^(?=\S*\d)[A-Z0-9][A-Z0-9\-_./#:]{0,14}$|^[A-Z]{1,3}$")
 
 
-#: A list item's symbol bullet: no word to translate, so it never goes to the model.
-_BULLET = re.compile(r"^\s*([•◦▪‣●■□➢►✓✔]\s*)(?=\S)")
+#: A form's numbered option: "1 - CITY", "2 – VILLAGE".
+NUMBERED_OPTION = r"\d{1,3}\s+[-–]\s+(?=\w)"
+#: A list item's or a form field's label: a symbol bullet (OCR often drops the space after
+#: it: "·Operation"), a dash, "1.", "2)", "(3)", "(a)", "b.", or a numbered option.
+LIST_LABEL = re.compile(
+    r"^\s*(?:[•◦▪‣·●■□➢►✓✔]\s*(?=\S)|(?:[\-*–]|\d{1,3}[.)]|[a-z][.)]|\(\d{1,3}\)|\([a-z]\))\s+"
+    rf"|{NUMBERED_OPTION})"
+)
+#: A section's number before its title: "3.2 Results", "4.1.3. Limits".
+_SECTION_NUMBER = re.compile(r"^\s*\d{1,2}(?:\.\d{1,2}){1,3}\.?\s+(?=[A-Z])")
 
 
 def split_bullet(text: str) -> tuple[str, str]:
-    """``text`` as (its leading symbol bullet with the space after it, the rest). A model
-    may drop the bullet or turn it into something else; the writer puts it back
-    (:func:`with_bullet`)."""
-    match = _BULLET.match(text)
-    return (match.group(1), text[match.end() :]) if match else ("", text)
+    """``text`` as (its leading label with the space after it, the rest): a bullet, an
+    item's or an option's number, a section's number. The label has no word to translate
+    and must stay where it was printed, first on its line (a form's "12 - " is a code that
+    is read back); a model may drop it, renumber it or move it, so it never goes to the
+    model, and the writer puts it back (:func:`with_bullet`)."""
+    match = LIST_LABEL.match(text) or _SECTION_NUMBER.match(text)
+    if match is None or not text[match.end() :].strip():
+        return "", text
+    return text[: match.end()], text[match.end() :]
 
 
 def with_bullet(text: str, translation: str) -> str:

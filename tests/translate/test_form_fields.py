@@ -17,13 +17,15 @@ Found by reading the translated page beside the original:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pdfplumber
+import pytest
 
 from llmapps.translate.document import Block
-from llmapps.translate.paragraphs import mark_keep
+from llmapps.translate.paragraphs import mark_keep, split_bullet, with_bullet
 from llmapps.translate.parsers import parse_document
 from llmapps.translate.service import TranslateOptions, TranslateResult, translate_file
 from tests.translate.layout_pdfs import corpus_file
@@ -176,3 +178,64 @@ def test_numbered_options_are_units_of_their_own_and_a_typed_answer_stands_apart
         assert option in texts, option
     answer = [b for b in doc.blocks if b.text == "1" and b.page == 1 and b.size >= 9]
     assert answer
+
+
+CRASH = "pdfreader/example-text-crash-report.pdf"
+
+
+def test_an_options_number_is_drawn_where_it_was_printed(tmp_path: Path) -> None:
+    """A form's coded option ("15 - SEMI-TRACTOR") is read back by its number. The number
+    never goes to the model (which may drop, renumber or move it): the translation starts
+    with it, on the very spot it was printed."""
+    model = EchoTranslator()
+    options = TranslateOptions(
+        target="zh", formats=["pdf"], output_dir=str(tmp_path / "out"), pages="2"
+    )
+    result = translate_file(corpus_file(CRASH), options, model=model)
+    options_units = [
+        b
+        for b in result.document.blocks
+        if re.match(r"\d{1,2} - [A-Z]", b.text) and b.translation and not b.meta.get("unfit")
+    ]
+    assert len(options_units) >= 60
+    sent = "\n".join(model.prompts)
+    with pdfplumber.open(corpus_file(CRASH)) as src, pdfplumber.open(result.outputs["pdf"]) as out:
+        printed = [c for c in src.pages[1].chars if c["text"].isdigit()]
+        ours = [c for c in _ours(out.pages[0]) if c["text"].strip()]
+    for block in options_units:
+        label, words = block.text.split(" - ", 1)
+        assert block.translation == f"{label} - 译{words}", block.text
+        assert f"]\n{block.text}" not in sent and f"]\n{words}" in sent  # items: "[i]\ntext"
+        assert block.bbox is not None
+        x0, top = block.bbox[0], block.bbox[1]
+        (digit,) = [c for c in printed if abs(c["x0"] - x0) < 0.5 and abs(c["top"] - top) < 2.5]
+        first = min(
+            (c for c in ours if abs(c["top"] - digit["top"]) < 2.5 and c["x0"] > x0 - 3),
+            key=lambda c: c["x0"],
+        )
+        assert first["text"] == label[0], block.text
+        assert abs(first["x0"] - digit["x0"]) < 1.0, block.text
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("1 - SOLVED", "1 - "),
+        ("12 – VILLAGE", "12 – "),
+        ("3. Middle name(s) *", "3. "),
+        ("(b) Wages and salaries", "(b) "),
+        ("c) other income", "c) "),
+        ("3.2 Results on the test set", "3.2 "),
+        ("• Each of the 100 sequences", "• "),
+        ("·Operation is similar", "·"),
+        ("2 cups of flour", ""),
+        ("3.5 million people live there", ""),
+        ("1998 was a good year", ""),
+        ("1.", ""),
+        ("10 - ", ""),
+    ],
+)
+def test_a_label_is_split_off_the_words_sent_to_the_model(text: str, label: str) -> None:
+    assert split_bullet(text) == (label, text[len(label) :] if label else text)
+    if label:
+        assert with_bullet(text, "译文") == label + "译文"

@@ -46,15 +46,15 @@ from llmapps.translate.document import (
     Block,
 )
 from llmapps.translate.layout_model import Region
-from llmapps.translate.paragraphs import join_lines, looks_like_code
-
-# List markers; OCR often drops the space after a bullet glyph ("·Operation is ...").
-#: A form's numbered option: "1 - CITY", "2 – VILLAGE".
-_NUMBERED_OPTION = r"\d{1,3}\s+[-–]\s+(?=\w)"
-BULLET = re.compile(
-    r"^\s*(?:[•◦▪‣·●■□➢►]\s*(?=\w)|(?:[\-*–]|\d{1,3}[.)]|[a-z][.)]|\(\d{1,3}\)|\([a-z]\))\s+"
-    rf"|{_NUMBERED_OPTION})"
+from llmapps.translate.paragraphs import (
+    LIST_LABEL,
+    NUMBERED_OPTION,
+    join_lines,
+    looks_like_code,
 )
+
+#: A line that starts a list item or an option starts a unit.
+BULLET = LIST_LABEL
 # A new speaker or question/answer in a transcript starts a new unit.
 _SPEAKER = re.compile(r"^\s*(?:[QA]\.|[A-Z][A-Z.' ]{1,30}:)\s")
 #: A short "Label: value" line of a letterhead, an address block or a form ("Téléphone :
@@ -807,7 +807,7 @@ def _split_line(
 
 #: A form's numbered option, "4 - REAR-TO-REAR": one starting after a wide gap on a line is
 #: the next column of options, not the rest of the one before.
-_OPTION = re.compile(rf"^{_NUMBERED_OPTION}")
+_OPTION = re.compile(rf"^{NUMBERED_OPTION}")
 
 
 def _typed_number(prev: Word, word: Word, rest: list[Word]) -> bool:
