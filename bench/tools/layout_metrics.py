@@ -73,7 +73,29 @@ class Figures:
 
 
 def _words(page: Any) -> list[dict[str, Any]]:
-    return list(page.extract_words(keep_blank_chars=False, use_text_flow=False))
+    """The page's words, with the pieces of a word that pdfplumber split at a space laid over
+    it joined again. A form's blank is a run of spaces drawn over its label ("1 3 . E x t e n
+    s io n"): pdfplumber cuts at every space character, though the letters touch, so "13."
+    read as three numbers that a correct translation ("13.") could never keep."""
+    words = list(page.extract_words(keep_blank_chars=False, use_text_flow=False))
+    joined: list[dict[str, Any]] = []
+    for word in words:
+        last = joined[-1] if joined else None
+        if (
+            last is not None
+            and abs(word["top"] - last["top"]) < 1.0
+            and abs(word["bottom"] - last["bottom"]) < 1.0
+            and -0.5 <= word["x0"] - last["x1"] <= 0.5
+        ):
+            joined[-1] = {
+                **last,
+                "text": last["text"] + word["text"],
+                "x1": word["x1"],
+                "bottom": max(last["bottom"], word["bottom"]),
+            }
+        else:
+            joined.append(word)
+    return joined
 
 
 def _shown(page: Any, box: dict[str, Any]) -> bool:
