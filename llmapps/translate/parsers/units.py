@@ -975,6 +975,17 @@ def _weight(s: Seg) -> bool:
     return s.bold and not s.run_in
 
 
+def _bold_runs_on(last: Seg, s: Seg) -> bool:
+    """Bold words inside a sentence, not a heading's weight: one of the two lines mixes bold
+    and plain words, and the weight is the same on both sides of the line break ("the
+    "WIPO Copyright and / Treaties Act," implements the WIPO / treaties."). Each line's
+    majority alone cut such a list item, or a paragraph whose last sentence is bold, in two."""
+    if not last.words or not s.words:
+        return False
+    mixed = any(0.05 < line.bold_share < 0.95 for line in (last, s))
+    return mixed and _bold_word(last.words[-1]) == _bold_word(s.words[0])
+
+
 #: A line starting this much (x the font size) right of the line above starts a paragraph.
 INDENT = 0.6
 
@@ -1003,7 +1014,7 @@ def _joins(
         last.font, last.size, s.font, s.size
     ):
         return False
-    if _weight(s) != _weight(last) and not lead_in:
+    if _weight(s) != _weight(last) and not lead_in and not _bold_runs_on(last, s):
         return False
     if s.run_in and not lead_in:  # a new paragraph that starts with a run-in heading
         return False
@@ -1079,6 +1090,11 @@ def make_block(segs: list[Seg], kind: str, frame: Frame, ctx: PageContext, **met
     for s in segs:
         for key, value in s.meta.items():
             block_meta.setdefault(key, value)
+    indent, hang = _indents(segs)
+    if indent:
+        block_meta["indent"] = indent
+    if hang:
+        block_meta["hang"] = hang
     inks = [s.meta["ink"] for s in segs if s.meta.get("ink")]
     if inks:  # OCR: the printed lines' upright boxes (what a patch must cover)
         x0i, t0i = min(b[0] for b in inks), min(b[1] for b in inks)
@@ -1100,6 +1116,31 @@ def make_block(segs: list[Seg], kind: str, frame: Frame, ctx: PageContext, **met
         rotation=(frame.angle + ctx.rotate) % 360,
         meta=block_meta,
     )
+
+
+def _indents(segs: list[Seg]) -> tuple[float, float]:
+    """How far (points) a unit's first line starts right of its other lines (a paragraph's
+    indent), or its other lines right of its first (a reference's or a list item's hanging
+    lines), so the translation is set the same way: (indent, hang), one of them 0.
+
+    Only when the other lines share one left edge, the lines are neither centred nor set
+    flush right (such lines start anywhere: a title, an address in a letterhead's corner),
+    and by half an em or more (not a justified line's jitter)."""
+    if len(segs) < 2:
+        return 0.0, 0.0
+    first, rest = segs[0], segs[1:]
+    em = max(first.size, 1.0)
+    if max(s.x0 for s in rest) - min(s.x0 for s in rest) > 1.0:
+        return 0.0, 0.0
+    for edge in ([(s.x0 + s.x1) / 2 for s in segs], [s.x1 for s in segs]):
+        if max(edge) - min(edge) < 0.2 * em:
+            return 0.0, 0.0
+    step = first.x0 - min(s.x0 for s in rest)
+    if step >= 0.5 * em:
+        return round(step, 2), 0.0
+    if -step >= 0.5 * em:
+        return 0.0, round(-step, 2)
+    return 0.0, 0.0
 
 
 def _block_bold(segs: list[Seg]) -> bool:

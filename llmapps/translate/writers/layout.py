@@ -132,9 +132,14 @@ def wrap(text: str, font: str, size: float, width: float) -> list[str]:
     return _wrap_units(text, Widths.of(font), width / size if size > 0 else 0.0)
 
 
-def _wrap_units(text: str, widths: Widths, limit: float) -> list[str]:
-    """Break ``text`` into lines no wider than ``limit`` (in units of the font size)."""
+def _wrap_units(text: str, widths: Widths, limit: float, first: float | None = None) -> list[str]:
+    """Break ``text`` into lines no wider than ``limit`` (in units of the font size); the
+    very first line no wider than ``first`` when given (a paragraph's indented first line)."""
     lines: list[str] = []
+
+    def room() -> float:
+        return limit if lines or first is None else first
+
     for paragraph in text.split("\n"):
         line = ""
         line_width = 0.0
@@ -145,12 +150,12 @@ def _wrap_units(text: str, widths: Widths, limit: float) -> list[str]:
                     line += " "
                     line_width += widths.char(" ")
                 continue
-            if line_width + token_width <= limit + 1e-6 or not line:
-                if not line and token_width > limit and len(token) > 1:
+            if line_width + token_width <= room() + 1e-6 or not line:
+                if not line and token_width > room() and len(token) > 1:
                     # A single word wider than the box: break it between characters.
                     for ch in token:
                         w = widths.char(ch)
-                        if line and line_width + w > limit + 1e-6:
+                        if line and line_width + w > room() + 1e-6:
                             lines.append(line)
                             line, line_width = "", 0.0
                         line += ch
@@ -235,8 +240,13 @@ def fit_size(
     largest: float,
     smallest: float,
     leading: float = LEADING,
+    indent: float = 0.0,
+    hang: float = 0.0,
 ) -> Fitted | None:
     """The largest size in [``smallest``, ``largest``] at which ``text`` fits the box, or None.
+
+    ``indent`` (points) narrows the first line, ``hang`` every other line, as a paragraph's
+    indented first line or a reference's hanging lines were printed.
 
     Sizes are searched in steps of 2% (about a quarter point at 12 pt), largest first, by
     bisection: the number of lines only grows as the size grows.
@@ -244,11 +254,15 @@ def fit_size(
     widths = Widths.of(font)
     if width <= 0 or height <= 0 or largest <= 0:
         return None
+    first, other = width - indent, width - hang
 
     def attempt(size: float) -> Fitted | None:
-        lines = _wrap_units(text, widths, width / size)
+        lines = _wrap_units(text, widths, other / size, first / size)
         fitted = Fitted(lines, size, size * leading)
-        too_wide = max(widths.text(line) for line in lines) * size > width + 0.01
+        too_wide = any(
+            widths.text(line) * size > (first if i == 0 else other) + 0.01
+            for i, line in enumerate(lines)
+        )
         if fitted.height() <= height + 0.01 and not too_wide:
             return fitted
         return None

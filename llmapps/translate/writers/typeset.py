@@ -361,7 +361,10 @@ class Typesetter:
         own = to_frame(own_page, rotation)
         floor = max(MIN_SIZE, size * self.floor)
         leading = _leading(block, own, size)
-        fitted = fit_size(text, self.font, own[2] - own[0], own[3] - own[1], size, floor, leading)
+        indent, hang = (0.0, 0.0) if vertical else _indents(block, own[2] - own[0])
+        fitted = fit_size(
+            text, self.font, own[2] - own[0], own[3] - own[1], size, floor, leading, indent, hang
+        )
         frame = own
         grown = False
         if fitted is None or fitted.size < size * 0.85:
@@ -383,6 +386,8 @@ class Typesetter:
                     size,
                     floor,
                     leading,
+                    indent,
+                    hang,
                 )
                 if trial is not None and (best is None or trial.size > best.size * 1.05):
                     best, frame, grown = trial, candidate, True
@@ -390,6 +395,9 @@ class Typesetter:
         if fitted is None:
             return None
         lines = self._lines(block, fitted.lines, fitted.size, fitted.leading, own, frame, rotation)
+        if indent or hang:
+            for i, line in enumerate(lines):
+                line.u += indent if i == 0 else hang
         placement = Placement(
             block, rotation, fitted.size, lines, frame, grown=grown, vertical=vertical
         )
@@ -454,6 +462,17 @@ class Typesetter:
             line.baseline - self.metrics.descent * size,
         )
         return to_page(rect, rotation)
+
+
+def _indents(block: Block, width: float) -> tuple[float, float]:
+    """The source's first-line indent and hanging indent (``meta``, points), as long as the
+    lines they leave are at least half of ``width``: a unit squeezed by its neighbours sets
+    its lines flush instead."""
+    indent = float(block.meta.get("indent", 0.0) or 0.0)
+    hang = float(block.meta.get("hang", 0.0) or 0.0)
+    if max(indent, hang) > width / 2:
+        return 0.0, 0.0
+    return indent, hang
 
 
 def _leading(block: Block, own: Rect, size: float) -> float:

@@ -1,0 +1,112 @@
+"""A paragraph's shape kept in translation, on real documents: first-line indents, hanging
+indents, and bold words inside a sentence.
+
+Found by reading translated pages beside their originals:
+
+- Every translated paragraph started flush left, so the indented first lines of the DMCA
+  summary and a form's instructions, and the hanging lines of pypdf's "crazy ones" and of
+  list items whose bullet OCR glued to the text, were lost. Numbered items ("2. 183 days
+  ...") lost their number's place with them.
+- A list item or a paragraph with a few bold words was cut where a line's majority turned
+  from bold to plain: "Title I, the "WIPO Copyright ... Act of 1998," implements the WIPO" was
+  one unit and "treaties." another, translated apart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pdfplumber
+
+from llmapps.translate.document import Block
+from llmapps.translate.parsers import parse_document
+from llmapps.translate.writers.layout import Widths, fit_size
+from llmapps.translate.writers.pdf import translated_pdf
+from tests.translate.layout_checks import OUR_FONT, corpus_pdf, pseudo_translate
+
+
+def _unit(blocks: list[Block], start: str) -> Block:
+    (block,) = [b for b in blocks if b.text.startswith(start)]
+    return block
+
+
+def _drawn_lines(chars: list[dict[str, Any]], box: Any) -> list[float]:
+    """The left edge of each drawn line of our glyphs inside ``box``, top to bottom."""
+    inside = [
+        c
+        for c in chars
+        if OUR_FONT in c["fontname"]
+        and c["text"].strip()
+        and box[0] - 1 <= c["x0"] < box[2]
+        and box[1] - 2 <= c["top"] < box[3]
+    ]
+    lines: dict[int, float] = {}
+    for c in sorted(inside, key=lambda c: c["top"]):
+        key = next((k for k in lines if abs(k - c["top"]) < 2), round(c["top"]))
+        lines[key] = min(lines.get(key, c["x0"]), c["x0"])
+    return [lines[k] for k in sorted(lines)]
+
+
+def test_indents_are_read_from_the_lines() -> None:
+    dmca = parse_document(corpus_pdf("pdfminer.six/dmca.pdf"), pages="1").blocks
+    assert _unit(dmca, "The Digital Millennium Copyright Act").meta["indent"] == 36.0
+    crazy = parse_document(corpus_pdf("pypdf/crazyones.pdf"), pages="1").blocks
+    assert _unit(crazy, "The ones who see things").meta["hang"] == 11.95
+    # Lines set flush right or centred start anywhere: no indent.
+    slides = parse_document(corpus_pdf("pdfminer.six/nlp2004slides.pdf"), pages="1").blocks
+    right = _unit(slides, "Computer Science Department")
+    assert right.meta["lines"] == 2
+    assert "indent" not in right.meta and "hang" not in right.meta
+    title = _unit(dmca, "THE DIGITAL MILLENNIUM")
+    assert "indent" not in title.meta and "hang" not in title.meta
+
+
+def test_a_translation_keeps_its_paragraphs_indents(tmp_path: Path) -> None:
+    for name, start, step in (
+        ("pdfminer.six/dmca.pdf", "The Digital Millennium Copyright Act", (36.0, 0.0)),
+        ("pdfminer.six/dmca.pdf", "This memorandum summarizes", (36.0, 0.0)),
+        ("pypdf/crazyones.pdf", "The ones who see things", (0.0, 11.95)),
+    ):
+        doc = parse_document(corpus_pdf(name), pages="1")
+        pseudo_translate(doc)
+        out = tmp_path / "out.pdf"
+        out.write_bytes(translated_pdf(doc))
+        block = _unit(doc.blocks, start)
+        assert block.bbox is not None and not block.meta.get("unfit")
+        with pdfplumber.open(out) as pdf:
+            lefts = _drawn_lines(pdf.pages[0].chars, block.bbox)
+        assert len(lefts) >= 2, start
+        first, *rest = lefts
+        assert abs(first - (block.bbox[0] + step[0])) < 1.0, start
+        assert all(abs(left - (block.bbox[0] + step[1])) < 1.0 for left in rest), start
+
+
+def test_an_indented_first_line_breaks_earlier() -> None:
+    text = "one two three four five six seven eight nine ten eleven twelve"
+    flush = fit_size(text, "Helvetica", 120, 100, 10, 10)
+    indented = fit_size(text, "Helvetica", 120, 100, 10, 10, indent=40)
+    hanging = fit_size(text, "Helvetica", 120, 100, 10, 10, hang=40)
+    assert flush is not None and indented is not None and hanging is not None
+    assert len(indented.lines[0]) < len(flush.lines[0])
+    assert indented.lines[1:] != flush.lines[1:]
+    assert hanging.lines[0] == flush.lines[0] and hanging.lines[1:] != flush.lines[1:]
+    widths = Widths.of("Helvetica")
+    assert all(widths.text(line) * 10 <= 80 for line in hanging.lines[1:])
+    assert widths.text(indented.lines[0]) * 10 <= 80
+    # A first line narrower than its first word still holds it: the size shrinks instead.
+    assert fit_size("extraordinarily", "Helvetica", 100, 12, 10, 10, indent=90) is None
+
+
+def test_bold_words_stay_inside_their_sentence() -> None:
+    blocks = parse_document(corpus_pdf("pdfminer.six/dmca.pdf"), pages="1").blocks
+    for start, end in (
+        ("Title I, the", "implements the WIPO treaties."),
+        ("Title II, the", "when engaging in certain types of activities."),
+        ("Title V, the", "for the design of vessel hulls."),
+        ("This memorandum summarizes", "to the text of the legislation itself."),
+    ):
+        assert _unit(blocks, start).text.endswith(end), start
+    assert not [b for b in blocks if b.text in ("treaties.", "of protection for the design")]
+    heading = _unit(blocks, "INTRODUCTION")
+    assert heading.text == "INTRODUCTION"  # a bold heading stays apart from its paragraph
