@@ -182,8 +182,10 @@ def measure(
 ) -> Figures:
     """Figures of ``output`` against ``source``; ``pages`` are the source's 1-based page
     numbers of the output's pages (all pages when None)."""
+    from llmapps.translate.parsers.pdf import open_pdf  # repairs what viewers repair
+
     figures = figures or Figures()
-    with pdfplumber.open(source) as a, pdfplumber.open(output) as b:
+    with open_pdf(source, None) as a, pdfplumber.open(output) as b:
         numbers = pages or list(range(1, len(a.pages) + 1))
         for number, out_page in zip(numbers, b.pages, strict=False):
             src_page = a.pages[number - 1]

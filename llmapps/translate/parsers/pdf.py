@@ -13,6 +13,7 @@ documents; :mod:`llmapps.translate.parsers.worker` runs this in a child process 
 
 from __future__ import annotations
 
+import io
 import re
 import statistics
 from collections.abc import Callable
@@ -61,20 +62,53 @@ class ParseOptions:
 
 
 def open_pdf(path: Path, password: str | None) -> Any:
-    """Open with pdfplumber, turning pdfminer's errors into one-line user errors."""
+    """Open with pdfplumber, turning pdfminer's errors into one-line user errors. A file
+    that pdfminer cannot read, or reads without pages, is read through pypdf's repair."""
     try:
-        return pdfplumber.open(path, password=password or "")
+        pdf = pdfplumber.open(path, password=password or "")
     except PdfminerException as exc:
         inner = exc.args[0] if exc.args else exc
         if type(inner).__name__ == "PDFPasswordIncorrect":
             raise _password_error(path, password) from None
+        if (repaired := _repaired(path, password)) is not None:
+            return repaired
         raise CorruptFileError(
             f"{path.name}: not a readable PDF ({inner}): check the file or re-export it"
         ) from None
     except Exception as exc:  # pdfminer raises many types on broken files
+        if (repaired := _repaired(path, password)) is not None:
+            return repaired
         raise CorruptFileError(
             f"{path.name}: not a readable PDF ({type(exc).__name__}): check the file"
         ) from None
+    if not pdf.pages and (repaired := _repaired(path, password)) is not None:
+        pdf.close()
+        return repaired
+    return pdf
+
+
+def _repaired(path: Path, password: str | None) -> Any | None:
+    """``path`` written out again by pypdf, opened with pdfplumber; None when pypdf finds no
+    page either.
+
+    Why: viewers rebuild a damaged cross-reference table, pdfminer does not always. pdfminer's
+    own sample 175.pdf numbers its table from object 1 instead of 0, so every offset names
+    the wrong object and pdfminer finds no page, while pdfium, pypdf and every viewer show
+    its two scanned pages. The copy lives in memory, as big as the file (which the upload
+    and parse limits bound)."""
+    import pypdf
+
+    try:
+        reader = pypdf.PdfReader(path, strict=False, password=password or None)
+        if not reader.pages:
+            return None
+        buffer = io.BytesIO()
+        pypdf.PdfWriter(clone_from=reader).write(buffer)
+        buffer.seek(0)
+        pdf = pdfplumber.open(buffer)
+        return pdf if pdf.pages else None
+    except Exception:  # a repair that fails leaves the original error
+        return None
 
 
 def _password_error(path: Path, password: str | None) -> EncryptedPdfError:
