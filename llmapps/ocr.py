@@ -193,7 +193,7 @@ def ocr_image(image: np.ndarray, scale: float, *, min_score: float = 0.5) -> lis
         color, background = sample_colors(rgb, (int(x0), int(y0), int(x1) + 1, int(y1) + 1))
         lines.append(
             OcrLine(
-                text=restore_spaces(str(text).strip()),
+                text=restore_spaces(latin_punctuation(str(text).strip())),
                 bbox=(float(x0) / scale, float(y0) / scale, float(x1) / scale, float(y1) / scale),
                 score=float(score),
                 height=max(height, 1.0),
@@ -301,6 +301,37 @@ def sample_colors(
 def _unit(values: np.ndarray) -> tuple[float, float, float]:
     r, g, b = (round(float(v) / 255.0, 3) for v in values[:3])
     return (r, g, b)
+
+
+# --- punctuation ------------------------------------------------------------------------
+
+#: Chinese, Japanese and Korean script: a line with any of it keeps its full-width marks.
+_CJK_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+#: Full-width forms (U+FF01-FF5E) and the ideographic comma and full stop, as ASCII.
+_HALF_WIDTH = {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)} | {
+    "\u3001": ",",
+    "\u3002": ".",
+}
+_TO_HALF_WIDTH = str.maketrans(_HALF_WIDTH)
+
+
+def latin_punctuation(text: str) -> str:
+    """A line without Chinese, Japanese or Korean script with its full-width punctuation in
+    ASCII. The bundled recognizer reads Chinese and English with one alphabet and often takes
+    a typewriter's "." for "。" and "(" for "（" ("b。", "fork（702067-501)"): a list item's
+    "b." was then no label, and a translator or a search index saw foreign marks. A
+    full-width parenthesis carries its own spacing, so a space is put where it touched a
+    word ("sync（unless" -> "sync (unless").
+
+    >>> latin_punctuation("Items not included in AK-120-2。")
+    'Items not included in AK-120-2.'
+    """
+    if _CJK_SCRIPT.search(text) or not any(ch in _HALF_WIDTH for ch in text):
+        return text
+    text = re.sub(r"(?<=\w)\uff08", " (", text)
+    text = re.sub(r"\uff09(?=\w)", ") ", text)
+    text = text.translate(_TO_HALF_WIDTH)
+    return re.sub(r"(?<=\S) {2,}(?=\S)", " ", text)
 
 
 # --- word boundaries --------------------------------------------------------------------

@@ -79,8 +79,11 @@ LIST_LABEL = re.compile(
     r"^\s*(?:[•◦▪‣·●■□➢►✓✔]\s*(?=\S)|(?:[\-*–]|\d{1,3}[.)]|[a-z][.)]|\(\d{1,3}\)|\([a-z]\))\s+"
     rf"|{NUMBERED_OPTION})"
 )
-#: A section's number before its title: "3.2 Results", "4.1.3. Limits".
-_SECTION_NUMBER = re.compile(r"^\s*\d{1,2}(?:\.\d{1,2}){1,3}\.?\s+(?=[A-Z])")
+#: A section's number before its title ("3.2 Results", "4.1.3. Limits"), or an item's
+#: number OCR glued to its first word ("1.Installation of ...").
+_SECTION_NUMBER = re.compile(
+    r"^\s*\d{1,2}(?:\.\d{1,2}){1,3}\.?\s+(?=[A-Z])|^\s*\d{1,3}[.)](?=[A-Z][a-z])"
+)
 
 
 def split_bullet(text: str) -> tuple[str, str]:

@@ -228,6 +228,8 @@ def test_an_options_number_is_drawn_where_it_was_printed(tmp_path: Path) -> None
         ("3.2 Results on the test set", "3.2 "),
         ("• Each of the 100 sequences", "• "),
         ("·Operation is similar", "·"),
+        ("1.Installation of main gear tires", "1."),
+        ("2.5 litres of water", ""),
         ("2 cups of flour", ""),
         ("3.5 million people live there", ""),
         ("1998 was a good year", ""),

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from llmapps.chat.kb.loaders import load_file
 from llmapps.cli import app
-from llmapps.ocr import restore_spaces
+from llmapps.ocr import latin_punctuation, restore_spaces
 from llmapps.translate.parsers import parse_document
 from llmapps.translate.writers.pdf import translated_pdf
 from tests.translate import layout_pdfs as L
@@ -161,3 +161,48 @@ def test_split_recognizer_returns_every_line_in_order(scan: Path) -> None:
         split, _ = SplitRecognizer(one, threads)(crops)
         assert [text for text, _score in split] == [text for text, _score in alone]
     assert any("Invoice number 4471" in text for text, _score in alone)
+
+
+def test_full_width_marks_read_in_latin_text_become_ascii() -> None:
+    # Lines as the bundled recognizer read typewritten and printed English (corpus).
+    assert latin_punctuation("b。") == "b."
+    assert (
+        latin_punctuation("Items not included in AK-l20-2。") == "Items not included in AK-l20-2."
+    )
+    assert (
+        latin_punctuation("play in perfect sync（unless you") == "play in perfect sync (unless you"
+    )
+    assert latin_punctuation("section(verse, chorus, etc.）in individual") == (
+        "section(verse, chorus, etc.) in individual"
+    )
+    assert restore_spaces(latin_punctuation("laurier，kruidnagel，zout")) == (
+        "laurier, kruidnagel, zout"
+    )
+    # A line in Chinese keeps its own marks; full-width letters and digits are plain ones.
+    assert latin_punctuation("价格（元）。") == "价格（元）。"
+    assert latin_punctuation("ＡＫ－１２０") == "AK-120"
+
+
+def test_a_damaged_scan_that_viewers_open_is_read_and_its_items_keep_their_labels() -> None:
+    """pdfminer.six's 175.pdf numbers its cross-reference table from 1, so pdfminer finds no
+    page; pdfium, pypdf and viewers show two typewritten pages. It is read through pypdf's
+    repair, and the OCR'd item labels ("b。" as read) are labels again, left as printed."""
+    doc = parse_document(L.corpus_file("pdfminer.six/175.pdf"), pages="1")
+    assert doc.page_count == 2 and doc.pages[0].ocr
+    texts = [b.text for b in doc.blocks]
+    assert not [t for t in texts if re.search(r"[\u3001\u3002\uff08\uff09\uff0c]", t)]
+    labels = [b for b in doc.blocks if b.text in ("a.", "b.")]
+    assert sorted(b.text for b in labels) == ["a.", "b."]
+    pseudo_translate(doc)
+    assert all(b.keep for b in labels)
+    # A long line whose end meets another line's end by chance is no flush-right line: its
+    # translation starts where it did.
+    (item,) = [b for b in doc.blocks if b.text.startswith("1.Installation of")]
+    assert item.translation and item.bbox is not None
+    with pdfplumber.open(io.BytesIO(translated_pdf(doc))) as out:
+        drawn = [
+            c
+            for c in out.pages[0].chars
+            if "WenQuanYi" in c["fontname"] and abs(c["top"] - item.bbox[1]) < 4
+        ]
+    assert drawn and abs(min(c["x0"] for c in drawn) - item.bbox[0]) < 1.0

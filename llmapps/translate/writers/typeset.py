@@ -513,9 +513,10 @@ class _Edges:
 
 def _alignment(block: Block, page: Page, rotation: int, edges: _Edges) -> str:
     """How a one-line unit sits on its line: "centre" (centred on the page, a title), "right"
-    (its end on an edge other units end at, its start on none: a running header set flush
-    right, a date in a letterhead) or "left". A line that only happens to end near the
-    mirror of its start (a list item as long as that) starts where other units start: left."""
+    (its end on an edge other units end at, its start on none, and no wider than half the
+    page: a running header set flush right, a date in a letterhead) or "left". A line that
+    only happens to end near the mirror of its start (a list item as long as that) starts
+    where other units start: left."""
     if rotation != 0 or block.bbox is None or page.width <= 0:
         return "left"
     x0, _, x1, _ = block.bbox
@@ -525,6 +526,9 @@ def _alignment(block: Block, page: Page, rotation: int, edges: _Edges) -> str:
     middle = (x0 + x1) / 2
     if abs(middle - page.width / 2) < 0.02 * page.width and x1 - x0 < 0.8 * page.width:
         return "centre"
+    # A line that long ran on from its start; its end meets another's by chance (OCR).
+    if x1 - x0 > 0.5 * page.width:
+        return "left"
     return "right" if edges.near(edges.rights, x1) > itself else "left"
 
 
