@@ -110,3 +110,64 @@ def test_bold_words_stay_inside_their_sentence() -> None:
     assert not [b for b in blocks if b.text in ("treaties.", "of protection for the design")]
     heading = _unit(blocks, "INTRODUCTION")
     assert heading.text == "INTRODUCTION"  # a bold heading stays apart from its paragraph
+
+
+def _drawn_rows(chars: list[dict[str, Any]], box: Any) -> list[tuple[float, float]]:
+    """(left, right) of each drawn line of our glyphs inside ``box``, top to bottom."""
+    rows: dict[int, list[float]] = {}
+    for c in sorted(chars, key=lambda c: c["top"]):
+        if OUR_FONT not in c["fontname"] or not c["text"].strip():
+            continue
+        if not (box[0] - 2 <= c["x0"] and c["x1"] <= box[2] + 2):
+            continue
+        if not (box[1] - 2 <= c["top"] < box[3]):
+            continue
+        key = next((k for k in rows if abs(k - c["top"]) < 2), round(c["top"]))
+        row = rows.setdefault(key, [c["x0"], c["x1"]])
+        row[0], row[1] = min(row[0], c["x0"]), max(row[1], c["x1"])
+    return [(rows[k][0], rows[k][1]) for k in sorted(rows)]
+
+
+def test_lines_set_flush_right_or_centred_are_translated_so(tmp_path: Path) -> None:
+    """A law firm's address in a pleading's footer is set flush right, a university's address
+    under a paper's title is centred: the translation's lines end, or centre, where the
+    source's did (before, they started at the unit's left edge)."""
+    for name, start, align in (
+        ("pdfreader/tutorial-example.pdf", "ZWICKER & ASSOCIATES", "right"),
+        ("pdfminer.six/naacl06-shinyama.pdf", "715, Broadway", "centre"),
+    ):
+        doc = parse_document(corpus_pdf(name), pages="1")
+        block = _unit(doc.blocks, start)
+        assert block.meta["align"] == align
+        pseudo_translate(doc)
+        out = tmp_path / "out.pdf"
+        out.write_bytes(translated_pdf(doc))
+        assert block.bbox is not None and not block.meta.get("unfit")
+        with pdfplumber.open(out) as pdf:
+            rows = _drawn_rows(pdf.pages[0].chars, block.bbox)
+        assert len(rows) >= 2, start
+        x0, _, x1, _ = block.bbox
+        for left, right in rows:
+            if align == "right":
+                assert abs(right - x1) < 1.5, start
+            else:
+                assert abs((left + right) / 2 - (x0 + x1) / 2) < 1.5, start
+    # Justified lines of a scan, starting a few points apart, are no flush-right text.
+    scan = parse_document(corpus_pdf("pypdf/Seige_of_Vicksburg_Sample_OCR.pdf"), pages="2")
+    assert not [b for b in scan.blocks if b.meta.get("align") == "right"]
+
+
+def test_a_numbered_paragraph_runs_on_over_a_capital() -> None:
+    """A pleading's numbered paragraph wraps before a capitalised word ("... sufficient to
+    allow this" / "Court to maintain ..."); in a column that reads as a list that line was
+    cut off as a unit of its own. A line of names in title case, or the next line item of a
+    form's cell, still starts anew."""
+    pleading = parse_document(corpus_pdf("pdfreader/tutorial-example.pdf"), pages="1").blocks
+    item = _unit(pleading, "2. Defendant(s)")
+    assert item.text.endswith("jurisdiction and venue of Plaintiff’s claims.")
+    assert not [b for b in pleading if b.text.startswith("Court to maintain")]
+    crash = parse_document(corpus_pdf("pdfreader/example-text-crash-report.pdf"), pages="1")
+    assert _unit(crash.blocks, "12 - SHARED USE").text == "12 - SHARED USE PATHS OR TRAILS"
+    form = parse_document(corpus_pdf("pdfminer.six/f1040nr.pdf"), pages="2").blocks
+    assert _unit(form, "Additional tax on IRAs").text.endswith("Attach Form 5329 if required")
+    assert _unit(form, "Transportation tax").text == "Transportation tax (see page 22)"

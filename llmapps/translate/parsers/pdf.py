@@ -14,6 +14,7 @@ documents; :mod:`llmapps.translate.parsers.worker` runs this in a child process 
 from __future__ import annotations
 
 import io
+import logging
 import re
 import statistics
 from collections.abc import Callable
@@ -98,6 +99,9 @@ def _repaired(path: Path, password: str | None) -> Any | None:
     and parse limits bound)."""
     import pypdf
 
+    quiet = logging.getLogger("pypdf")  # its notes on each damaged object are not the user's
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
     try:
         reader = pypdf.PdfReader(path, strict=False, password=password or None)
         if not reader.pages:
@@ -109,6 +113,8 @@ def _repaired(path: Path, password: str | None) -> Any | None:
         return pdf if pdf.pages else None
     except Exception:  # a repair that fails leaves the original error
         return None
+    finally:
+        quiet.setLevel(level)
 
 
 def _password_error(path: Path, password: str | None) -> EncryptedPdfError:
@@ -671,7 +677,7 @@ def _ruled_tables(
                 segs = U.split_segments(lines, gutters, marks=ctx.marks)
                 # A cell holding several rows' values (the finder missed the row rules)
                 # keeps each value as its own unit; wrapped text stays one unit.
-                groups = [g for g, _ in U.flow_groups(segs, gutters)]
+                groups = [g for g, _ in U.flow_groups(segs, gutters, cell=True)]
                 for part, group in enumerate(groups):
                     meta: dict[str, Any] = {"table": name, "row": r_index, "col": c_index}
                     if len(groups) > 1:

@@ -902,14 +902,21 @@ def _columns(segs: list[Seg], gutters: list[tuple[float, float]]) -> dict[int, l
 
 
 def flow_groups(
-    segs: list[Seg], gutters: list[tuple[float, float]], region_right: float | None = None
+    segs: list[Seg],
+    gutters: list[tuple[float, float]],
+    region_right: float | None = None,
+    *,
+    cell: bool = False,
 ) -> list[tuple[list[Seg], bool]]:
     """Segments -> (group, list_like) where a group is one unit: lines joined only where the
     text flows (same column; the previous line wrapped; no bullet, indent or size change).
 
     ``region_right``: the right edge of the layout region the lines are in. Text set around a
     picture is a narrow region whose first lines can run on across the page above the picture;
-    the narrow lines wrap at the region's edge, not at those lines' end."""
+    the narrow lines wrap at the region's edge, not at those lines' end.
+
+    ``cell``: the lines are one ruled cell's, which may hold several rows' entries (a form's
+    line items whose row rules the table finder missed): see :func:`_runs_on`."""
     out: list[tuple[list[Seg], bool]] = []
     for col in _columns(segs, gutters).values():
         col.sort(key=lambda s: (s.top, s.x0))
@@ -928,7 +935,7 @@ def flow_groups(
         for i, s in enumerate(col):
             g = groups[-1] if groups else None
             after = col[i + 1] if i + 1 < len(col) else None
-            flows = g is not None and (not list_like or _runs_on(g[-1], s))
+            flows = g is not None and (not list_like or _runs_on(g[-1], s, right, cell))
             if g is not None and flows and _joins(g, s, right, max_gap, after):
                 g.append(s)
             else:
@@ -937,15 +944,35 @@ def flow_groups(
     return out
 
 
-def _runs_on(last: Seg, s: Seg) -> bool:
+def _runs_on(last: Seg, s: Seg, right: float, cell: bool = False) -> bool:
     """``last`` breaks off mid-sentence and ``s`` goes on with it: a line of prose words
-    ending without a stop, the next starting in lower case. In a column that reads as a
-    list (most lines end short: one-line paragraphs, a listing's lines) such a pair is still
-    one paragraph wrapped ("... and so the" / "effect is to highlight ...")."""
-    if last.word_count < 6 or not s.text[:1].islower() or max(last.mono, s.mono) > 0.5:
+    ending without a stop, the next starting in lower case, or with a capital where ``last``
+    ran to the margin (a name: "... sufficient to allow this" / "Court to maintain ...").
+    In a column that reads as a list (most lines end short: one-line paragraphs, a listing's
+    lines, a pleading's numbered items) such a pair is still one paragraph wrapped.
+
+    In a ``cell``, a capital after prose starts the next entry: a form's line items
+    ("... Attach Form 5329 if required" / "Transportation tax (see page 22)") share one cell
+    when the table finder missed their row rules."""
+    if last.word_count < 6 or max(last.mono, s.mono) > 0.5:
         return False  # a listing's lines are lines, whatever they end with
     end = last.text[-1:]
-    return end.isalpha() or end in ",-"
+    if not (end.isalpha() or end in ",-"):
+        return False
+    first = s.text[:1]
+    if first.islower():
+        return True
+    # A capital after a line that ran to the margin: prose (words in lower case) or text set
+    # in capitals throughout, not a line of names in title case ("... Company Limited" / "No.
+    # 700 Dong Da Ming Road"), and not an entry's end ("enter -0-" / "Tax (see page 18)").
+    prose = sum(1 for word in last.text.split() if word[:1].islower()) >= 2
+    capitals = not any(ch.islower() for ch in last.text + s.text)
+    return (
+        first.isupper()
+        and (end.isalpha() or end == ",")
+        and ((prose and not cell) or capitals)
+        and _wrapped(last, s, right)
+    )
 
 
 def _right_margin(ends: list[float], region_right: float | None, size: float) -> float:
@@ -1090,11 +1117,13 @@ def make_block(segs: list[Seg], kind: str, frame: Frame, ctx: PageContext, **met
     for s in segs:
         for key, value in s.meta.items():
             block_meta.setdefault(key, value)
-    indent, hang = _indents(segs)
+    indent, hang, align = _line_shape(segs)
     if indent:
         block_meta["indent"] = indent
     if hang:
         block_meta["hang"] = hang
+    if align != "left":
+        block_meta["align"] = align
     inks = [s.meta["ink"] for s in segs if s.meta.get("ink")]
     if inks:  # OCR: the printed lines' upright boxes (what a patch must cover)
         x0i, t0i = min(b[0] for b in inks), min(b[1] for b in inks)
@@ -1118,29 +1147,43 @@ def make_block(segs: list[Seg], kind: str, frame: Frame, ctx: PageContext, **met
     )
 
 
-def _indents(segs: list[Seg]) -> tuple[float, float]:
-    """How far (points) a unit's first line starts right of its other lines (a paragraph's
-    indent), or its other lines right of its first (a reference's or a list item's hanging
-    lines), so the translation is set the same way: (indent, hang), one of them 0.
+def _line_shape(segs: list[Seg]) -> tuple[float, float, str]:
+    """How a unit's lines were set, so that its translation is set the same way:
+    (indent, hang, align).
 
-    Only when the other lines share one left edge, the lines are neither centred nor set
-    flush right (such lines start anywhere: a title, an address in a letterhead's corner),
-    and by half an em or more (not a justified line's jitter)."""
+    - ``indent``: how far (points) the first line starts right of the other lines (a
+      paragraph's indent); ``hang``: the other lines right of the first (a reference's or a
+      list item's hanging lines). Only when the other lines share one left edge, and by half
+      an em or more (not a justified line's jitter).
+    - ``align``: "centre" when the lines share their middle and not their start (a title
+      over two lines), "right" when they share their end and start at several places (a
+      letterhead's address, a footer set flush right), else "left"."""
     if len(segs) < 2:
-        return 0.0, 0.0
+        return 0.0, 0.0, "left"
     first, rest = segs[0], segs[1:]
     em = max(first.size, 1.0)
-    if max(s.x0 for s in rest) - min(s.x0 for s in rest) > 1.0:
-        return 0.0, 0.0
-    for edge in ([(s.x0 + s.x1) / 2 for s in segs], [s.x1 for s in segs]):
-        if max(edge) - min(edge) < 0.2 * em:
-            return 0.0, 0.0
+    lefts = [s.x0 for s in segs]
+    ragged = max(lefts) - min(lefts) >= 0.5 * em
+    rest_ragged = max(s.x0 for s in rest) - min(s.x0 for s in rest) > 1.0
+    middles = [(s.x0 + s.x1) / 2 for s in segs]
+    ends = [s.x1 for s in segs]
+    if ragged and max(middles) - min(middles) < 0.2 * em:
+        return 0.0, 0.0, "centre"
+    if max(ends) - min(ends) < 0.2 * em:
+        # Lines ending together may be justified: a scan's lines start a few points apart,
+        # two lines one indented or hanging by a label ("42 Lorem ipsum ..."). Flush right
+        # when they start far apart.
+        spread = max(lefts) - min(lefts)
+        right = spread > (3 if len(segs) == 2 else 2) * em and (len(segs) == 2 or rest_ragged)
+        return 0.0, 0.0, "right" if right else "left"
+    if rest_ragged:
+        return 0.0, 0.0, "left"
     step = first.x0 - min(s.x0 for s in rest)
     if step >= 0.5 * em:
-        return round(step, 2), 0.0
+        return round(step, 2), 0.0, "left"
     if -step >= 0.5 * em:
-        return 0.0, round(-step, 2)
-    return 0.0, 0.0
+        return 0.0, round(-step, 2), "left"
+    return 0.0, 0.0, "left"
 
 
 def _block_bold(segs: list[Seg]) -> bool:

@@ -441,6 +441,8 @@ class Typesetter:
             if self._edges is None:
                 self._edges = _Edges(self.page)
             align = _alignment(block, self.page, rotation, self._edges)
+        elif not_wider:  # lines centred or set flush right in the source (parsers/units.py)
+            align = str(block.meta.get("align", "left"))
         out = []
         for i, text in enumerate(texts):
             baseline = top + ascent * size + i * leading
