@@ -15,6 +15,13 @@ from llmapps.translate.language import in_target_script
 
 _URL = re.compile(r"^\s*(?:https?://|www\.|mailto:)\S+\s*$", re.IGNORECASE)
 _EMAIL = re.compile(r"^\s*[\w.+-]+@[\w-]+(\.[\w-]+)+\s*$")
+#: A web address without its scheme, as printed on covers and in footers ("NCCN.org",
+#: "docs.python.org/3/"): a name under a common top-level domain.
+_DOMAIN = re.compile(
+    r"^\s*(?:[A-Za-z0-9-]+\.)+(?:com|org|net|gov|edu|int|mil|io|ai|dev|app|info|biz|co|"
+    r"uk|de|fr|cn|jp|eu|us|ca|au|ch|nl|ru|in|br|it|es|se|no|kr|tw|hk)(?:/\S*)?\s*$",
+    re.IGNORECASE,
+)
 _NUMBERS = re.compile(r"^[\s\d.,:;%+\-–—/()\[\]$€£¥#*=<>×·]*$")
 _MATH_CHARS = set("=+−-×÷*/^_<>≤≥≈≠∑∫∏√∞∂∆∇±·()[]{}|αβγδεθλμπσφωΩ∈∉⊂⊆∪∩→⇒⇔")
 _WORD = re.compile(r"[A-Za-z]{3,}")
@@ -129,7 +136,7 @@ def keep_reason(text: str, *, font: str = "", target: str = "") -> str:
     stripped = text.strip()
     if not stripped:
         return "empty"
-    if _URL.match(stripped) or _EMAIL.match(stripped):
+    if _URL.match(stripped) or _EMAIL.match(stripped) or _DOMAIN.match(stripped):
         return "url"
     if _NUMBERS.match(stripped):
         return "numbers"

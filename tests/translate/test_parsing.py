@@ -163,6 +163,12 @@ def test_join_lines_and_keep_rules() -> None:
     assert join_lines(["trans-", "lation is", "fun"]) == "translation is fun"
     assert join_lines(["这是", "中文"]) == "这是中文"
     assert keep_reason("https://a.b/c") == "url"
+    # A web address printed without its scheme (pypdf's issue-604.pdf: "NCCN.org").
+    assert [keep_reason(t) for t in ("NCCN.org", "docs.python.org/3/", "www.irs.gov")] == [
+        "url"
+    ] * 3
+    assert not [t for t in ("e.g.", "U.S.", "Fig. 1.org chart", "etc.") if keep_reason(t) == "url"]
+    assert keep_reason("Version 2.2020") == ""
     assert keep_reason("12.5 %") == "numbers"
     assert keep_reason("E = mc^2 + x/y") == "formula"
     assert keep_reason("x = 1", font="Courier") in ("code", "formula")
