@@ -98,11 +98,16 @@ def split_bullet(text: str) -> tuple[str, str]:
     item's or an option's number, a section's number. The label has no word to translate
     and must stay where it was printed, first on its line (a form's "12 - " is a code that
     is read back); a model may drop it, renumber it or move it, so it never goes to the
-    model, and the writer puts it back (:func:`with_bullet`)."""
-    match = LIST_LABEL.match(text) or _SECTION_NUMBER.match(text)
-    if match is None or not text[match.end() :].strip():
-        return "", text
-    return text[: match.end()], text[match.end() :]
+    model, and the writer puts it back (:func:`with_bullet`). A form's required mark before
+    a field's number ("* 10. Name of Federal Agency:") is one label with it."""
+    end = 0
+    for _ in range(2):
+        rest = text[end:]
+        match = LIST_LABEL.match(rest) or _SECTION_NUMBER.match(rest)
+        if match is None or not rest[match.end() :].strip():
+            break
+        end += match.end()
+    return text[:end], text[end:]
 
 
 def with_bullet(text: str, translation: str) -> str:

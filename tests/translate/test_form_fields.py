@@ -229,6 +229,7 @@ def test_an_options_number_is_drawn_where_it_was_printed(tmp_path: Path) -> None
         ("• Each of the 100 sequences", "• "),
         ("·Operation is similar", "·"),
         ("1.Installation of main gear tires", "1."),
+        ("* 10. Name of Federal Agency:", "* 10. "),  # pypdf's SF424_page2.pdf
         ("2.5 litres of water", ""),
         ("2 cups of flour", ""),
         ("3.5 million people live there", ""),
