@@ -71,11 +71,12 @@ _PATH = re.compile(r"^(?=\S*[A-Za-z])(?:(?=(?:\S*[/\\:]){2})|(?=\S*[/\\:])(?=\S*
 #: Operators of programs and grammars, which prose does not spell.
 _OPERATOR = re.compile(r"::=|:=|==|!=|&&|\|\||\+\+")
 _CODE_CHARS = set("{}[]();=<>_/\\|&$#@`")
-# Codes and identifiers in forms and tables: "A-12", "P2034", "DEM", "X"; kept in place.
+# Codes and identifiers in forms and tables: "A-12", "P2034", "DEM", "X", a part's size
+# "M20x1.5" (no run of three lower-case letters: "Version2" is a word); kept in place.
 # A form's or a list's item label: "9a", "10b", "(c)", "7c." (digits may come letter-spaced),
 # or a lone letter ("b", "c.", "d)"), as the IRS forms set their sub-lines' letters apart.
 _ITEM_LABEL = re.compile(r"^\(?\d[\d ]{0,4}[a-zA-Z]\)?[.:]?$|^\([a-zA-Z]{1,2}\)$|^[a-zA-Z][.)]?$")
-_CODE_TOKEN = re.compile(r"^(?=\S*\d)[A-Z0-9][A-Z0-9\-_./#:]{0,14}$|^[A-Z]{1,3}$")
+_CODE_TOKEN = re.compile(r"^(?=\S*\d)(?!\S*[a-z]{3})[A-Z0-9][A-Za-z0-9\-_./#:]{0,14}$|^[A-Z]{1,3}$")
 
 
 #: A form's numbered option: "1 - CITY", "2 – VILLAGE".
@@ -147,12 +148,12 @@ def keep_reason(text: str, *, font: str = "", target: str = "") -> str:
         return "numbers"
     if not any(c.isalnum() for c in stripped):
         return "symbols"  # punctuation, marks, dingbats: nothing to translate
+    if _ITEM_LABEL.match(stripped):
+        return "label"
     if any(p.match(stripped) for p in (_CODE_TOKEN, _IDENTIFIER, _DECLARATION)):
         return "code"
     if len(stripped) <= 60 and _OPTIONS.match(stripped):
         return "code"
-    if _ITEM_LABEL.match(stripped):
-        return "label"
     if font and MONO_FONT.search(font) and looks_like_code(stripped):
         return "code"
     letters = sum(1 for c in stripped if c.isalpha())

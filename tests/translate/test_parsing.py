@@ -169,6 +169,9 @@ def test_join_lines_and_keep_rules() -> None:
     ] * 3
     assert not [t for t in ("e.g.", "U.S.", "Fig. 1.org chart", "etc.") if keep_reason(t) == "url"]
     assert keep_reason("Version 2.2020") == ""
+    # A part's size in a table (pypdf's AutoCad_Diagram.pdf), not a word; "Version2" is one.
+    assert [keep_reason(t) for t in ("M20x1.5", "6.00x6", "Rdo2")] == ["code"] * 3
+    assert keep_reason("Version2") == ""
     assert keep_reason("12.5 %") == "numbers"
     assert keep_reason("E = mc^2 + x/y") == "formula"
     assert keep_reason("x = 1", font="Courier") in ("code", "formula")
