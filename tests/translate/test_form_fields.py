@@ -242,3 +242,17 @@ def test_a_label_is_split_off_the_words_sent_to_the_model(text: str, label: str)
     assert split_bullet(text) == (label, text[len(label) :] if label else text)
     if label:
         assert with_bullet(text, "译文") == label + "译文"
+
+
+def test_a_rule_between_two_labels_keeps_them_apart() -> None:
+    """The crash report prints "LOCATION" and "REFERENCE" sideways on two black bars, end to
+    end: read along one line they were one unit ("REFERENCE LOCATION") whose translation
+    straddled both bars. The bars' edge between them now cuts the line. A label in bold
+    before an option list ("PREFIX 1 - NORTH") is cut from its first option likewise."""
+    page1 = parse_document(corpus_file(CRASH), pages="1").blocks
+    sideways = sorted((b.text for b in page1 if b.rotation), key=len)
+    assert sideways == ["LOCATION", "REFERENCE"]
+    assert [b.text for b in page1 if b.text.startswith("PREFIX")] == ["PREFIX", "PREFIX"]
+    assert len([b for b in page1 if b.text == "1 - NORTH"]) >= 2
+    page2 = parse_document(corpus_file(CRASH), pages="2").blocks
+    assert "2 - PARTIAL AUTOMATION" in [b.text for b in page2]

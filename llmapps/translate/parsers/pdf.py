@@ -253,6 +253,7 @@ def parse_page(page: Any, number: int, options: ParseOptions, renderer: _Rendere
         curves=[_box(c, dx, dy) for c in page.curves] if len(page.curves) < 5000 else [],
     )
     ctx.marks = _marks(page, dx, dy)
+    ctx.walls = _walls(page, dx, dy)
     chars = [
         moved
         for c in _unswapped(page.chars)
@@ -432,6 +433,30 @@ def _marks(page: Any, dx: float, dy: float) -> list[BBox]:
     for char in page.chars:
         if SYMBOL_FONT.search(str(char.get("fontname", ""))) and str(char.get("text", "")).strip():
             out.append(_box(char, dx, dy))
+    return out
+
+
+def _walls(page: Any, dx: float, dy: float) -> list[BBox]:
+    """The page's visible rules and box sides, each as a thin box as displayed: drawn lines,
+    and the sides of rectangles that show (outlined, or filled dark: a bar of white text).
+    A line of text is cut where one crosses it (:func:`units.split_segments`)."""
+    out: list[BBox] = []
+    if len(page.rects) + len(page.lines) >= 5000:
+        return out
+    for line in page.lines:
+        out.append(_box(line, dx, dy))
+    for rect in page.rects:
+        if not _seen(rect):
+            continue
+        x0, top, x1, bottom = _box(rect, dx, dy)
+        out.extend(
+            [
+                (x0, top, x0, bottom),
+                (x1, top, x1, bottom),
+                (x0, top, x1, top),
+                (x0, bottom, x1, bottom),
+            ]
+        )
     return out
 
 

@@ -648,16 +648,19 @@ def split_segments(
     gutters: list[tuple[float, float]],
     big_gap: float = 1.8,
     marks: Sequence[BBox] = (),
+    walls: Sequence[BBox] = (),
 ) -> list[Seg]:
-    """Cut each line at gutters it leaves open, at very wide gaps and at dot leaders.
+    """Cut each line at gutters it leaves open, at very wide gaps, at dot leaders and at
+    rules standing across it.
 
     ``marks``: check boxes and dingbats (in the lines' frame); a segment right after one is an
-    item of its own (:func:`_after_mark`)."""
+    item of its own (:func:`_after_mark`). ``walls``: rules and box sides across the lines,
+    in the frame, sorted by x (:meth:`PageContext.local_walls`)."""
     segs: list[Seg] = []
     for index, full_line in enumerate(lines):
         for leaders_cut in _drop_leaders(full_line):
             for line, tick in _cut_at_ticks(leaders_cut, marks):
-                for seg in _split_line(line, index, gutters, big_gap):
+                for seg in _split_line(line, index, gutters, big_gap, walls):
                     if tick:
                         seg.meta["tick"] = True  # kept as typed (paragraphs.mark_keep)
                     segs.append(seg)
@@ -775,7 +778,11 @@ def _tab_stops(line: list[Word]) -> set[int]:
 
 
 def _split_line(
-    line: list[Word], index: int, gutters: list[tuple[float, float]], big_gap: float
+    line: list[Word],
+    index: int,
+    gutters: list[tuple[float, float]],
+    big_gap: float,
+    walls: Sequence[BBox] = (),
 ) -> list[Seg]:
     segs: list[Seg] = []
     label = _label_words(line)
@@ -794,7 +801,11 @@ def _split_line(
             or any(prev.x1 <= (g0 + g1) / 2 <= word.x0 and gap >= 0.5 * size for g0, g1 in gutters)
             or _filled_in(prev, word)
             or _typed_number(prev, word, line[i + 2 :])
-            or (gap >= 0.8 * size and _OPTION.match(" ".join(w.text for w in line[i + 1 : i + 4])))
+            or (
+                (gap >= 0.8 * size or _bold_word(prev) != _bold_word(word))
+                and _OPTION.match(" ".join(w.text for w in line[i + 1 : i + 4])) is not None
+            )
+            or _walled(prev, word, walls)
         )
         if cut:
             segs.append(Seg(current, line=index).finish())
@@ -805,8 +816,29 @@ def _split_line(
     return segs
 
 
+def _walled(prev: Word, word: Word, walls: Sequence[BBox]) -> bool:
+    """A rule stands between ``prev`` and ``word``, across their line and well beyond it (a
+    cell's side, the edge between two dark bars of white labels): they are in two boxes. A
+    box only a little taller than its word (a keyboard key's outline in a sentence) does not
+    cut."""
+    if not walls:
+        return False
+    top = min(prev.top, word.top)
+    bottom = max(prev.bottom, word.bottom)
+    height = bottom - top
+    lo = bisect.bisect_left(walls, (prev.x1 - 0.5,))
+    for wall in walls[lo:]:
+        if wall[0] > word.x0 + 0.5:
+            break
+        beyond = min(top - wall[1], wall[3] - bottom)  # past the line on its shorter side
+        if beyond >= 0.15 * height and wall[3] - wall[1] >= 1.5 * height:
+            return True
+    return False
+
+
 #: A form's numbered option, "4 - REAR-TO-REAR": one starting after a wide gap on a line is
-#: the next column of options, not the rest of the one before.
+#: the next column of options, or after a label in another weight ("PREFIX 1 - NORTH"), not
+#: the rest of what comes before.
 _OPTION = re.compile(rf"^{NUMBERED_OPTION}")
 
 
@@ -1090,10 +1122,18 @@ class PageContext:
     curves: list[BBox] = field(default_factory=list)
     # Check boxes (small squares drawn) and dingbats: each starts an item (_after_mark).
     marks: list[BBox] = field(default_factory=list)
+    # Rules and box sides (thin boxes): a line of text is cut where one crosses it.
+    walls: list[BBox] = field(default_factory=list)
     table_counter: int = 0
 
     def local_marks(self, frame: Frame) -> list[BBox]:
         return [frame.to_local(m) for m in self.marks]
+
+    def local_walls(self, frame: Frame) -> list[BBox]:
+        """The rules that stand across the frame's lines (a vertical rule for upright text),
+        in the frame, sorted by where they stand."""
+        local = [frame.to_local(w) for w in self.walls]
+        return sorted((w for w in local if w[2] - w[0] <= 1.5), key=lambda w: w[0])
 
     @property
     def scan(self) -> bool:
@@ -1315,7 +1355,9 @@ def _lines_units(
     region_box: BBox | None,
 ) -> list[Block]:
     gutters = [] if listing else find_gutters(lines, min_width=0.8 * size)
-    segs = split_segments(lines, gutters, marks=ctx.local_marks(frame))
+    segs = split_segments(
+        lines, gutters, marks=ctx.local_marks(frame), walls=ctx.local_walls(frame)
+    )
     if not listing:
         return units_from_segments(kind, segs, gutters, frame, ctx, region_box)
     # Each line of a listing is code, whatever it reads like alone ("echo Building..."), and a
