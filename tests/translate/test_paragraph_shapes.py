@@ -14,6 +14,7 @@ Found by reading translated pages beside their originals:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import pdfplumber
 
 from llmapps.translate.document import Block
 from llmapps.translate.parsers import parse_document
+from llmapps.translate.parsers.units import Glyph, Word, untracked
 from llmapps.translate.writers.layout import Widths, fit_size
 from llmapps.translate.writers.pdf import translated_pdf
 from tests.translate.layout_checks import OUR_FONT, corpus_pdf, pseudo_translate
@@ -171,3 +173,33 @@ def test_a_numbered_paragraph_runs_on_over_a_capital() -> None:
     form = parse_document(corpus_pdf("pdfminer.six/f1040nr.pdf"), pages="2").blocks
     assert _unit(form, "Additional tax on IRAs").text.endswith("Attach Form 5329 if required")
     assert _unit(form, "Transportation tax").text == "Transportation tax (see page 22)"
+
+
+def test_letter_spaced_words_read_as_words() -> None:
+    """Side labels and headings set with wide tracking ("O W N E R" on the crash report,
+    "H e l l o" in pdfminer's simple1.pdf) read as the words they spell."""
+    crash = parse_document(corpus_pdf("pdfreader/example-text-crash-report.pdf"), pages="2")
+    texts = [b.text for b in crash.blocks]
+    for word in ("OWNER", "VEHICLE", "EVENTS (s)", "DAMAGE", "TRAFFIC"):
+        assert word in texts
+    assert not [t for t in texts if re.search(r"(?:\b[A-Z] ){3}", t)]
+    simple = parse_document(corpus_pdf("pdfminer.six/simple1.pdf")).blocks
+    assert {b.text for b in simple} == {"Hello", "World"}
+
+
+def _letters(text: str, step: float, size: float = 10.0) -> list[Word]:
+    """One word per letter of ``text``, ``step`` apart; a space adds a word's gap."""
+    words, x = [], 0.0
+    for ch in text:
+        if ch == " ":
+            x += 2 * step
+            continue
+        words.append(Word([Glyph(ch, x, 0.0, x + 0.6 * size, size, size)]).finish())
+        x += 0.6 * size + step
+    return words
+
+
+def test_only_evenly_and_closely_spaced_letters_are_joined() -> None:
+    assert untracked(_letters("SOLVED BY", 2.0)) == ["SOLVED", "BY"]
+    assert untracked(_letters("ABC", 2.0)) == ["A", "B", "C"]  # too few to be a word
+    assert untracked(_letters("ABCD", 12.0)) == ["A", "B", "C", "D"]  # options, spread out

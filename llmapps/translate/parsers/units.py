@@ -191,7 +191,7 @@ class Seg:
 
     def finish(self) -> Seg:
         glyphs = [g for w in self.words for g in w.glyphs]
-        self.text = logical_order(join_words([w.text for w in self.words]))
+        self.text = logical_order(join_words(untracked(self.words)))
         self.x0 = min(w.x0 for w in self.words)
         self.x1 = max(w.x1 for w in self.words)
         self.top = min(w.top for w in self.words)
@@ -236,6 +236,46 @@ def _run_in(words: list[Word]) -> bool:
     if count == 0 or count == len(words):
         return False
     return bool(_LEAD_IN_END.search(words[count - 1].text))
+
+
+#: Letters in a row that read as one letter-spaced word ("O W N E R"), at least.
+TRACKED_LETTERS = 4
+
+
+def untracked(words: list[Word]) -> list[str]:
+    """The texts of a line's words, with letter-spaced runs read as the words they spell.
+
+    Headings and side labels set with wide tracking ("O W N E R", "T R A F F I C") come out
+    one letter per word: a model read letters, not the word, and a search found nothing. A
+    run of :data:`TRACKED_LETTERS` or more single letters, evenly spaced by less than half an
+    em, is one word; a gap half as wide again as the run's usual one starts the next
+    ("S O L V E D  B Y" -> "SOLVED BY")."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        j = i
+        while j < len(words) and len(words[j].text) == 1 and words[j].text.isalpha():
+            j += 1
+        run = words[i:j]
+        if len(run) < TRACKED_LETTERS:
+            out.append(words[i].text)
+            i += 1
+            continue
+        gaps = [b.x0 - a.x1 for a, b in itertools.pairwise(run)]
+        usual = statistics.median(gaps)
+        em = max(g.size for w in run for g in w.glyphs)
+        if usual > 0.5 * em:
+            out.extend(w.text for w in run)
+        else:
+            piece = run[0].text
+            for gap, word in zip(gaps, run[1:], strict=True):
+                if gap > 1.5 * usual + 0.1 * em:
+                    out.append(piece)
+                    piece = ""
+                piece += word.text
+            out.append(piece)
+        i = j
+    return out
 
 
 def join_words(words: list[str]) -> str:
