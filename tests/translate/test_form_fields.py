@@ -256,3 +256,12 @@ def test_a_rule_between_two_labels_keeps_them_apart() -> None:
     assert len([b for b in page1 if b.text == "1 - NORTH"]) >= 2
     page2 = parse_document(corpus_file(CRASH), pages="2").blocks
     assert "2 - PARTIAL AUTOMATION" in [b.text for b in page2]
+
+
+def test_two_columns_of_options_a_word_space_apart_stay_apart() -> None:
+    """Two option columns nearly touch on the crash report ("1 - NOT COLLISION 4 -
+    REAR-TO-REAR"): an option after an option is a unit of its own, whatever the gap."""
+    texts = [b.text for b in parse_document(corpus_file(CRASH), pages="1").blocks]
+    assert "4 - REAR-TO-REAR" in texts and "8 - BLOWING SAND, SOIL, DIRT, SNOW" in texts
+    assert [t for t in texts if t.startswith("1 - NOT COLLISION")]
+    assert not [t for t in texts if re.search(r"\d - .* \d{1,2} - ", t)]

@@ -842,7 +842,11 @@ def _split_line(
             or _filled_in(prev, word)
             or _typed_number(prev, word, line[i + 2 :])
             or (
-                (gap >= 0.8 * size or _bold_word(prev) != _bold_word(word))
+                (
+                    gap >= 0.8 * size
+                    or _bold_word(prev) != _bold_word(word)
+                    or _OPTION.match(" ".join(w.text for w in current[:3])) is not None
+                )
                 and _OPTION.match(" ".join(w.text for w in line[i + 1 : i + 4])) is not None
             )
             or _walled(prev, word, walls)
@@ -877,8 +881,9 @@ def _walled(prev: Word, word: Word, walls: Sequence[BBox]) -> bool:
 
 
 #: A form's numbered option, "4 - REAR-TO-REAR": one starting after a wide gap on a line is
-#: the next column of options, or after a label in another weight ("PREFIX 1 - NORTH"), not
-#: the rest of what comes before.
+#: the next column of options, or after a label in another weight ("PREFIX 1 - NORTH") or
+#: after another option ("1 - NOT COLLISION 4 - REAR-TO-REAR", a word space apart), not the
+#: rest of what comes before.
 _OPTION = re.compile(rf"^{NUMBERED_OPTION}")
 
 
