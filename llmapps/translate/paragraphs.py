@@ -112,11 +112,11 @@ def split_bullet(text: str) -> tuple[str, str]:
 
 
 def with_bullet(text: str, translation: str) -> str:
-    """``translation`` of ``text``'s words, with ``text``'s bullet in front again."""
+    """``translation`` of ``text``'s words, with ``text``'s label in front again. The model
+    never saw the label, so a translation that starts like it ("1.5 million" after "1.") is
+    still the words alone."""
     bullet, _ = split_bullet(text)
-    if not bullet or translation.lstrip().startswith(bullet.strip()):
-        return translation
-    return bullet + translation.lstrip()
+    return bullet + translation.lstrip() if bullet else translation
 
 
 def join_lines(lines: list[str]) -> str:

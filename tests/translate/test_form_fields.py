@@ -242,6 +242,7 @@ def test_a_label_is_split_off_the_words_sent_to_the_model(text: str, label: str)
     assert split_bullet(text) == (label, text[len(label) :] if label else text)
     if label:
         assert with_bullet(text, "译文") == label + "译文"
+        assert with_bullet(text, "1.5 百万") == label + "1.5 百万"
 
 
 def test_a_rule_between_two_labels_keeps_them_apart() -> None:
