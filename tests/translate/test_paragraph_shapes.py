@@ -203,3 +203,17 @@ def test_only_evenly_and_closely_spaced_letters_are_joined() -> None:
     assert untracked(_letters("SOLVED BY", 2.0)) == ["SOLVED", "BY"]
     assert untracked(_letters("ABC", 2.0)) == ["A", "B", "C"]  # too few to be a word
     assert untracked(_letters("ABCD", 12.0)) == ["A", "B", "C", "D"]  # options, spread out
+
+
+def test_a_ragged_line_that_stops_mid_sentence_runs_on() -> None:
+    """An OCR layer's lines end where the scan's ink does (pikepdf's sandwich.pdf): "...
+    Another way is to record" ended short of the column's widest line, so "each basic
+    section (verse, chorus, etc.) ..." was translated apart from its sentence. A form's next
+    sub-line ("b Routing number") still starts anew."""
+    sandwich = parse_document(corpus_pdf("pikepdf/sandwich.pdf")).blocks
+    song = _unit(sandwich, "One way to create a song")
+    assert "Another way is to record each basic section (verse, chorus" in song.text
+    assert not [b for b in sandwich if b.text.startswith("each basic section")]
+    form = parse_document(corpus_pdf("pdfminer.six/f1040nr.pdf"), pages="2").blocks
+    assert _unit(form, "Amount of line 71 you want refunded").text.endswith("check here")
+    assert [b for b in form if b.text == "b Routing number"]

@@ -1128,7 +1128,7 @@ def _joins(
         return False  # an option after its check box; a tick typed in the box
     if _field(last) or _field(s):
         return False
-    if not _wrapped(last, s, right) or last.word_count < 3:
+    if last.word_count < 3 or not (_wrapped(last, s, right) or _mid_sentence(last, s)):
         return False
     hanging = BULLET.match(group[0].text) is not None or _hangs(group, s, after, size)
     # A first-line indent: books indent by 0.6-1 em; our own OCR's line starts wander more,
@@ -1136,6 +1136,21 @@ def _joins(
     # OCR read as "0").
     indent = (1.2 if s.meta.get("ocr") or len(group) == 1 else INDENT) * size
     return not (s.x0 > last.x0 + indent and not hanging)
+
+
+def _mid_sentence(last: Seg, s: Seg) -> bool:
+    """``last`` stops mid-sentence and ``s`` goes on with it, though ``last`` ended short of
+    the margin: ragged-right text (a typewritten page, a letter set flush left, an OCR layer
+    whose lines end where the scan's ink does) breaks its lines anywhere. A line of six prose
+    words or more ending without a stop, the next starting in lower case (not with a form's
+    sub-line letter: "... check here" / "b Routing number"); never a listing's lines."""
+    if last.word_count < 6 or max(last.mono, s.mono) > 0.5 or not s.text[:1].islower():
+        return False
+    first = s.text.split()[0]
+    if len(first) == 1 and first not in ("a", "i"):
+        return False
+    end = last.text[-1:]
+    return end.isalpha() or end == ","
 
 
 def _hangs(group: list[Seg], s: Seg, after: Seg | None, size: float) -> bool:
