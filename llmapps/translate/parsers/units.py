@@ -1185,6 +1185,8 @@ class PageContext:
     # Rules and box sides (thin boxes): a line of text is cut where one crosses it.
     walls: list[BBox] = field(default_factory=list)
     table_counter: int = 0
+    # :meth:`local_walls` per frame angle: every region of the page asks for the same ones.
+    _walls_by_angle: dict[int, list[BBox]] = field(default_factory=dict, repr=False)
 
     def local_marks(self, frame: Frame) -> list[BBox]:
         return [frame.to_local(m) for m in self.marks]
@@ -1192,8 +1194,12 @@ class PageContext:
     def local_walls(self, frame: Frame) -> list[BBox]:
         """The rules that stand across the frame's lines (a vertical rule for upright text),
         in the frame, sorted by where they stand."""
-        local = [frame.to_local(w) for w in self.walls]
-        return sorted((w for w in local if w[2] - w[0] <= 1.5), key=lambda w: w[0])
+        if frame.angle not in self._walls_by_angle:
+            local = [frame.to_local(w) for w in self.walls]
+            self._walls_by_angle[frame.angle] = sorted(
+                (w for w in local if w[2] - w[0] <= 1.5), key=lambda w: w[0]
+            )
+        return self._walls_by_angle[frame.angle]
 
     @property
     def scan(self) -> bool:
