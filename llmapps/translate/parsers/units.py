@@ -52,6 +52,7 @@ from llmapps.translate.paragraphs import (
     join_lines,
     looks_like_code,
 )
+from llmapps.translate.scripts import TO_SUPERSCRIPT
 
 #: A line that starts a list item or an option starts a unit.
 BULLET = LIST_LABEL
@@ -402,10 +403,68 @@ def build_lines(glyphs: list[Glyph]) -> list[list[Word]]:
             rows.append(_Row(centre, g.size, g.top, g.bottom, [g]))
     lines: list[list[Word]] = []
     for row in sorted(_attach_scripts(rows), key=lambda r: r.centre):
+        _raise_marks(row)
         words = _words(sorted(row.members, key=lambda g: g.x0))
         if words:
             lines.append(words)
     return lines
+
+
+#: A script glyph whose foot is this share of its neighbour's size above the neighbour's foot
+#: is raised (a superscript); one merely smaller sits up by its smaller descent only (0.1).
+RAISED = 0.25
+#: A script's neighbour is a glyph this close (a share of the neighbour's size; a word
+#: space is about a quarter of it).
+NEAR = 0.6
+_FRACTION_BARS = ("/", "\u2044")
+
+
+def _raise_marks(row: _Row) -> None:
+    """Runs of small digits set raised against the glyphs beside them become superscript
+    digits (:mod:`llmapps.translate.scripts`): footnote marks ("(DMCA)¹", "¹Pub. L. No.
+    105-304", "Stolen property ¹") and powers ("E = mc²").
+
+    Measured against the glyphs next to the run, not the line: a visual line may hold text of
+    other sizes far off (a form's title beside its "OMB No. 1545-0074"). A run next to a small
+    letter is part of a raised label ("CIT2002") and one next to a fraction bar is a built-up
+    fraction ("48 1/2"), and one written over a form's blank is a filled-in value: all stay
+    plain."""
+    ordered = sorted((g for g in row.members if not g.space), key=lambda g: g.x0)
+    i = 0
+    while i < len(ordered):
+        first = ordered[i]
+        if first.text not in _DIGITS:
+            i += 1
+            continue
+        j = i
+        while (
+            j + 1 < len(ordered)
+            and ordered[j + 1].text in _DIGITS
+            and abs(ordered[j + 1].size - first.size) <= 0.1 * first.size
+            and ordered[j + 1].x0 - ordered[j].x1 <= NEAR * first.size
+        ):
+            j += 1
+        run = ordered[i : j + 1]
+        beside = []  # (glyph, gap to the run)
+        if i:
+            beside.append((ordered[i - 1], first.x0 - ordered[i - 1].x1))
+        if j + 1 < len(ordered):
+            beside.append((ordered[j + 1], ordered[j + 1].x0 - run[-1].x1))
+        beside = [(n, gap) for n, gap in beside if gap <= NEAR * n.size]
+        foot = max(g.bottom for g in run)
+        if beside and all(
+            n.text not in _FRACTION_BARS
+            and gap > -TOUCH * n.size  # not written over a form's blank ("10/22/2019")
+            and first.size < SCRIPT_SIZE * n.size
+            and n.bottom - foot > RAISED * n.size
+            for n, gap in beside
+        ):
+            for g in run:
+                g.text = g.text.translate(TO_SUPERSCRIPT)
+        i = j + 1
+
+
+_DIGITS = frozenset("0123456789")
 
 
 def _fraction_after_number(prev: Glyph, g: Glyph, following: list[Glyph]) -> bool:

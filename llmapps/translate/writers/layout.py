@@ -19,11 +19,17 @@ from typing import ClassVar
 
 from reportlab.pdfbase import pdfmetrics
 
+from llmapps.translate import scripts
+from llmapps.translate.scripts import FROM_SUPERSCRIPT, SUPERSCRIPT_DIGITS
+
 # One CJK character, a run of non-space non-CJK characters, or a run of spaces.
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f\uac00-\ud7af"
 _TOKEN = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+|\s+")
 # Never at the start of a line (closing punctuation) / never at its end (opening brackets).
-NO_START = set("，。、；：！？）」』】》〉’”…·%‰,.;:!?)]}ー々〜︶﹂﹄︼︾﹀︸︺︘")
+# A footnote mark stays with the word it follows.
+NO_START = set(
+    "，。、；：！？）」』】》〉’”…·%‰,.;:!?)]}ー々〜︶﹂﹄︼︾﹀︸︺︘" + SUPERSCRIPT_DIGITS
+)
 NO_END = set("（「『【《〈‘“([{︵﹁﹃︻︽︿︷︹︗")
 # Vertical presentation forms (Unicode FE10-FE19, FE30-FE44): brackets and dashes turned for
 # columns. Used only where the drawing font has the glyph.
@@ -108,7 +114,10 @@ class Widths:
     def char(self, ch: str) -> float:
         width = self._chars.get(ch)
         if width is None:
-            width = float(pdfmetrics.stringWidth(ch, self.font, 1000)) / 1000
+            if ch in SUPERSCRIPT_DIGITS:  # drawn as its plain digit, smaller (pdf._draw)
+                width = scripts.SCALE * self.char(ch.translate(FROM_SUPERSCRIPT))
+            else:
+                width = float(pdfmetrics.stringWidth(ch, self.font, 1000)) / 1000
             self._chars[ch] = width
         return width
 
@@ -168,10 +177,12 @@ def _wrap_units(text: str, widths: Widths, limit: float, first: float | None = N
             done = line.rstrip()
             carry = ""
             if token[0] in NO_START and len(done) > 1:
-                # Closing punctuation may not start a line: take the last character along.
-                carry, done = done[-1], done[:-1].rstrip()
+                # Closing punctuation may not start a line: take the last character (or the
+                # last word: "（DMCA）" breaks before "DMCA", not inside it) along.
+                carry, done = _last_piece(done)
                 while carry[0] in NO_START and len(done) > 1:  # "）。": both go along
-                    carry, done = done[-1] + carry, done[:-1].rstrip()
+                    piece, done = _last_piece(done)
+                    carry = piece + carry
             while len(done) > 1 and done[-1] in NO_END:
                 carry, done = done[-1] + carry, done[:-1].rstrip()
             lines.append(done)
@@ -179,6 +190,15 @@ def _wrap_units(text: str, widths: Widths, limit: float, first: float | None = N
             line_width = widths.text(line)
         lines.append(line.rstrip())
     return [ln for ln in lines if ln] or [""]
+
+
+def _last_piece(line: str) -> tuple[str, str]:
+    """(the last CJK character or word of ``line``, the rest, right-stripped); a line of one
+    word gives up only its last character."""
+    last = _TOKEN.findall(line)[-1]
+    if len(last) >= len(line.rstrip()):
+        last = line[-1]
+    return last, line[: len(line) - len(last)].rstrip()
 
 
 def upright(ch: str) -> bool:

@@ -30,7 +30,7 @@ from pypdf.errors import PdfReadError
 from pypdf.generic import NameObject
 from reportlab.pdfgen import canvas
 
-from llmapps.translate import pdf_fixes
+from llmapps.translate import pdf_fixes, scripts
 from llmapps.translate.document import MICRO_TEXT, Block, Document, Page
 from llmapps.translate.fonts import register_font
 from llmapps.translate.writers.content import PageContent, Rect, TextRun, draw_over
@@ -509,9 +509,23 @@ def _draw(c: canvas.Canvas, placement: Placement, font: str, height: float) -> N
             continue
         x, top = to_page_point(line.u, line.baseline, placement.rotation)
         text.setTextTransform(cos, sin, -sin, cos, x, height - top)
-        text.textOut(line.text)
+        _text_out(text, line.text, font, placement.size)
     c.drawText(text)
     c.restoreState()
+
+
+def _text_out(text: Any, line: str, font: str, size: float) -> None:
+    """``line`` from the text cursor on; superscript digits (footnote marks) as their plain
+    digits, smaller and raised (:mod:`llmapps.translate.scripts`): the font lacks most of
+    them, and the measure (``Widths``) counts them at that size."""
+    for piece, raised in scripts.pieces(line):
+        if raised:
+            text.setFont(font, size * scripts.SCALE)
+            text.setRise(size * scripts.RISE)
+        text.textOut(piece)
+        if raised:
+            text.setFont(font, size)
+            text.setRise(0)
 
 
 def _draw_column(text: Any, placement: Placement, line: Line, font: str, height: float) -> None:
@@ -529,8 +543,8 @@ def _draw_column(text: Any, placement: Placement, line: Line, font: str, height:
     along = _TURNS[rotation]
     up = _TURNS[(rotation + 90) % 360]
     u = line.u
-    for piece, standing in column_pieces(line.text):
-        advance = widths.text(piece) * size
+    for piece, standing in column_pieces(line.text.translate(scripts.FROM_SUPERSCRIPT)):
+        advance = widths.text(piece) * size  # a footnote mark in a column: a plain digit
         if standing:
             w = centre + advance / 2  # an upright glyph's baseline runs towards -w
             base = u + ascent * size
