@@ -14,7 +14,9 @@ from typer.testing import CliRunner
 from llmapps.chat.kb.loaders import load_file
 from llmapps.cli import app
 from llmapps.ocr import latin_punctuation, restore_spaces
+from llmapps.translate.paragraphs import split_bullet, with_bullet
 from llmapps.translate.parsers import parse_document
+from llmapps.translate.parsers.units import MARKER
 from llmapps.translate.writers.pdf import translated_pdf
 from tests.translate import layout_pdfs as L
 from tests.translate.layout_checks import pseudo_translate
@@ -186,15 +188,42 @@ def test_full_width_marks_read_in_latin_text_become_ascii() -> None:
 def test_a_damaged_scan_that_viewers_open_is_read_and_its_items_keep_their_labels() -> None:
     """pdfminer.six's 175.pdf numbers its cross-reference table from 1, so pdfminer finds no
     page; pdfium, pypdf and viewers show two typewritten pages. It is read through pypdf's
-    repair, and the OCR'd item labels ("b。" as read) are labels again, left as printed."""
-    doc = parse_document(L.corpus_file("pdfminer.six/175.pdf"), pages="1")
+    repair, and the OCR'd item labels ("b。" as read) are labels again.
+
+    A typewritten label set a tab left of its item reads as a line of its own, a hair lower
+    than the item's first line: it sorted between the item's lines and cut the item in two.
+    It now starts its item, whose lines are one unit; the label is split off before the model
+    and drawn first again, where it was printed."""
+    doc = parse_document(L.corpus_file("pdfminer.six/175.pdf"), pages="1-2")
     assert doc.page_count == 2 and doc.pages[0].ocr
     texts = [b.text for b in doc.blocks]
     assert not [t for t in texts if re.search(r"[\u3001\u3002\uff08\uff09\uff0c]", t)]
-    labels = [b for b in doc.blocks if b.text in ("a.", "b.")]
-    assert sorted(b.text for b in labels) == ["a.", "b."]
+    assert not [t for t in texts if MARKER.match(t)]  # no label stands alone
+    assert (
+        "a. The 6.00x6 tires and the extended nose fork (702067-501) must be installed in "
+        "conjunction. Neither item may be installed without the other."
+    ) in texts
+    # Page 2's steps, each whole: "b." had cut "... to the strut.swivel," from "place the
+    # thrust bearing ...", and "e." its two lines apart.
+    steps = [t for t in texts if re.match(r"[a-e]\. ", t)]
+    assert any(
+        t.startswith("b. Apply general purpose grease") and "thrust bearing" in t for t in steps
+    )
+    assert any(
+        t.startswith("e. Install one (1)") and t.endswith("cotter pin insertion.") for t in steps
+    )
+    assert "1. Main Gear" in texts and "2. Nose Gear" in texts
     pseudo_translate(doc)
-    assert all(b.keep for b in labels)
+    item = next(b for b in doc.blocks if b.text.startswith("a. The 6.00x6 tires"))
+    assert item.translation and item.bbox is not None
+    item.translation = with_bullet(item.text, split_bullet(item.text)[1].upper())
+    with pdfplumber.open(io.BytesIO(translated_pdf(doc))) as out:
+        line = sorted(
+            (c for c in out.pages[0].chars if abs(c["top"] - item.bbox[1]) < 4),
+            key=lambda c: c["x0"],
+        )
+    assert "".join(c["text"] for c in line[:2]) == "a."
+    assert abs(line[0]["x0"] - item.bbox[0]) < 1.0
     # A long line whose end meets another line's end by chance is no flush-right line: its
     # translation starts where it did.
     (item,) = [b for b in doc.blocks if b.text.startswith("1.Installation of")]

@@ -13,6 +13,7 @@ documents; :mod:`llmapps.translate.parsers.worker` runs this in a child process 
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import re
@@ -803,6 +804,7 @@ def _ocr_units(
             "score": round(line.score, 3),
         }
         segs.append(seg)
+    segs = _labels_joined(segs)
     centres = [((s.x0 + s.x1) / 2, (s.top + s.bottom) / 2) for s in segs]
     owner = U.assign_regions(centres, regions) if regions else [-1] * len(segs)
     members: dict[int, list[U.Seg]] = {}
@@ -854,6 +856,57 @@ def _picture_units(segs: list[U.Seg], box: BBox, frame: U.Frame, ctx: U.PageCont
         else:
             blocks.append(U.figure_label(s, frame, ctx))
     return blocks
+
+
+#: An item's label joins the OCR'd line that starts at most this many of its sizes to its
+#: right (a typewriter's tab after "a.").
+LABEL_GAP = 4.0
+
+
+def _labels_joined(segs: list[U.Seg]) -> list[U.Seg]:
+    """An item's label OCR'd as a line of its own joined to the line beside it.
+
+    A typewritten "a." set a tab left of its item's text is read as two lines, and the label,
+    a hair lower than the text, sorts between the item's first and second lines: the item was
+    cut in two, each half translated alone. Set on the text's line, as a text layer has it,
+    the label starts the item (kept in place, never translated) and the item's lines hang
+    under its text. A label whose line holds no text beside it stays alone."""
+    out = list(segs)
+    for label in segs:
+        if not U.MARKER.match(label.text.strip()):
+            continue
+        height = label.bottom - label.top
+        beside = [
+            s
+            for s in out
+            if s is not label
+            and (label.x0 + label.x1) / 2 < s.x0
+            and s.x0 - label.x1 <= LABEL_GAP * s.size
+            and min(s.bottom, label.bottom) - max(s.top, label.top)
+            >= 0.5 * min(height, s.bottom - s.top)
+        ]
+        if not beside:
+            continue
+        text = min(beside, key=lambda s: s.x0)
+        if U.MARKER.match(text.text.strip()):
+            continue
+        # The label's few glyphs read smaller than the text's: they take the text's size, so
+        # the item's lines flow on as one size.
+        words = [
+            U.Word([dataclasses.replace(g, size=text.size) for g in word.glyphs]).finish()
+            for word in label.words
+        ]
+        joined = U.Seg([*words, *text.words], meta=dict(text.meta)).finish()
+        inks = (label.meta["ink"], text.meta["ink"])
+        joined.meta["ink"] = (
+            min(i[0] for i in inks),
+            min(i[1] for i in inks),
+            max(i[2] for i in inks),
+            max(i[3] for i in inks),
+        )
+        out[out.index(text)] = joined
+        out.remove(label)
+    return out
 
 
 def _number_lines(segs: list[U.Seg]) -> None:

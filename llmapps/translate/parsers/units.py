@@ -1404,7 +1404,7 @@ def text_units(
 
 
 #: A list item's marker printed as a word of its own: "1.", "b)", "(3)", "(c)", a bullet.
-_MARKER = re.compile(r"^(?:\d{1,3}[.)]|[a-z][.)]|\(\d{1,3}\)|\([a-z]\)|[-*–•◦▪‣·●■□➢►])$")
+MARKER = re.compile(r"^(?:\d{1,3}[.)]|[a-z][.)]|\(\d{1,3}\)|\([a-z]\)|[-*–•◦▪‣·●■□➢►])$")
 
 
 def _split_marker(group: list[Seg]) -> tuple[Seg | None, list[Seg]]:
@@ -1413,7 +1413,7 @@ def _split_marker(group: list[Seg]) -> tuple[Seg | None, list[Seg]]:
     right of it: a translation then never needs the marker's space. Not on OCR'd lines,
     whose patch covers the whole printed line."""
     first = group[0]
-    if len(first.words) < 2 or first.meta.get("ocr") or not _MARKER.match(first.words[0].text):
+    if len(first.words) < 2 or first.meta.get("ocr") or not MARKER.match(first.words[0].text):
         return None, group
     marker = first.words[0]
     if any(s.x0 < marker.x1 + 0.5 for s in group[1:]):

@@ -25,6 +25,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from llmapps.translate.document import TABLE_CELL, Block, Page
+from llmapps.translate.paragraphs import LIST_LABEL
 from llmapps.translate.writers.layout import (
     LEADING,
     MIN_SIZE,
@@ -526,8 +527,10 @@ def _alignment(block: Block, page: Page, rotation: int, edges: _Edges) -> str:
     if edges.near(edges.lefts, x0) > itself:
         return "left"
     middle = (x0 + x1) / 2
+    # A long list item ("d. Tighten nut to produce ...") may happen to sit mid-page.
+    item = LIST_LABEL.match(block.text) is not None and x1 - x0 > 0.5 * page.width
     if abs(middle - page.width / 2) < 0.02 * page.width and x1 - x0 < 0.8 * page.width:
-        return "centre"
+        return "left" if item else "centre"
     # A line that long ran on from its start; its end meets another's by chance (OCR).
     if x1 - x0 > 0.5 * page.width:
         return "left"
