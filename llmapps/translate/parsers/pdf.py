@@ -904,8 +904,8 @@ def _labels_joined(segs: list[U.Seg]) -> list[U.Seg]:
             max(i[2] for i in inks),
             max(i[3] for i in inks),
         )
-        out[out.index(text)] = joined
-        out.remove(label)
+        # By identity: segments are dataclasses, and two may compare equal.
+        out = [joined if s is text else s for s in out if s is not label]
     return out
 
 
