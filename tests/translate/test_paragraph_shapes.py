@@ -21,10 +21,11 @@ from typing import Any
 import pdfplumber
 
 from llmapps.translate.document import Block
+from llmapps.translate.fonts import register_font
 from llmapps.translate.parsers import parse_document
 from llmapps.translate.parsers.units import Glyph, Word, untracked
 from llmapps.translate.writers.layout import Widths, fit_size
-from llmapps.translate.writers.pdf import translated_pdf
+from llmapps.translate.writers.pdf import layout_page, translated_pdf
 from tests.translate.layout_checks import OUR_FONT, corpus_pdf, pseudo_translate
 
 
@@ -157,6 +158,40 @@ def test_lines_set_flush_right_or_centred_are_translated_so(tmp_path: Path) -> N
     # Justified lines of a scan, starting a few points apart, are no flush-right text.
     scan = parse_document(corpus_pdf("pypdf/Seige_of_Vicksburg_Sample_OCR.pdf"), pages="2")
     assert not [b for b in scan.blocks if b.meta.get("align") == "right"]
+
+
+def test_a_stack_of_centred_lines_is_translated_centred(tmp_path: Path) -> None:
+    """GeoBase's cover centres its address block, one unit a line, a little off the page's
+    middle ("Téléphone : ...", "URL : ..."); two lines start within a point of another
+    line's start by chance. Those translations started at their source's left edge, so the
+    block came out ragged. A line sharing its middle with two lines near it is centred on it;
+    a field list whose middles meet once by chance ("Author: ..." under "Date: ...", rst2pdf)
+    and a form's column of left-set labels (f1040nr) are not."""
+    doc = parse_document(corpus_pdf("pypdf/GeoBase_NHNC1_Data_Model_UML_EN.pdf"), pages="1")
+    pseudo_translate(doc)
+    out = tmp_path / "geobase.pdf"
+    out.write_bytes(translated_pdf(doc))
+    with pdfplumber.open(out) as pdf:
+        chars = pdf.pages[0].chars
+    for start in ("Téléphone :", "URL :", "Gouvernement du Canada"):
+        block = _unit(doc.blocks, start)
+        assert block.bbox is not None and not block.meta.get("unfit")
+        (row,) = _drawn_rows(chars, block.bbox)
+        x0, _, x1, _ = block.bbox
+        assert abs((row[0] + row[1]) / 2 - (x0 + x1) / 2) < 1.5, start
+        assert row[0] > x0 + 5, start  # the translation is shorter: it starts further in
+
+    for name, start in (
+        ("rst2pdf/test_issue_288.pdf", "Author: Jani Averbach"),
+        ("pdfminer.six/f1040nr.pdf", "No. of children on"),
+    ):
+        doc = parse_document(corpus_pdf(name), pages="1")
+        pseudo_translate(doc)
+        block = _unit(doc.blocks, start)
+        layout = layout_page(doc.pages[0], None, register_font())
+        (placement,) = [p for p in layout.placements if p.block is block]
+        assert block.bbox is not None and placement.rotation == 0
+        assert abs(placement.lines[0].u - block.bbox[0]) < 0.5, start  # set from its start
 
 
 def test_a_numbered_paragraph_runs_on_over_a_capital() -> None:

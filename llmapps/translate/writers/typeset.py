@@ -24,7 +24,7 @@ import math
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from llmapps.translate.document import TABLE_CELL, Block, Page
+from llmapps.translate.document import LIST_ITEM, TABLE_CELL, Block, Page
 from llmapps.translate.paragraphs import LIST_LABEL
 from llmapps.translate.writers.layout import (
     LEADING,
@@ -508,14 +508,39 @@ class _Edges:
         self.lefts = sorted(box[0] for box in boxes)
         self.rights = sorted(box[2] for box in boxes)
         self.ids = {id(b) for b in page.blocks if b.bbox is not None}
+        # (middle, box) of every unit, by middle: the centred stacks of :meth:`centred`.
+        self.middles = sorted(((box[0] + box[2]) / 2, box) for box in boxes)
+        self._keys = [middle for middle, _ in self.middles]
 
     @staticmethod
     def near(values: list[float], x: float) -> int:
         return bisect.bisect_left(values, x + 1.0) - bisect.bisect_right(values, x - 1.0)
 
+    def centred(self, box: Rect) -> bool:
+        """``box`` shares its middle (within 1.5 pt) with two units near it above or below,
+        one of which starts elsewhere: a stack of centred lines (a title page, an address
+        block). The one starts at least half a line height away, and each is at least a
+        quarter as wide (not an item's "1." under a line); a single such neighbour is often
+        chance (a field list's "Date: 2005/08/22" over "Author: Jani Averbach")."""
+        x0, top, x1, bottom = box
+        middle, height, width = (x0 + x1) / 2, bottom - top, x1 - x0
+        lo = bisect.bisect_left(self._keys, middle - 1.5)
+        hi = bisect.bisect_right(self._keys, middle + 1.5)
+        near = [
+            other
+            for _, other in self.middles[lo:hi]
+            if other is not box
+            and 4 * min(width, other[2] - other[0]) >= max(width, other[2] - other[0])
+            and other[1] < bottom + 3 * height
+            and other[3] > top - 3 * height
+        ]
+        elsewhere = [other for other in near if abs(other[0] - x0) > max(2.0, 0.5 * height)]
+        return len(near) >= 2 and bool(elsewhere)
+
 
 def _alignment(block: Block, page: Page, rotation: int, edges: _Edges) -> str:
-    """How a one-line unit sits on its line: "centre" (centred on the page, a title), "right"
+    """How a one-line unit sits on its line: "centre" (centred on the page, a title, or in a
+    stack of lines centred on one another: :meth:`_Edges.centred`), "right"
     (its end on an edge other units end at, its start on none, and no wider than half the
     page: a running header set flush right, a date in a letterhead) or "left". A line that
     only happens to end near the mirror of its start (a list item as long as that) starts
@@ -524,7 +549,12 @@ def _alignment(block: Block, page: Page, rotation: int, edges: _Edges) -> str:
         return "left"
     x0, _, x1, _ = block.bbox
     itself = 1 if id(block) in edges.ids else 0  # its own edges are among the page's
-    if edges.near(edges.lefts, x0) > itself:
+    shared = edges.near(edges.lefts, x0) - itself  # other units starting where it starts
+    # OCR'd lines and list items wander or hang: their middles meet by chance.
+    stacked = not block.meta.get("ocr") and block.kind != LIST_ITEM
+    if stacked and shared < 2 and edges.centred(block.bbox):
+        return "centre"
+    if shared > 0:
         return "left"
     middle = (x0 + x1) / 2
     # A long list item ("d. Tighten nut to produce ...") may happen to sit mid-page.
