@@ -280,3 +280,26 @@ def test_detection_input_is_rapidocrs_own_to_the_bit() -> None:
     got = ours(bgr)
     assert got.dtype == want.dtype == np.float32 and got.shape == want.shape
     assert np.array_equal(got, want)
+
+
+def test_ocr_columns_without_a_layout_region_are_read_as_paragraphs() -> None:
+    """Two columns under a full-width list, on scans no layout region sorts: ocrmypdf's
+    jbig2_baddevicen.pdf (the layout model takes the blurred page for one figure) and
+    cardinal.pdf's page 2 (read sideways, where the upright regions do not apply). The two
+    columns' lines sorted into one list alternated, so no line could join the next line of
+    its own column: every printed line was translated alone. Gutters are now found band by
+    band, and an OCR'd line's first word is measured as its share of the line, not as the
+    whole line (which took every short heading for a wrapped line)."""
+    for name, page in (("ocrmypdf/jbig2_baddevicen.pdf", "1"), ("ocrmypdf/cardinal.pdf", "2")):
+        texts = [b.text for b in parse_document(L.corpus_file(name), pages=page).blocks]
+        joined = [t for t in texts if t.startswith("To record a sequence, simply press RECORD")]
+        assert joined and "then play your MIDI keyboard" in joined[0], (name, texts[:30])
+        erase = [t for t in texts if t.startswith("To erase a wrong note")]
+        assert erase and "the note to be erased" in erase[0], name
+        assert "The INSERT/COPY function" not in joined[0], name  # the other column's
+    # A short heading over its paragraph is no wrapped line (skew.pdf, a region per column).
+    texts = [b.text for b in parse_document(L.corpus_file("ocrmypdf/skew.pdf")).blocks]
+    assert "Creating a Song" in texts
+    # A wrapped item's next line goes on after an opening bracket in lower case.
+    linn = [b.text for b in parse_document(L.corpus_file("ocrmypdf/linn.pdf")).blocks]
+    assert any(t.endswith("30frames per second, (even drop frame!)") for t in linn)

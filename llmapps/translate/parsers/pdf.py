@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import logging
+import math
 import re
 import statistics
 from collections.abc import Callable
@@ -813,19 +814,22 @@ def _ocr_units(
     blocks: list[Block] = []
     for index, group in sorted(members.items()):
         _number_lines(group)
-        rows: dict[int, list[U.Word]] = {}
-        for s in group:
-            rows.setdefault(s.line, []).extend(s.words)
-        size = statistics.median(s.size for s in group)
-        gutters = U.find_gutters(list(rows.values()), 0.8 * size)
         kind = regions[index].kind if index >= 0 else "text"
         box = regions[index].bbox if index >= 0 else None
+        whole = index < 0  # no region tells this group's columns apart
         if kind == "figure" and box is not None and U._real_figure(box, ctx):
             if _text_share(group, box) < PICTURE_TEXT_SHARE:
                 blocks.extend(_picture_units(group, box, frame, ctx))
                 continue
             kind = "text"  # on a scan the whole page is one image: read what the OCR found
-        blocks.extend(U.units_from_segments(kind, group, gutters, frame, ctx, box))
+            whole = True
+        for part in _column_bands(group) if whole else [group]:
+            rows: dict[int, list[U.Word]] = {}
+            for s in part:
+                rows.setdefault(s.line, []).extend(s.words)
+            size = statistics.median(s.size for s in part)
+            gutters = U.find_gutters(list(rows.values()), 0.8 * size)
+            blocks.extend(U.units_from_segments(kind, part, gutters, frame, ctx, box))
     for block in blocks:
         block.meta["ocr"] = True
     return blocks
@@ -906,6 +910,74 @@ def _labels_joined(segs: list[U.Seg]) -> list[U.Seg]:
         )
         # By identity: segments are dataclasses, and two may compare equal.
         out = [joined if s is text else s for s in out if s is not label]
+    return out
+
+
+#: A gutter between OCR'd columns is free of text in at least this many lines in a row.
+BAND_ROWS = 4
+
+
+def _column_bands(segs: list[U.Seg]) -> list[list[U.Seg]]:
+    """OCR'd lines that no layout region sorts into columns (a low-resolution scan the layout
+    model took for one figure, a page read sideways), as groups that never mix columns.
+
+    A page-wide gutter search fails where full-width text (a list, a title) runs above two
+    columns: too many lines cross the gutter. So gutters are found band by band: a strip at
+    least 0.8 sizes wide that no line covers, with text on both sides, in at least
+    :data:`BAND_ROWS` consecutive lines. Each band's lines on either side of its gutters are
+    a group of their own; the other lines form one more. Without that, the two columns'
+    lines sorted into one list alternate, and no line could join the next line of its own
+    column: each printed line was translated alone."""
+    rows: dict[int, list[U.Seg]] = {}
+    for s in segs:
+        rows.setdefault(s.line, []).append(s)
+    order = sorted(rows)
+    if len(order) < BAND_ROWS:
+        return [segs]
+    left = math.floor(min(s.x0 for s in segs))
+    width = math.ceil(max(s.x1 for s in segs)) - left + 1
+    size = statistics.median(s.size for s in segs)
+    ok = []  # per line: x free of text, with text on both sides
+    for line in order:
+        covered = np.zeros(width, dtype=bool)
+        for s in rows[line]:
+            covered[int(s.x0) - left : math.ceil(s.x1) - left] = True
+        before = np.cumsum(covered) > 0
+        after = np.cumsum(covered[::-1])[::-1] > 0
+        ok.append(~covered & before & after)
+    parts: list[list[U.Seg]] = []
+    rest: list[U.Seg] = []
+    i = 0
+    while i < len(order):
+        free, j = ok[i], i + 1
+        while j < len(order) and _strips(free & ok[j], 0.8 * size):
+            free, j = free & ok[j], j + 1
+        strips = _strips(free, 0.8 * size)
+        if j - i < BAND_ROWS or not strips:
+            rest.extend(rows[order[i]])
+            i += 1
+            continue
+        cuts = [left + (a + b) / 2 for a, b in strips]
+        columns: dict[int, list[U.Seg]] = {}
+        for line in order[i:j]:
+            for s in rows[line]:
+                columns.setdefault(sum(1 for c in cuts if s.x0 > c), []).append(s)
+        parts.extend(columns[k] for k in sorted(columns))
+        i = j
+    return [part for part in [rest, *parts] if part]
+
+
+def _strips(free: np.ndarray, min_width: float) -> list[tuple[int, int]]:
+    """Runs of True in ``free`` at least ``min_width`` long, as (start, end) indexes."""
+    out: list[tuple[int, int]] = []
+    start = None
+    for x, value in enumerate([*free.tolist(), False]):
+        if value and start is None:
+            start = x
+        elif not value and start is not None:
+            if x - start >= min_width:
+                out.append((start, x))
+            start = None
     return out
 
 

@@ -1095,9 +1095,10 @@ def _runs_on(last: Seg, s: Seg, right: float, cell: bool = False) -> bool:
     end = last.text[-1:]
     if not (end.isalpha() or end in ",-"):
         return False
-    first = s.text[:1]
-    if first.islower():
+    # Lower case goes on, also after an opening bracket or quote ("(even drop frame!)").
+    if s.text.lstrip("([{\"'\u201c\u2018")[:1].islower():
         return True
+    first = s.text[:1]
     # A capital after a line that ran to the margin: prose (words in lower case) or text set
     # in capitals throughout, not a line of names in title case ("... Company Limited" / "No.
     # 700 Dong Da Ming Road"), and not an entry's end ("enter -0-" / "Tax (see page 18)").
@@ -1127,7 +1128,15 @@ def _wrapped(last: Seg, s: Seg, right: float) -> bool:
         return False
     first = s.words[0]
     space = 0.25 * last.size
-    return last.x1 + space + (first.x1 - first.x0) >= right - 0.5 * last.size
+    width = first.x1 - first.x0
+    slack = 0.5 * last.size
+    head = first.text.split(maxsplit=1)
+    if head and len(head[0]) < len(first.text):
+        # An OCR'd line is one word of many: its first word's share of the line's width,
+        # a rough measure (and the line's ends wander), so the margin is looser.
+        width *= len(head[0]) / len(first.text)
+        slack = last.size
+    return last.x1 + space + width >= right - slack
 
 
 def _weight(s: Seg) -> bool:
@@ -1173,7 +1182,7 @@ def _joins(
     # A run-in lead-in too long for one line goes on from bold lines into ``s``, where the
     # paragraph's plain text starts ("Domestic production activities / deduction. The ...").
     lead_in = s.run_in and all(_weight(g) for g in group)
-    if abs(s.size - last.size) > 0.15 * size + 0.3 or _another_face(
+    if abs(s.size - last.size) > _size_sway(last, s) * size + 0.3 or _another_face(
         last.font, last.size, s.font, s.size
     ):
         return False
@@ -1195,6 +1204,21 @@ def _joins(
     # OCR read as "0").
     indent = (1.2 if s.meta.get("ocr") or len(group) == 1 else INDENT) * size
     return not (s.x0 > last.x0 + indent and not hanging)
+
+
+#: How much two lines' sizes may differ (a share of the larger) and still flow as one unit.
+SIZE_SWAY = 0.15
+#: The same for two OCR'd lines of prose: their sizes are read from the recognizer's line
+#: boxes, which vary by a quarter on a low-resolution scan (jbig2_baddevicen.pdf).
+OCR_SIZE_SWAY = 0.3
+
+
+def _size_sway(last: Seg, s: Seg) -> float:
+    """The size difference :func:`_joins` allows between ``last`` and ``s``: more between two
+    OCR'd lines of six words or more each (prose; a heading is shorter)."""
+    ocr = last.meta.get("ocr") and s.meta.get("ocr")
+    prose = min(last.word_count, s.word_count) >= 6
+    return OCR_SIZE_SWAY if ocr and prose else SIZE_SWAY
 
 
 def _mid_sentence(last: Seg, s: Seg) -> bool:
