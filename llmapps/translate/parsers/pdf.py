@@ -969,16 +969,10 @@ def _column_bands(segs: list[U.Seg]) -> list[list[U.Seg]]:
 
 def _strips(free: np.ndarray, min_width: float) -> list[tuple[int, int]]:
     """Runs of True in ``free`` at least ``min_width`` long, as (start, end) indexes."""
-    out: list[tuple[int, int]] = []
-    start = None
-    for x, value in enumerate([*free.tolist(), False]):
-        if value and start is None:
-            start = x
-        elif not value and start is not None:
-            if x - start >= min_width:
-                out.append((start, x))
-            start = None
-    return out
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], free.astype(np.int8), [0]))))
+    return [
+        (int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= min_width
+    ]
 
 
 def _number_lines(segs: list[U.Seg]) -> None:
