@@ -473,7 +473,7 @@ def _fraction_after_number(prev: Glyph, g: Glyph, following: list[Glyph]) -> boo
     if not (prev.text.isdigit() and g.text.isdigit() and g.size < SCRIPT_SIZE * prev.size):
         return False
     rest = "".join(f.text for f in following)
-    return rest[:1] in ("/", "\u2044") or (rest[:1].isdigit() and rest[1:2] in ("/", "\u2044"))
+    return rest[:1] in _FRACTION_BARS or (rest[:1].isdigit() and rest[1:2] in _FRACTION_BARS)
 
 
 def _attach_scripts(rows: list[_Row]) -> list[_Row]:
