@@ -121,9 +121,19 @@ def _table_preprocess(make: Any) -> Any:
         step = make(max_side)
         levels = np.repeat(np.arange(256, dtype=np.uint8), 3).reshape(256, 1, 3)
         table = np.ascontiguousarray(step.normalize(levels).astype(np.float32)[:, 0, :].T)
-        step.normalize = lambda img: np.stack([table[c][img[:, :, c]] for c in range(3)])
-        step.permute = lambda img: img  # already channels first
-        return step
+
+        def run(img: np.ndarray) -> np.ndarray | None:
+            resized = step.resize(img)
+            if resized is None:
+                return None
+            batch = np.empty((1, 3, *resized.shape[:2]), dtype=np.float32)
+            for channel in range(3):
+                np.take(table[channel], resized[:, :, channel], out=batch[0, channel])
+            return batch
+
+        run.limit_side_len = step.limit_side_len  # type: ignore[attr-defined]
+        run.limit_type = step.limit_type  # type: ignore[attr-defined]
+        return run
 
     return preprocess
 

@@ -20,9 +20,10 @@ import math
 import re
 import statistics
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pdfplumber
@@ -50,6 +51,9 @@ from llmapps.translate.document import (
 from llmapps.translate.errors import CorruptFileError, EncryptedPdfError, TranslateError
 from llmapps.translate.pages import parse_pages
 from llmapps.translate.parsers import units as U
+
+if TYPE_CHECKING:
+    from llmapps.ocr import OcrLine
 
 pdf_fixes.apply()
 
@@ -285,17 +289,20 @@ def parse_page(page: Any, number: int, options: ParseOptions, renderer: _Rendere
         scale = render_scale(width, height)
         image = renderer.render(number - 1, scale, _media(page))
     regions: list[Any] = []
-    if options.layout_model and image is not None:
-        from llmapps.translate.layout_model import LayoutModelError, detect_regions
-
-        try:
-            regions = detect_regions(image, scale)
-        except LayoutModelError:
-            out.layout = "rules"
     if do_ocr and image is not None:
-        blocks = _ocr_units(image, scale, regions, ctx)
+        # The layout model reads the page while OCR does (both release the GIL): on two cores
+        # its single thread fills the moments the OCR leaves a core idle.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="layout") as pool:
+            found = pool.submit(_regions, image, scale, out) if options.layout_model else None
+            from llmapps.ocr import ocr_page
+
+            lines, angle = ocr_page(image, scale)
+            regions = found.result() if found is not None else []
+        blocks = _ocr_units(lines, angle, regions, ctx)
         out.ocr = True
     else:
+        if options.layout_model and image is not None:
+            regions = _regions(image, scale, out)
         chars, blocks = U.vertical_units(chars, ctx)
         blocks.extend(_text_units(page, chars, regions, ctx))
     del image
@@ -777,13 +784,23 @@ def _centre_in(obj: dict[str, Any], box: tuple[float, float, float, float]) -> b
     return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
 
 
-def _ocr_units(
-    image: np.ndarray, scale: float, regions: list[Any], ctx: U.PageContext
-) -> list[Block]:
-    """OCR'd lines as segments, grouped by the same region and flow rules as text."""
-    from llmapps.ocr import ocr_page
+def _regions(image: np.ndarray, scale: float, out: Page) -> list[Any]:
+    """The layout model's regions of a rendered page; none (and the page marked as laid out
+    by the rules) when the model fails on it."""
+    from llmapps.translate.layout_model import LayoutModelError, detect_regions
 
-    lines, angle = ocr_page(image, scale)
+    try:
+        return detect_regions(image, scale)
+    except LayoutModelError:
+        out.layout = "rules"
+        return []
+
+
+def _ocr_units(
+    lines: list[OcrLine], angle: int, regions: list[Any], ctx: U.PageContext
+) -> list[Block]:
+    """OCR'd lines (read at ``angle``: :func:`llmapps.ocr.ocr_page`) as segments, grouped by
+    the same region and flow rules as text."""
     # A page scanned sideways reads along its lines' direction: units are laid out in that
     # frame (the layout model's regions, found on the page as it lies, do not apply).
     frame = U.Frame(angle)
