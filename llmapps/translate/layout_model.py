@@ -137,4 +137,38 @@ def detect_regions(image: np.ndarray, scale: float) -> list[Region]:
         if x1 - x0 < 1 or y1 - y0 < 1:
             continue
         regions.append(Region(str(kind), (x0, y0, x1, y1), round(float(score), 3)))
-    return regions
+    return _without_nested(regions)
+
+
+#: A text region lying this much inside a larger one is the same block found twice.
+NESTED_SHARE = 0.9
+
+
+def _without_nested(regions: list[Region]) -> list[Region]:
+    """``regions`` less the text regions that lie inside a larger, surer text region.
+
+    Why: the model sometimes finds a block twice, whole and in part (linn.pdf: a list whose
+    first items are also a text region of their own, less sure). A line goes to the smallest
+    region that holds it, so the part cut the list in two and an item's last line ("per
+    disk!") was translated alone. The surer, whole block stands; a part found with more
+    confidence than its whole (a column inside a page-wide guess) stays. Other kinds nest for
+    their own reasons (a figure's panels, a table in a page the model took for a figure)."""
+    kept = []
+    for region in regions:
+        inside = region.kind == "text" and any(
+            other is not region
+            and other.kind == region.kind
+            and other.score >= region.score
+            and other.area > region.area
+            and _overlap(region.bbox, other.bbox) >= NESTED_SHARE * region.area
+            for other in regions
+        )
+        if not inside:
+            kept.append(region)
+    return kept
+
+
+def _overlap(a: BBox, b: BBox) -> float:
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    return max(0.0, width) * max(0.0, height)

@@ -303,3 +303,47 @@ def test_ocr_columns_without_a_layout_region_are_read_as_paragraphs() -> None:
     # A wrapped item's next line goes on after an opening bracket in lower case.
     linn = [b.text for b in parse_document(L.corpus_file("ocrmypdf/linn.pdf")).blocks]
     assert any(t.endswith("30frames per second, (even drop frame!)") for t in linn)
+
+
+def test_ocr_column_lines_beside_the_other_columns_gaps_stay_in_their_paragraphs() -> None:
+    """Two columns' lines seldom share baselines, so many OCR'd lines have a neighbour on
+    their own side of the gutter only (beside the space around the other column's heading).
+    A band of columns asked for text on both sides of each line, and such a line broke it:
+    it was left out of its column and translated alone ("--existing notes are not erased
+    while recording!", "unwanted sections."). Text on both sides is now asked of the band.
+
+    A band needs a column of text on each side: marks in a scan's margin (175.pdf) made a
+    band of the whole page, whose end cut a paragraph after its first line. And over a long
+    band, OCR boxes padded by varying amounts narrow the gutter: poster.pdf's is 0.73 sizes."""
+    texts = [
+        b.text
+        for b in parse_document(L.corpus_file("ocrmypdf/jbig2_baddevicen.pdf"), pages="1").blocks
+    ]
+    record = next(t for t in texts if t.startswith("To record a sequence"))
+    assert record.endswith("--existing notes are not erased while recording!"), texts
+    assert any(t.startswith("FAST FORWARD, REWIND, and LOCATE controls may be used") for t in texts)
+    assert any(t.startswith("The INSERT/COPY") and t.endswith("unwanted sections.") for t in texts)
+    # An item's last line after a bracket, its box read smaller: one unit (see _size_sway).
+    assert any(t.endswith("30 frames per second, (even drop frame!)") for t in texts)
+    poster = [b.text for b in parse_document(L.corpus_file("ocrmypdf/poster.pdf")).blocks]
+    erase = next(t for t in poster if t.startswith("To erase a wrong note"))
+    assert "when played back, it will be gone" in erase
+    technology = next(t for t in poster if t.startswith("The technology you use"))
+    assert "and edit while devoting your undivided attention" in technology
+    notice = [
+        b.text for b in parse_document(L.corpus_file("pdfminer.six/175.pdf"), pages="1").blocks
+    ]
+    wheel = next(t for t in notice if t.startswith("The original wheel fairings"))
+    assert "Kit and must be removed if installed" in wheel
+
+
+def test_a_text_region_found_twice_does_not_cut_a_list() -> None:
+    """The layout model found linn.pdf's feature list whole (0.84) and its first items again
+    as a region of their own (0.67). A line goes to the smallest region holding it, so the
+    part cut the list: the last line of an item ("per disk!") fell in the whole region and
+    was translated alone. A text region inside a larger, surer one is dropped; its box read
+    taller than the item's, the line still goes on mid-sentence."""
+    for name in ("ocrmypdf/linn.pdf", "ocrmypdf/jbig2.pdf", "ocrmypdf/rotated_skew.pdf"):
+        texts = [b.text for b in parse_document(L.corpus_file(name)).blocks]
+        assert any(t.endswith("holds over 110,000 notes per disk!") for t in texts), name
+        assert "per disk!" not in texts, name

@@ -228,7 +228,9 @@ def test_scans_lying_sideways_are_read_and_drawn_along_their_lines(tmp_path: Pat
         assert "Oxnard Street" in texts
         assert {b.rotation for b in page.blocks} == {direction}
         placed = [b for b in page.blocks if not b.meta.get("unfit")]
-        assert len(placed) >= 0.9 * len(page.blocks) and len(page.blocks) >= 40
+        assert len(placed) >= 0.9 * len(page.blocks)
+        # All of the page is read (about 4,300 characters), not a few lines of garbage.
+        assert sum(len(b.text) for b in page.blocks) >= 3800 and len(page.blocks) >= 30
     with pdfplumber.open(out) as pdf:
         for dp in pdf.pages:
             assert off_page(dp) == []

@@ -930,8 +930,18 @@ def _labels_joined(segs: list[U.Seg]) -> list[U.Seg]:
     return out
 
 
-#: A gutter between OCR'd columns is free of text in at least this many lines in a row.
+#: A gutter between OCR'd columns is free of text in at least this many lines in a row...
 BAND_ROWS = 4
+#: ... of which at least this many have text on both its sides (a line with wide word gaps
+#: over short lines has one).
+BAND_BESIDE = 3
+#: The narrowest gutter between OCR'd columns, in text sizes. Less than between columns of a
+#: text layer (0.8): OCR boxes are padded around the ink by varying amounts, and over a
+#: column's length the widest of them narrow the free strip (poster.pdf: 0.73 sizes left).
+#: An OCR'd line is one box, so no word space inside a column makes a strip.
+BAND_GUTTER = 0.6
+#: The narrowest column beside such a gutter, in text sizes.
+BAND_SIDE = 3.0
 
 
 def _column_bands(segs: list[U.Seg]) -> list[list[U.Seg]]:
@@ -940,11 +950,16 @@ def _column_bands(segs: list[U.Seg]) -> list[list[U.Seg]]:
 
     A page-wide gutter search fails where full-width text (a list, a title) runs above two
     columns: too many lines cross the gutter. So gutters are found band by band: a strip at
-    least 0.8 sizes wide that no line covers, with text on both sides, in at least
-    :data:`BAND_ROWS` consecutive lines. Each band's lines on either side of its gutters are
-    a group of their own; the other lines form one more. Without that, the two columns'
-    lines sorted into one list alternate, and no line could join the next line of its own
-    column: each printed line was translated alone."""
+    least :data:`BAND_GUTTER` sizes wide that no line of the band covers, with the band's text
+    on both sides, over at least :data:`BAND_ROWS` consecutive lines. Each band's lines on
+    either side of its gutters are a group of their own; the other lines form one more.
+    Without that, the two columns' lines sorted into one list alternate, and no line could
+    join the next line of its own column: each printed line was translated alone.
+
+    Text on both sides is asked of the band, not of each line: two columns' lines seldom
+    share baselines, so many lines have a neighbour on their own side only (beside a
+    heading's space in the other column). Asked of each line, such a line broke the band and
+    was left out of its column, alone ("--existing notes are not erased ...")."""
     rows: dict[int, list[U.Seg]] = {}
     for s in segs:
         rows.setdefault(s.line, []).append(s)
@@ -954,27 +969,24 @@ def _column_bands(segs: list[U.Seg]) -> list[list[U.Seg]]:
     left = math.floor(min(s.x0 for s in segs))
     width = math.ceil(max(s.x1 for s in segs)) - left + 1
     size = statistics.median(s.size for s in segs)
-    ok = []  # per line: x free of text, with text on both sides
+    covers = []  # per line: the x its text covers
     for line in order:
         covered = np.zeros(width, dtype=bool)
         for s in rows[line]:
             covered[int(s.x0) - left : math.ceil(s.x1) - left] = True
-        before = np.cumsum(covered) > 0
-        after = np.cumsum(covered[::-1])[::-1] > 0
-        ok.append(~covered & before & after)
+        covers.append(covered)
     parts: list[list[U.Seg]] = []
     rest: list[U.Seg] = []
     i = 0
     while i < len(order):
-        free, j = ok[i], i + 1
-        while j < len(order) and _strips(free & ok[j], 0.8 * size):
-            free, j = free & ok[j], j + 1
-        strips = _strips(free, 0.8 * size)
-        if j - i < BAND_ROWS or not strips:
+        free, j = ~covers[i], i + 1
+        while j < len(order) and _gutters(free & ~covers[j], covers[i : j + 1], size, 0):
+            free, j = free & ~covers[j], j + 1
+        cuts = [left + (a + b) / 2 for a, b in _gutters(free, covers[i:j], size, BAND_BESIDE)]
+        if j - i < BAND_ROWS or not cuts:
             rest.extend(rows[order[i]])
             i += 1
             continue
-        cuts = [left + (a + b) / 2 for a, b in strips]
         columns: dict[int, list[U.Seg]] = {}
         for line in order[i:j]:
             for s in rows[line]:
@@ -982,6 +994,25 @@ def _column_bands(segs: list[U.Seg]) -> list[list[U.Seg]]:
         parts.extend(columns[k] for k in sorted(columns))
         i = j
     return [part for part in [rest, *parts] if part]
+
+
+def _gutters(
+    free: np.ndarray, covers: list[np.ndarray], size: float, beside: int
+) -> list[tuple[int, int]]:
+    """The strips of ``free`` (:func:`_strips`, :data:`BAND_GUTTER` sizes wide or more) with
+    text on both sides in at least ``beside`` lines of ``covers``, and a column of text on
+    each side: :data:`BAND_SIDE` sizes wide or more (marks in a scan's margin are none)."""
+    ink = np.flatnonzero(np.logical_or.reduce(covers))
+    if ink.size == 0:
+        return []
+    first, last = int(ink[0]), int(ink[-1]) + 1
+    return [
+        (a, b)
+        for a, b in _strips(free, BAND_GUTTER * size)
+        if a - first >= BAND_SIDE * size
+        and last - b >= BAND_SIDE * size
+        and sum(1 for c in covers if c[:a].any() and c[b:].any()) >= beside
+    ]
 
 
 def _strips(free: np.ndarray, min_width: float) -> list[tuple[int, int]]:

@@ -1095,8 +1095,7 @@ def _runs_on(last: Seg, s: Seg, right: float, cell: bool = False) -> bool:
     end = last.text[-1:]
     if not (end.isalpha() or end in ",-"):
         return False
-    # Lower case goes on, also after an opening bracket or quote ("(even drop frame!)").
-    if s.text.lstrip("([{\"'\u201c\u2018")[:1].islower():
+    if _opens_lower(s.text):
         return True
     first = s.text[:1]
     # A capital after a line that ran to the margin: prose (words in lower case) or text set
@@ -1110,6 +1109,12 @@ def _runs_on(last: Seg, s: Seg, right: float, cell: bool = False) -> bool:
         and ((prose and not cell) or capitals)
         and _wrapped(last, s, right)
     )
+
+
+def _opens_lower(text: str) -> bool:
+    """``text`` starts in lower case, also after an opening bracket or quote ("(even drop
+    frame!)"): a sentence going on."""
+    return text.lstrip("([{\"'\u201c\u2018")[:1].islower()
 
 
 def _right_margin(ends: list[float], region_right: float | None, size: float) -> float:
@@ -1215,10 +1220,13 @@ OCR_SIZE_SWAY = 0.3
 
 def _size_sway(last: Seg, s: Seg) -> float:
     """The size difference :func:`_joins` allows between ``last`` and ``s``: more between two
-    OCR'd lines of six words or more each (prose; a heading is shorter)."""
-    ocr = last.meta.get("ocr") and s.meta.get("ocr")
-    prose = min(last.word_count, s.word_count) >= 6
-    return OCR_SIZE_SWAY if ocr and prose else SIZE_SWAY
+    OCR'd lines of prose, six words or more each (a heading is shorter), or the last line of
+    a sentence that ``last`` leaves open ("... holds over 110,000 notes" / "per disk!", whose
+    boxes the OCR read 11 and 9 points tall)."""
+    if not (last.meta.get("ocr") and s.meta.get("ocr")):
+        return SIZE_SWAY
+    prose = min(last.word_count, s.word_count) >= 6 or _mid_sentence(last, s)
+    return OCR_SIZE_SWAY if prose else SIZE_SWAY
 
 
 def _mid_sentence(last: Seg, s: Seg) -> bool:
@@ -1227,7 +1235,7 @@ def _mid_sentence(last: Seg, s: Seg) -> bool:
     whose lines end where the scan's ink does) breaks its lines anywhere. A line of six prose
     words or more ending without a stop, the next starting in lower case (not with a form's
     sub-line letter: "... check here" / "b Routing number"); never a listing's lines."""
-    if last.word_count < 6 or max(last.mono, s.mono) > 0.5 or not s.text[:1].islower():
+    if last.word_count < 6 or max(last.mono, s.mono) > 0.5 or not _opens_lower(s.text):
         return False
     first = s.text.split()[0]
     if len(first) == 1 and first not in ("a", "i"):
