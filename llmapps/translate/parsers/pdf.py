@@ -979,10 +979,14 @@ def _column_bands(segs: list[U.Seg]) -> list[list[U.Seg]]:
     rest: list[U.Seg] = []
     i = 0
     while i < len(order):
-        free, j = ~covers[i], i + 1
-        while j < len(order) and _gutters(free & ~covers[j], covers[i : j + 1], size, 0):
-            free, j = free & ~covers[j], j + 1
-        cuts = [left + (a + b) / 2 for a, b in _gutters(free, covers[i:j], size, BAND_BESIDE)]
+        free, inked, j = ~covers[i], covers[i], i + 1
+        while j < len(order) and _gutters(free & ~covers[j], inked | covers[j], size):
+            free, inked, j = free & ~covers[j], inked | covers[j], j + 1
+        cuts = [
+            left + (a + b) / 2
+            for a, b in _gutters(free, inked, size)
+            if sum(1 for c in covers[i:j] if c[:a].any() and c[b:].any()) >= BAND_BESIDE
+        ]
         if j - i < BAND_ROWS or not cuts:
             rest.extend(rows[order[i]])
             i += 1
@@ -996,22 +1000,18 @@ def _column_bands(segs: list[U.Seg]) -> list[list[U.Seg]]:
     return [part for part in [rest, *parts] if part]
 
 
-def _gutters(
-    free: np.ndarray, covers: list[np.ndarray], size: float, beside: int
-) -> list[tuple[int, int]]:
-    """The strips of ``free`` (:func:`_strips`, :data:`BAND_GUTTER` sizes wide or more) with
-    text on both sides in at least ``beside`` lines of ``covers``, and a column of text on
-    each side: :data:`BAND_SIDE` sizes wide or more (marks in a scan's margin are none)."""
-    ink = np.flatnonzero(np.logical_or.reduce(covers))
+def _gutters(free: np.ndarray, inked: np.ndarray, size: float) -> list[tuple[int, int]]:
+    """The strips of ``free`` (:func:`_strips`, :data:`BAND_GUTTER` sizes wide or more) with a
+    column of text on each side in ``inked`` (the x the band's lines cover):
+    :data:`BAND_SIDE` sizes wide or more (marks in a scan's margin are none)."""
+    ink = np.flatnonzero(inked)
     if ink.size == 0:
         return []
     first, last = int(ink[0]), int(ink[-1]) + 1
     return [
         (a, b)
         for a, b in _strips(free, BAND_GUTTER * size)
-        if a - first >= BAND_SIDE * size
-        and last - b >= BAND_SIDE * size
-        and sum(1 for c in covers if c[:a].any() and c[b:].any()) >= beside
+        if a - first >= BAND_SIDE * size and last - b >= BAND_SIDE * size
     ]
 
 
