@@ -131,6 +131,7 @@ def _table_preprocess(make: Any) -> Any:
                 np.take(table[channel], resized[:, :, channel], out=batch[0, channel])
             return batch
 
+        # The step's settings stay readable, as on RapidOCR's own preprocessing object.
         run.limit_side_len = step.limit_side_len  # type: ignore[attr-defined]
         run.limit_type = step.limit_type  # type: ignore[attr-defined]
         return run

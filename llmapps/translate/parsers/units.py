@@ -1233,8 +1233,9 @@ def _mid_sentence(last: Seg, s: Seg) -> bool:
     """``last`` stops mid-sentence and ``s`` goes on with it, though ``last`` ended short of
     the margin: ragged-right text (a typewritten page, a letter set flush left, an OCR layer
     whose lines end where the scan's ink does) breaks its lines anywhere. A line of six prose
-    words or more ending without a stop, the next starting in lower case (not with a form's
-    sub-line letter: "... check here" / "b Routing number"); never a listing's lines."""
+    words or more ending without a stop, the next starting in lower case (after an opening
+    bracket or quote too; not with a form's sub-line letter: "... check here" / "b Routing
+    number"); never a listing's lines."""
     if last.word_count < 6 or max(last.mono, s.mono) > 0.5 or not _opens_lower(s.text):
         return False
     first = s.text.split()[0]
