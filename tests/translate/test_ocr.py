@@ -341,8 +341,8 @@ def test_a_text_region_found_twice_does_not_cut_a_list() -> None:
     """The layout model found linn.pdf's feature list whole (0.84) and its first items again
     as a region of their own (0.67). A line goes to the smallest region holding it, so the
     part cut the list: the last line of an item ("per disk!") fell in the whole region and
-    was translated alone. A text region inside a larger, surer one is dropped; its box read
-    taller than the item's, the line still goes on mid-sentence."""
+    was translated alone. A text region inside a larger, surer one is dropped; and though
+    the OCR read the line 20% smaller than the item's first, it goes on mid-sentence."""
     for name in ("ocrmypdf/linn.pdf", "ocrmypdf/jbig2.pdf", "ocrmypdf/rotated_skew.pdf"):
         texts = [b.text for b in parse_document(L.corpus_file(name)).blocks]
         assert any(t.endswith("holds over 110,000 notes per disk!") for t in texts), name
