@@ -54,6 +54,13 @@ MONO_FONT = re.compile(
 # rotation 90. :func:`display_box` maps back (rendered pages, previews, "near the top").
 
 
+def overlap_area(a: BBox, b: BBox) -> float:
+    """The area two boxes share (0 when apart)."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    return max(0.0, width) * max(0.0, height)
+
+
 def user_box(box: BBox, rotate: int, width: float, height: float) -> BBox:
     """A box as displayed (``/Rotate`` applied; ``width``/``height`` the displayed page's)
     in unrotated user space."""

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from llmapps.onnx_fusion import use_fused_graph
-from llmapps.translate.document import BBox
+from llmapps.translate.document import BBox, overlap_area
 
 #: Pages are rendered for the model at this many pixels per point (72 dpi): the model resizes
 #: every page to 608x800 anyway, so more pixels only cost time.
@@ -160,15 +160,9 @@ def _without_nested(regions: list[Region]) -> list[Region]:
             and other.kind == region.kind
             and other.score >= region.score
             and other.area > region.area
-            and _overlap(region.bbox, other.bbox) >= NESTED_SHARE * region.area
+            and overlap_area(region.bbox, other.bbox) >= NESTED_SHARE * region.area
             for other in regions
         )
         if not inside:
             kept.append(region)
     return kept
-
-
-def _overlap(a: BBox, b: BBox) -> float:
-    width = min(a[2], b[2]) - max(a[0], b[0])
-    height = min(a[3], b[3]) - max(a[1], b[1])
-    return max(0.0, width) * max(0.0, height)

@@ -290,12 +290,12 @@ def parse_page(page: Any, number: int, options: ParseOptions, renderer: _Rendere
         image = renderer.render(number - 1, scale, _media(page))
     regions: list[Any] = []
     if do_ocr and image is not None:
+        from llmapps.ocr import ocr_page
+
         # The layout model reads the page while OCR does (both release the GIL): on two cores
         # its single thread fills the moments the OCR leaves a core idle.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="layout") as pool:
             found = pool.submit(_regions, image, scale, out) if options.layout_model else None
-            from llmapps.ocr import ocr_page
-
             lines, angle = ocr_page(image, scale)
             regions = found.result() if found is not None else []
         blocks = _ocr_units(lines, angle, regions, ctx)
@@ -980,11 +980,15 @@ def _column_bands(segs: list[U.Seg]) -> list[list[U.Seg]]:
     i = 0
     while i < len(order):
         free, inked, j = ~covers[i], covers[i], i + 1
-        while j < len(order) and _gutters(free & ~covers[j], inked | covers[j], size):
-            free, inked, j = free & ~covers[j], inked | covers[j], j + 1
+        strips: list[tuple[int, int]] = []  # the band's gutters so far
+        while j < len(order):
+            grown_free, grown_inked = free & ~covers[j], inked | covers[j]
+            if not (grown := _gutters(grown_free, grown_inked, size)):
+                break
+            free, inked, strips, j = grown_free, grown_inked, grown, j + 1
         cuts = [
             left + (a + b) / 2
-            for a, b in _gutters(free, inked, size)
+            for a, b in strips
             if sum(1 for c in covers[i:j] if c[:a].any() and c[b:].any()) >= BAND_BESIDE
         ]
         if j - i < BAND_ROWS or not cuts:
@@ -1001,8 +1005,8 @@ def _column_bands(segs: list[U.Seg]) -> list[list[U.Seg]]:
 
 
 def _gutters(free: np.ndarray, inked: np.ndarray, size: float) -> list[tuple[int, int]]:
-    """The strips of ``free`` (:func:`_strips`, :data:`BAND_GUTTER` sizes wide or more) with a
-    column of text on each side in ``inked`` (the x the band's lines cover):
+    """The strips of ``free`` (:func:`units.free_runs`, :data:`BAND_GUTTER` sizes wide or
+    more) with a column of text on each side in ``inked`` (the x the band's lines cover):
     :data:`BAND_SIDE` sizes wide or more (marks in a scan's margin are none)."""
     ink = np.flatnonzero(inked)
     if ink.size == 0:
@@ -1010,16 +1014,8 @@ def _gutters(free: np.ndarray, inked: np.ndarray, size: float) -> list[tuple[int
     first, last = int(ink[0]), int(ink[-1]) + 1
     return [
         (a, b)
-        for a, b in _strips(free, BAND_GUTTER * size)
+        for a, b in U.free_runs(free, BAND_GUTTER * size)
         if a - first >= BAND_SIDE * size and last - b >= BAND_SIDE * size
-    ]
-
-
-def _strips(free: np.ndarray, min_width: float) -> list[tuple[int, int]]:
-    """Runs of True in ``free`` at least ``min_width`` long, as (start, end) indexes."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], free.astype(np.int8), [0]))))
-    return [
-        (int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= min_width
     ]
 
 

@@ -44,6 +44,7 @@ from llmapps.translate.document import (
     TABLE_CELL,
     BBox,
     Block,
+    overlap_area,
 )
 from llmapps.translate.layout_model import Region
 from llmapps.translate.paragraphs import (
@@ -704,20 +705,19 @@ def find_gutters(lines: list[list[Word]], min_width: float) -> list[tuple[float,
             covered[int(w.x0 - left) : math.ceil(w.x1 - left)] = True
         coverage += covered
     allowed = len(lines) // 10
-    free = coverage <= allowed
-    gutters: list[tuple[float, float]] = []
-    i = 0
-    while i < width:
-        if not free[i]:
-            i += 1
-            continue
-        j = i
-        while j < width and free[j]:
-            j += 1
-        if i > 0 and j < width and j - i >= min_width:
-            gutters.append((left + i, left + j))
-        i = j
-    return gutters
+    return [
+        (left + a, left + b)
+        for a, b in free_runs(coverage <= allowed, min_width)
+        if a > 0 and b < width  # text on both sides
+    ]
+
+
+def free_runs(free: np.ndarray, min_width: float) -> list[tuple[int, int]]:
+    """Runs of True in ``free`` at least ``min_width`` long, as (start, end) indexes."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], free.astype(np.int8), [0]))))
+    return [
+        (int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= min_width
+    ]
 
 
 _LEADER = re.compile(r"^[.·…_]+$")
@@ -1656,7 +1656,7 @@ def _figure_units(segs: list[Seg], frame: Frame, ctx: PageContext, region_box: B
     that many on one line (under a vector drawing, whose labels are short); and lines wholly
     above or below the region's images (:func:`_off_picture`)."""
     blocks: list[Block] = []
-    pictures = [i for i in ctx.images if _overlap(i, region_box) > 0.5 * _area(i)]
+    pictures = [i for i in ctx.images if overlap_area(i, region_box) > 0.5 * _area(i)]
     for group in _stacks(segs):
         start = next((i for i, s in enumerate(group) if _CAPTION_START.match(s.text)), None)
         words = sum(s.word_count for s in group)
@@ -1687,7 +1687,7 @@ def _off_picture(group: list[Seg], frame: Frame, pictures: list[BBox]) -> bool:
         return True
     if sum(s.word_count for s in group) < 2:
         return False
-    return not any(_overlap(_grown(b, gap), p) > 0 for b in boxes for p in pictures)
+    return not any(overlap_area(_grown(b, gap), p) > 0 for b in boxes for p in pictures)
 
 
 def _grown(box: BBox, by: float) -> BBox:
@@ -1733,9 +1733,9 @@ def _real_figure(box: BBox, ctx: PageContext) -> bool:
     """A figure region holds a picture (image or many drawn curves), not just a text grid."""
     area = max(1.0, (box[2] - box[0]) * (box[3] - box[1]))
     for img in ctx.images:
-        if _overlap(img, box) >= 0.3 * min(area, _area(img)):
+        if overlap_area(img, box) >= 0.3 * min(area, _area(img)):
             return True
-    inside = sum(1 for c in ctx.curves if _overlap(c, box) > 0.5 * _area(c))
+    inside = sum(1 for c in ctx.curves if overlap_area(c, box) > 0.5 * _area(c))
     return inside >= 6
 
 
@@ -1745,12 +1745,6 @@ def _clip(b: BBox, ctx: PageContext) -> BBox:
 
 def _area(b: BBox) -> float:
     return max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
-
-
-def _overlap(a: BBox, b: BBox) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    return max(0.0, w) * max(0.0, h)
 
 
 def assign_regions(
